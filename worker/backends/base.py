@@ -1,0 +1,122 @@
+"""What every LLM backend promises the engine.
+
+A backend turns a list of chat messages into a stream of text deltas followed by exactly one
+``GenerationDone``. Closing the iterator early (``aclose()``, or cancelling the task that
+iterates it) must release the underlying stream at once: for an HTTP backend that means the
+connection is closed and the server stops generating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from worker.characters.model import Character
+
+Role = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOptions:
+    """Sampling and limits for one generation; ``None`` means the backend's default."""
+
+    model: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    num_ctx: int | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    keep_alive: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyContext:
+    """What an offline backend needs to answer in character without a model.
+
+    LLM backends ignore it: for them everything is already in the messages.
+    """
+
+    character: Character
+    user_name: str
+    user_message: str
+    intent: str
+    mood: str
+    mood_intensity: float
+    valence: float
+    turn_index: int
+    memory_snippets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    messages: Sequence[ChatMessage]
+    options: GenerationOptions = GenerationOptions()
+    context: ReplyContext | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationDone:
+    """Usage figures of a finished generation; counts are ``None`` when not reported."""
+
+    backend: str
+    model: str
+    finish_reason: FinishReason = "stop"
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    duration_s: float | None = None
+    tokens_per_s: float | None = None
+    extra: dict[str, float | int | str] = field(default_factory=dict)
+
+
+class BackendError(Exception):
+    """A generation failed; ``code`` is the protocol error code it maps to."""
+
+    code = "llm_error"
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class LLMUnavailable(BackendError):
+    """The server or model cannot be reached; the message says which URL/model and what to run."""
+
+    code = "llm_unavailable"
+
+
+class LLMError(BackendError):
+    """The server answered, but with an error (mid-stream error line, bad status, bad JSON)."""
+
+    code = "llm_error"
+
+
+class Backend(Protocol):
+    name: str
+
+    async def check(self) -> None:
+        """Raise ``LLMUnavailable`` when the server or model is not there; cheap, bounded."""
+
+    def generate(self, request: GenerationRequest) -> AsyncIterator[TextDelta | GenerationDone]:
+        """Stream the reply: deltas as they arrive, then one ``GenerationDone``."""
+
+    async def aclose(self) -> None:
+        """Release connections."""
+
+
+class Embedder(Protocol):
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, same order; raises ``BackendError`` on failure."""

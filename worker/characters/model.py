@@ -1,0 +1,210 @@
+"""The normalised character model every dialect loads into.
+
+One model, whatever file it came from: dialect A (absolute levels), dialect B (weighted
+items, sensitivities), a SillyTavern card import, or greenroom's own normalised YAML. The
+engine reads only this model. Anything a source file says that has no field here is kept in
+``extensions`` (never dropped) and reported by ``greenroom characters validate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NEUROCHEMICALS: tuple[str, ...] = (
+    "dopamine",
+    "serotonin",
+    "oxytocin",
+    "endorphins",
+    "cortisol",
+    "adrenaline",
+)
+
+CHARACTER_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_CHARACTER_ID_RE = re.compile(CHARACTER_ID_PATTERN)
+
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+Level = Annotated[float, Field(ge=0.0, le=100.0)]
+Sensitivity = Annotated[float, Field(ge=0.0, le=5.0)]
+Priority = Annotated[int, Field(ge=1, le=10)]
+
+
+def is_valid_character_id(value: str) -> bool:
+    """True when ``value`` is a character id: lowercase letters, digits, ``-``, ``_``.
+
+    Checked before an id is ever joined to a path, so an id can never name a file
+    outside the characters directory.
+    """
+    return bool(_CHARACTER_ID_RE.fullmatch(value))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Levels(_Model):
+    """Six neurochemical levels, each 0–100."""
+
+    dopamine: Level = 50.0
+    serotonin: Level = 50.0
+    oxytocin: Level = 50.0
+    endorphins: Level = 50.0
+    cortisol: Level = 50.0
+    adrenaline: Level = 50.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: float(getattr(self, name)) for name in NEUROCHEMICALS}
+
+
+class Sensitivities(_Model):
+    """How strongly each level reacts to a stimulus; 1.0 is average, 0 is inert."""
+
+    dopamine: Sensitivity = 1.0
+    serotonin: Sensitivity = 1.0
+    oxytocin: Sensitivity = 1.0
+    endorphins: Sensitivity = 1.0
+    cortisol: Sensitivity = 1.0
+    adrenaline: Sensitivity = 1.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: float(getattr(self, name)) for name in NEUROCHEMICALS}
+
+
+class Neurochemistry(_Model):
+    baseline: Levels = Levels()
+    sensitivities: Sensitivities = Sensitivities()
+    gender_modifiers: dict[str, Any] | None = None
+
+
+class BigFive(_Model):
+    openness: Unit = 0.5
+    conscientiousness: Unit = 0.5
+    extraversion: Unit = 0.5
+    agreeableness: Unit = 0.5
+    neuroticism: Unit = 0.5
+
+
+class Trait(_Model):
+    trait: str
+    intensity: Unit = 0.5
+
+
+class Value(_Model):
+    value: str
+    priority: Priority = 5
+
+
+class Personality(_Model):
+    big_five: BigFive = BigFive()
+    behavioral_traits: list[Trait] = []
+    core_values: list[Value] = []
+    quirks: list[str] = []
+    strengths: list[str] = []
+    weaknesses: list[str] = []
+
+
+class Demographics(_Model):
+    age: int | None = None
+    gender: str | None = None
+    occupation: str | None = None
+    education: str | None = None
+    background: str | None = None
+    location: str | None = None
+    interests: list[str] = []
+
+
+class Specialty(_Model):
+    domain: str | None = None
+    expertise_level: Unit | None = None
+    experience_years: float | None = None
+    subdomain_knowledge: list[str] = []
+    certifications: list[str] = []
+    notable_achievements: list[str] = []
+
+
+class CommunicationStyle(_Model):
+    verbal_pattern: str | None = None
+    social_comfort: str | None = None
+    listening_preference: Unit | None = None
+    body_language: str | None = None
+    quirks: list[str] = []
+    formality_level: str | None = None
+    humor_style: str | None = None
+
+
+class MoodBaseline(_Model):
+    default_state: str = "neutral"
+    intensity: Unit = 0.5
+    baseline_setpoint: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
+    emotional_volatility: Unit = 0.5
+    typical_moods: list[str] = []
+
+
+GoalType = Literal["short_term", "long_term", "hidden"]
+
+
+class Goal(_Model):
+    goal_id: str | None = None
+    goal_type: GoalType = "short_term"
+    description: str
+    priority: Priority = 5
+
+
+class Roleplay(_Model):
+    """Role-play material (mostly from Character Cards): greetings, scenario, examples."""
+
+    first_message: str | None = None
+    alternate_greetings: list[str] = []
+    group_only_greetings: list[str] = []
+    example_dialogue: str | None = None
+    scenario: str | None = None
+    system_prompt: str | None = None
+    post_history_instructions: str | None = None
+    creator_notes: str | None = None
+    creator: str | None = None
+    character_version: str | None = None
+    nickname: str | None = None
+    lorebook: dict[str, Any] | None = None
+
+
+class ModelOverrides(_Model):
+    """Per-character LLM settings; ``None`` means "use the server's setting"."""
+
+    model: str | None = None
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    top_p: Unit | None = None
+    num_ctx: Annotated[int, Field(gt=0)] | None = None
+    max_tokens: Annotated[int, Field(gt=0)] | None = None
+    stop: list[str] = []
+
+
+Dialect = Literal["a", "b", "greenroom", "card_v2", "card_v3"]
+
+
+class Character(_Model):
+    """A character, normalised from whichever file format it was written in."""
+
+    id: Annotated[str, Field(pattern=CHARACTER_ID_PATTERN)]
+    name: Annotated[str, Field(min_length=1)]
+    archetype: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    version: str | None = None
+    created_date: dt.date | None = None
+    tags: list[str] = []
+    demographics: Demographics = Demographics()
+    personality: Personality = Personality()
+    specialty: Specialty = Specialty()
+    skills: dict[str, dict[str, float]] = {}
+    communication_style: CommunicationStyle = CommunicationStyle()
+    mood_baseline: MoodBaseline = MoodBaseline()
+    neurochemistry: Neurochemistry = Neurochemistry()
+    goals: list[Goal] = []
+    backstory: str = ""
+    development: dict[str, Any] = {}
+    roleplay: Roleplay = Roleplay()
+    llm: ModelOverrides = ModelOverrides()
+    extensions: dict[str, Any] = {}
+    dialect: Dialect = "greenroom"
