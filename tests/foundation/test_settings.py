@@ -1,0 +1,68 @@
+"""Settings: flags over environment over .env over defaults, with clear errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from supervisor.settings import ENV_VARS, REPO_ROOT, Settings, SettingsError, load_settings
+
+
+def test_defaults_are_safe(tmp_path: Path) -> None:
+    settings = load_settings(environ={}, dotenv_path=tmp_path / "missing.env")
+    assert settings.host == "127.0.0.1"
+    assert settings.token is None
+    assert settings.engine == "scripted"
+
+
+def test_environment_overrides_defaults(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={"GREENROOM_PORT": "9001", "OLLAMA_MODEL": "qwen3"},
+        dotenv_path=tmp_path / "missing.env",
+    )
+    assert settings.port == 9001
+    assert settings.ollama_model == "qwen3"
+
+
+def test_flags_override_environment(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"port": 9100, "host": None},
+        environ={"GREENROOM_PORT": "9001", "GREENROOM_HOST": "127.0.0.2"},
+        dotenv_path=tmp_path / "missing.env",
+    )
+    assert settings.port == 9100
+    assert settings.host == "127.0.0.2"  # a None flag means "not given"
+
+
+def test_dotenv_file_is_read_but_environment_wins(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("GREENROOM_ENGINE=ollama\nGREENROOM_PORT=9200\n")
+    settings = load_settings(environ={"GREENROOM_PORT": "9300"}, dotenv_path=dotenv)
+    assert settings.engine == "ollama"
+    assert settings.port == 9300
+
+
+def test_comma_separated_origins_become_a_tuple(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={"GREENROOM_ALLOWED_ORIGINS": "http://a.test, http://b.test"},
+        dotenv_path=tmp_path / "missing.env",
+    )
+    assert settings.allowed_origins == ("http://a.test", "http://b.test")
+
+
+def test_invalid_value_names_the_variable_and_the_flag(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings(environ={"GREENROOM_ENGINE": "gpt"}, dotenv_path=tmp_path / "none")
+    message = str(excinfo.value)
+    assert "GREENROOM_ENGINE" in message
+    assert "--engine" in message
+    assert "'gpt'" in message
+
+
+def test_every_variable_maps_to_a_field_and_is_documented_in_env_example() -> None:
+    example = (REPO_ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    assert set(ENV_VARS) == documented
+    assert set(ENV_VARS.values()) <= set(Settings.model_fields)
