@@ -98,6 +98,9 @@ class Value(_Model):
 
 
 class Personality(_Model):
+    """Who the character is; ``summary`` holds free-text personality (a card's ``personality``)."""
+
+    summary: str | None = None
     big_five: BigFive = BigFive()
     behavioral_traits: list[Trait] = []
     core_values: list[Value] = []
@@ -168,6 +171,10 @@ class Roleplay(_Model):
     character_version: str | None = None
     nickname: str | None = None
     lorebook: dict[str, Any] | None = None
+    # A card's ``data.extensions`` object, verbatim (other tools' keys must survive import).
+    card_extensions: dict[str, Any] = {}
+    # V3 card fields greenroom does not act on but keeps: assets, source, creation_date, ...
+    card_metadata: dict[str, Any] = {}
 
 
 class ModelOverrides(_Model):
@@ -188,6 +195,8 @@ class Character(_Model):
     """A character, normalised from whichever file format it was written in."""
 
     id: Annotated[str, Field(pattern=CHARACTER_ID_PATTERN)]
+    # The id a file gave itself (dialect B ``character_id``); informational, the stem is the id.
+    source_id: str | None = None
     name: Annotated[str, Field(min_length=1)]
     archetype: Annotated[str, Field(min_length=1)]
     description: str = ""
