@@ -1,0 +1,163 @@
+"""Stable error codes and the one exception that comes out of decoding.
+
+An ``ErrorCode`` value is part of the wire contract: clients branch on it, so a code is never
+renamed or reused for a different meaning. ``ERROR_CODE_MEANINGS`` documents each one (what
+happened, what the client should do); ``docs/protocol.md`` and the JSON Schema repeat it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    """Machine-readable reason carried by ``error_response.error_code``."""
+
+    BAD_JSON = "bad_json"
+    BAD_REQUEST = "bad_request"
+    BINARY_NOT_SUPPORTED = "binary_not_supported"
+    UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_PROTOCOL_VERSION = "unsupported_protocol_version"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_INITIALIZED = "not_initialized"
+    CHARACTER_NOT_FOUND = "character_not_found"
+    CHARACTER_UNAVAILABLE = "character_unavailable"
+    CHARACTER_RESTARTING = "character_restarting"
+    WORKER_CRASHED = "worker_crashed"
+    TIMEOUT = "timeout"
+    BUSY = "busy"
+    CANCELLED = "cancelled"
+    INVALID_NAME = "invalid_name"
+    SNAPSHOT_NOT_FOUND = "snapshot_not_found"
+    NOTHING_TO_UNDO = "nothing_to_undo"
+    LLM_UNAVAILABLE = "llm_unavailable"
+    LLM_ERROR = "llm_error"
+    SHUTTING_DOWN = "shutting_down"
+    BAD_FRAME = "bad_frame"
+    INTERNAL = "internal"
+
+
+ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
+    ErrorCode.BAD_JSON: (
+        "The text frame is not valid JSON (or not valid UTF-8). Fix the encoder; resend."
+    ),
+    ErrorCode.BAD_REQUEST: (
+        "The frame is JSON but not a valid message: not an object, a missing required field, "
+        "a field of the wrong type or out of range. The error text names the field; fix it "
+        "and resend."
+    ),
+    ErrorCode.BINARY_NOT_SUPPORTED: (
+        "A binary WebSocket frame arrived; every message is one JSON object in a text frame. "
+        "Send text frames."
+    ),
+    ErrorCode.UNKNOWN_MESSAGE_TYPE: (
+        "`message_type` is not a request this server accepts (a typo, a server-only type, or a "
+        "newer protocol). Check the spelling and the server's `hello_response.capabilities`."
+    ),
+    ErrorCode.PAYLOAD_TOO_LARGE: (
+        "The frame exceeds the server's size limit (reported in `details.max_bytes`). "
+        "Send a shorter message."
+    ),
+    ErrorCode.UNSUPPORTED_PROTOCOL_VERSION: (
+        "`hello.protocol_version` is newer than the server speaks (`details.supported`). "
+        "Reconnect announcing a supported version."
+    ),
+    ErrorCode.UNAUTHORIZED: (
+        "No valid token: this server requires `hello.token` before any other request. "
+        "Send `hello` with the configured token."
+    ),
+    ErrorCode.FORBIDDEN: (
+        "The session is authenticated but may not do this (admin requests from a non-admin "
+        "session). Use an admin token."
+    ),
+    ErrorCode.NOT_INITIALIZED: (
+        "The request needs a character but the session is not attached to one. "
+        "Send `init_request` first."
+    ),
+    ErrorCode.CHARACTER_NOT_FOUND: (
+        "No character with that id is configured. List them with `characters_request`."
+    ),
+    ErrorCode.CHARACTER_UNAVAILABLE: (
+        "The character is quarantined after repeated crashes (state `failed`). "
+        "An operator clears it with `greenroom restart ID` or `restart_request`."
+    ),
+    ErrorCode.CHARACTER_RESTARTING: (
+        "The character's worker is restarting; the session stays attached. "
+        "Retry after the `worker_state_event` with state `ready` (or after a short delay)."
+    ),
+    ErrorCode.WORKER_CRASHED: (
+        "The character's worker died while handling this request; the request was lost and "
+        "the worker is being restarted. Retry once it is ready."
+    ),
+    ErrorCode.TIMEOUT: (
+        "The request took longer than the server's limit and was abandoned. Retry, or ask "
+        "for less (a shorter reply, a smaller search)."
+    ),
+    ErrorCode.BUSY: (
+        "The session already has a chat in flight; one turn at a time per session. "
+        "Wait for its response or send `cancel_request`."
+    ),
+    ErrorCode.CANCELLED: (
+        "The request was cancelled (by `cancel_request`, or because the server is stopping). "
+        "Nothing was committed for it."
+    ),
+    ErrorCode.INVALID_NAME: (
+        "A snapshot name is empty, too long, or contains a path separator, `..`, a NUL or a "
+        "control character. Use a plain name like `before-party`."
+    ),
+    ErrorCode.SNAPSHOT_NOT_FOUND: (
+        "No snapshot with that name exists for this character. List them with `snapshots_request`."
+    ),
+    ErrorCode.NOTHING_TO_UNDO: (
+        "`undo_request`/`regenerate_request` found no turn of this session to undo."
+    ),
+    ErrorCode.LLM_UNAVAILABLE: (
+        "The character's LLM server cannot be reached or lacks the model (the error text "
+        "says which). Start the server or pull the model, then retry."
+    ),
+    ErrorCode.LLM_ERROR: (
+        "The LLM server answered with an error or a malformed stream. Retry; the error text "
+        "carries the server's message."
+    ),
+    ErrorCode.SHUTTING_DOWN: (
+        "The server is shutting down and accepts no new requests. Reconnect later."
+    ),
+    ErrorCode.BAD_FRAME: (
+        "Internal to the worker pipe: a frame between gateway and worker could not be decoded. "
+        "Clients never receive it; the gateway restarts the worker and reports "
+        "`worker_crashed`."
+    ),
+    ErrorCode.INTERNAL: (
+        "An unexpected server bug. The request id is in the server log; report it."
+    ),
+}
+
+
+class ProtocolError(Exception):
+    """A frame could not be turned into a message (or a message into a frame).
+
+    The only exception the codecs raise. ``message_id`` is the id the offending frame carried,
+    when it could be read, so the error response can echo it.
+    """
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        message_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.message_id = message_id
+        self.details = details
+
+    def __repr__(self) -> str:
+        return (
+            f"ProtocolError(code={self.code.value!r}, message={self.message!r}, "
+            f"message_id={self.message_id!r})"
+        )

@@ -1,0 +1,52 @@
+"""Events pushed to sessions that subscribed to them in ``hello.subscribe``.
+
+Events answer no request: their ``message_id`` is ``None``. A session that never sent
+``hello`` (every seed-era client) receives none.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from protocol.envelope import Message
+from protocol.messages import JsonObject
+from protocol.states import WorkerState
+
+
+class VitalsEvent(Message, tag="vitals_event"):
+    """Subscription ``vitals``: the character's vitals changed (``vitals`` is the full
+    current set); ``cause`` says why (``"turn"``, ``"reset"``, ``"load"``, ...)."""
+
+    character_id: str
+    vitals: JsonObject
+    mood: str | None = None
+    cause: str | None = None
+
+
+class TurnEvent(Message, tag="turn_event"):
+    """Subscription ``turns``: another session of the same character completed a turn.
+
+    Never sent to the session that made the turn (it has the ``chat_response``).
+    """
+
+    character_id: str
+    user: str
+    user_message: str
+    response_text: str
+    turn_index: Annotated[int, msgspec.Meta(ge=0)]
+    session_id: str | None = None
+
+
+class WorkerStateEvent(Message, tag="worker_state_event"):
+    """Subscription ``worker_state``: the character's worker changed state.
+
+    ``generation`` increases by one with every start of the worker, so a client can tell a
+    restart from a repeated event; ``detail`` is a human-readable reason (crash cause, ...).
+    """
+
+    character_id: str
+    state: WorkerState
+    detail: str | None = None
+    generation: int = 0

@@ -1,0 +1,52 @@
+"""Snapshot names: names, never paths.
+
+``save_request``/``load_request``/``delete_snapshot_request`` carry a ``filename`` that the
+server maps into its own data directory. ``check_snapshot_name`` is the one rule every side
+applies before touching the file system.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from protocol.errors import ErrorCode, ProtocolError
+
+MAX_SNAPSHOT_NAME_BYTES: Final = 128
+
+
+def check_snapshot_name(name: str, *, message_id: str | None = None) -> str:
+    """Return ``name`` unchanged if it is a safe snapshot name, else raise ``ProtocolError``
+    with code ``invalid_name`` (carrying ``message_id``).
+
+    Refused: empty names, names over 128 bytes of UTF-8, a leading dot (hidden files, ``.``,
+    ``..``), ``..`` anywhere, ``/`` or ``\\``, NUL and other control characters, and
+    characters that cannot be encoded as UTF-8.
+    """
+    reason = _why_invalid(name)
+    if reason is not None:
+        raise ProtocolError(
+            ErrorCode.INVALID_NAME,
+            f"Snapshot name {name!r} is refused: {reason}. Use a plain name like 'before-party'.",
+            message_id,
+        )
+    return name
+
+
+def _why_invalid(name: str) -> str | None:
+    if not name:
+        return "it is empty"
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "it is not valid Unicode text"
+    if size > MAX_SNAPSHOT_NAME_BYTES:
+        return f"it is longer than {MAX_SNAPSHOT_NAME_BYTES} bytes"
+    if "/" in name or "\\" in name:
+        return "it contains a path separator"
+    if ".." in name:
+        return "it contains '..'"
+    if name.startswith("."):
+        return "it starts with a dot"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in name):
+        return "it contains a NUL or control character"
+    return None
