@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.backends.fake_llm_servers import FakeOllamaServer, FakeOpenAIServer
+
+
+class RecordingSleep:
+    """An injected ``sleep`` that records the requested delays and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def recording_sleep() -> RecordingSleep:
+    return RecordingSleep()
+
+
+@pytest.fixture
+async def ollama_server() -> AsyncIterator[FakeOllamaServer]:
+    async with FakeOllamaServer(models=["llama3.2:latest", "nomic-embed-text:latest"]) as server:
+        yield server
+
+
+@pytest.fixture
+async def openai_server() -> AsyncIterator[FakeOpenAIServer]:
+    async with FakeOpenAIServer(models=["local-model", "embed-model"]) as server:
+        yield server

@@ -1,0 +1,460 @@
+"""Real HTTP/1.1 servers that speak Ollama's and the OpenAI API's streaming wire formats.
+
+They run in the test's event loop on ``127.0.0.1`` (port 0 unless a port is given), written
+on ``asyncio.start_server`` with no HTTP library, so what a backend receives is exactly the
+bytes below: chunked transfer encoding, NDJSON lines for Ollama, SSE events for OpenAI.
+
+Reusable by the backend tests, the integration tests and ``bench/ttft_bench.py``::
+
+    async with FakeOllamaServer(models=["llama3.2:latest"]) as server:
+        server.script = StreamScript(tokens=["Hi", "!"], token_delay_s=0.05)
+        ...  # point OLLAMA_BASE_URL at server.base_url
+        assert server.stats.requests["POST /api/chat"] == 1
+
+A ``StreamScript`` says what every chat request is answered with (``queue_script`` sets a
+one-off for the next request): tokens, the delay between them, holding after *n* tokens until
+``release()``, an error line or abrupt connection abort after *n* tokens, an error status,
+``length`` finish. ``stats`` counts requests, tokens written and client disconnects;
+``disconnected`` is set the moment a client drops a stream the server was still writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+           500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+@dataclass
+class StreamScript:
+    """How the fake server answers a chat request. Counts are in tokens written."""
+
+    tokens: Sequence[str] = ("Hello", ",", " world", "!")
+    token_delay_s: float = 0.0
+    hold_after: int | None = None
+    error_after: int | None = None
+    error_message: str = "model runner has unexpectedly stopped"
+    die_after: int | None = None
+    status: int = 200
+    error_body: Any = None
+    finish_reason: str = "stop"
+    prompt_tokens: int = 7
+    send_usage: bool = True
+    # OpenAI only:
+    sse_comments: bool = True
+    split_data_lines: bool = False
+    send_done_marker: bool = True
+    error_style: str = "data"  # "data": data: {"error": ...}; "field": llama.cpp's error: {...}
+
+
+@dataclass
+class ServerStats:
+    requests: Counter[str] = field(default_factory=Counter)
+    connections: int = 0
+    tokens_written: int = 0
+    disconnects: int = 0
+    bodies: list[Any] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class _Disconnected(Exception):
+    """The client went away while the server was streaming."""
+
+
+class FakeLLMServer:
+    """The HTTP plumbing shared by both fakes; subclasses implement ``_route``."""
+
+    def __init__(
+        self,
+        *,
+        models: Sequence[str] = ("llama3.2:latest",),
+        script: StreamScript | None = None,
+        port: int = 0,
+        embedding_dim: int = 8,
+    ) -> None:
+        self.models = list(models)
+        self.script = script or StreamScript()
+        self.embedding_dim = embedding_dim
+        self.stats = ServerStats()
+        self.disconnected = asyncio.Event()
+        self.holding = asyncio.Event()
+        self.first_token_written = asyncio.Event()
+        self._release = asyncio.Event()
+        self._queued: deque[StreamScript] = deque()
+        self._port = port
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self._port)
+        self._port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening and drop every open connection (like a killed server)."""
+        if self._server is None:
+            return
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> FakeLLMServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    # -- scripting -------------------------------------------------------------------------
+
+    def queue_script(self, script: StreamScript) -> None:
+        """Answer the next chat request with ``script``, later ones with ``self.script``."""
+        self._queued.append(script)
+
+    def release(self) -> None:
+        """Let a stream held by ``hold_after`` continue."""
+        self._release.set()
+
+    def _next_script(self) -> StreamScript:
+        return self._queued.popleft() if self._queued else self.script
+
+    def has_model(self, name: str) -> bool:
+        def tagged(n: str) -> str:
+            return n if ":" in n.rsplit("/", 1)[-1] else n + ":latest"
+
+        return any(tagged(name) == tagged(m) for m in self.models)
+
+    def embedding(self, text: str) -> list[float]:
+        digest = hashlib.sha256(text.encode()).digest()
+        return [round(digest[i % len(digest)] / 255.0, 6) for i in range(self.embedding_dim)]
+
+    # -- HTTP/1.1 --------------------------------------------------------------------------
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        self._writers.add(writer)
+        self.stats.connections += 1
+        try:
+            while True:
+                request = await _read_request(reader)
+                if request is None:
+                    return
+                self.stats.requests[f"{request.method} {request.path}"] += 1
+                self.stats.headers.append(request.headers)
+                with contextlib.suppress(ValueError):
+                    self.stats.bodies.append(request.json())
+                if not await self._route(request, reader, writer):
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError, _Disconnected):
+            pass
+        finally:
+            self._writers.discard(writer)
+            self._handlers.discard(task)
+            writer.transport.abort()
+
+    async def _route(
+        self, request: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Answer one request; return False to close the connection afterwards."""
+        raise NotImplementedError
+
+    async def _send_json(self, writer: asyncio.StreamWriter, status: int, body: Any) -> bool:
+        data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+        head = (f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\n"
+                f"Content-Type: application/json; charset=utf-8\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n")
+        writer.write(head.encode() + data)
+        await writer.drain()
+        return True
+
+    async def _stream(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        content_type: str,
+        pieces: list[tuple[str, bytes]],
+        script: StreamScript,
+    ) -> bool:
+        """Write ``pieces`` as chunked body parts. A piece's kind is ``token`` (counted, then
+        paced by the script), ``error`` or ``other``. Returns False when the connection must
+        close: the client disconnected, or the script killed it."""
+        writer.write((f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n").encode())
+        await writer.drain()
+        watcher = asyncio.create_task(reader.read(1))
+        writing = asyncio.create_task(self._write_pieces(writer, pieces, script))
+        try:
+            await asyncio.wait({watcher, writing}, return_when=asyncio.FIRST_COMPLETED)
+            if writing.done():
+                return writing.result()
+            # The watcher finished first: EOF (or unexpected bytes) while still streaming.
+            self._note_disconnect()
+            return False
+        except ConnectionError:
+            self._note_disconnect()
+            return False
+        finally:
+            for task in (watcher, writing):
+                task.cancel()
+            await asyncio.gather(watcher, writing, return_exceptions=True)
+
+    def _note_disconnect(self) -> None:
+        self.stats.disconnects += 1
+        self.disconnected.set()
+
+    async def _write_pieces(
+        self, writer: asyncio.StreamWriter, pieces: list[tuple[str, bytes]], script: StreamScript
+    ) -> bool:
+        written = 0
+        for kind, data in pieces:
+            if script.die_after is not None and written >= script.die_after:
+                writer.transport.abort()
+                return False
+            if kind == "token" and written > 0 and script.token_delay_s:
+                await asyncio.sleep(script.token_delay_s)
+            if kind == "token" and script.hold_after is not None and written == script.hold_after:
+                self.holding.set()
+                await self._release.wait()
+                self._release.clear()
+                self.holding.clear()
+            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            await writer.drain()
+            if kind == "token":
+                written += 1
+                self.stats.tokens_written += 1
+                self.first_token_written.set()
+            if kind == "error":
+                break
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        return True
+
+
+async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _version = lines[0].split(" ", 2)
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    body = await reader.readexactly(length) if length else b""
+    return _Request(method, target.split("?", 1)[0], headers, body)
+
+
+class FakeOllamaServer(FakeLLMServer):
+    """Speaks ``GET /api/tags``, ``POST /api/chat`` (NDJSON stream), ``POST /api/embed``."""
+
+    @property
+    def base_url(self) -> str:
+        return self.root_url
+
+    async def _route(
+        self, request: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        route = (request.method, request.path)
+        if route == ("GET", "/api/tags"):
+            return await self._send_json(writer, 200, {"models": [
+                {"name": m, "model": m, "modified_at": "2025-01-01T00:00:00Z", "size": 1,
+                 "digest": "0" * 64, "details": {"format": "gguf"}} for m in self.models]})
+        body = request.json() or {}
+        model = str(body.get("model", ""))
+        if route in {("POST", "/api/chat"), ("POST", "/api/embed")} and not self.has_model(model):
+            return await self._send_json(
+                writer, 404, {"error": f'model "{model}" not found, try pulling it first'})
+        if route == ("POST", "/api/embed"):
+            inputs = body.get("input")
+            texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
+            return await self._send_json(writer, 200, {
+                "model": model, "embeddings": [self.embedding(t) for t in texts],
+                "total_duration": 1000, "prompt_eval_count": len(texts)})
+        if route == ("POST", "/api/chat"):
+            return await self._chat(request, model, reader, writer)
+        return await self._send_json(writer, 404, {"error": "404 page not found"})
+
+    async def _chat(self, request: _Request, model: str, reader: asyncio.StreamReader,
+                    writer: asyncio.StreamWriter) -> bool:
+        script = self._next_script()
+        if script.status != 200:
+            return await self._send_json(writer, script.status,
+                                         script.error_body or {"error": script.error_message})
+        created = "2025-01-01T00:00:00.000000Z"
+
+        def line(obj: dict[str, Any]) -> bytes:
+            return json.dumps(obj).encode() + b"\n"
+
+        pieces: list[tuple[str, bytes]] = []
+        for index, token in enumerate(script.tokens):
+            if script.error_after is not None and index == script.error_after:
+                pieces.append(("error", line({"error": script.error_message})))
+                break
+            pieces.append(("token", line({"model": model, "created_at": created, "message": {
+                "role": "assistant", "content": token}, "done": False})))
+        else:
+            count = len(script.tokens)
+            final: dict[str, Any] = {
+                "model": model, "created_at": created,
+                "message": {"role": "assistant", "content": ""}, "done": True,
+                "done_reason": script.finish_reason}
+            if script.send_usage:
+                final.update({
+                    "total_duration": 2_000_000_000, "load_duration": 500_000_000,
+                    "prompt_eval_count": script.prompt_tokens,
+                    "prompt_eval_duration": 100_000_000,
+                    "eval_count": count, "eval_duration": count * 20_000_000})
+            pieces.append(("other", line(final)))
+        return await self._stream(reader, writer, "application/x-ndjson", pieces, script)
+
+
+class FakeOpenAIServer(FakeLLMServer):
+    """Speaks ``GET /v1/models``, ``POST /v1/chat/completions`` (SSE), ``POST /v1/embeddings``.
+
+    ``api_key``: when set, every request must carry ``Authorization: Bearer <api_key>``.
+    ``serve_models``: False answers 404 to ``/v1/models`` like servers without that route.
+    """
+
+    def __init__(self, *, api_key: str | None = None, serve_models: bool = True,
+                 models: Sequence[str] = ("local-model",), **kwargs: Any) -> None:
+        super().__init__(models=models, **kwargs)
+        self.api_key = api_key
+        self.serve_models = serve_models
+
+    @property
+    def base_url(self) -> str:
+        return self.root_url + "/v1"
+
+    async def _route(
+        self, request: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        if self.api_key is not None and (
+            request.headers.get("authorization") != f"Bearer {self.api_key}"
+        ):
+            return await self._send_json(writer, 401, {"error": {
+                "message": "Incorrect API key provided", "type": "invalid_request_error",
+                "code": "invalid_api_key"}})
+        route = (request.method, request.path)
+        if route == ("GET", "/v1/models") and self.serve_models:
+            return await self._send_json(writer, 200, {"object": "list", "data": [
+                {"id": m, "object": "model", "owned_by": "fake"} for m in self.models]})
+        body = request.json() or {}
+        model = str(body.get("model", ""))
+        if route in {("POST", "/v1/chat/completions"), ("POST", "/v1/embeddings")} and (
+            model not in self.models
+        ):
+            return await self._send_json(writer, 404, {"error": {
+                "message": f"The model `{model}` does not exist.",
+                "type": "invalid_request_error", "code": "model_not_found"}})
+        if route == ("POST", "/v1/embeddings"):
+            inputs = body.get("input")
+            texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
+            # Out of order on purpose: clients must sort by "index".
+            data = [{"object": "embedding", "index": i, "embedding": self.embedding(t)}
+                    for i, t in enumerate(texts)][::-1]
+            return await self._send_json(writer, 200, {
+                "object": "list", "data": data, "model": model,
+                "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)}})
+        if route == ("POST", "/v1/chat/completions"):
+            return await self._chat(body, model, reader, writer)
+        return await self._send_json(writer, 404, {"error": {
+            "message": f"no route {request.path}", "type": "not_found_error"}})
+
+    async def _chat(self, body: dict[str, Any], model: str, reader: asyncio.StreamReader,
+                    writer: asyncio.StreamWriter) -> bool:
+        script = self._next_script()
+        if script.status != 200:
+            return await self._send_json(writer, script.status, script.error_body or {
+                "error": {"message": script.error_message, "type": "server_error"}})
+        created = int(time.time())
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def event(obj: dict[str, Any]) -> bytes:
+            text = json.dumps(obj)
+            if script.split_data_lines:
+                middle = text.index(", ") + 1
+                return f"data: {text[:middle]}\ndata: {text[middle:]}\n\n".encode()
+            return f"data: {text}\n\n".encode()
+
+        def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+            return {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
+                    "created": created, "model": model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        pieces: list[tuple[str, bytes]] = []
+        if script.sse_comments:
+            pieces.append(("other", b": keep-alive\n\n"))
+        pieces.append(("other", event(chunk({"role": "assistant", "content": ""}, None))))
+        for index, token in enumerate(script.tokens):
+            if script.error_after is not None and index == script.error_after:
+                error = {"message": script.error_message, "type": "server_error", "code": 500}
+                if script.error_style == "field":
+                    pieces.append(("error", f"error: {json.dumps(error)}\n\n".encode()))
+                else:
+                    pieces.append(("error", event({"error": error})))
+                break
+            pieces.append(("token", event(chunk({"content": token}, None))))
+            if script.sse_comments and index == 0:
+                pieces.append(("other", b": still generating\n\n"))
+        else:
+            pieces.append(("other", event(chunk({}, script.finish_reason))))
+            if include_usage and script.send_usage:
+                count = len(script.tokens)
+                pieces.append(("other", event({
+                    "id": "chatcmpl-fake", "object": "chat.completion.chunk",
+                    "created": created, "model": model, "choices": [],
+                    "usage": {"prompt_tokens": script.prompt_tokens, "completion_tokens": count,
+                              "total_tokens": script.prompt_tokens + count}})))
+            if script.send_done_marker:
+                pieces.append(("other", b"data: [DONE]\n\n"))
+        return await self._stream(reader, writer, "text/event-stream", pieces, script)
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -1,0 +1,240 @@
+"""The HTTP shell shared by the Ollama and OpenAI-compatible backends.
+
+It owns the three things both need and that are easy to get subtly wrong:
+
+* **Connect retries.** A request is re-sent only when the TCP connection could not be opened
+  (the server provably never saw it), a bounded number of times with backoff. Anything that
+  fails after the request went out is reported, never retried.
+* **Prompt release.** ``open_stream`` always closes the response when its block exits, by
+  normal end, exception, ``aclose()`` of the generator around it, or task cancellation. httpx
+  then drops the connection (a half-read response is never returned to the pool), so the LLM
+  server sees the disconnect and stops generating.
+* **Clear errors.** httpx exceptions become ``LLMUnavailable`` / ``LLMError`` whose message says
+  which server, what happened and what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from worker.backends.backoff import ConnectRetry
+from worker.backends.base import LLMError, LLMUnavailable
+
+Sleep = Callable[[float], Awaitable[None]]
+
+# Error bodies are read only this far: enough for any JSON error, bounded against a server
+# that answers an error status with a stream.
+MAX_ERROR_BODY_BYTES = 64 * 1024
+# A health check reads a small listing; it never waits as long as a generation may.
+CHECK_READ_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPTimeouts:
+    """``connect_s``: to open the TCP connection. ``read_s``: the longest silence between two
+    pieces of a response (a model loading into memory counts as silence before the first)."""
+
+    connect_s: float = 5.0
+    read_s: float = 120.0
+
+    def for_stream(self) -> httpx.Timeout:
+        return httpx.Timeout(connect=self.connect_s, read=self.read_s, write=self.read_s,
+                             pool=self.connect_s)
+
+    def for_check(self) -> httpx.Timeout:
+        read = min(self.read_s, CHECK_READ_TIMEOUT_S)
+        return httpx.Timeout(connect=self.connect_s, read=read, write=read, pool=self.connect_s)
+
+
+DEFAULT_TIMEOUTS = HTTPTimeouts()
+
+
+@dataclass(frozen=True, slots=True)
+class ServerKind:
+    """How to name a kind of LLM server in an error message, and how to bring it up."""
+
+    display: str
+    url_variable: str
+    start_hint: str
+
+    def unreachable(self, url: str, reason: str) -> LLMUnavailable:
+        return LLMUnavailable(
+            f"cannot reach {self.display} at {url} ({reason}); start it with {self.start_hint}"
+            f" or point {self.url_variable} at a running server",
+            retryable=True,
+        )
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line reason for a transport exception (httpx messages can be empty)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def make_client(
+    base_url: str, timeouts: HTTPTimeouts, headers: dict[str, str] | None = None
+) -> httpx.AsyncClient:
+    """One pooled client per backend; ``trust_env=False`` so an HTTP_PROXY meant for the
+    internet never captures requests to a local model server."""
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/") + "/",
+        timeout=timeouts.for_stream(),
+        headers=headers,
+        trust_env=False,
+    )
+
+
+@asynccontextmanager
+async def open_stream(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    kind: ServerKind,
+    timeouts: HTTPTimeouts,
+    retry: ConnectRetry,
+    sleep: Sleep = asyncio.sleep,
+) -> AsyncIterator[httpx.Response]:
+    """Send ``request`` and yield the streaming response (headers read, body not yet).
+
+    Raises ``LLMUnavailable`` when no connection could be opened after ``retry.attempts``
+    tries, or when connecting timed out (not retried: waiting again would double a wait the
+    user already found too long). The response is closed when the block exits, however it
+    exits.
+    """
+    url = str(request.url)
+    failures = 0
+    while True:
+        try:
+            response = await client.send(request, stream=True)
+            break
+        except httpx.ConnectTimeout as exc:
+            raise kind.unreachable(
+                url, f"no connection within {timeouts.connect_s:g}s, GREENROOM_LLM_CONNECT_TIMEOUT"
+            ) from exc
+        except httpx.ConnectError as exc:
+            failures += 1
+            if failures >= retry.attempts:
+                raise kind.unreachable(
+                    url, f"{describe(exc)}; tried {failures} time(s)"
+                ) from exc
+            await sleep(retry.backoff.delay_s(failures))
+        except httpx.TimeoutException as exc:
+            raise LLMError(
+                f"{kind.display} at {url} did not answer within {timeouts.read_s:g}s"
+                " (GREENROOM_LLM_READ_TIMEOUT); is the model still loading?"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise LLMError(
+                f"{kind.display} at {url} failed before answering: {describe(exc)}"
+            ) from exc
+    try:
+        yield response
+    finally:
+        await response.aclose()
+
+
+def stream_broke(exc: httpx.HTTPError, *, kind: ServerKind, url: str, tokens: int,
+                 timeouts: HTTPTimeouts) -> LLMError:
+    """The error for a response that failed after streaming began; it is never retried."""
+    if isinstance(exc, httpx.TimeoutException):
+        what = (f"sent nothing for {timeouts.read_s:g}s (GREENROOM_LLM_READ_TIMEOUT)")
+    else:
+        what = f"broke ({describe(exc)})"
+    return LLMError(
+        f"the stream from {kind.display} at {url} {what} after {tokens} token(s); the reply is"
+        " incomplete and was not retried"
+    )
+
+
+async def read_error_detail(response: httpx.Response) -> str:
+    """The server's own explanation of an error status: ``error`` / ``error.message`` of a JSON
+    body, else the start of the body text, else the status phrase."""
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) >= MAX_ERROR_BODY_BYTES:
+                break
+    except httpx.HTTPError:
+        pass  # the status line already says it failed; the body is only a better wording
+    text = body[:MAX_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
+    return error_text(text) or response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def error_text(body: str) -> str:
+    """Pull a human message out of an error body in the Ollama or OpenAI shape."""
+    try:
+        decoded: Any = json.loads(body)
+    except ValueError:
+        return body[:500]
+    if isinstance(decoded, dict):
+        error = decoded.get("error", decoded.get("message"))
+        if isinstance(error, dict):
+            error = error.get("message", error)
+        if error is not None:
+            return str(error)
+    return body[:500]
+
+
+async def get_json(
+    client: httpx.AsyncClient, path: str, *, kind: ServerKind, timeouts: HTTPTimeouts
+) -> tuple[int, Any]:
+    """GET ``path`` once (a health check: no retry) and return ``(status, decoded JSON or
+    None)``. Unreachable → ``LLMUnavailable``."""
+    url = str(client.base_url.join(path))
+    try:
+        response = await client.get(path, timeout=timeouts.for_check())
+    except httpx.ConnectTimeout as exc:
+        raise kind.unreachable(url, f"no connection within {timeouts.connect_s:g}s") from exc
+    except httpx.ConnectError as exc:
+        raise kind.unreachable(url, describe(exc)) from exc
+    except httpx.HTTPError as exc:
+        raise LLMUnavailable(
+            f"{kind.display} at {url} did not answer a health check: {describe(exc)}",
+            retryable=True,
+        ) from exc
+    try:
+        return response.status_code, response.json()
+    except ValueError:
+        return response.status_code, None
+
+
+async def post_json(
+    client: httpx.AsyncClient,
+    path: str,
+    payload: dict[str, Any],
+    *,
+    kind: ServerKind,
+    timeouts: HTTPTimeouts,
+    retry: ConnectRetry,
+    sleep: Sleep = asyncio.sleep,
+) -> tuple[int, Any, str]:
+    """POST a JSON body (connect retries as ``open_stream``) and read the whole JSON answer.
+
+    Returns ``(status, decoded JSON or None, error detail for a non-2xx status)``.
+    """
+    request = client.build_request("POST", path, json=payload)
+    async with open_stream(
+        client, request, kind=kind, timeouts=timeouts, retry=retry, sleep=sleep
+    ) as response:
+        if response.status_code >= 300:
+            return response.status_code, None, await read_error_detail(response)
+        try:
+            body = await response.aread()
+        except httpx.HTTPError as exc:
+            raise LLMError(
+                f"{kind.display} at {request.url} broke while answering: {describe(exc)}"
+            ) from exc
+    try:
+        return response.status_code, json.loads(body), ""
+    except ValueError as exc:
+        raise LLMError(
+            f"{kind.display} at {request.url} answered with invalid JSON: {body[:200]!r}"
+        ) from exc

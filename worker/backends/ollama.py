@@ -1,0 +1,152 @@
+"""The Ollama backend: native ``POST /api/chat`` streaming over httpx."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+
+from worker.backends.backoff import DEFAULT_CONNECT_RETRY, ConnectRetry
+from worker.backends.base import (
+    GenerationDone,
+    GenerationOptions,
+    GenerationRequest,
+    LLMError,
+    LLMUnavailable,
+    TextDelta,
+)
+from worker.backends.http_transport import (
+    DEFAULT_TIMEOUTS,
+    HTTPTimeouts,
+    ServerKind,
+    Sleep,
+    get_json,
+    make_client,
+    open_stream,
+    read_error_detail,
+    stream_broke,
+)
+from worker.backends.ollama_wire import (
+    chat_payload,
+    decode_chat_line,
+    installed_models,
+    is_model_not_found,
+    model_missing,
+    model_tag_matches,
+)
+from worker.backends.options import merge_options
+
+OLLAMA = ServerKind(display="Ollama", url_variable="OLLAMA_BASE_URL", start_hint="`ollama serve`")
+
+
+class OllamaBackend:
+    """Streams replies from an Ollama server.
+
+    ``defaults`` fill every option a request leaves ``None`` (see ``options.default_options``);
+    it must name a model. One pooled HTTP client per backend; ``aclose()`` releases it.
+    Not safe to share across event loops.
+    """
+
+    name = "ollama"
+
+    def __init__(
+        self,
+        base_url: str,
+        defaults: GenerationOptions,
+        *,
+        timeouts: HTTPTimeouts = DEFAULT_TIMEOUTS,
+        retry: ConnectRetry = DEFAULT_CONNECT_RETRY,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if defaults.model is None:
+            raise ValueError("OllamaBackend needs a default model (OLLAMA_MODEL)")
+        self.base_url = base_url.rstrip("/")
+        self.defaults = defaults
+        self._timeouts = timeouts
+        self._retry = retry
+        self._sleep = sleep
+        self._client = make_client(self.base_url, timeouts)
+
+    async def check(self) -> None:
+        """``GET /api/tags``: raise ``LLMUnavailable`` if the server is down, answers an
+        error, or lacks the default model. One attempt, bounded by the timeouts."""
+        status, body = await get_json(self._client, "api/tags", kind=OLLAMA,
+                                      timeouts=self._timeouts)
+        if status != 200:
+            raise LLMUnavailable(
+                f"Ollama at {self.base_url} answered HTTP {status} to GET /api/tags;"
+                " check the server's log",
+                retryable=True,
+            )
+        model = self.defaults.model or ""
+        try:
+            names = installed_models(body)
+        except LLMError as exc:
+            raise LLMUnavailable(str(exc)) from exc
+        if not any(model_tag_matches(model, name) for name in names):
+            installed = ", ".join(sorted(names)) or "none"
+            raise model_missing(model, self.base_url, f"installed: {installed}")
+
+    async def generate(
+        self, request: GenerationRequest
+    ) -> AsyncIterator[TextDelta | GenerationDone]:
+        """Yield each delta the moment its line arrives, then one ``GenerationDone``.
+
+        Errors: ``LLMUnavailable`` (server unreachable after connect retries, model not
+        installed), ``LLMError`` (error status, ``{"error"}`` line mid-stream, broken or
+        silent stream, stream ending without its final line). Closing this generator closes
+        the HTTP response at once.
+        """
+        options = merge_options(self.defaults, request.options)
+        model = options.model or ""
+        http_request = self._client.build_request(
+            "POST", "api/chat", json=chat_payload(request.messages, options)
+        )
+        url = str(http_request.url)
+        tokens = 0
+        async with open_stream(self._client, http_request, kind=OLLAMA,
+                               timeouts=self._timeouts, retry=self._retry,
+                               sleep=self._sleep) as response:
+            if response.status_code != 200:
+                detail = await read_error_detail(response)
+                if is_model_not_found(response.status_code, detail):
+                    raise model_missing(model, self.base_url, detail)
+                raise LLMError(
+                    f"Ollama at {url} answered HTTP {response.status_code}: {detail}",
+                    retryable=response.status_code == 503,
+                )
+            final: GenerationDone | None = None
+            lines = response.aiter_lines()
+            while True:
+                try:
+                    line = await anext(lines)
+                except StopAsyncIteration:
+                    break
+                except httpx.HTTPError as exc:
+                    if final is not None:
+                        break  # the reply is complete; only the connection's tail was lost
+                    raise stream_broke(exc, kind=OLLAMA, url=url, tokens=tokens,
+                                       timeouts=self._timeouts) from exc
+                if final is not None or not line.strip():
+                    continue
+                event = decode_chat_line(line, requested_model=model)
+                if isinstance(event, TextDelta):
+                    tokens += 1
+                    yield event
+                elif isinstance(event, GenerationDone):
+                    trailing = event.extra.pop("trailing_text", "")
+                    if isinstance(trailing, str) and trailing:
+                        yield TextDelta(trailing)
+                    # Read on to the end of the body (normally just the closing chunk) so the
+                    # connection goes back to the pool instead of being dropped.
+                    final = event
+        if final is None:
+            raise LLMError(
+                f"the stream from Ollama at {url} ended after {tokens} token(s) without its"
+                " final line; the reply is incomplete and was not retried"
+            )
+        yield final
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
