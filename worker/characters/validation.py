@@ -106,7 +106,7 @@ def describe_expected(annotation: Any, metadata: list[Any]) -> str:
         high = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
         above = next((m.gt for m in metadata if isinstance(m, annotated_types.Gt)), None)
         if low is not None and high is not None:
-            return f"{noun} from {low} to {high}"
+            return f"{noun} from {low:g} to {high:g}"
         if above is not None:
             return f"{noun} greater than {above}"
         if low is not None:

@@ -1,0 +1,50 @@
+"""Write ``schemas/character.schema.json`` from the ``Character`` model.
+
+    python -m worker.characters.schema_gen           # (re)write the file
+    python -m worker.characters.schema_gen --check   # exit 1 if the file is out of date
+
+The schema describes greenroom's *normalised* form (what ``greenroom characters show``
+prints and ``import`` writes). Dialects A and B are translated before validation, so they
+are deliberately not described by it; see ``docs/characters.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from worker.characters.model import Character
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "character.schema.json"
+SCHEMA_ID = "https://greenroom.invalid/schemas/character.schema.json"
+
+
+def render_schema() -> str:
+    """The schema text, byte-for-byte stable for a given model (sorted keys, ``\\n`` end)."""
+    schema = Character.model_json_schema(mode="validation")
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+              **schema}
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    text = render_schema()
+    if args == ["--check"]:
+        current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
+        if current != text:
+            print(f"{SCHEMA_PATH} is out of date; run python -m worker.characters.schema_gen",
+                  file=sys.stderr)
+            return 1
+        return 0
+    if args:
+        print("usage: python -m worker.characters.schema_gen [--check]", file=sys.stderr)
+        return 2
+    SCHEMA_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
