@@ -259,3 +259,11 @@ async def test_check_on_a_closed_port_names_the_url_and_ollama_serve() -> None:
     with pytest.raises(LLMUnavailable, match=rf"http://127\.0\.0\.1:{port}/api/tags.*ollama serve"):
         await backend.check()
     await backend.aclose()
+
+
+async def test_consecutive_chats_reuse_one_connection(ollama_server: FakeOllamaServer) -> None:
+    backend = backend_for(ollama_server.base_url)
+    await collect(backend.generate(HELLO))
+    await collect(backend.generate(HELLO))
+    await backend.aclose()
+    assert ollama_server.stats.connections == 1

@@ -34,6 +34,10 @@ Sleep = Callable[[float], Awaitable[None]]
 MAX_ERROR_BODY_BYTES = 64 * 1024
 # A health check reads a small listing; it never waits as long as a generation may.
 CHECK_READ_TIMEOUT_S = 10.0
+# After a stream said it is finished, its tail (normally just the closing chunk) is read for
+# at most this long so the connection can go back to the pool; past it the connection is
+# dropped instead.
+TAIL_DRAIN_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,17 @@ async def open_stream(
         yield response
     finally:
         await response.aclose()
+
+
+async def drain_tail(lines: AsyncIterator[str], limit_s: float = TAIL_DRAIN_S) -> None:
+    """Read what is left of a stream whose reply is complete; never raises (a connection
+    that cannot be drained is simply not reused)."""
+    try:
+        async with asyncio.timeout(limit_s):
+            async for _ in lines:
+                pass
+    except (TimeoutError, httpx.HTTPError):
+        pass
 
 
 def stream_broke(exc: httpx.HTTPError, *, kind: ServerKind, url: str, tokens: int,

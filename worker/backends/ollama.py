@@ -21,6 +21,7 @@ from worker.backends.http_transport import (
     HTTPTimeouts,
     ServerKind,
     Sleep,
+    drain_tail,
     get_json,
     make_client,
     open_stream,
@@ -118,17 +119,15 @@ class OllamaBackend:
                 )
             final: GenerationDone | None = None
             lines = response.aiter_lines()
-            while True:
+            while final is None:
                 try:
                     line = await anext(lines)
                 except StopAsyncIteration:
                     break
                 except httpx.HTTPError as exc:
-                    if final is not None:
-                        break  # the reply is complete; only the connection's tail was lost
                     raise stream_broke(exc, kind=OLLAMA, url=url, tokens=tokens,
                                        timeouts=self._timeouts) from exc
-                if final is not None or not line.strip():
+                if not line.strip():
                     continue
                 event = decode_chat_line(line, requested_model=model)
                 if isinstance(event, TextDelta):
@@ -138,9 +137,8 @@ class OllamaBackend:
                     trailing = event.extra.pop("trailing_text", "")
                     if isinstance(trailing, str) and trailing:
                         yield TextDelta(trailing)
-                    # Read on to the end of the body (normally just the closing chunk) so the
-                    # connection goes back to the pool instead of being dropped.
                     final = event
+                    await drain_tail(lines)
         if final is None:
             raise LLMError(
                 f"the stream from Ollama at {url} ended after {tokens} token(s) without its"
