@@ -193,7 +193,7 @@ class _Translator:
                 ("neurochemical_profile", "baseline_sensitivities"),
             )
         if "gender_modifiers" in profile:
-            chemistry["gender_modifiers"] = profile.pop("gender_modifiers")
+            chemistry["gender_modifiers"] = _with_boolean_applies(profile.pop("gender_modifiers"))
             self.paths.add(
                 ("neurochemistry", "gender_modifiers"),
                 ("neurochemical_profile", "gender_modifiers"),
@@ -225,7 +225,10 @@ def baseline_from_setpoint(setpoint: float) -> dict[str, float]:
     """Dialect B's derived baseline levels (see the module docstring for the formula)."""
     setpoint = max(-1.0, min(1.0, setpoint))
     return {
-        name: NEUTRAL_LEVEL + (-1 if name in STRESS_CHEMICALS else 1) * SETPOINT_SWING * setpoint
+        name: round(
+            NEUTRAL_LEVEL + (-1 if name in STRESS_CHEMICALS else 1) * SETPOINT_SWING * setpoint,
+            2,
+        )
         for name in NEUROCHEMICALS
     }
 
@@ -239,6 +242,18 @@ def _setpoint(data: Mapping[str, Any]) -> float:
         return float(text) if text is not None else 0.0
     except ValueError:
         return 0.0  # the model reports the bad setpoint itself
+
+
+_YES_NO = {"yes": True, "on": True, "true": True, "no": False, "off": False, "false": False}
+
+
+def _with_boolean_applies(modifiers: Any) -> Any:
+    """``applies: yes`` reads as text (see ``yaml_io``); this one flag is a boolean."""
+    if isinstance(modifiers, Mapping) and isinstance(modifiers.get("applies"), str):
+        flag = _YES_NO.get(modifiers["applies"].strip().lower())
+        if flag is not None:
+            return {**modifiers, "applies": flag}
+    return modifiers
 
 
 def _is_number(value: object) -> bool:
