@@ -4,11 +4,17 @@ A backend turns a list of chat messages into a stream of text deltas followed by
 ``GenerationDone``. Closing the iterator early (``aclose()``, or cancelling the task that
 iterates it) must release the underlying stream at once: for an HTTP backend that means the
 connection is closed and the server stops generating.
+
+Consumers: iterate a stream inside ``async with closing_stream(backend.generate(request)) as
+stream:`` so that leaving the block early (an exception, ``break``, cancellation of the task
+while it is doing something else) closes the stream at once instead of whenever the garbage
+collector finalises the generator.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -115,6 +121,20 @@ class Backend(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+
+
+@asynccontextmanager
+async def closing_stream(
+    stream: AsyncIterator[TextDelta | GenerationDone],
+) -> AsyncIterator[AsyncIterator[TextDelta | GenerationDone]]:
+    """``contextlib.aclosing`` for a ``generate()`` stream typed as a plain ``AsyncIterator``:
+    on exit, however it happens, the stream's ``aclose()`` (when it has one) is awaited."""
+    try:
+        yield stream
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class Embedder(Protocol):

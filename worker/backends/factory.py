@@ -1,0 +1,79 @@
+"""Build the backend and embedder a character's worker uses, from the settings.
+
+``GREENROOM_ENGINE`` picks the backend: ``scripted`` (offline, deterministic, the default),
+``ollama`` or ``openai``. HTTP backends come wrapped in a ``GuardedBackend`` so that a
+server that is down is answered ``llm_unavailable`` at once and re-checked with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from worker.backends.availability import AvailabilityGate, GuardedBackend
+from worker.backends.base import Backend
+from worker.backends.embeddings import HTTPEmbedder, OllamaEmbedder, OpenAIEmbedder
+from worker.backends.http_transport import HTTPTimeouts, Sleep
+from worker.backends.ollama import OllamaBackend
+from worker.backends.openai import OpenAIBackend
+from worker.backends.options import default_options
+
+if TYPE_CHECKING:
+    from supervisor.settings import Settings
+    from worker.characters.model import ModelOverrides
+
+
+def timeouts_from(settings: Settings) -> HTTPTimeouts:
+    return HTTPTimeouts(connect_s=settings.llm_connect_timeout_s,
+                        read_s=settings.llm_read_timeout_s)
+
+
+def make_backend(
+    settings: Settings,
+    overrides: ModelOverrides | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> Backend:
+    """The backend for one character: the engine from ``settings``, with the character's
+    ``llm:`` overrides (model, temperature, top_p, num_ctx, max_tokens, stop) over the
+    server-wide ``GREENROOM_LLM_*`` defaults. Makes no network request: call ``check()``.
+
+    ``clock`` (monotonic seconds) drives the re-check backoff; ``sleep`` the connect-retry
+    waits. The caller owns the backend and must ``aclose()`` it.
+    """
+    if settings.engine == "scripted":
+        # Imported lazily: the offline backend pulls in the engine's reply machinery, which
+        # an HTTP-backed worker never needs.
+        scripted = importlib.import_module("worker.backends.scripted")
+        backend: Backend = scripted.ScriptedBackend()
+        return backend
+    defaults = default_options(settings, overrides)
+    timeouts = timeouts_from(settings)
+    inner: Backend
+    if settings.engine == "ollama":
+        inner = OllamaBackend(settings.ollama_base_url, defaults, timeouts=timeouts, sleep=sleep)
+    else:
+        inner = OpenAIBackend(settings.openai_base_url, defaults,
+                              api_key=settings.openai_api_key, timeouts=timeouts, sleep=sleep)
+    return GuardedBackend(inner, AvailabilityGate(clock))
+
+
+def make_embedder(settings: Settings) -> HTTPEmbedder | None:
+    """The embedder for hybrid memory search, or ``None`` when ``GREENROOM_EMBEDDING_MODEL``
+    is unset or the engine is ``scripted`` (offline: memory search is then text-only).
+
+    The embedder talks to the same server as the chat backend. The caller must
+    ``aclose()`` it.
+    """
+    model = settings.embedding_model
+    if model is None or settings.engine == "scripted":
+        return None
+    timeouts = timeouts_from(settings)
+    if settings.engine == "ollama":
+        return OllamaEmbedder(settings.ollama_base_url, model, timeouts=timeouts)
+    return OpenAIEmbedder(settings.openai_base_url, model, api_key=settings.openai_api_key,
+                          timeouts=timeouts)
