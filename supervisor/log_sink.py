@@ -1,0 +1,189 @@
+"""The one writer of every process's log records: ``data/logs/greenroom.jsonl`` + the console.
+
+Workers never write the log file: their records arrive as ``LogRecord`` frames and their stray
+stdout/stderr as lines, and the pool hands both to ``LogSink.emit``. The supervisor process's
+own structlog and stdlib ``logging`` records go through the same sink. One lock serialises
+writes, and each record is written as one complete line with one ``write`` call, so lines
+are never interleaved or cut, whatever the load or the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping, MutableMapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+
+from supervisor.log_records import level_rank, ordered, to_json_line, with_defaults
+
+ConsoleRender = Callable[[dict[str, Any]], str]
+
+
+class RotatingJsonlFile:
+    """Append-only JSON-lines file rotated by size: ``f`` → ``f.1`` → … → ``f.<backups>``.
+
+    A line is never split across files: rotation happens *before* a line that would push the
+    file past ``max_bytes``. With ``backups == 0`` the file is truncated instead. Not
+    thread-safe by itself; ``LogSink`` holds the lock.
+    """
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        self.path = path
+        self._max_bytes = max_bytes
+        self._backups = backups
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held for the sink's life
+        self._size = self._file.tell()
+
+    def write_line(self, line: str) -> None:
+        data = line + "\n"
+        size = len(data.encode("utf-8"))
+        if self._size and self._size + size > self._max_bytes:
+            self._rotate()
+        self._file.write(data)
+        self._file.flush()
+        self._size += size
+
+    def _rotate(self) -> None:
+        self._file.close()
+        if self._backups > 0:
+            for index in range(self._backups - 1, 0, -1):
+                older = self.path.with_name(f"{self.path.name}.{index}")
+                if older.exists():
+                    os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        else:
+            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        self._size = 0
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def console_renderer(log_format: str | None, stream: TextIO) -> ConsoleRender:
+    """Readable colours on a TTY (or ``console``), one JSON object per line for ``json``."""
+    use_console = stream.isatty() if log_format is None else log_format == "console"
+    if not use_console:
+        return to_json_line
+    pretty = structlog.dev.ConsoleRenderer(
+        colors=stream.isatty(), timestamp_key="ts", sort_keys=False
+    )
+
+    def render(record: dict[str, Any]) -> str:
+        return str(pretty(None, str(record.get("level", "info")), ordered(record)))
+
+    return render
+
+
+class LogSink:
+    """Accepts records from any thread; filters by level; writes file and console.
+
+    ``emit`` never raises for a bad record: unserialisable values are written as their
+    ``repr``. The console stream may be ``None`` (tests, ``--quiet``).
+    """
+
+    def __init__(
+        self,
+        file: RotatingJsonlFile | None,
+        console: TextIO | None,
+        render: ConsoleRender,
+        level: str = "info",
+        *,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._file = file
+        self._console = console
+        self._render = render
+        self._min_rank = level_rank(level)
+        self._defaults = dict(defaults or {})
+        self._lock = threading.Lock()
+
+    def emit(self, record: Mapping[str, Any]) -> None:
+        """Write one record (completed with ``ts``/``level``/the sink's defaults)."""
+        complete = with_defaults(record, **self._defaults)
+        if level_rank(complete["level"]) < self._min_rank:
+            return
+        line = to_json_line(complete)
+        shown = self._render(complete) if self._console is not None else ""
+        with self._lock:
+            if self._file is not None:
+                self._file.write_line(line)
+            if self._console is not None:
+                self._console.write(shown + "\n")
+                self._console.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class _StdlibToSink(logging.Handler):
+    """Routes stdlib ``logging`` records (websockets, asyncio, httpx) into the sink."""
+
+    def __init__(self, sink: LogSink) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields: dict[str, Any] = {
+            "event": record.getMessage(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        if record.exc_info:
+            fields["exception"] = logging.Formatter().formatException(record.exc_info)
+        self._sink.emit(fields)
+
+
+def open_sink(
+    log_file: Path | None,
+    *,
+    max_bytes: int,
+    backups: int,
+    level: str,
+    log_format: str | None,
+    console: TextIO | None = sys.stderr,
+    process: str = "gateway",
+) -> LogSink:
+    """The sink of the supervisor process, its own records tagged ``process``/``pid``."""
+    file = RotatingJsonlFile(log_file, max_bytes, backups) if log_file is not None else None
+    render = console_renderer(log_format, console) if console is not None else to_json_line
+    return LogSink(file, console, render, level, defaults={"process": process,
+                                                            "pid": os.getpid()})
+
+
+def install_as_structlog_output(sink: LogSink, level: str) -> None:
+    """Configure structlog (and stdlib ``logging``) in this process to write through ``sink``.
+
+    Context bound with ``structlog.contextvars`` (``session``, ``message_id``) is merged into
+    every record.
+    """
+
+    def to_sink(
+        _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> Mapping[str, Any]:
+        sink.emit(event_dict)
+        raise structlog.DropEvent
+
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+            structlog.processors.format_exc_info,
+            to_sink,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level_rank(level)),
+        cache_logger_on_first_use=False,
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [_StdlibToSink(sink)]
+    root.setLevel(max(level_rank(level), logging.INFO))
