@@ -1,0 +1,86 @@
+"""make_backend / make_embedder: engine choice, per-character overrides, settings wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from supervisor.settings import Settings, load_settings
+from tests.backends.fake_llm_servers import FakeOllamaServer, FakeOpenAIServer
+from tests.backends.helpers import HELLO, collect
+from worker.backends.availability import GuardedBackend
+from worker.backends.embeddings import OllamaEmbedder, OpenAIEmbedder
+from worker.backends.factory import make_backend, make_embedder, timeouts_from
+from worker.characters.model import ModelOverrides
+
+
+def settings_from_env(tmp_path: Path, **env: str) -> Settings:
+    return load_settings(environ=env, dotenv_path=tmp_path / "absent.env")
+
+
+async def test_ollama_engine_from_environment_uses_the_configured_server_and_model(
+    tmp_path: Path, ollama_server: FakeOllamaServer,
+) -> None:
+    settings = settings_from_env(tmp_path, GREENROOM_ENGINE="ollama",
+                                 OLLAMA_BASE_URL=ollama_server.base_url,
+                                 OLLAMA_MODEL="llama3.2", GREENROOM_LLM_NUM_CTX="8192")
+    backend = make_backend(settings)
+    assert isinstance(backend, GuardedBackend) and backend.name == "ollama"
+    text, _ = await collect(backend.generate(HELLO))
+    await backend.aclose()
+    assert text == "Hello, world!"
+    body = ollama_server.stats.bodies[-1]
+    assert body["options"]["num_ctx"] == 8192
+    assert body["options"]["temperature"] == 0.8
+
+
+async def test_character_overrides_win_over_settings(
+    tmp_path: Path, ollama_server: FakeOllamaServer,
+) -> None:
+    ollama_server.models.append("mistral:7b")
+    settings = settings_from_env(tmp_path, GREENROOM_ENGINE="ollama",
+                                 OLLAMA_BASE_URL=ollama_server.base_url)
+    overrides = ModelOverrides(model="mistral:7b", temperature=0.2, num_ctx=2048,
+                               max_tokens=64, stop=["\nUser:"])
+    backend = make_backend(settings, overrides)
+    await collect(backend.generate(HELLO))
+    await backend.aclose()
+    body = ollama_server.stats.bodies[-1]
+    assert body["model"] == "mistral:7b"
+    assert body["options"] == {"temperature": 0.2, "num_ctx": 2048, "num_predict": 64,
+                               "stop": ["\nUser:"]}
+
+
+async def test_openai_engine_sends_the_configured_key(tmp_path: Path) -> None:
+    async with FakeOpenAIServer(models=["qwen"], api_key="secret") as server:
+        settings = settings_from_env(tmp_path, GREENROOM_ENGINE="openai",
+                                     OPENAI_BASE_URL=server.base_url, OPENAI_MODEL="qwen",
+                                     OPENAI_API_KEY="secret")
+        backend = make_backend(settings)
+        await backend.check()
+        text, done = await collect(backend.generate(HELLO))
+        await backend.aclose()
+    assert (backend.name, text, done.model) == ("openai", "Hello, world!", "qwen")
+
+
+def test_timeouts_come_from_settings(tmp_path: Path) -> None:
+    settings = settings_from_env(tmp_path, GREENROOM_LLM_CONNECT_TIMEOUT="2.5",
+                                 GREENROOM_LLM_READ_TIMEOUT="30")
+    timeouts = timeouts_from(settings)
+    assert (timeouts.connect_s, timeouts.read_s) == (2.5, 30.0)
+
+
+def test_no_embedder_without_an_embedding_model_or_offline(tmp_path: Path) -> None:
+    assert make_embedder(settings_from_env(tmp_path, GREENROOM_ENGINE="ollama")) is None
+    assert make_embedder(settings_from_env(
+        tmp_path, GREENROOM_EMBEDDING_MODEL="nomic-embed-text")) is None
+
+
+async def test_embedder_follows_the_engine(tmp_path: Path) -> None:
+    ollama = make_embedder(settings_from_env(tmp_path, GREENROOM_ENGINE="ollama",
+                                             GREENROOM_EMBEDDING_MODEL="nomic-embed-text"))
+    openai = make_embedder(settings_from_env(tmp_path, GREENROOM_ENGINE="openai",
+                                             GREENROOM_EMBEDDING_MODEL="bge"))
+    assert isinstance(ollama, OllamaEmbedder) and ollama.model == "nomic-embed-text"
+    assert isinstance(openai, OpenAIEmbedder) and openai.model == "bge"
+    for embedder in (ollama, openai):
+        await embedder.aclose()
