@@ -28,7 +28,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
            500: "Internal Server Error", 503: "Service Unavailable"}
@@ -125,7 +125,7 @@ class FakeLLMServer:
         await self._server.wait_closed()
         self._server = None
 
-    async def __aenter__(self) -> FakeLLMServer:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -139,6 +139,11 @@ class FakeLLMServer:
     @property
     def root_url(self) -> str:
         return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def base_url(self) -> str:
+        """What to configure as the backend's base URL (OLLAMA_BASE_URL, OPENAI_BASE_URL)."""
+        return self.root_url
 
     # -- scripting -------------------------------------------------------------------------
 
@@ -286,10 +291,6 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
 
 class FakeOllamaServer(FakeLLMServer):
     """Speaks ``GET /api/tags``, ``POST /api/chat`` (NDJSON stream), ``POST /api/embed``."""
-
-    @property
-    def base_url(self) -> str:
-        return self.root_url
 
     async def _route(
         self, request: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -124,6 +124,6 @@ async def test_closing_the_guarded_stream_disconnects_the_server(
     backend = guarded(ollama_server.base_url, FakeClock())
     stream = backend.generate(HELLO)
     await anext(stream)
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     await asyncio.wait_for(ollama_server.disconnected.wait(), timeout=1.0)
     await backend.aclose()

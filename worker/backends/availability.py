@@ -13,7 +13,7 @@ backoff period, not one each.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -122,7 +122,7 @@ class GuardedBackend:
 
     async def generate(
         self, request: GenerationRequest
-    ) -> AsyncIterator[TextDelta | GenerationDone]:
+    ) -> AsyncGenerator[TextDelta | GenerationDone, None]:
         refusal = self.gate.refusal()
         if refusal is not None:
             raise refusal

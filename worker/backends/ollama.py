@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import httpx
 
@@ -91,7 +91,7 @@ class OllamaBackend:
 
     async def generate(
         self, request: GenerationRequest
-    ) -> AsyncIterator[TextDelta | GenerationDone]:
+    ) -> AsyncGenerator[TextDelta | GenerationDone, None]:
         """Yield each delta the moment its line arrives, then one ``GenerationDone``.
 
         Errors: ``LLMUnavailable`` (server unreachable after connect retries, model not

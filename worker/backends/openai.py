@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
@@ -132,7 +132,7 @@ class OpenAIBackend:
 
     async def generate(
         self, request: GenerationRequest
-    ) -> AsyncIterator[TextDelta | GenerationDone]:
+    ) -> AsyncGenerator[TextDelta | GenerationDone, None]:
         """Yield each delta as its SSE event arrives, then one ``GenerationDone``.
 
         Errors as for ``OllamaBackend.generate``; in addition HTTP 401/403 (API key) and 404
