@@ -1,0 +1,133 @@
+"""The one interface a chat front end talks to, remote or in-process.
+
+``CharacterClient`` (over the gateway's WebSocket) and ``LocalCharacter`` (the engine in this
+process) both satisfy ``Character``; the REPL, the dashboard and ``--message`` are written once
+against it. Free-form payloads (``vitals``, ``character_summary``, memories) stay JSON objects:
+their inner shape belongs to the engine, and ``client.vitals_view`` reads them tolerantly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from protocol import TurnEvent, VitalsEvent, WorkerStateEvent
+
+if TYPE_CHECKING:
+    from client.reply_stream import ReplyStream
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatReply:
+    """A finished turn: the reply text and whatever state the engine reported with it."""
+
+    text: str
+    vitals: JsonObject | None = None
+    mood: str | None = None
+    metadata: JsonObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterStatus:
+    """The attached character's state; ``history``/``performance`` only when asked for."""
+
+    summary: JsonObject
+    vitals: JsonObject
+    history: list[JsonObject] | None = None
+    performance: JsonObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterEntry:
+    """One configured character and (remote only) its worker's state."""
+
+    character_id: str
+    name: str
+    archetype: str | None = None
+    description: str | None = None
+    state: str = "stopped"
+
+
+ConnectionPhase = Literal["connecting", "connected", "reconnecting", "back", "gone", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEvent:
+    """The client's own link to the server changed (never sent by a ``LocalCharacter``).
+
+    ``attempt``/``max_attempts`` are set while ``connecting``/``reconnecting``; ``code`` is
+    the error code of the failure that caused the change, when there was one.
+    """
+
+    phase: ConnectionPhase
+    attempt: int = 0
+    max_attempts: int = 0
+    code: str | None = None
+    detail: str | None = None
+
+
+CharacterEvent = VitalsEvent | TurnEvent | WorkerStateEvent | ConnectionEvent
+"""Everything ``Character.events()`` yields: the protocol's pushed events (for a local
+character, ``vitals_event`` after each change it makes) and connection changes."""
+
+
+class Character(Protocol):
+    """A character to talk to. One chat or regenerate at a time per ``Character``.
+
+    Every method raises ``client.errors.GreenroomError`` (or a subclass) with a stable code.
+    """
+
+    @property
+    def character_id(self) -> str | None:
+        """The attached character, ``None`` before ``attach``."""
+
+    @property
+    def mode(self) -> Literal["remote", "local"]: ...
+
+    async def attach(self, character_id: str) -> JsonObject:
+        """Attach to (or switch to) a character, never resetting it; returns its info."""
+
+    async def list_characters(self) -> list[CharacterEntry]: ...
+
+    async def chat(self, text: str) -> ChatReply:
+        """One turn; returns the whole reply."""
+
+    def chat_stream(self, text: str) -> ReplyStream:
+        """One turn, streamed: iterate for text deltas. Nothing is sent until iteration
+        starts; leaving the iteration early cancels the generation."""
+
+    def regenerate_stream(self) -> ReplyStream:
+        """Replace the last reply with a new one, streamed (``collect()`` for the whole)."""
+
+    async def cancel(self) -> bool:
+        """Cancel the chat in flight; ``False`` when there was none."""
+
+    async def undo(self) -> JsonObject:
+        """Remove the last turn; returns the character info afterwards."""
+
+    async def status(
+        self, *, include_history: bool = False, include_performance: bool = False
+    ) -> CharacterStatus: ...
+
+    async def search_memory(self, query: str, limit: int = 5) -> list[JsonObject]: ...
+
+    async def save(self, name: str | None = None) -> str:
+        """Save a named snapshot; returns the name used."""
+
+    async def load(self, name: str) -> JsonObject: ...
+
+    async def reset(self, *, preserve_memories: bool = True) -> JsonObject: ...
+
+    async def snapshots(self) -> list[JsonObject]: ...
+
+    async def delete_snapshot(self, name: str) -> None: ...
+
+    async def export(self) -> JsonObject: ...
+
+    def events(self) -> AsyncIterator[CharacterEvent]:
+        """Events from now on, until ``close()``. Each call is an independent subscriber."""
+
+    async def close(self) -> None: ...
