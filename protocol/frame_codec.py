@@ -105,7 +105,7 @@ class FrameDecoder(Generic[F]):
                 try:
                     with view[consumed + HEADER_BYTES : end] as body:
                         frames.append(self._decoder.decode(body))
-                except msgspec.DecodeError as exc:
+                except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:
                     self._error = ProtocolError(
                         ErrorCode.BAD_FRAME, f"Undecodable pipe frame: {exc}."
                     )

@@ -5,8 +5,9 @@ Decoding raises only ``ProtocolError``, classified as:
 * ``binary_not_supported`` — bytes where a text frame is expected;
 * ``payload_too_large`` — more than ``max_bytes`` of UTF-8;
 * ``bad_json`` — not JSON, or not encodable as UTF-8 (lone surrogates);
-* ``bad_request`` — JSON, but not an object, no string ``message_type``, or fields missing,
-  of the wrong type or out of range;
+* ``bad_request`` — JSON, but not an object, no string ``message_type``, fields missing,
+  of the wrong type or out of range, or nested deeper than the interpreter's recursion limit
+  (about 1000 levels; such a frame's ``message_id`` cannot be read);
 * ``unknown_message_type`` — an object whose ``message_type`` the receiver does not accept.
 
 The error carries the frame's ``message_id`` whenever the frame is a JSON object with a string
@@ -117,7 +118,7 @@ def _decode(
         )
     try:
         return decoder.decode(data)
-    except (msgspec.DecodeError, UnicodeError) as exc:
+    except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:
         raise _classify_failure(data, exc, accepted_types) from None
 
 
@@ -133,6 +134,13 @@ def _utf8_length_exceeds(text: str, max_bytes: int) -> bool:
 def _classify_failure(data: str, exc: Exception, accepted_types: frozenset[str]) -> ProtocolError:
     try:
         parsed: Any = msgspec.json.decode(data)
+    except RecursionError:
+        # msgspec refuses nesting deeper than the interpreter's recursion limit, even in
+        # fields it would skip, so not even the message_id can be read.
+        return ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            "Frame is nested too deeply to decode; flatten the free-form fields.",
+        )
     except UnicodeError as encoding_exc:
         return ProtocolError(ErrorCode.BAD_JSON, f"Frame is not valid UTF-8: {encoding_exc}.")
     except msgspec.DecodeError as parse_exc:
@@ -171,7 +179,7 @@ def _probe_message_id(data: bytes) -> str | None:
     """The ``message_id`` of a frame that is a JSON object, else ``None``; never raises."""
     try:
         parsed: Any = msgspec.json.decode(data)
-    except (msgspec.DecodeError, UnicodeError):
+    except (msgspec.DecodeError, UnicodeError, RecursionError):
         return None
     if isinstance(parsed, dict):
         raw_id = parsed.get("message_id")

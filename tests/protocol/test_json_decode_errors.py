@@ -76,6 +76,22 @@ def test_an_out_of_range_limit_is_bad_request() -> None:
     assert error.code is ErrorCode.BAD_REQUEST
 
 
+def test_a_frame_nested_deeper_than_the_recursion_limit_is_bad_request() -> None:
+    depth = 5000
+    frame = (
+        '{"message_type": "chat_request", "message_id": "d-1", "user_message": "x", "context": '
+        + '{"a": ' * depth
+        + "1"
+        + "}" * depth
+        + "}"
+    )
+    assert _error_of(frame).code is ErrorCode.BAD_REQUEST
+
+
+def test_a_deeply_nested_array_is_bad_request() -> None:
+    assert _error_of("[" * 5000 + "]" * 5000).code is ErrorCode.BAD_REQUEST
+
+
 def test_a_non_string_message_id_is_not_echoed() -> None:
     error = _error_of('{"message_type": "chat_request", "message_id": 42}')
     assert error.message_id is None
