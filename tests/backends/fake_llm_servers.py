@@ -117,11 +117,17 @@ class FakeLLMServer:
         if self._server is None:
             return
         self._server.close()
+        # Aborting the sockets ends every handler by itself (its reads see the connection
+        # lost); cancelling is only the fallback, since a cancelled handler task makes
+        # asyncio's stream protocol log a spurious traceback on Python 3.11.
         for writer in list(self._writers):
             writer.transport.abort()
-        for task in list(self._handlers):
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
+        self._release.set()
+        if self._handlers:
+            _, stuck = await asyncio.wait(set(self._handlers), timeout=1.0)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
         await self._server.wait_closed()
         self._server = None
 
