@@ -1,0 +1,702 @@
+"""The gateway: the one WebSocket door of greenroom, a thin shell around the router.
+
+Lifecycle: ``Gateway(settings, pool)`` → ``await start()`` (binds; ``port`` tells where) →
+serve → ``await close(grace_s)``. The worker pool calls ``on_worker_frame`` and
+``on_worker_state`` (the ``PoolListener`` protocol) on the same event loop.
+
+Per connection, frames are handled in arrival order: a session's ``init_request`` finishes
+attaching before its next frame is read. Nothing a session does waits on another session:
+forwarding to workers never blocks, and every answer goes through the receiving session's own
+bounded send queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import secrets
+import time
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import structlog
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from protocol import (
+    CLIENT_MESSAGE_TYPES,
+    PROTOCOL_VERSION,
+    CancelRequest,
+    CancelResponse,
+    CharacterListing,
+    CharactersRequest,
+    CharactersResponse,
+    DebugRequest,
+    DebugResponse,
+    ErrorCode,
+    ErrorResponse,
+    EventMessage,
+    Hello,
+    HelloResponse,
+    InitRequest,
+    PingRequest,
+    PingResponse,
+    ProtocolError,
+    RestartRequest,
+    RestartResponse,
+    ServerMessage,
+    WorkerEvent,
+    WorkerInfo,
+    WorkerReply,
+    WorkersRequest,
+    WorkersResponse,
+    WorkerStateEvent,
+    decode_client_message,
+    error_response_for,
+    message_type_of,
+)
+from protocol import WorkerState as WireWorkerState
+from supervisor.gateway.access import (
+    allowed_origins,
+    bearer_token,
+    check_bind_allowed,
+    is_safe_character_id,
+    tls_context,
+    token_matches,
+)
+from supervisor.gateway.fanout import Audience, event_recipients
+from supervisor.gateway.http_endpoints import (
+    PROMETHEUS_CONTENT_TYPE,
+    health_document,
+    json_response,
+    respond,
+)
+from supervisor.gateway.metrics import INVALID_TYPE, OK_CODE, GatewayMetrics
+from supervisor.gateway.request_kinds import (
+    ALLOWED_BEFORE_AUTH,
+    Handling,
+    handling_of,
+    needs_character,
+)
+from supervisor.gateway.router import Router, error_for
+from supervisor.gateway.session import (
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_POLICY_VIOLATION,
+    Session,
+    SessionState,
+)
+from supervisor.pool_api import PoolError, WorkerPoolApi, WorkerSnapshot, WorkerState
+from supervisor.settings import Settings
+from worker.characters.loader import list_characters
+
+MAX_FAILED_AUTH_ATTEMPTS: Final = 3
+"""A session that sends this many ``hello`` frames with a wrong token is closed (1008)."""
+
+SHUTDOWN_REASON: Final = "greenroom is shutting down"
+CLOSE_TIMEOUT_S: Final = 5.0
+"""How long a closing handshake may take before the TCP connection is aborted."""
+
+_DOWN_STATES: Final = frozenset({WorkerState.RESTARTING, WorkerState.FAILED, WorkerState.STOPPED})
+
+_WIRE_STATE: Final[dict[WorkerState, WireWorkerState]] = {
+    WorkerState.STARTING: "starting",
+    WorkerState.READY: "ready",
+    WorkerState.DEBUGGING: "debugging",
+    WorkerState.RESTARTING: "restarting",
+    WorkerState.FAILED: "failed",
+    WorkerState.STOPPED: "stopped",
+}
+
+
+def _server_version() -> str:
+    try:
+        return importlib.metadata.version("greenroom")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+class Gateway:
+    """WebSocket sessions, routing to workers, events, limits and auth (see ``docs/gateway.md``).
+
+    ``characters_dir`` overrides ``settings.characters_dir`` for ``characters_request``.
+    Limits come from ``settings``: ``max_frame_bytes`` (larger frames close the connection
+    with 1009), ``session_send_queue`` (frames; overflow closes with 1008),
+    ``session_request_limit`` (answers owed per session; beyond → ``busy``),
+    ``chat_queue_depth`` (turns waiting per character; beyond → ``busy``) and
+    ``request_timeout_s`` (→ ``timeout``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: WorkerPoolApi,
+        *,
+        characters_dir: Path | None = None,
+    ) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._characters_dir = characters_dir or settings.characters_dir
+        self._clock = time.monotonic
+        self._sessions: dict[str, Session] = {}
+        self._log = structlog.get_logger("greenroom.gateway")
+        self._metrics = GatewayMetrics(
+            snapshots=pool.snapshots,
+            turn_queue_depths=self._turn_queue_depths,
+            send_queue_frames=lambda: sum(s.queued_frames for s in self._sessions.values()),
+        )
+        self._router = Router(
+            pool=pool,
+            sessions=self._sessions,
+            metrics=self._metrics,
+            clock=self._clock,
+            request_timeout_s=settings.request_timeout_s,
+            turn_queue_depth=settings.chat_queue_depth,
+            session_request_limit=settings.session_request_limit,
+        )
+        self._router.on_deadline_added = self._deadline_added
+        self._router.on_idle = self._became_idle
+        self._server: Server | None = None
+        self._expiry_task: asyncio.Task[None] | None = None
+        self._deadline_changed = asyncio.Event()
+        self._sleeping_until: float | None = None
+        self._idle = asyncio.Event()
+        self._closing = False
+        self._closed = asyncio.Event()
+
+    # Lifecycle
+
+    async def start(self) -> None:
+        """Bind and start serving. Raises ``GatewayConfigError`` for unsafe or unusable
+        settings (a non-loopback host without a token, half a TLS configuration) and
+        ``OSError`` when the address cannot be bound."""
+        check_bind_allowed(self._settings)
+        ssl_context = tls_context(self._settings)
+        self._server = await serve(
+            self._serve_connection,
+            self._settings.host,
+            self._settings.port,
+            process_request=self._process_request,
+            origins=allowed_origins(self._settings),
+            max_size=self._settings.max_frame_bytes,
+            # Frames are small JSON; deflate costs latency and memory per connection.
+            compression=None,
+            close_timeout=CLOSE_TIMEOUT_S,
+            ssl=ssl_context,
+        )
+        self._expiry_task = asyncio.create_task(self._expire_requests(), name="gateway-expiry")
+        self._log.info(
+            "gateway_listening",
+            host=self._settings.host,
+            port=self.port,
+            tls=ssl_context is not None,
+            token_required=self._settings.token is not None,
+        )
+
+    @property
+    def port(self) -> int:
+        """The TCP port actually bound (useful with port 0)."""
+        if self._server is None:
+            raise RuntimeError("Gateway.port is known only after start()")
+        sockets = list(self._server.sockets)
+        return int(sockets[0].getsockname()[1])
+
+    @property
+    def metrics(self) -> GatewayMetrics:
+        return self._metrics
+
+    @property
+    def session_count(self) -> int:
+        return len(self._sessions)
+
+    async def close(self, grace_s: float) -> None:
+        """Stop accepting; refuse new requests (``shutting_down``); let requests in flight
+        finish for up to ``grace_s`` seconds, then answer the rest ``shutting_down`` and tell
+        workers to cancel them; close every session with 1001 and a reason. Idempotent."""
+        if self._closing:
+            await self._closed.wait()
+            return
+        self._closing = True
+        if self._server is None:
+            self._closed.set()
+            return
+        self._server.close(close_connections=False)
+        live = self._router.table.live()
+        if live:
+            self._log.info("gateway_draining", requests=live, grace_s=grace_s)
+            self._idle.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace_s):
+                    while self._router.table.live():
+                        await self._idle.wait()
+                        self._idle.clear()
+        self._router.cancel_everything(
+            f"{SHUTDOWN_REASON}; this request was cancelled. Reconnect and retry later."
+        )
+        for session in list(self._sessions.values()):
+            session.request_close(CLOSE_GOING_AWAY, SHUTDOWN_REASON)
+        await self._server.wait_closed()
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expiry_task
+        self._log.info("gateway_closed")
+        self._closed.set()
+
+    # PoolListener
+
+    def on_worker_frame(self, character_id: str, frame: Any) -> None:
+        """A ``WorkerReply`` or ``WorkerEvent`` from a worker. Never raises into the pool."""
+        try:
+            if isinstance(frame, WorkerReply):
+                self._router.on_reply(character_id, frame)
+            elif isinstance(frame, WorkerEvent):
+                self._fan_out(character_id, frame.message)
+            else:
+                self._log.debug(
+                    "worker_frame_ignored", character=character_id, kind=type(frame).__name__
+                )
+        except Exception:
+            self._log.exception("worker_frame_failed", character=character_id)
+
+    def on_worker_state(
+        self, character_id: str, state: WorkerState, snapshot: WorkerSnapshot
+    ) -> None:
+        """Fail the requests a dead worker held, then tell subscribed sessions."""
+        try:
+            detail = snapshot.last_crash if state in _DOWN_STATES else None
+            if state in _DOWN_STATES:
+                self._router.on_worker_down(character_id, state, detail)
+            self._fan_out(
+                character_id,
+                WorkerStateEvent(
+                    character_id=character_id,
+                    state=_WIRE_STATE[state],
+                    detail=detail,
+                    generation=snapshot.generation,
+                ),
+            )
+            self._log.info(
+                "worker_state", character=character_id, state=state.value, detail=detail
+            )
+        except Exception:
+            self._log.exception("worker_state_failed", character=character_id)
+
+    # HTTP and handshake
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == "/healthz":
+            status, document = health_document(
+                self._pool.snapshots(), sessions=len(self._sessions), stopping=self._closing
+            )
+            return json_response(connection, status, document)
+        if path == "/metrics":
+            if not self._header_token_ok(request.headers, required=True):
+                return respond(
+                    connection,
+                    HTTPStatus.UNAUTHORIZED,
+                    "/metrics needs 'Authorization: Bearer <GREENROOM_TOKEN>'.\n",
+                    "text/plain; charset=utf-8",
+                )
+            return respond(
+                connection, HTTPStatus.OK, self._metrics.render(), PROMETHEUS_CONTENT_TYPE
+            )
+        if not self._header_token_ok(request.headers, required=False):
+            return respond(
+                connection,
+                HTTPStatus.UNAUTHORIZED,
+                "Wrong token in the Authorization header; send "
+                "'Authorization: Bearer <GREENROOM_TOKEN>' or omit it and use hello.token.\n",
+                "text/plain; charset=utf-8",
+            )
+        return None
+
+    def _header_token_ok(self, headers: Headers, *, required: bool) -> bool:
+        """With a token configured: a present Authorization header must carry it; ``required``
+        also refuses a missing one."""
+        expected = self._settings.token
+        if expected is None:
+            return True
+        header = headers.get("Authorization")
+        if header is None:
+            return not required
+        return token_matches(bearer_token(header), expected)
+
+    # Sessions
+
+    async def _serve_connection(self, connection: ServerConnection) -> None:
+        if self._closing:
+            await connection.close(CLOSE_GOING_AWAY, SHUTDOWN_REASON)
+            return
+        headers = connection.request.headers if connection.request else Headers()
+        state = SessionState(
+            session_id=f"s-{secrets.token_hex(6)}",
+            authenticated=self._settings.token is None
+            or self._header_token_ok(headers, required=True),
+            remote=str(connection.remote_address),
+        )
+        session = Session(connection, state, capacity=self._settings.session_send_queue)
+        self._sessions[state.session_id] = session
+        self._metrics.sessions.inc()
+        session.log.info("session_opened", remote=state.remote, authenticated=state.authenticated)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                writer = tasks.create_task(self._guard(session, session.run_writer()))
+                closer = tasks.create_task(self._guard(session, session.run_closer()))
+                await self._read_frames(session)
+                writer.cancel()
+                if not session.closing:
+                    closer.cancel()
+        finally:
+            del self._sessions[state.session_id]
+            self._metrics.sessions.dec()
+            if session.overflowed:
+                self._metrics.sessions_kicked.inc()
+            self._router.session_gone(state.session_id)
+            session.log.info(
+                "session_closed",
+                code=connection.close_code,
+                reason=connection.close_reason,
+            )
+
+    async def _guard(self, session: Session, work: Any) -> None:
+        """Run a session task; a bug in it closes that session (1011), never the gateway."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            session.log.exception("session_task_failed")
+            session.request_close(CLOSE_INTERNAL_ERROR, "internal error; see the server log")
+            with contextlib.suppress(Exception):
+                await session.connection.close(CLOSE_INTERNAL_ERROR, "internal error")
+
+    async def _read_frames(self, session: Session) -> None:
+        try:
+            async for data in session.connection:
+                await self._on_frame(session, data)
+        except ConnectionClosed:
+            pass
+
+    async def _on_frame(self, session: Session, data: str | bytes) -> None:
+        """Decode and answer one frame. Never raises: bad input gets a structured error,
+        a bug gets ``internal`` and a log record, and the session stays."""
+        started = self._clock()
+        try:
+            message = decode_client_message(data, max_bytes=self._settings.max_frame_bytes)
+        except ProtocolError as exc:
+            self._metrics.answered(INVALID_TYPE, exc.code.value, None)
+            session.send(error_response_for(exc))
+            return
+        message_type = message_type_of(type(message))
+        try:
+            await self._handle(session, message, message_type, started)
+        except Exception:
+            session.log.exception(
+                "request_failed", message_type=message_type, message_id=message.message_id
+            )
+            self._answer(
+                session,
+                message_type,
+                error_for(
+                    message.message_id,
+                    ErrorCode.INTERNAL,
+                    f"Internal error while handling {message_type}; the server log has the "
+                    f"details under session {session.session_id}.",
+                ),
+                started,
+            )
+
+    async def _handle(
+        self, session: Session, message: Any, message_type: str, started: float
+    ) -> None:
+        message_id = message.message_id
+        if self._closing:
+            self._answer(
+                session,
+                message_type,
+                error_for(message_id, ErrorCode.SHUTTING_DOWN, f"{SHUTDOWN_REASON}."),
+                started,
+            )
+            return
+        if not session.state.authenticated and message_type not in ALLOWED_BEFORE_AUTH:
+            self._answer(
+                session,
+                message_type,
+                error_for(
+                    message_id,
+                    ErrorCode.UNAUTHORIZED,
+                    "This server requires a token: send hello with token first (or connect "
+                    "with 'Authorization: Bearer <token>').",
+                ),
+                started,
+            )
+            return
+        if needs_character(message_type) and session.state.character_id is None:
+            self._answer(
+                session,
+                message_type,
+                error_for(
+                    message_id,
+                    ErrorCode.NOT_INITIALIZED,
+                    f"{message_type} needs a character: send init_request (or hello with "
+                    "character_id) first.",
+                ),
+                started,
+            )
+            return
+        handling = handling_of(message_type)
+        if handling is Handling.TURN:
+            self._router.forward(session, message, serial=True)
+        elif handling is Handling.DIRECT:
+            self._router.forward(session, message, serial=False)
+        elif handling is Handling.ATTACH:
+            await self._init(session, message, started)
+        else:
+            answer = await self._answer_here(session, message)
+            self._answer(session, message_type, answer, started)
+
+    def _answer(
+        self, session: Session, message_type: str, answer: ServerMessage, started: float
+    ) -> None:
+        code = answer.error_code if isinstance(answer, ErrorResponse) else OK_CODE
+        self._metrics.answered(message_type, code, self._clock() - started)
+        session.send(answer)
+
+    async def _answer_here(self, session: Session, message: Any) -> ServerMessage:
+        """Requests the gateway answers itself (``GATEWAY`` and ``ADMIN`` handling).
+
+        Admin requests need no extra check: when a token is configured, every request of an
+        unauthenticated session was already refused."""
+        if isinstance(message, PingRequest):
+            return PingResponse(message_id=message.message_id)
+        if isinstance(message, Hello):
+            return await self._hello(session, message)
+        if isinstance(message, CharactersRequest):
+            return CharactersResponse(
+                message_id=message.message_id, characters=await self._characters()
+            )
+        if isinstance(message, CancelRequest):
+            found = self._router.cancel(session, message.target_message_id)
+            return CancelResponse(
+                message_id=message.message_id,
+                success=found,
+                target_message_id=message.target_message_id,
+                error=None
+                if found
+                else f"No request with message_id {message.target_message_id!r} is in flight "
+                "on this session.",
+            )
+        if isinstance(message, WorkersRequest):
+            return WorkersResponse(message_id=message.message_id, workers=self._workers())
+        if isinstance(message, RestartRequest):
+            return await self._restart(message)
+        if isinstance(message, DebugRequest):
+            return await self._debug(message)
+        raise TypeError(f"no gateway answer for {type(message).__name__}")
+
+    async def _hello(self, session: Session, hello: Hello) -> ServerMessage:
+        state = session.state
+        if hello.protocol_version > PROTOCOL_VERSION:
+            return ErrorResponse(
+                message_id=hello.message_id,
+                error=f"protocol_version {hello.protocol_version} is newer than this server "
+                f"speaks ({PROTOCOL_VERSION}); reconnect announcing {PROTOCOL_VERSION}.",
+                error_code=ErrorCode.UNSUPPORTED_PROTOCOL_VERSION.value,
+                details={"supported": [PROTOCOL_VERSION]},
+            )
+        if not state.authenticated:
+            if not token_matches(hello.token, self._settings.token):
+                state.failed_auth_attempts += 1
+                if state.failed_auth_attempts >= MAX_FAILED_AUTH_ATTEMPTS:
+                    session.request_close(
+                        CLOSE_POLICY_VIOLATION, "too many hello frames with a wrong token"
+                    )
+                return error_for(
+                    hello.message_id,
+                    ErrorCode.UNAUTHORIZED,
+                    "hello.token is missing or wrong; send the server's GREENROOM_TOKEN.",
+                )
+            state.authenticated = True
+        state.said_hello = True
+        state.subscriptions = frozenset(hello.subscribe)
+        state.client_name = hello.client_name
+        if hello.user:
+            state.user = hello.user
+        if hello.character_id is not None:
+            failure = await self._attach(session, hello.character_id, hello.message_id)
+            if failure is not None:
+                return failure
+        return HelloResponse(
+            message_id=hello.message_id,
+            protocol_version=PROTOCOL_VERSION,
+            server_version=_server_version(),
+            session_id=state.session_id,
+            capabilities=sorted(CLIENT_MESSAGE_TYPES),
+        )
+
+    async def _init(self, session: Session, init: InitRequest, started: float) -> None:
+        """Attach (starting the worker if needed, never resetting), then let the worker
+        describe the character in the ``init_response``."""
+        failure = await self._attach(session, init.character_id, init.message_id)
+        if failure is not None:
+            self._answer(session, "init_request", failure, started)
+            return
+        self._router.forward(session, init, serial=False)
+
+    async def _attach(
+        self, session: Session, character_id: str, message_id: str | None
+    ) -> ErrorResponse | None:
+        if not is_safe_character_id(character_id):
+            return error_for(
+                message_id,
+                ErrorCode.CHARACTER_NOT_FOUND,
+                f"{character_id!r} is not a character id (letters, digits, '_', '.', '-'); "
+                "list them with characters_request.",
+            )
+        try:
+            async with asyncio.timeout(self._settings.request_timeout_s):
+                await self._pool.ensure(character_id)
+        except PoolError as exc:
+            return error_for(message_id, exc.code, str(exc))
+        except TimeoutError:
+            return error_for(
+                message_id,
+                ErrorCode.TIMEOUT,
+                f"{character_id!r} did not become ready within "
+                f"{self._settings.request_timeout_s:g} s; retry.",
+            )
+        session.state.character_id = character_id
+        session.log = session.log.bind(character=character_id)
+        session.log.info("session_attached")
+        return None
+
+    async def _characters(self) -> list[CharacterListing]:
+        # Parsing YAML files is blocking I/O: keep it off the event loop.
+        summaries = await asyncio.to_thread(list_characters, self._characters_dir)
+        return [
+            CharacterListing(
+                character_id=summary.id,
+                name=summary.name or summary.id,
+                archetype=summary.archetype,
+                description=summary.description or None,
+                state=_WIRE_STATE[self._pool.state(summary.id) or WorkerState.STOPPED],
+            )
+            for summary in summaries
+            if summary.ok
+        ]
+
+    def _workers(self) -> list[WorkerInfo]:
+        attached: dict[str, int] = {}
+        for session in self._sessions.values():
+            if session.state.character_id is not None:
+                attached[session.state.character_id] = (
+                    attached.get(session.state.character_id, 0) + 1
+                )
+        return [
+            WorkerInfo(
+                character_id=s.character_id,
+                pid=s.pid,
+                state=_WIRE_STATE[s.state],
+                uptime_s=s.uptime_s,
+                restarts=s.restarts,
+                rss_bytes=s.rss_bytes,
+                uss_bytes=s.uss_bytes,
+                sessions=attached.get(s.character_id, 0),
+                generation=s.generation,
+                debug_port=s.debug_port,
+                last_crash=s.last_crash,
+            )
+            for s in sorted(self._pool.snapshots(), key=lambda s: s.character_id)
+        ]
+
+    async def _restart(self, request: RestartRequest) -> ServerMessage:
+        failure = self._check_admin_target(request.character_id, request.message_id)
+        if failure is not None:
+            return failure
+        try:
+            async with asyncio.timeout(self._settings.request_timeout_s):
+                await self._pool.restart(request.character_id)
+        except PoolError as exc:
+            return error_for(request.message_id, exc.code, str(exc))
+        return RestartResponse(message_id=request.message_id, character_id=request.character_id)
+
+    async def _debug(self, request: DebugRequest) -> ServerMessage:
+        failure = self._check_admin_target(request.character_id, request.message_id)
+        if failure is not None:
+            return failure
+        try:
+            async with asyncio.timeout(self._settings.request_timeout_s):
+                port = await self._pool.start_debugger(
+                    request.character_id, request.port or None, request.wait
+                )
+        except PoolError as exc:
+            return error_for(request.message_id, exc.code, str(exc))
+        pid = next(
+            (s.pid for s in self._pool.snapshots() if s.character_id == request.character_id),
+            None,
+        )
+        return DebugResponse(
+            message_id=request.message_id,
+            character_id=request.character_id,
+            pid=pid,
+            port=port,
+        )
+
+    @staticmethod
+    def _check_admin_target(character_id: str, message_id: str | None) -> ErrorResponse | None:
+        if is_safe_character_id(character_id):
+            return None
+        return error_for(
+            message_id, ErrorCode.CHARACTER_NOT_FOUND, f"{character_id!r} is not a character id."
+        )
+
+    # Events and time
+
+    def _fan_out(self, character_id: str, event: EventMessage) -> None:
+        if event.character_id != character_id:
+            self._log.warning(
+                "event_character_mismatch", character=character_id, claimed=event.character_id
+            )
+            return
+        audience = [
+            Audience(s.session_id, s.state.character_id, s.state.subscriptions)
+            for s in self._sessions.values()
+        ]
+        for session_id in event_recipients(event, audience):
+            self._sessions[session_id].send(event)
+
+    def _turn_queue_depths(self) -> dict[str, int]:
+        return {c: self._router.turns.waiting(c) for c in self._router.turns.characters()}
+
+    def _deadline_added(self, due: float) -> None:
+        if self._sleeping_until is None or due < self._sleeping_until:
+            self._deadline_changed.set()
+
+    def _became_idle(self) -> None:
+        self._idle.set()
+
+    async def _expire_requests(self) -> None:
+        """Sleep until the earliest request deadline, answer what expired, repeat."""
+        while True:
+            self._deadline_changed.clear()
+            due = self._router.deadlines.next_due()
+            self._sleeping_until = due
+            if due is None:
+                await self._deadline_changed.wait()
+            else:
+                delay = due - self._clock()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(delay):
+                            await self._deadline_changed.wait()
+            try:
+                self._router.expire()
+            except Exception:
+                self._log.exception("request_expiry_failed")
