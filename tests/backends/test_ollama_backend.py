@@ -9,7 +9,12 @@ from contextlib import aclosing
 import pytest
 
 from tests.backends.conftest import RecordingSleep
-from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript, closed_port
+from tests.backends.fake_llm_servers import (
+    FakeOllamaServer,
+    StreamScript,
+    closed_port,
+    unaccepting_port,
+)
 from tests.backends.helpers import HELLO, collect, request
 from worker.backends.backoff import ConnectRetry, ExponentialBackoff
 from worker.backends.base import GenerationOptions, LLMError, LLMUnavailable, TextDelta
@@ -267,3 +272,15 @@ async def test_consecutive_chats_reuse_one_connection(ollama_server: FakeOllamaS
     await collect(backend.generate(HELLO))
     await backend.aclose()
     assert ollama_server.stats.connections == 1
+
+
+async def test_connect_timeout_is_unavailable_naming_the_setting_and_not_retried() -> None:
+    sleep = RecordingSleep()
+    with unaccepting_port() as port:
+        backend = backend_for(f"http://127.0.0.1:{port}", sleep,
+                              timeouts=HTTPTimeouts(connect_s=0.2, read_s=5.0))
+        with pytest.raises(LLMUnavailable,
+                           match=r"no connection within 0\.2s, GREENROOM_LLM_CONNECT_TIMEOUT"):
+            await collect(backend.generate(HELLO))
+        await backend.aclose()
+    assert sleep.delays == []
