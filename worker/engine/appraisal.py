@@ -1,0 +1,161 @@
+"""Appraisal: one user message → a ``Stimulus`` and an ``intent``. Pure, deterministic.
+
+The sentiment axis comes from VADER (``vaderSentiment``: a maintained, rule-based lexicon
+that handles negation, intensifiers, capitals, punctuation and emoticons). The other axes
+come from small domain word lists below, because VADER scores only polarity: "you idiot" and
+"I'm so sad" are both negative, but one is a threat to the character and the other is not.
+
+Every axis is a plain float: ``valence`` in −1…1, the others in 0…1. The same text always
+gives the same stimulus (no randomness, no set iteration, no hashing).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Final, Literal
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+Intent = Literal[
+    "greeting", "farewell", "thanks", "apology", "hostile", "joke", "compliment", "question",
+    "smalltalk",
+]
+
+_WORD_RE: Final = re.compile(r"[a-z']+")
+
+WARM_WORDS: Final = (
+    "love", "like", "friend", "friends", "appreciate", "care", "hug", "hugs", "kind", "sweet",
+    "wonderful", "lovely", "glad", "miss", "dear", "together", "trust", "support", "thank",
+    "thanks", "grateful", "nice", "welcome", "amazing", "beautiful", "brilliant", "proud",
+)
+THREAT_WORDS: Final = (
+    "hate", "stupid", "idiot", "idiots", "dumb", "useless", "shut", "kill", "hurt", "die",
+    "pathetic", "worthless", "moron", "ugly", "annoying", "liar", "loser", "threat", "destroy",
+    "attack", "disgusting", "garbage", "trash", "fool", "angry", "furious", "scam", "awful",
+)
+CURIOUS_WORDS: Final = (
+    "why", "how", "what", "wonder", "curious", "explain", "tell", "learn", "idea", "ideas",
+    "think", "imagine", "discover", "question", "know", "mystery", "interesting", "teach",
+)
+HUMOUR_WORDS: Final = (
+    "haha", "hahaha", "lol", "lmao", "rofl", "joke", "jokes", "funny", "hilarious", "pun",
+    "puns", "laugh", "laughing", "silly", "kidding", "hehe", "witty", "giggle",
+)
+HUMOUR_SYMBOLS: Final = ("😂", "🤣", "😆", "😄", ":d", "xd")
+GREETING_WORDS: Final = ("hello", "hi", "hey", "greetings", "howdy", "hiya", "yo", "morning")
+GREETING_PHRASES: Final = ("good morning", "good afternoon", "good evening")
+FAREWELL_WORDS: Final = ("bye", "goodbye", "farewell", "cya", "later", "goodnight")
+FAREWELL_PHRASES: Final = ("see you", "good night", "talk soon", "take care", "gotta go")
+THANKS_WORDS: Final = ("thanks", "thank", "thx", "ty", "grateful", "appreciate")
+APOLOGY_WORDS: Final = ("sorry", "apologise", "apologize", "apologies", "forgive")
+QUESTION_OPENERS: Final = (
+    "what", "why", "how", "who", "where", "when", "which", "do", "does", "did", "can",
+    "could", "would", "will", "is", "are", "should", "have", "tell",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Stimulus:
+    """How a message lands on the character; ``valence`` −1…1, every other axis 0…1."""
+
+    valence: float = 0.0
+    arousal: float = 0.0
+    warmth: float = 0.0
+    threat: float = 0.0
+    curiosity: float = 0.0
+    humour: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Appraisal:
+    """The stimulus, the intent, and VADER's raw compound score (for debugging)."""
+
+    stimulus: Stimulus
+    intent: Intent
+    sentiment: float
+
+    def as_dict(self) -> dict[str, float | str]:
+        return {**self.stimulus.as_dict(), "intent": self.intent, "sentiment": self.sentiment}
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> SentimentIntensityAnalyzer:
+    # Reads VADER's lexicon file once per process; the analyzer holds no per-call state.
+    return SentimentIntensityAnalyzer()
+
+
+def _clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
+    return max(low, min(high, value))
+
+
+def _hits(words: list[str], vocabulary: tuple[str, ...]) -> int:
+    return sum(1 for word in words if word in vocabulary)
+
+
+def _saturating(count: int, per_hit: float) -> float:
+    """0 for no hits, rising towards 1: 1 hit → per_hit, 2 → more, never above 1."""
+    return _clamp(1.0 - (1.0 - per_hit) ** count)
+
+
+def appraise(text: str) -> Appraisal:
+    """Appraise one user message. Empty or whitespace-only text is a neutral small-talk."""
+    lowered = text.lower()
+    words = _WORD_RE.findall(lowered)
+    sentiment = float(_analyzer().polarity_scores(text)["compound"])
+
+    letters = [c for c in text if c.isalpha()]
+    caps_ratio = sum(1 for c in letters if c.isupper()) / len(letters) if len(letters) >= 4 else 0.0
+    exclamations = text.count("!")
+    question = "?" in text or (bool(words) and words[0] in QUESTION_OPENERS and len(words) > 2)
+
+    threat_hits = _hits(words, THREAT_WORDS) + lowered.count("shut up")
+    negativity = _clamp(-sentiment)
+    lexical_threat = _saturating(threat_hits, 0.45) * (0.6 + 0.4 * negativity)
+    # Strong negativity without an insult ("worst day ever") is only mildly threatening.
+    threat = _clamp(lexical_threat + 0.6 * _clamp(negativity - 0.5))
+    warmth = _clamp(_saturating(_hits(words, WARM_WORDS), 0.35) * (1.0 - threat)
+                    + 0.25 * _clamp(sentiment))
+    curiosity = _clamp(_saturating(_hits(words, CURIOUS_WORDS), 0.3) + (0.35 if question else 0.0))
+    humour_hits = _hits(words, HUMOUR_WORDS) + sum(lowered.count(s) for s in HUMOUR_SYMBOLS)
+    humour = _saturating(humour_hits, 0.5)
+    arousal = _clamp(0.15 * exclamations + 0.8 * caps_ratio + 0.4 * abs(sentiment) + 0.3 * threat)
+
+    stimulus = Stimulus(
+        valence=round(sentiment, 4),
+        arousal=round(arousal, 4),
+        warmth=round(warmth, 4),
+        threat=round(threat, 4),
+        curiosity=round(curiosity, 4),
+        humour=round(humour, 4),
+    )
+    return Appraisal(stimulus=stimulus, intent=classify_intent(lowered, words, stimulus, question),
+                     sentiment=sentiment)
+
+
+def classify_intent(lowered: str, words: list[str], stimulus: Stimulus, question: bool) -> Intent:
+    """First matching rule wins; the order is the priority (hostility outranks a greeting)."""
+    if stimulus.threat >= 0.4:
+        return "hostile"
+    opening = words[:3]
+    if any(p in lowered for p in FAREWELL_PHRASES) or any(w in FAREWELL_WORDS for w in words):
+        return "farewell"
+    if any(w in THANKS_WORDS for w in words):
+        return "thanks"
+    if any(w in APOLOGY_WORDS for w in words):
+        return "apology"
+    if any(lowered.startswith(p) for p in GREETING_PHRASES) or any(
+        w in GREETING_WORDS for w in opening
+    ):
+        return "greeting"
+    if question:
+        return "question"
+    if stimulus.humour >= 0.5:
+        return "joke"
+    if stimulus.warmth >= 0.5 and stimulus.valence >= 0.5:
+        return "compliment"
+    return "smalltalk"

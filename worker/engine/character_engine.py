@@ -1,0 +1,586 @@
+"""``CharacterEngine``: the character as a worker hosts it — the facade over the pure core
+(appraisal, vitals, mood, relationship, prompt) and its two edges (the SQLite database and
+the LLM backend).
+
+Promises:
+
+* **Acknowledged ⇒ durable.** A turn (user message, reply, appraisal, vitals after, memories
+  formed) and the new state are committed in one transaction *before* its ``TurnResult`` is
+  yielded. Closing or cancelling a ``chat`` stream before that commits nothing: the vitals,
+  relationship and memories are exactly as before.
+* **One turn at a time.** A second ``chat``/``regenerate`` (or ``undo``/``save``/``load``/
+  ``reset``) while a turn streams raises ``EngineError("busy")``; ``status``,
+  ``search_memory``, ``list_snapshots`` and ``character_info`` work meanwhile. The engine
+  lives on one asyncio loop and no database transaction spans an ``await``.
+* **Resumes.** ``open`` continues from the last committed state.
+
+The engine does not own the backend: ``close()`` closes the database, the caller closes the
+backend it passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from worker.backends.base import (
+    Backend,
+    Embedder,
+    GenerationDone,
+    GenerationOptions,
+    GenerationRequest,
+    LLMError,
+    ReplyContext,
+    TextDelta,
+    closing_stream,
+)
+from worker.characters.model import Character, is_valid_character_id
+from worker.engine import history as hist
+from worker.engine import report
+from worker.engine.errors import (
+    ALREADY_EXISTS,
+    BAD_REQUEST,
+    BUSY,
+    NOTHING_TO_UNDO,
+    SNAPSHOT_NOT_FOUND,
+    UNSUPPORTED_FORMAT,
+    EngineError,
+)
+from worker.engine.prompt import PromptInput, build_prompt
+from worker.engine.relationship import Relationship
+from worker.engine.results import StatusReport, TurnResult, UndoResult
+from worker.engine.state import EngineState, canonical_json
+from worker.engine.store import (
+    Alternative,
+    CharacterDatabase,
+    TurnRow,
+    connect,
+    database_path,
+)
+from worker.engine.turn import current_mood, current_vitals, plan_turn
+from worker.engine.vitals import VitalsModel
+from worker.memory.formation import form_memories
+from worker.memory.models import MemoryHit
+from worker.memory.store import MemoryStore
+
+EXPORT_FORMAT: Final = "greenroom.character-history"
+EXPORT_FORMAT_VERSION: Final = 1
+#: Turns read for the prompt; the token budget then decides how many of them fit.
+HISTORY_WINDOW: Final = 50
+#: Memories searched per turn; only those whose text (or meaning) matched reach the prompt.
+MEMORIES_PER_TURN: Final = 3
+MIN_VECTOR_SIMILARITY: Final = 0.6
+PERFORMANCE_WINDOW: Final = 100
+
+
+@dataclass(slots=True)
+class _Clock:
+    """Milliseconds between phases of one turn (``time.perf_counter``; measurement only)."""
+
+    started: float
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        elapsed = (now - self.started) * 1000.0
+        self.started = now
+        return round(elapsed, 3)
+
+
+class CharacterEngine:
+    """One character: its state, history, memories and the backend that voices it."""
+
+    def __init__(
+        self,
+        character: Character,
+        *,
+        db: CharacterDatabase,
+        memory: MemoryStore,
+        backend: Backend,
+        clock: Callable[[], float],
+        model: VitalsModel,
+        token_budget: int,
+        options: GenerationOptions,
+    ) -> None:
+        """Use ``open``; this wires already-opened parts together."""
+        self.character = character
+        self._db = db
+        self._memory = memory
+        self._backend = backend
+        self._clock = clock
+        self._model = model
+        self._token_budget = token_budget
+        self._options = options
+        state = db.read_state()
+        if state is None:
+            raise EngineError(BAD_REQUEST, f"character {character.id!r} has no stored state")
+        self._state = state
+        self._turn_in_progress = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        character: Character,
+        *,
+        data_dir: Path,
+        backend: Backend,
+        clock: Callable[[], float] = time.time,
+        half_life_s: float = 600.0,
+        token_budget: int = 3000,
+        options: GenerationOptions = GenerationOptions(),  # noqa: B008 - frozen, shared safely
+        embedder: Embedder | None = None,
+    ) -> CharacterEngine:
+        """Open (or create) the character's database under ``data_dir`` and resume from its
+        last committed state. ``clock`` returns unix seconds; ``half_life_s`` is the vitals
+        decay half-life; ``token_budget`` bounds the prompt (estimated tokens)."""
+        conn = connect(database_path(data_dir, character.id))
+        try:
+            db = CharacterDatabase(conn, character_id=character.id)
+            memory = MemoryStore(conn, embedder=embedder)
+            if db.read_state() is None:
+                with db.transaction():
+                    db.write_state(EngineState.initial(character, now=clock()))
+            return cls(
+                character, db=db, memory=memory, backend=backend, clock=clock,
+                model=VitalsModel.for_character(character, half_life_s=half_life_s),
+                token_budget=token_budget, options=options,
+            )
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        """Close the database. Committed turns are already durable; nothing is flushed here."""
+        self._db.conn.close()
+
+    # -- turns ---------------------------------------------------------------------------
+
+    async def chat(self, user_message: str, *, user: str = "user"
+                   ) -> AsyncIterator[TextDelta | TurnResult]:
+        """Stream the reply to ``user_message``: ``TextDelta``s, then one ``TurnResult``
+        after the turn is committed. Raises ``EngineError("busy")`` when a turn is already
+        in progress, ``BackendError`` (``.code``) when the backend fails — then nothing is
+        committed."""
+        self._begin_turn()
+        try:
+            async for event in self._turn(user_message, user=user, regenerating=None):
+                yield event
+        finally:
+            self._turn_in_progress = False
+
+    async def regenerate(self, *, user: str = "user") -> AsyncIterator[TextDelta | TurnResult]:
+        """Roll the last turn's state back and answer its message again.
+
+        The turn keeps its id, index, user and message; its earlier reply is kept as an
+        alternative (see ``export``). Memories the old reply formed are replaced. ``user``
+        names who asks; the turn keeps the user who wrote it. Raises
+        ``EngineError("nothing_to_undo")`` when there is no turn to regenerate.
+        """
+        del user  # the regenerated turn keeps its own author
+        self._begin_turn()
+        try:
+            last = self._undoable_turn("regenerate")
+            async for event in self._turn(last.user_message, user=last.user, regenerating=last):
+                yield event
+        finally:
+            self._turn_in_progress = False
+
+    def _begin_turn(self) -> None:
+        if self._turn_in_progress:
+            raise EngineError(
+                BUSY,
+                f"character {self.character.id!r} is already answering a message; wait for "
+                "that reply (or cancel it) and try again",
+            )
+        self._turn_in_progress = True
+
+    def _ensure_idle(self, what: str) -> None:
+        if self._turn_in_progress:
+            raise EngineError(
+                BUSY,
+                f"cannot {what} character {self.character.id!r} while it is answering a "
+                "message; wait for the reply (or cancel it) and try again",
+            )
+
+    def _undoable_turn(self, what: str) -> TurnRow:
+        last = self._db.last_turn()
+        if last is None or last.id <= self._state.undo_floor:
+            raise EngineError(
+                NOTHING_TO_UNDO,
+                f"character {self.character.id!r} has no turn to {what}"
+                + (" since its last reset" if last is not None else ""),
+            )
+        return last
+
+    async def _turn(self, user_message: str, *, user: str, regenerating: TurnRow | None
+                    ) -> AsyncIterator[TextDelta | TurnResult]:
+        laps = _Clock(time.perf_counter())
+        timings: dict[str, float] = {}
+        now = self._clock()
+        if regenerating is None:
+            state = self._state
+            relationship = self._db.relationship(user) or Relationship(user=user)
+            relationship_existed = self._db.relationship(user) is not None
+            turn_id = self._db.next_turn_id()
+            history = self._db.recent_turns(HISTORY_WINDOW)
+        else:
+            state = EngineState.loads(regenerating.state_before)
+            before = regenerating.relationship_before
+            relationship = (Relationship(user=user) if before is None
+                            else Relationship.from_json(before))
+            relationship_existed = before is not None
+            turn_id = regenerating.id
+            history = [t for t in self._db.recent_turns(HISTORY_WINDOW + 1)
+                       if t.id < regenerating.id]
+        plan = plan_turn(self._model, state, relationship, user_message, now=now)
+        timings["appraisal"] = laps.lap()
+
+        hits = await self._memory.search_hybrid(user_message, MEMORIES_PER_TURN, now=now)
+        relevant = [h for h in hits if h.turn_id < turn_id and _matched(h)]
+        timings["memory_search"] = laps.lap()
+
+        messages = build_prompt(PromptInput(
+            character=self.character,
+            vitals=plan.vitals_after,
+            mood=plan.mood,
+            relationship=relationship,
+            memories=[h.text for h in relevant],
+            history=[(t.user_message, t.reply) for t in history],
+            user_message=user_message,
+            user_name=user,
+            token_budget=self._token_budget,
+        ))
+        context = ReplyContext(
+            character=self.character, user_name=user, user_message=user_message,
+            intent=plan.appraisal.intent, mood=plan.mood.label,
+            mood_intensity=plan.mood.intensity, valence=plan.appraisal.stimulus.valence,
+            turn_index=state.turn_count + 1,
+            memory_snippets=tuple(h.text for h in relevant),
+        )
+        timings["prompt"] = laps.lap()
+
+        parts: list[str] = []
+        done: GenerationDone | None = None
+        request = GenerationRequest(messages=messages, options=self._options, context=context)
+        async with closing_stream(self._backend.generate(request)) as stream:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    if not parts:
+                        timings["first_token"] = laps.lap()
+                    parts.append(event.text)
+                    yield event
+                else:
+                    done = event
+        if done is None:
+            raise LLMError(
+                f"backend {self._backend.name!r} ended the reply for character "
+                f"{self.character.id!r} without finishing it"
+            )
+        reply = "".join(parts)
+        timings["generation"] = laps.lap() + timings.get("first_token", 0.0)
+
+        formed = form_memories(
+            user_message=user_message, reply=reply, valence=plan.appraisal.stimulus.valence,
+            arousal=plan.appraisal.stimulus.arousal, turn_id=turn_id, now=now, user=user,
+        )
+        turn_index = state.turn_count + 1
+        record: dict[str, Any] = {
+            "appraisal": plan.appraisal.as_dict(),
+            "intent": plan.appraisal.intent,
+            "mood": plan.mood.label,
+            "mood_intensity": plan.mood.intensity,
+            "vitals_before": plan.vitals_before.as_dict(),
+            "vitals_after": plan.vitals_after.as_dict(),
+            "vitals_delta": plan.vitals_delta,
+            "generation": _generation_dict(done),
+            "memories_used": [_hit_dict(h) for h in relevant],
+            "memories_formed": [m.text for m in formed],
+        }
+        # The commit: every row of the turn and the new state, or none of them. No await
+        # between here and the yield below, so nothing can observe a half-made turn.
+        with self._db.transaction():
+            if regenerating is None:
+                self._db.insert_turn(TurnRow(
+                    id=turn_id, turn_index=turn_index, user=user, user_message=user_message,
+                    reply=reply, created_at=now, record=record, state_before=state.dumps(),
+                    relationship_before=relationship.to_json() if relationship_existed else None,
+                ))
+            else:
+                position = len(self._db.alternatives(turn_id))
+                self._db.add_alternative(Alternative(
+                    turn_id=turn_id, position=position, reply=regenerating.reply,
+                    created_at=regenerating.created_at, record=regenerating.record,
+                ))
+                self._db.replace_reply(turn_id, reply=reply, created_at=now, record=record)
+                self._memory.delete_from_turn(turn_id)
+            self._db.write_state(plan.state_after)
+            self._db.put_relationship(plan.relationship_after)
+            for memory in formed:
+                self._memory.add(memory)
+        self._state = plan.state_after
+        timings["commit"] = laps.lap()
+        timings["total"] = round(sum(v for k, v in timings.items() if k != "first_token"), 3)
+        yield TurnResult(
+            response_text=reply,
+            turn_id=turn_id,
+            turn_index=turn_index,
+            user=user,
+            appraisal=plan.appraisal.as_dict(),
+            intent=plan.appraisal.intent,
+            mood=plan.mood.label,
+            mood_intensity=plan.mood.intensity,
+            vitals=plan.vitals_after.as_dict(),
+            vitals_delta=plan.vitals_delta,
+            generation=record["generation"],
+            memories_used=record["memories_used"],
+            memories_formed=record["memories_formed"],
+            timings_ms=timings,
+            regenerated=regenerating is not None,
+        )
+
+    def undo(self) -> UndoResult:
+        """Remove the last turn: state, vitals, relationship and memories return exactly to
+        what they were before it. Raises ``EngineError("nothing_to_undo")``."""
+        self._ensure_idle("undo a turn of")
+        last = self._undoable_turn("undo")
+        with self._db.transaction():
+            self._db.write_state_text(last.state_before)
+            if last.relationship_before is None:
+                self._db.delete_relationship(last.user)
+            else:
+                self._db.put_relationship(Relationship.from_json(last.relationship_before))
+            removed = self._memory.delete_from_turn(last.id)
+            self._db.delete_turn(last.id)
+        self._state = EngineState.loads(last.state_before)
+        now = self._clock()
+        mood = current_mood(self._model, self._state, now)
+        return UndoResult(
+            turn_id=last.id, turn_index=last.turn_index, user=last.user,
+            user_message=last.user_message, response_text=last.reply, memories_removed=removed,
+            mood=mood.label, mood_intensity=mood.intensity,
+            vitals=current_vitals(self._model, self._state, now).as_dict(),
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def status(self, *, include_vitals: bool = True, include_history: bool = False,
+               include_performance: bool = False, user: str = "user") -> StatusReport:
+        """The character as of now (vitals decayed to the clock's current time)."""
+        now = self._clock()
+        current = current_vitals(self._model, self._state, now)
+        mood = current_mood(self._model, self._state, now)
+        relationship = self._db.relationship(user) or Relationship(user=user)
+        summary = report.character_summary(
+            self.character, mood, relationship, turn_count=self._state.turn_count,
+            memory_count=self._memory.count(), backend=self._backend.name,
+        )
+        history = None
+        if include_history:
+            turns = self._db.turns()
+            history = report.conversation_history(
+                turns, {t.id: len(self._db.alternatives(t.id)) for t in turns})
+        return StatusReport(
+            character_summary=summary,
+            vitals=(report.vitals_report(self._model, self._state, current, mood, now=now)
+                    if include_vitals else None),
+            conversation_history=history,
+            performance_stats=(report.performance_stats(
+                self._db.recent_turns(PERFORMANCE_WINDOW)) if include_performance else None),
+        )
+
+    async def search_memory(self, query: str, limit: int = 5) -> list[MemoryHit]:
+        """The character's memories ranked for ``query`` (see ``worker.memory.ranking``)."""
+        return await self._memory.search_hybrid(query, limit, now=self._clock())
+
+    def character_info(self) -> dict[str, Any]:
+        """Who the character is and where it stands: the ``character_info`` of responses."""
+        mood = current_mood(self._model, self._state, self._clock())
+        return {
+            "character_id": self.character.id,
+            "name": self.character.name,
+            "archetype": self.character.archetype,
+            "description": self.character.description,
+            "mood": mood.label,
+            "mood_intensity": mood.intensity,
+            "turn_count": self._state.turn_count,
+            "memory_count": self._memory.count(),
+            "relationship_count": len(self._db.relationships()),
+            "snapshot_count": len(self._db.snapshots()),
+            "backend": self._backend.name,
+        }
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    def save(self, name: str | None = None) -> str:
+        """Store the whole history and state under ``name`` (replacing a snapshot of that
+        name) and return the name. Without a name: the UTC time, like
+        ``2026-11-25T19-40-03`` (with ``-2``, ``-3``… if taken). Raises
+        ``EngineError("invalid_name")`` before writing anything."""
+        if name is None:
+            name = self._default_snapshot_name()
+        hist.validate_snapshot_name(name, character_id=self.character.id)
+        self._ensure_idle("save")
+        content = hist.dumps_content(self._db, self._memory)
+        with self._db.transaction():
+            self._db.put_snapshot(name, created_at=self._clock(), content=content)
+        return name
+
+    def _default_snapshot_name(self) -> str:
+        stamp = dt.datetime.fromtimestamp(self._clock(), dt.UTC).strftime("%Y-%m-%dT%H-%M-%S")
+        name, suffix = stamp, 2
+        while self._db.snapshot(name) is not None:
+            name, suffix = f"{stamp}-{suffix}", suffix + 1
+        return name
+
+    def load(self, name: str) -> dict[str, Any]:
+        """Restore state, vitals, relationships, history and memories exactly as saved under
+        ``name``; returns ``character_info()``. Snapshots themselves are kept."""
+        hist.validate_snapshot_name(name, character_id=self.character.id)
+        self._ensure_idle("load a snapshot into")
+        found = self._db.snapshot(name)
+        if found is None:
+            raise EngineError(
+                SNAPSHOT_NOT_FOUND,
+                f"character {self.character.id!r} has no snapshot named {name!r}; "
+                "list_snapshots() shows the ones it has",
+            )
+        content = json.loads(found[1])
+        with self._db.transaction():
+            hist.restore_content(self._db, self._memory, content)
+        state = self._db.read_state()
+        assert state is not None  # restore_content wrote it
+        self._state = state
+        return self.character_info()
+
+    def reset(self, *, preserve_memories: bool = True) -> dict[str, Any]:
+        """Back to the character's initial state (baseline vitals, default mood, no
+        relationships). ``preserve_memories`` keeps memories and history (which undo can then
+        no longer cross); otherwise both are erased too. Snapshots are kept."""
+        self._ensure_idle("reset")
+        with self._db.transaction():
+            if preserve_memories:
+                last = self._db.last_turn()
+                state = EngineState.initial(
+                    self.character, now=self._clock(), turn_count=self._db.turn_count(),
+                    undo_floor=last.id if last is not None else 0)
+            else:
+                self._db.clear_turns()
+                self._memory.clear()
+                state = EngineState.initial(self.character, now=self._clock())
+            self._db.clear_relationships()
+            self._db.write_state(state)
+        self._state = state
+        return self.character_info()
+
+    def list_snapshots(self) -> list[dict[str, Any]]:
+        """``{name, created_at (ISO), turn_count}`` for each snapshot, oldest first."""
+        result = []
+        for name, created_at, content in self._db.snapshots():
+            state = json.loads(content)["state"]
+            result.append({"name": name, "created_at": report.iso_time(created_at),
+                           "turn_count": state["turn_count"] if state else 0})
+        return result
+
+    def delete_snapshot(self, name: str) -> None:
+        """Delete a snapshot; ``EngineError("snapshot_not_found")`` when there is none."""
+        hist.validate_snapshot_name(name, character_id=self.character.id)
+        with self._db.transaction():
+            deleted = self._db.delete_snapshot(name)
+        if not deleted:
+            raise EngineError(SNAPSHOT_NOT_FOUND,
+                              f"character {self.character.id!r} has no snapshot named {name!r}")
+
+    # -- export / import -----------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """The whole history as one JSON-able document (``format_version`` 1): the live
+        ``content`` (state, turns with alternatives, relationships, memories) and every
+        snapshot's content."""
+        return {
+            "format": EXPORT_FORMAT,
+            "format_version": EXPORT_FORMAT_VERSION,
+            "character_id": self.character.id,
+            "character_name": self.character.name,
+            "exported_at": report.iso_time(self._clock()),
+            "content": hist.dump_content(self._db, self._memory),
+            "snapshots": [
+                {"name": name, "created_at": created_at, "content": json.loads(content)}
+                for name, created_at, content in self._db.snapshots()
+            ],
+        }
+
+    @classmethod
+    def import_document(cls, document: dict[str, Any], *, data_dir: Path) -> None:
+        """Write an ``export()`` document into ``data_dir`` (which must not yet hold that
+        character). Refuses a newer ``format_version`` with ``unsupported_format``, a
+        character already there with ``already_exists``, a malformed document with
+        ``bad_request``; in every refusal nothing is written."""
+        if document.get("format") != EXPORT_FORMAT:
+            raise EngineError(BAD_REQUEST, f"not a greenroom character export (format "
+                              f"{document.get('format')!r}, expected {EXPORT_FORMAT!r})")
+        version = document.get("format_version")
+        if not isinstance(version, int) or version > EXPORT_FORMAT_VERSION:
+            raise EngineError(
+                UNSUPPORTED_FORMAT,
+                f"export format version {version!r} is newer than this greenroom reads "
+                f"({EXPORT_FORMAT_VERSION}); import it with a newer greenroom",
+            )
+        character_id = document.get("character_id")
+        if not isinstance(character_id, str) or not is_valid_character_id(character_id):
+            raise EngineError(BAD_REQUEST, f"export names an invalid character id "
+                              f"{character_id!r}")
+        path = database_path(data_dir, character_id)
+        if path.exists():
+            raise EngineError(
+                ALREADY_EXISTS,
+                f"{path} already holds character {character_id!r}; import into an empty data "
+                "directory (or move that one aside)",
+            )
+        conn = connect(path)
+        try:
+            db = CharacterDatabase(conn, character_id=character_id)
+            memory = MemoryStore(conn)
+            with db.transaction():
+                hist.restore_content(db, memory, document["content"])
+                for snap in document.get("snapshots", []):
+                    db.put_snapshot(
+                        hist.validate_snapshot_name(str(snap["name"]), character_id=character_id),
+                        created_at=float(snap["created_at"]),
+                        content=canonical_json(snap["content"]),
+                    )
+        except (KeyError, TypeError, ValueError) as exc:
+            conn.close()
+            _remove_database(path)
+            raise EngineError(BAD_REQUEST, f"malformed export of character {character_id!r}: "
+                              f"{exc!r}") from exc
+        except BaseException:
+            conn.close()
+            _remove_database(path)
+            raise
+        conn.close()
+
+
+def _remove_database(path: Path) -> None:
+    """Remove a database this process just created (and its WAL files) after a failed
+    import, so a refusal leaves the data directory as it was."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _matched(hit: MemoryHit) -> bool:
+    return (hit.scores.get("relevance", 0.0) > 0.0
+            or hit.scores.get("vector", 0.0) >= MIN_VECTOR_SIMILARITY)
+
+
+def _hit_dict(hit: MemoryHit) -> dict[str, Any]:
+    return {"id": hit.id, "text": hit.text, "score": hit.score, "turn_id": hit.turn_id}
+
+
+def _generation_dict(done: GenerationDone) -> dict[str, Any]:
+    return asdict(done)

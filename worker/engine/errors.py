@@ -1,0 +1,31 @@
+"""The engine's one exception type and its stable error codes.
+
+Codes are the protocol's ``error_code`` values (see ``PROTOCOL.md``), so the worker can put
+``EngineError.code`` on the wire unchanged. Backend failures are not wrapped: a
+``BackendError`` reaches the caller with its own ``.code`` (``llm_unavailable`` / ``llm_error``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+INVALID_NAME: Final = "invalid_name"
+SNAPSHOT_NOT_FOUND: Final = "snapshot_not_found"
+NOTHING_TO_UNDO: Final = "nothing_to_undo"
+BUSY: Final = "busy"
+BAD_REQUEST: Final = "bad_request"
+# An export document or database written by a newer greenroom than this one.
+UNSUPPORTED_FORMAT: Final = "unsupported_format"
+# ``import_document`` into a data directory that already holds this character.
+ALREADY_EXISTS: Final = "already_exists"
+INTERNAL: Final = "internal"
+
+
+class EngineError(Exception):
+    """A request the engine refused or could not do; ``code`` is stable, ``message`` says
+    what happened, to which character, and what to do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message

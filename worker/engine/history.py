@@ -1,0 +1,98 @@
+"""Snapshot names, and a character's history as one JSON-able ``content`` document.
+
+``content`` is what a snapshot stores and what an export carries (one per snapshot, plus
+the live one)::
+
+    {"state": {...}, "turns": [{..., "alternatives": [...]}, ...],
+     "relationships": [{...}, ...], "memories": [{...}, ...]}
+
+Dumping and restoring are exact: restoring a dump and dumping again gives the same bytes
+(canonical JSON; memory vectors are float32 in the store and so survive the round trip).
+``restore_content`` writes but does not commit: the caller wraps it in its transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+
+import msgspec
+
+from worker.engine.errors import INVALID_NAME, EngineError
+from worker.engine.relationship import Relationship
+from worker.engine.state import EngineState, canonical_json
+from worker.engine.store import Alternative, CharacterDatabase, TurnRow
+from worker.memory.models import StoredMemory
+from worker.memory.store import MemoryStore
+
+MAX_NAME_LENGTH: Final = 100
+# Letters, digits, space, '_', '-', '.', starting with a letter or digit. No separators, no
+# NUL, no leading dot, so a name can never be read as a path (and none is ever built from
+# it: snapshots are rows in the database).
+_NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.\-]*")
+
+
+def validate_snapshot_name(name: str, *, character_id: str) -> str:
+    """``name`` if it is a plain snapshot name, else ``EngineError("invalid_name")``."""
+    problem = None
+    if not name:
+        problem = "it is empty"
+    elif len(name) > MAX_NAME_LENGTH:
+        problem = f"it is longer than {MAX_NAME_LENGTH} characters"
+    elif "\x00" in name:
+        problem = "it contains a NUL character"
+    elif "/" in name or "\\" in name:
+        problem = "it contains a path separator"
+    elif ".." in name:
+        problem = "it contains '..'"
+    elif name != name.strip():
+        problem = "it starts or ends with whitespace"
+    elif not _NAME_RE.fullmatch(name):
+        problem = ("it must start with a letter or digit and use only letters, digits, "
+                   "spaces, '_', '-' and '.'")
+    if problem is not None:
+        raise EngineError(
+            INVALID_NAME,
+            f"snapshot name {name!r} for character {character_id!r} is refused: {problem}. "
+            "Snapshot names are names, not paths; use something like 'before-the-duel'.",
+        )
+    return name
+
+
+def dump_content(db: CharacterDatabase, memory: MemoryStore) -> dict[str, Any]:
+    state_text = db.read_state_text()
+    turns = []
+    for turn in db.turns():
+        entry = turn.to_json()
+        entry["alternatives"] = [alt.to_json() for alt in db.alternatives(turn.id)]
+        turns.append(entry)
+    return {
+        "state": None if state_text is None else json.loads(state_text),
+        "turns": turns,
+        "relationships": [r.to_json() for r in db.relationships()],
+        "memories": [msgspec.to_builtins(m) for m in memory.all()],
+    }
+
+
+def dumps_content(db: CharacterDatabase, memory: MemoryStore) -> str:
+    return canonical_json(dump_content(db, memory))
+
+
+def restore_content(db: CharacterDatabase, memory: MemoryStore, content: dict[str, Any]) -> None:
+    """Replace state, turns, relationships and memories with ``content`` (no commit)."""
+    db.write_state(EngineState.from_json(content["state"]))
+    db.clear_turns()
+    for entry in content["turns"]:
+        turn = TurnRow.from_json(entry)
+        db.insert_turn(turn)
+        for alt in entry.get("alternatives", []):
+            db.add_alternative(Alternative(
+                turn_id=turn.id, position=int(alt["position"]), reply=str(alt["reply"]),
+                created_at=float(alt["created_at"]), record=dict(alt["record"]),
+            ))
+    db.clear_relationships()
+    for data in content["relationships"]:
+        db.put_relationship(Relationship.from_json(data))
+    memory.clear()
+    memory.restore(msgspec.convert(content["memories"], list[StoredMemory]))

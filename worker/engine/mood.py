@@ -1,0 +1,71 @@
+"""Mood: a label and an intensity derived from the vitals, deterministically, with hysteresis.
+
+Each mood is a prototype point in the six-level space (``MOOD_PROTOTYPES``). The mood is the
+nearest prototype (Euclidean distance over the six levels, ties broken by table order), with
+one twist so it does not flicker: the current label is kept until another prototype is
+closer by more than ``HYSTERESIS_POINTS``. Intensity is how far the levels are from the
+all-50 neutral point: ``min(1, rms(level − 50) / 25)``.
+
+No randomness, no hashing, no set iteration: the same levels and previous label give the
+same mood in every process.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from worker.characters.model import NEUROCHEMICALS
+from worker.engine.vitals import Vitals
+
+#: Prototype levels: dopamine, serotonin, oxytocin, endorphins, cortisol, adrenaline.
+MOOD_PROTOTYPES: Final[Mapping[str, tuple[float, float, float, float, float, float]]] = {
+    "neutral": (50, 50, 50, 50, 50, 50),
+    "happy": (70, 68, 62, 62, 35, 50),
+    "excited": (78, 58, 58, 65, 40, 75),
+    "content": (60, 70, 62, 58, 30, 35),
+    "calm": (50, 65, 55, 52, 28, 25),
+    "anxious": (42, 38, 45, 42, 68, 70),
+    "stressed": (45, 40, 42, 40, 78, 62),
+    "sad": (32, 30, 42, 38, 58, 32),
+    "irritated": (45, 35, 30, 40, 70, 65),
+    "tired": (35, 45, 48, 35, 50, 20),
+}
+MOODS: Final = tuple(MOOD_PROTOTYPES)
+
+#: How much closer (in level points of Euclidean distance) a new mood must be to replace
+#: the current one.
+HYSTERESIS_POINTS: Final = 4.0
+#: RMS deviation from 50 that counts as full intensity.
+FULL_INTENSITY_RMS: Final = 25.0
+
+
+@dataclass(frozen=True, slots=True)
+class Mood:
+    label: str
+    intensity: float  # 0–1
+
+
+def _distance(levels: Vitals, prototype: tuple[float, ...]) -> float:
+    return math.sqrt(
+        sum((getattr(levels, name) - p) ** 2 for name, p in zip(NEUROCHEMICALS, prototype,
+                                                                strict=True))
+    )
+
+
+def intensity_of(levels: Vitals) -> float:
+    """How far from neutral the levels are, 0–1, rounded to 4 decimals."""
+    rms = math.sqrt(sum((v - 50.0) ** 2 for v in levels.as_dict().values()) / len(NEUROCHEMICALS))
+    return round(min(1.0, rms / FULL_INTENSITY_RMS), 4)
+
+
+def derive_mood(levels: Vitals, previous: str | None = None) -> Mood:
+    """The mood for ``levels``; ``previous`` (a label) is kept unless clearly beaten."""
+    distances = {label: _distance(levels, proto) for label, proto in MOOD_PROTOTYPES.items()}
+    best = min(MOODS, key=lambda label: distances[label])  # min keeps the first of equals
+    label = best
+    if previous in distances and distances[previous] - distances[best] <= HYSTERESIS_POINTS:
+        label = previous
+    return Mood(label=label, intensity=intensity_of(levels))

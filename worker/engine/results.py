@@ -1,0 +1,61 @@
+"""What the engine hands back: turn results, undo results, status reports. Plain values,
+every field JSON-able (dicts, lists, str, float, int, None), ready for the protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """The committed turn: yielded only after its transaction has committed.
+
+    ``turn_id`` is the database id (stable; what undo/regenerate act on); ``turn_index`` is
+    the 1-based position in the conversation. ``vitals`` are the levels after the message,
+    ``vitals_delta`` what this message changed. ``generation`` holds the backend's
+    ``GenerationDone`` fields. ``memories_used`` are the memories given to the prompt (id,
+    text, score), ``memories_formed`` the texts this turn stored. ``timings_ms`` are
+    wall-clock phase durations in milliseconds.
+    """
+
+    response_text: str
+    turn_id: int
+    turn_index: int
+    user: str
+    appraisal: dict[str, Any]
+    intent: str
+    mood: str
+    mood_intensity: float
+    vitals: dict[str, float]
+    vitals_delta: dict[str, float]
+    generation: dict[str, Any]
+    memories_used: list[dict[str, Any]]
+    memories_formed: list[str]
+    timings_ms: dict[str, float]
+    regenerated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UndoResult:
+    """The turn that was removed and the state the character is back in."""
+
+    turn_id: int
+    turn_index: int
+    user: str
+    user_message: str
+    response_text: str
+    memories_removed: int
+    mood: str
+    mood_intensity: float
+    vitals: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """The ``status_response`` payload; a part not asked for is ``None``."""
+
+    character_summary: dict[str, Any]
+    vitals: dict[str, Any] | None
+    conversation_history: list[dict[str, Any]] | None
+    performance_stats: dict[str, Any] | None

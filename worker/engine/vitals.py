@@ -1,0 +1,131 @@
+"""The vitals model: six neurochemical levels, moved by stimuli, decaying to baseline.
+
+Pure arithmetic on plain values; the caller supplies elapsed time (seconds), so tests drive
+it with an injected clock.
+
+* **Response.** A stimulus moves level *i* by
+  ``Δᵢ = Σⱼ Wᵢⱼ · sⱼ · sensitivityᵢ · (0.5 + volatility)`` points, where ``s`` is the
+  stimulus (valence −1…1, the rest 0…1), ``W`` is ``IMPULSE_WEIGHTS`` below, sensitivity comes
+  from the character file (1.0 average, 0 inert, up to 5) and volatility is the file's
+  ``mood_baseline.emotional_volatility`` (0…1, so the factor runs 0.5…1.5). The result is
+  clamped to 0…100.
+* **Decay.** Between messages each level relaxes exponentially toward its baseline:
+  ``level(t) = baseline + (level₀ − baseline) · 0.5^(t / half_life_s)``. After one half-life
+  the distance to baseline is halved, after two it is a quarter, and so on, whatever the
+  number of reads in between (decay composes: decaying by a then b equals decaying by a + b).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from worker.characters.model import NEUROCHEMICALS, Character
+from worker.engine.appraisal import Stimulus
+
+LEVEL_MIN: Final = 0.0
+LEVEL_MAX: Final = 100.0
+
+# Points per unit of each stimulus axis, before sensitivity and volatility. Rows are levels.
+# Dopamine rewards novelty and pleasure; serotonin tracks well-being and falls under threat;
+# oxytocin is social warmth; endorphins answer humour; cortisol is stress; adrenaline arousal.
+IMPULSE_WEIGHTS: Final[Mapping[str, Mapping[str, float]]] = {
+    "dopamine": {"valence": 6.0, "curiosity": 10.0, "humour": 6.0, "arousal": 3.0},
+    "serotonin": {"valence": 8.0, "warmth": 4.0, "threat": -10.0},
+    "oxytocin": {"warmth": 14.0, "valence": 2.0, "threat": -10.0},
+    "endorphins": {"humour": 14.0, "warmth": 3.0, "valence": 3.0},
+    "cortisol": {"threat": 18.0, "valence": -6.0, "warmth": -4.0, "humour": -2.0},
+    "adrenaline": {"arousal": 10.0, "threat": 10.0, "curiosity": 2.0},
+}
+
+
+def _clamp_level(value: float) -> float:
+    return max(LEVEL_MIN, min(LEVEL_MAX, value))
+
+
+@dataclass(frozen=True, slots=True)
+class Vitals:
+    """Six levels, each 0–100. Immutable: every operation returns a new ``Vitals``."""
+
+    dopamine: float = 50.0
+    serotonin: float = 50.0
+    oxytocin: float = 50.0
+    endorphins: float = 50.0
+    cortisol: float = 50.0
+    adrenaline: float = 50.0
+
+    @classmethod
+    def from_mapping(cls, levels: Mapping[str, float]) -> Vitals:
+        """From a ``{name: level}`` mapping; missing names keep 50, values are clamped."""
+        return cls(**{name: _clamp_level(float(levels.get(name, 50.0))) for name in NEUROCHEMICALS})
+
+    def as_dict(self) -> dict[str, float]:
+        """``{name: level}`` in the canonical order of ``NEUROCHEMICALS``."""
+        return {name: float(getattr(self, name)) for name in NEUROCHEMICALS}
+
+    def minus(self, other: Vitals) -> dict[str, float]:
+        """Per-level difference ``self − other``, rounded to 4 decimals for reports."""
+        return {
+            name: round(getattr(self, name) - getattr(other, name), 4) for name in NEUROCHEMICALS
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VitalsModel:
+    """One character's baseline, sensitivities, volatility and the decay half-life."""
+
+    baseline: Vitals
+    sensitivities: Mapping[str, float]
+    volatility: float
+    half_life_s: float
+
+    def __post_init__(self) -> None:
+        if not self.half_life_s > 0:
+            raise ValueError(f"half_life_s must be > 0 seconds, got {self.half_life_s!r}")
+
+    @classmethod
+    def for_character(cls, character: Character, *, half_life_s: float) -> VitalsModel:
+        chemistry = character.neurochemistry
+        return cls(
+            baseline=Vitals.from_mapping(chemistry.baseline.as_dict()),
+            sensitivities=chemistry.sensitivities.as_dict(),
+            volatility=character.mood_baseline.emotional_volatility,
+            half_life_s=half_life_s,
+        )
+
+    def impulse(self, stimulus: Stimulus) -> dict[str, float]:
+        """The points each level would move for ``stimulus`` (before clamping)."""
+        axes = stimulus.as_dict()
+        gain = 0.5 + self.volatility
+        return {
+            name: sum(weight * axes[axis] for axis, weight in IMPULSE_WEIGHTS[name].items())
+            * self.sensitivities[name]
+            * gain
+            for name in NEUROCHEMICALS
+        }
+
+    def respond(self, levels: Vitals, stimulus: Stimulus) -> Vitals:
+        """``levels`` moved by ``stimulus``, each clamped to 0–100."""
+        impulse = self.impulse(stimulus)
+        return Vitals(
+            **{name: _clamp_level(getattr(levels, name) + impulse[name]) for name in NEUROCHEMICALS}
+        )
+
+    def decay(self, levels: Vitals, elapsed_s: float) -> Vitals:
+        """``levels`` after ``elapsed_s`` seconds of relaxing toward baseline.
+
+        Negative elapsed time (a clock stepped backwards) decays nothing rather than pushing
+        levels away from baseline.
+        """
+        if elapsed_s <= 0:
+            return levels
+        remaining = math.pow(0.5, elapsed_s / self.half_life_s)
+        return Vitals(
+            **{
+                name: getattr(self.baseline, name)
+                + (getattr(levels, name) - getattr(self.baseline, name)) * remaining
+                for name in NEUROCHEMICALS
+            }
+        )
