@@ -218,3 +218,50 @@ def card_to_character(card: Card, character_id: str) -> ImportedCharacter:
             result.problems,
         )
     return ImportedCharacter(result.character, result.warnings)
+
+
+def character_to_card(character: Character) -> dict[str, Any]:
+    """A Character Card (V3 if the character came from one, else V2) from a character.
+
+    The inverse of ``card_to_mapping``: for an imported card, this gives back the card's
+    JSON (every field, lorebook, extensions and unknown keys), which is how the tests prove
+    that import loses nothing. Dialect-file characters export their card-relevant fields.
+    """
+    roleplay = character.roleplay
+    v3 = character.dialect == "card_v3"
+    metadata = dict(roleplay.card_metadata)
+    spec_version = metadata.pop("spec_version", "3.0" if v3 else "2.0")
+    data: dict[str, Any] = {
+        "name": character.name,
+        "description": character.description,
+        "personality": character.personality.summary or "",
+        "scenario": roleplay.scenario or "",
+        "first_mes": roleplay.first_message or "",
+        "mes_example": roleplay.example_dialogue or "",
+        "creator_notes": roleplay.creator_notes or "",
+        "system_prompt": roleplay.system_prompt or "",
+        "post_history_instructions": roleplay.post_history_instructions or "",
+        "alternate_greetings": list(roleplay.alternate_greetings),
+        "tags": list(character.tags),
+        "creator": roleplay.creator or "",
+        "character_version": roleplay.character_version or "",
+        "extensions": dict(roleplay.card_extensions),
+    }
+    if roleplay.lorebook is not None:
+        data["character_book"] = roleplay.lorebook
+    if v3 or roleplay.group_only_greetings:
+        data["group_only_greetings"] = list(roleplay.group_only_greetings)
+    if roleplay.nickname is not None:
+        data["nickname"] = roleplay.nickname
+    data.update(metadata)
+    card: dict[str, Any] = {
+        "spec": "chara_card_v3" if v3 else "chara_card_v2",
+        "spec_version": spec_version,
+        "data": data,
+    }
+    for key, value in character.extensions.items():
+        if key.startswith("card.data."):
+            data[key.removeprefix("card.data.")] = value
+        elif key.startswith("card."):
+            card[key.removeprefix("card.")] = value
+    return card

@@ -125,6 +125,7 @@ class _Translator:
             return
         if new in data:
             self.conflict(old, (old, new))
+            del data[old]  # the load fails anyway; don't also report it as unknown
             return
         data[new] = data.pop(old)
         self.paths.add((new,), (old,))
@@ -153,6 +154,8 @@ class _Translator:
         mood = dict(mood)
         if "default_state" in mood:
             self.conflict("mood_baseline.current_state", ("current_state", "default_state"))
+            del mood["current_state"]
+            data["mood_baseline"] = mood
             return
         mood["default_state"] = mood.pop("current_state")
         data["mood_baseline"] = mood
@@ -166,6 +169,8 @@ class _Translator:
         if "neurochemistry" in data:
             given = [k for k in ("neurochemical_baseline", "neurochemical_profile") if k in data]
             self.conflict(given[0], (given[0], "neurochemistry"))
+            for key in given:
+                del data[key]
             return
         chemistry: dict[str, Any] = {}
         if has_levels:

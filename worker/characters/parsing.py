@@ -62,7 +62,9 @@ def parse_character_text(text: str, character_id: str, file: str) -> ParseResult
         ))
         return ParseResult(None, problems)
     result = parse_character_mapping(parsed.data, character_id, file)
-    return ParseResult(result.character, problems + result.problems)
+    problems += result.problems
+    character = None if any(p.is_error for p in problems) else result.character
+    return ParseResult(character, problems)
 
 
 def parse_character_mapping(raw: Mapping[str, Any], character_id: str, file: str) -> ParseResult:

@@ -138,7 +138,14 @@ class _ReadableDumper(yaml.SafeDumper):
     pass
 
 
+# Line breaks YAML folds or normalises inside plain, single-quoted and block scalars; only
+# double quotes (which escape them) keep them exactly.
+_FRAGILE_BREAKS = frozenset("\r\x85\u2028\u2029")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if _FRAGILE_BREAKS.intersection(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
