@@ -84,3 +84,11 @@ async def test_embedder_follows_the_engine(tmp_path: Path) -> None:
     assert isinstance(openai, OpenAIEmbedder) and openai.model == "bge"
     for embedder in (ollama, openai):
         await embedder.aclose()
+
+
+async def test_scripted_engine_needs_no_server(tmp_path: Path) -> None:
+    backend = make_backend(settings_from_env(tmp_path), ModelOverrides(model="ignored"))
+    await backend.check()
+    text, done = await collect(backend.generate(HELLO))
+    await backend.aclose()
+    assert backend.name == "scripted" and done.backend == "scripted" and text

@@ -8,7 +8,6 @@ server that is down is answered ``llm_unavailable`` at once and re-checked with 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -48,9 +47,9 @@ def make_backend(
     if settings.engine == "scripted":
         # Imported lazily: the offline backend pulls in the engine's reply machinery, which
         # an HTTP-backed worker never needs.
-        scripted = importlib.import_module("worker.backends.scripted")
-        backend: Backend = scripted.ScriptedBackend()
-        return backend
+        from worker.backends.scripted import ScriptedBackend
+
+        return ScriptedBackend()
     defaults = default_options(settings, overrides)
     timeouts = timeouts_from(settings)
     inner: Backend
