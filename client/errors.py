@@ -32,6 +32,7 @@ class GreenroomError(Exception):
     ``message`` is for a human and says what happened and what to do."""
 
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        code = str(code)  # an ErrorCode member becomes its plain wire value
         super().__init__(f"{message} [{code}]")
         self.code = code
         self.message = message

@@ -1,0 +1,151 @@
+"""What a line typed at the chat prompt means: a message, a slash command, or a mistake.
+
+Pure: ``parse_line`` maps text to a value, ``MultilineInput`` folds ``\"\"\"``-delimited
+lines into one message. The REPL and the tests share them; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+CommandName = Literal[
+    "help", "status", "vitals", "mood", "goals", "memory", "save", "load", "snapshots",
+    "reset", "undo", "regen", "export", "characters", "switch", "clear", "quit",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: CommandName
+    usage: str
+    summary: str
+    argument: Literal["none", "optional", "required"] = "none"
+
+
+COMMANDS: Final[tuple[CommandSpec, ...]] = (
+    CommandSpec("help", "/help", "list the commands"),
+    CommandSpec("status", "/status", "character summary, vitals, turn count"),
+    CommandSpec("vitals", "/vitals", "the six levels with baselines and changes"),
+    CommandSpec("mood", "/mood", "current mood and its intensity"),
+    CommandSpec("goals", "/goals", "the character's active goals"),
+    CommandSpec("memory", "/memory QUERY", "search the character's memories", "required"),
+    CommandSpec("save", "/save [NAME]", "save a snapshot (a timestamped name if none)",
+                "optional"),
+    CommandSpec("load", "/load NAME", "restore a snapshot", "required"),
+    CommandSpec("snapshots", "/snapshots", "list saved snapshots"),
+    CommandSpec("reset", "/reset [--wipe-memories]",
+                "reset state; memories are kept unless --wipe-memories", "optional"),
+    CommandSpec("undo", "/undo", "remove your last turn"),
+    CommandSpec("regen", "/regen", "replace the last reply with a new one"),
+    CommandSpec("export", "/export [FILE]", "export the full state as JSON (to FILE or screen)",
+                "optional"),
+    CommandSpec("characters", "/characters", "list the characters"),
+    CommandSpec("switch", "/switch ID", "talk to another character", "required"),
+    CommandSpec("clear", "/clear", "clear the screen"),
+    CommandSpec("quit", "/quit", "leave (Ctrl+D works too)"),
+)
+
+_SPECS: Final[dict[str, CommandSpec]] = {spec.name: spec for spec in COMMANDS}
+_ALIASES: Final[dict[str, CommandName]] = {
+    "exit": "quit", "q": "quit", "regenerate": "regen", "h": "help", "?": "help",
+}
+MULTILINE_FENCE: Final = '"""'
+WIPE_MEMORIES_FLAG: Final = "--wipe-memories"
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Text for the character."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A slash command; ``argument`` is the rest of the line, stripped (``None`` if empty)."""
+
+    name: CommandName
+    argument: str | None = None
+
+    @property
+    def wipe_memories(self) -> bool:
+        return self.name == "reset" and self.argument == WIPE_MEMORIES_FLAG
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A line that looks like a command but is not one; ``message`` says how to fix it."""
+
+    message: str
+
+
+Parsed = Say | Command | Invalid | None
+
+
+def parse_line(line: str) -> Parsed:
+    """``None`` for a blank line; ``//text`` sends ``/text`` literally."""
+    stripped = line.strip()
+    if not stripped:
+        return None
+    if stripped.startswith("//"):
+        return Say(stripped[1:])
+    if not stripped.startswith("/"):
+        return Say(stripped)
+    word, _, rest = stripped[1:].partition(" ")
+    key = word.lower()
+    name = _ALIASES.get(key, key)
+    spec = _SPECS.get(name)
+    if spec is None:
+        return Invalid(f"Unknown command /{word}; /help lists the commands (// sends a '/').")
+    argument = rest.strip() or None
+    if spec.argument == "required" and argument is None:
+        return Invalid(f"Usage: {spec.usage}")
+    if spec.argument == "none" and argument is not None:
+        return Invalid(f"/{spec.name} takes no argument. Usage: {spec.usage}")
+    if spec.name == "reset" and argument not in (None, WIPE_MEMORIES_FLAG):
+        return Invalid(f"Usage: {spec.usage}")
+    return Command(spec.name, argument)
+
+
+class MultilineInput:
+    """Folds a ``\"\"\"``-fenced block into one line of input.
+
+    A line starting with ``\"\"\"`` opens a block (text after the fence is its first line);
+    the block closes on a line ending with ``\"\"\"``. ``feed`` returns the completed input, or
+    ``None`` while a block is open. A single line with both fences (``\"\"\"hi\"\"\"``) is a
+    one-line block.
+    """
+
+    def __init__(self) -> None:
+        self._lines: list[str] | None = None
+
+    @property
+    def open(self) -> bool:
+        return self._lines is not None
+
+    def feed(self, line: str) -> str | None:
+        if self._lines is None:
+            if not line.lstrip().startswith(MULTILINE_FENCE):
+                return line
+            body = line.lstrip()[len(MULTILINE_FENCE):]
+            if body.rstrip().endswith(MULTILINE_FENCE):
+                return body.rstrip()[: -len(MULTILINE_FENCE)]
+            self._lines = [body] if body else []
+            return None
+        if line.rstrip().endswith(MULTILINE_FENCE):
+            self._lines.append(line.rstrip()[: -len(MULTILINE_FENCE)])
+            text = "\n".join(self._lines).strip("\n")
+            self._lines = None
+            return text
+        self._lines.append(line)
+        return None
+
+    def abandon(self) -> None:
+        """Drop a half-typed block (Ctrl+C at the continuation prompt)."""
+        self._lines = None
+
+
+def help_lines() -> list[tuple[str, str]]:
+    """``(usage, summary)`` for every command, in menu order."""
+    return [(spec.usage, spec.summary) for spec in COMMANDS]
