@@ -21,6 +21,11 @@ from typing import Any
 
 import yaml
 
+try:  # libyaml's parser when PyYAML was built with it (~6x faster); same constructors.
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
 
 class YamlFloat(float):
     """A float that remembers how it was written."""
@@ -57,7 +62,7 @@ class ParsedYaml:
     duplicate_keys: list[DuplicateKey]
 
 
-class _SourceKeepingLoader(yaml.SafeLoader):
+class _SourceKeepingLoader(_BaseLoader):
     duplicate_keys: list[DuplicateKey]
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -73,17 +78,17 @@ class _SourceKeepingLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
-    value = yaml.SafeLoader.construct_yaml_float(loader, node)
+def _construct_float(loader: _BaseLoader, node: yaml.ScalarNode) -> float:
+    value = loader.construct_yaml_float(node)
     return YamlFloat(value, str(node.value))
 
 
-def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
-    value = yaml.SafeLoader.construct_yaml_int(loader, node)
+def _construct_int(loader: _BaseLoader, node: yaml.ScalarNode) -> int:
+    value = loader.construct_yaml_int(node)
     return YamlInt(value, str(node.value))
 
 
-def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool | str:
+def _construct_bool(loader: _BaseLoader, node: yaml.ScalarNode) -> bool | str:
     text = str(node.value)
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
