@@ -1,0 +1,397 @@
+"""``MemoryStore``: the SQLite shell around formation's output and the ranking formula.
+
+The store lives in the character's own database connection and never commits or rolls
+back: the caller owns transactions, so a turn's memories are written — or undone — together
+with the turn itself. Every method is synchronous SQLite work except the ones that need the
+embedder, which are ``async`` and await it *before* touching the database.
+
+Search (see ``worker.memory.ranking`` for the formula):
+
+* ``search`` — FTS5 BM25 over the normalised text and the user's words, the query built
+  safely by ``worker.memory.query``; the best ``candidate_limit`` matches by BM25 are
+  rescored with recency and importance. A query with no searchable word returns the
+  memories best by recency and importance alone (an exact threshold walk over two indexes).
+* ``search_hybrid`` — with an embedder, BM25 candidates ∪ the ``vector_k`` nearest stored
+  vectors, all scored with both relevance and vector similarity. Without one it *is*
+  ``search``, and nothing touches the network. If embedding the query fails, the failure is
+  logged and lexical results are returned: a memory lookup never fails a turn.
+
+Embeddings are computed when a memory is added through ``add_with_embedding`` (the embedder
+is awaited first, then the row is inserted with its vector). ``add`` stores no vector, and
+neither does ``restore`` for memories that had none; ``embed_missing`` fills those in, in
+batches, when the caller chooses (e.g. after committing a turn or an import). Search never
+writes. Memories without a vector are still found by text.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+import structlog
+
+from worker.backends.base import BackendError, Embedder
+from worker.memory.errors import InvalidMemory
+from worker.memory.models import MEMORY_KINDS, MemoryHit, MemoryKind, NewMemory, StoredMemory
+from worker.memory.query import search_terms
+from worker.memory.ranking import Candidate, Ranked, Ranking, RankingWeights, rank, recency
+from worker.memory.schema import SCHEMA, SOURCE_COLUMN_WEIGHT
+from worker.memory.vectors import VectorMatrix, decode_vector, encode_vector
+
+log = structlog.get_logger(__name__)
+
+_COLUMNS = "id, text, source, kind, importance, valence, created_at, turn_id, user_name"
+_M_COLUMNS = ", ".join(f"m.{column.strip()}" for column in _COLUMNS.split(","))
+_RANK_FUNCTION = f"bm25(1.0, {SOURCE_COLUMN_WEIGHT})"
+
+Row = tuple[int, str, str, str, float, float, float, int, str]
+
+
+class MemoryStore:
+    """The memories of one character, in that character's SQLite database.
+
+    ``candidate_limit`` bounds how many BM25 matches are rescored per query (the cost of a
+    search grows with it, not with the store); ``vector_k`` is how many nearest vectors join
+    them in hybrid search. Not thread-safe: use it from the thread that owns ``conn``.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        embedder: Embedder | None = None,
+        ranking: Ranking | None = None,
+        candidate_limit: int = 200,
+        vector_k: int = 50,
+    ) -> None:
+        self._conn = conn
+        self._embedder = embedder
+        self._ranking = ranking or Ranking()
+        self._candidate_limit = candidate_limit
+        self._vector_k = vector_k
+        self._matrix: VectorMatrix | None = None
+        self._matrix_key: tuple[int | None, int] | None = None
+        for statement in SCHEMA:
+            conn.execute(statement)
+
+    @property
+    def embedder(self) -> Embedder | None:
+        return self._embedder
+
+    @property
+    def ranking(self) -> Ranking:
+        return self._ranking
+
+    # -- writing -------------------------------------------------------------------------
+
+    def add(self, memory: NewMemory) -> int:
+        """Insert ``memory`` (without a vector) and return its id. Raises ``InvalidMemory``."""
+        return self._insert(memory, embedding=None)
+
+    def add_many(self, memories: Sequence[NewMemory]) -> int:
+        """Insert many memories (without vectors) in one statement; returns how many.
+
+        Validates them all first, so an invalid one means nothing was written.
+        """
+        for memory in memories:
+            _validate(memory)
+        self._conn.executemany(
+            "INSERT INTO memories(text, source, kind, importance, valence, created_at, turn_id,"
+            " user_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (m.text, m.source, m.kind, m.importance, m.valence, m.created_at, m.turn_id, m.user)
+                for m in memories
+            ],
+        )
+        return len(memories)
+
+    async def add_with_embedding(self, memory: NewMemory) -> int:
+        """Embed ``memory.text``, then insert it with its vector; returns its id.
+
+        Without an embedder this is ``add``. If embedding fails the memory is still stored,
+        without a vector (logged as ``memory_embedding_failed``); ``embed_missing`` can fill
+        it in later.
+        """
+        _validate(memory)
+        vector: list[float] | None = None
+        if self._embedder is not None:
+            vectors = await self._embed([memory.text], purpose="add")
+            vector = vectors[0] if vectors else None
+        return self._insert(memory, embedding=vector)
+
+    async def embed_missing(self, batch_size: int = 64) -> int:
+        """Embed up to ``batch_size`` stored memories that have no vector; returns how many.
+
+        Call it repeatedly until it returns 0 to backfill everything. Returns 0 without an
+        embedder, or when embedding fails (logged).
+        """
+        if self._embedder is None or batch_size <= 0:
+            return 0
+        rows = self._conn.execute(
+            "SELECT id, text FROM memories WHERE embedding IS NULL ORDER BY id LIMIT ?",
+            (batch_size,),
+        ).fetchall()
+        if not rows:
+            return 0
+        vectors = await self._embed([text for _, text in rows], purpose="backfill")
+        if not vectors:
+            return 0
+        # Rows may have gone while the embedder was awaited; updating a missing id is a no-op.
+        self._conn.executemany(
+            "UPDATE memories SET embedding = ? WHERE id = ? AND embedding IS NULL",
+            [
+                (encode_vector(vector), memory_id)
+                for (memory_id, _), vector in zip(rows, vectors, strict=True)
+            ],
+        )
+        return len(rows)
+
+    def delete_from_turn(self, turn_id: int) -> int:
+        """Delete the memories formed by ``turn_id`` and every later turn; returns the count."""
+        cursor = self._conn.execute("DELETE FROM memories WHERE turn_id >= ?", (turn_id,))
+        return cursor.rowcount
+
+    def clear(self) -> None:
+        """Delete every memory."""
+        self._conn.execute("DELETE FROM memories")
+
+    def restore(self, memories: Sequence[StoredMemory]) -> None:
+        """Replace every memory with ``memories``, keeping their ids, vectors and values.
+
+        ``restore(all())`` leaves the store exactly as it was. Raises ``InvalidMemory`` (and
+        changes nothing) if any memory is invalid or two share an id.
+        """
+        seen: set[int] = set()
+        for memory in memories:
+            _validate(memory)
+            if memory.id in seen:
+                raise InvalidMemory(f"memory id {memory.id} appears twice in the restored set")
+            seen.add(memory.id)
+        self.clear()
+        self._conn.executemany(
+            f"INSERT INTO memories({_COLUMNS}, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    m.id, m.text, m.source, m.kind, m.importance, m.valence, m.created_at,
+                    m.turn_id, m.user, None if m.embedding is None else encode_vector(m.embedding),
+                )
+                for m in memories
+            ],
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM memories").fetchone()[0])
+
+    def all(self) -> list[StoredMemory]:
+        """Every memory, oldest id first, with its vector if it has one."""
+        rows = self._conn.execute(f"SELECT {_COLUMNS}, embedding FROM memories ORDER BY id")
+        return [
+            StoredMemory(
+                id=row[0], text=row[1], source=row[2], kind=cast(MemoryKind, row[3]),
+                importance=row[4], valence=row[5], created_at=row[6], turn_id=row[7],
+                user=row[8], embedding=None if row[9] is None else decode_vector(row[9]),
+            )
+            for row in rows
+        ]
+
+    def search(self, query: str, limit: int = 5, *, now: float) -> list[MemoryHit]:
+        """The ``limit`` best memories for ``query`` at time ``now`` (unix seconds).
+
+        Lexical: BM25 + recency + importance (``Ranking.lexical``). A query without a
+        searchable word (empty, only stopwords or punctuation) ranks by recency and
+        importance alone (``Ranking.recency_only``); an empty store gives ``[]``.
+        """
+        if limit <= 0:
+            return []
+        fts_query = search_terms(query).fts_query()
+        if fts_query is None:
+            return self._recent_and_important(limit, now=now)
+        rows = self._bm25_candidates(fts_query)
+        candidates = [_candidate(row, bm25=bm25) for row, bm25 in rows.values()]
+        ranked = self._rank(candidates, now=now, weights=self._ranking.lexical, limit=limit)
+        return _hits(ranked, {memory_id: row for memory_id, (row, _) in rows.items()})
+
+    async def search_hybrid(self, query: str, limit: int = 5, *, now: float) -> list[MemoryHit]:
+        """``search`` fused with vector similarity (``Ranking.hybrid``) when there is an embedder.
+
+        Without an embedder, for a blank query, or when embedding the query fails (logged as
+        ``memory_embedding_failed``), this returns exactly what ``search`` returns.
+        """
+        if self._embedder is None or limit <= 0 or not query.strip():
+            return self.search(query, limit, now=now)
+        vectors = await self._embed([query], purpose="query")
+        if not vectors:
+            return self.search(query, limit, now=now)
+        query_vector = vectors[0]
+        matrix = self._vector_matrix(len(query_vector))
+        nearest = dict(matrix.top(query_vector, self._vector_k))
+        fts_query = search_terms(query).fts_query()
+        lexical = self._bm25_candidates(fts_query) if fts_query is not None else {}
+        cosines = nearest | matrix.cosine_of(query_vector, lexical.keys() - nearest.keys())
+        rows = {memory_id: row for memory_id, (row, _) in lexical.items()}
+        rows |= self._rows_by_id(nearest.keys() - rows.keys())
+        candidates = [
+            _candidate(
+                row,
+                bm25=lexical[memory_id][1] if memory_id in lexical else None,
+                cosine=cosines.get(memory_id, 0.0),
+            )
+            for memory_id, row in rows.items()
+        ]
+        ranked = self._rank(candidates, now=now, weights=self._ranking.hybrid, limit=limit)
+        return _hits(ranked, rows)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _insert(self, memory: NewMemory, *, embedding: Sequence[float] | None) -> int:
+        _validate(memory)
+        cursor = self._conn.execute(
+            "INSERT INTO memories(text, source, kind, importance, valence, created_at, turn_id,"
+            " user_name, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                memory.text, memory.source, memory.kind, memory.importance, memory.valence,
+                memory.created_at, memory.turn_id, memory.user,
+                None if embedding is None else encode_vector(embedding),
+            ),
+        )
+        return int(cast(int, cursor.lastrowid))
+
+    def _rank(
+        self, candidates: Sequence[Candidate], *, now: float, weights: RankingWeights, limit: int
+    ) -> list[Ranked]:
+        return rank(
+            candidates, now=now, weights=weights, half_life_s=self._ranking.half_life_s,
+            limit=limit,
+        )
+
+    def _bm25_candidates(self, fts_query: str) -> dict[int, tuple[Row, float]]:
+        """The ``candidate_limit`` best BM25 matches: id → (row, bm25)."""
+        # The LIMIT applies inside the CTE, so only the best matches are joined to their rows.
+        cursor = self._conn.execute(
+            f"""
+            WITH best AS (
+                SELECT rowid AS id, rank FROM memories_fts
+                WHERE memories_fts MATCH ? AND rank MATCH '{_RANK_FUNCTION}'
+                ORDER BY rank LIMIT ?
+            )
+            SELECT {_M_COLUMNS}, best.rank FROM best JOIN memories AS m ON m.id = best.id
+            """,
+            (fts_query, self._candidate_limit),
+        )
+        return {row[0]: (cast(Row, row[:9]), float(row[9])) for row in cursor}
+
+    def _rows_by_id(self, ids: Iterable[int]) -> dict[int, Row]:
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        placeholders = ", ".join("?" * len(wanted))
+        cursor = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM memories WHERE id IN ({placeholders})", wanted
+        )
+        return {row[0]: cast(Row, row) for row in cursor}
+
+    def _recent_and_important(self, limit: int, *, now: float) -> list[MemoryHit]:
+        """Top ``limit`` by recency and importance alone, exactly, without a full scan.
+
+        Threshold walk: read the ``n`` newest and the ``n`` most important rows; any row in
+        neither list is no newer than the last newest and no more important than the last
+        most important, so its score is at most ``bound``. Once the ``limit``-th best seen
+        score reaches ``bound`` (or a list is exhausted) nothing unseen can beat it;
+        otherwise ``n`` grows.
+        """
+        weights = self._ranking.recency_only
+        n = max(4 * limit, 32)
+        while True:
+            newest = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM memories ORDER BY created_at DESC LIMIT ?", (n,)
+            ).fetchall()
+            most_important = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM memories ORDER BY importance DESC LIMIT ?", (n,)
+            ).fetchall()
+            rows: dict[int, Row] = {row[0]: cast(Row, row) for row in newest + most_important}
+            ranked = self._rank(
+                [_candidate(row) for row in rows.values()], now=now, weights=weights, limit=limit
+            )
+            if len(newest) < n or len(most_important) < n:
+                return _hits(ranked, rows)
+            bound = weights.recency * recency(
+                now - newest[-1][6], self._ranking.half_life_s
+            ) + weights.importance * most_important[-1][4]
+            if len(ranked) == limit and ranked[-1].score >= bound:
+                return _hits(ranked, rows)
+            n *= 4
+
+    def _version_token(self) -> int | None:
+        row = self._conn.execute("SELECT token FROM memories_version WHERE id = 1").fetchone()
+        return None if row is None else int(row[0])
+
+    def _vector_matrix(self, dimension: int) -> VectorMatrix:
+        """The cached matrix of stored vectors, rebuilt when the memories table changed."""
+        key = (self._version_token(), dimension)
+        if self._matrix is None or self._matrix_key != key:
+            rows = self._conn.execute(
+                "SELECT id, embedding FROM memories WHERE embedding IS NOT NULL"
+            )
+            self._matrix = VectorMatrix.from_rows(rows, dimension)
+            self._matrix_key = key
+        return self._matrix
+
+    async def _embed(self, texts: list[str], *, purpose: str) -> list[list[float]]:
+        """The embedder's vectors for ``texts``, or ``[]`` after logging why there are none."""
+        assert self._embedder is not None
+        try:
+            vectors = await self._embedder.embed(texts)
+        except BackendError as error:
+            log.warning(
+                "memory_embedding_failed", purpose=purpose, texts=len(texts),
+                error_code=error.code, error=str(error),
+            )
+            return []
+        if len(vectors) != len(texts) or any(
+            not v or not all(math.isfinite(x) for x in v) for v in vectors
+        ):
+            log.warning(
+                "memory_embedding_failed", purpose=purpose, texts=len(texts),
+                error_code="llm_error",
+                error=f"embedder returned {len(vectors)} vectors (empty or non-finite values?)",
+            )
+            return []
+        return vectors
+
+
+def _validate(memory: NewMemory | StoredMemory) -> None:
+    problems: list[str] = []
+    if memory.kind not in MEMORY_KINDS:
+        problems.append(f"kind {memory.kind!r} is not one of {', '.join(MEMORY_KINDS)}")
+    if not memory.text.strip():
+        problems.append("text is empty")
+    if not (math.isfinite(memory.importance) and 0.0 <= memory.importance <= 1.0):
+        problems.append(f"importance {memory.importance!r} is not in 0..1")
+    if not (math.isfinite(memory.valence) and -1.0 <= memory.valence <= 1.0):
+        problems.append(f"valence {memory.valence!r} is not in -1..1")
+    if not math.isfinite(memory.created_at):
+        problems.append(f"created_at {memory.created_at!r} is not a finite unix time")
+    if problems:
+        raise InvalidMemory(f"memory from turn {memory.turn_id} refused: {'; '.join(problems)}")
+
+
+def _candidate(row: Row, *, bm25: float | None = None, cosine: float | None = None) -> Candidate:
+    return Candidate(id=row[0], created_at=row[6], importance=row[4], bm25=bm25, cosine=cosine)
+
+
+def _hits(ranked: Sequence[Ranked], rows: dict[int, Any]) -> list[MemoryHit]:
+    hits: list[MemoryHit] = []
+    for entry in ranked:
+        row: Row = rows[entry.id]
+        hits.append(
+            MemoryHit(
+                id=row[0], text=row[1], source=row[2], kind=cast(MemoryKind, row[3]),
+                importance=row[4], valence=row[5], created_at=row[6], turn_id=row[7],
+                user=row[8], score=entry.score, scores=entry.scores,
+            )
+        )
+    return hits
