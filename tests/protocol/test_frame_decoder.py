@@ -8,6 +8,7 @@ from protocol import (
     ChatDelta,
     ChatResponse,
     ErrorCode,
+    FromWorker,
     Heartbeat,
     HeartbeatAck,
     LogRecord,
@@ -22,7 +23,7 @@ from protocol import (
     to_worker_decoder,
 )
 
-FRAMES = [
+FRAMES: list[FromWorker] = [
     Ready(pid=4242, character_id="m-playful", generation=3, engine="scripted"),
     WorkerReply(
         request_id=1, message=ChatDelta(message_id="c-1", delta="Hel", index=0), final=False

@@ -18,6 +18,7 @@ from protocol import (
     ChatResponse,
     ErrorCode,
     Fatal,
+    FromWorker,
     Heartbeat,
     LogRecord,
     ProtocolError,
@@ -188,7 +189,7 @@ def test_random_binary_frames_are_refused_as_binary_not_supported() -> None:
             raise AssertionError(f"binary frame {data!r} was accepted")
 
 
-PIPE_FRAMES = [
+PIPE_FRAMES: list[FromWorker] = [
     Ready(pid=1, character_id="m-playful", generation=1, engine="scripted", debug_port=None),
     WorkerReply(request_id=3, message=ChatDelta(message_id="c", delta="he", index=0), final=False),
     WorkerReply(request_id=3, message=ChatResponse(response_text="hello", generation_info={})),
