@@ -135,7 +135,7 @@ def validate_command(ctx: click.Context, targets: tuple[str, ...], strict: bool)
     warned = 0
     for name in names:
         problems: list[Problem]
-        label = str(name)
+        label = name if isinstance(name, str) else name.stem
         try:
             loaded = load_character(name, directory)
             problems = loaded.warnings
