@@ -341,7 +341,12 @@ class Gateway:
             or self._header_token_ok(headers, required=True),
             remote=str(connection.remote_address),
         )
-        session = Session(connection, state, capacity=self._settings.session_send_queue)
+        session = Session(
+            connection,
+            state,
+            capacity=self._settings.session_send_queue,
+            on_overflow=self._metrics.sessions_kicked.inc,
+        )
         self._sessions[state.session_id] = session
         self._metrics.sessions.inc()
         session.log.info("session_opened", remote=state.remote, authenticated=state.authenticated)
@@ -356,8 +361,6 @@ class Gateway:
         finally:
             del self._sessions[state.session_id]
             self._metrics.sessions.dec()
-            if session.overflowed:
-                self._metrics.sessions_kicked.inc()
             self._router.session_gone(state.session_id)
             session.log.info(
                 "session_closed",

@@ -79,7 +79,7 @@ class GatewayMetrics:
         turn_queue_depths: Callable[[], Mapping[str, int]],
         send_queue_frames: Callable[[], int],
     ) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()
         self.sessions = Gauge(
             "greenroom_gateway_sessions",
             "Open WebSocket sessions.",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -56,6 +57,7 @@ class Session:
         state: SessionState,
         *,
         capacity: int,
+        on_overflow: Callable[[], None] = lambda: None,
     ) -> None:
         self.connection = connection
         self.state = state
@@ -65,6 +67,7 @@ class Session:
         self._close_code = CLOSE_GOING_AWAY
         self._close_reason = ""
         self.overflowed = False
+        self._on_overflow = on_overflow
         self.log = structlog.get_logger("greenroom.gateway").bind(session=state.session_id)
 
     @property
@@ -91,7 +94,9 @@ class Session:
         try:
             self._outbox.put_nowait(text)
         except asyncio.QueueFull:
-            self.overflowed = True
+            if not self.overflowed:
+                self.overflowed = True
+                self._on_overflow()
             self.request_close(
                 CLOSE_POLICY_VIOLATION,
                 f"send queue overflow: more than {self.capacity} frames waiting; "

@@ -1,0 +1,27 @@
+"""The request handling table covers every client message type."""
+
+from __future__ import annotations
+
+from protocol import CLIENT_MESSAGE_TYPES
+from supervisor.gateway.request_kinds import HANDLING, Handling, needs_character
+
+
+def test_every_client_message_type_has_a_handling() -> None:
+    assert set(HANDLING) == CLIENT_MESSAGE_TYPES
+
+
+def test_status_memory_search_and_ping_bypass_the_turn_queue() -> None:
+    for message_type in ("status_request", "memory_search_request", "ping_request"):
+        assert HANDLING[message_type] is not Handling.TURN
+
+
+def test_state_changing_requests_are_turns() -> None:
+    for message_type in ("chat_request", "regenerate_request", "undo_request", "reset_request",
+                         "load_request"):
+        assert HANDLING[message_type] is Handling.TURN
+
+
+def test_ping_hello_characters_and_admin_need_no_character() -> None:
+    for message_type in ("ping_request", "hello", "characters_request", "workers_request",
+                         "restart_request", "debug_request", "init_request"):
+        assert not needs_character(message_type)
