@@ -34,6 +34,7 @@ bench: setup
 
 schemas: setup
 	$(PY) -m worker.characters.schema_gen
+	$(PY) -m protocol.schema_gen
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
