@@ -106,7 +106,7 @@ def _quirk_line(character: Character, context: ReplyContext, seed: int) -> str:
     lowered = quirk.lower()
     if "emoji" in lowered:
         return _EMOJI_BY_MOOD.get(context.mood, "🙂")
-    if "question" in lowered:
+    if "asks" in lowered and "question" in lowered:
         return "But what do you think?"
     # Most quirks are written as actions ("Taps the table when thinking"): a stage direction.
     return f"*{lowered.rstrip('.')}*"

@@ -108,8 +108,10 @@ def appraise(text: str) -> Appraisal:
     words = _WORD_RE.findall(lowered)
     sentiment = float(_analyzer().polarity_scores(text)["compound"])
 
-    letters = [c for c in text if c.isalpha()]
-    caps_ratio = sum(1 for c in letters if c.isupper()) / len(letters) if len(letters) >= 4 else 0.0
+    # Shouting is words in capitals; a capitalised first letter or "I" is not.
+    raw_words = re.findall(r"[A-Za-z]{2,}", text)
+    shouted = sum(1 for word in raw_words if word.isupper())
+    caps_ratio = shouted / len(raw_words) if raw_words else 0.0
     exclamations = text.count("!")
     question = "?" in text or (bool(words) and words[0] in QUESTION_OPENERS and len(words) > 2)
 

@@ -301,6 +301,8 @@ class CharacterEngine:
             "generation": _generation_dict(done),
             "memories_used": [_hit_dict(h) for h in relevant],
             "memories_formed": [m.text for m in formed],
+            # Phases up to the commit (the commit cannot time itself inside its own row).
+            "timings_ms": {**timings, "total": _total_ms(timings)},
         }
         # The commit: every row of the turn and the new state, or none of them. No await
         # between here and the yield below, so nothing can observe a half-made turn.
@@ -325,7 +327,7 @@ class CharacterEngine:
                 self._memory.add(memory)
         self._state = plan.state_after
         timings["commit"] = laps.lap()
-        timings["total"] = round(sum(v for k, v in timings.items() if k != "first_token"), 3)
+        timings["total"] = _total_ms(timings)
         yield TurnResult(
             response_text=reply,
             turn_id=turn_id,
@@ -343,6 +345,11 @@ class CharacterEngine:
             timings_ms=timings,
             regenerated=regenerating is not None,
         )
+        # The turn is acknowledged; vectors for its memories are filled in afterwards so an
+        # embedding server never delays (or fails) a reply. A failure is logged by the store
+        # and the memories stay findable by text.
+        if self._memory.embedder is not None:
+            await self._memory.embed_missing()
 
     def undo(self) -> UndoResult:
         """Remove the last turn: state, vitals, relationship and memories return exactly to
@@ -571,6 +578,11 @@ def _remove_database(path: Path) -> None:
     import, so a refusal leaves the data directory as it was."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _total_ms(timings: dict[str, float]) -> float:
+    # ``first_token`` is part of ``generation``, not a phase of its own.
+    return round(sum(v for k, v in timings.items() if k not in ("first_token", "total")), 3)
 
 
 def _matched(hit: MemoryHit) -> bool:

@@ -1,0 +1,62 @@
+import pytest
+
+from worker.engine.appraisal import appraise
+
+INTENTS = [
+    ("Hello there!", "greeting"),
+    ("Good evening, how have you been", "greeting"),
+    ("Bye, see you tomorrow", "farewell"),
+    ("Thank you so much for the help", "thanks"),
+    ("Sorry, I was rude earlier", "apology"),
+    ("You are a stupid useless idiot", "hostile"),
+    ("Hello, you pathetic idiot, I hate you", "hostile"),
+    ("Why does the moon glow at night?", "question"),
+    ("haha that is hilarious lol", "joke"),
+    ("You are wonderful and I love talking with you", "compliment"),
+    ("The train leaves at five", "smalltalk"),
+    ("", "smalltalk"),
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), INTENTS)
+def test_intent_is_classified(text: str, intent: str) -> None:
+    assert appraise(text).intent == intent
+
+
+def test_hostile_message_is_threatening_and_negative() -> None:
+    s = appraise("You are a stupid useless idiot and I hate you").stimulus
+    assert s.threat > 0.6
+    assert s.valence < -0.5
+    assert s.warmth == 0.0
+
+
+def test_warm_message_is_warm_and_positive() -> None:
+    s = appraise("I really appreciate you, friend, thank you").stimulus
+    assert s.warmth > 0.5
+    assert s.valence > 0.5
+    assert s.threat == 0.0
+
+
+def test_question_is_curious() -> None:
+    assert appraise("How do tides work, and why twice a day?").stimulus.curiosity > 0.5
+
+
+def test_funny_message_is_humorous() -> None:
+    assert appraise("lol that joke was hilarious haha").stimulus.humour > 0.7
+
+
+def test_neutral_message_has_no_strong_axis() -> None:
+    s = appraise("The train leaves at five").stimulus
+    assert max(abs(s.valence), s.arousal, s.warmth, s.threat, s.curiosity, s.humour) < 0.1
+
+
+def test_shouting_raises_arousal() -> None:
+    assert appraise("WHERE ARE YOU GOING!!!").stimulus.arousal > appraise(
+        "where are you going").stimulus.arousal
+
+
+def test_axes_stay_in_range() -> None:
+    s = appraise("HAHA LOL!!! I HATE YOU, IDIOT, STUPID MORON, love you friend?? 😂😂😂").stimulus
+    assert -1.0 <= s.valence <= 1.0
+    for value in (s.arousal, s.warmth, s.threat, s.curiosity, s.humour):
+        assert 0.0 <= value <= 1.0

@@ -1,0 +1,107 @@
+import math
+
+import pytest
+
+from tests.engine.characters import calm_character, character, sensitive_character
+from worker.engine.appraisal import appraise
+from worker.engine.vitals import Vitals, VitalsModel
+
+# message, levels that must rise, levels that must fall
+RESPONSES = [
+    ("You are a stupid useless idiot and I hate you", ("cortisol", "adrenaline"),
+     ("serotonin", "oxytocin")),
+    ("I really appreciate you, friend, thank you", ("oxytocin", "serotonin"), ("cortisol",)),
+    ("How do tides work, and why twice a day?", ("dopamine",), ()),
+    ("lol that joke was hilarious haha", ("endorphins", "dopamine"), ("cortisol",)),
+]
+NEUTRAL = "The train leaves at five"
+
+
+def model_for(kind: str) -> VitalsModel:
+    c = {"sensitive": sensitive_character, "calm": calm_character}[kind]()
+    return VitalsModel.for_character(c, half_life_s=600.0)
+
+
+@pytest.mark.parametrize(("message", "rise", "fall"), RESPONSES)
+@pytest.mark.parametrize("kind", ["sensitive", "calm"])
+def test_message_moves_expected_levels_in_expected_direction(
+    kind: str, message: str, rise: tuple[str, ...], fall: tuple[str, ...]
+) -> None:
+    model = model_for(kind)
+    before = model.baseline
+    after = model.respond(before, appraise(message).stimulus)
+    delta = after.minus(before)
+    for name in rise:
+        assert delta[name] > 0, (name, delta)
+    for name in fall:
+        assert delta[name] < 0, (name, delta)
+
+
+@pytest.mark.parametrize(("message", "rise", "fall"), RESPONSES)
+def test_sensitive_character_moves_more_than_calm_one(
+    message: str, rise: tuple[str, ...], fall: tuple[str, ...]
+) -> None:
+    stimulus = appraise(message).stimulus
+    sensitive, calm = model_for("sensitive"), model_for("calm")
+    sensitive_delta = sensitive.respond(sensitive.baseline, stimulus).minus(sensitive.baseline)
+    calm_delta = calm.respond(calm.baseline, stimulus).minus(calm.baseline)
+    for name in (*rise, *fall):
+        assert abs(sensitive_delta[name]) > abs(calm_delta[name]) * 2, name
+
+
+@pytest.mark.parametrize("kind", ["sensitive", "calm"])
+def test_neutral_message_barely_moves_anything(kind: str) -> None:
+    model = model_for(kind)
+    delta = model.respond(model.baseline, appraise(NEUTRAL).stimulus).minus(model.baseline)
+    assert all(abs(v) < 1.0 for v in delta.values()), delta
+
+
+def test_decay_halves_distance_to_baseline_after_one_half_life() -> None:
+    model = VitalsModel.for_character(character(), half_life_s=600.0)
+    excited = Vitals(dopamine=90.0, serotonin=30.0, oxytocin=50.0, endorphins=70.0,
+                     cortisol=10.0, adrenaline=100.0)
+    decayed = model.decay(excited, 600.0)
+    for name, level in excited.as_dict().items():
+        base = getattr(model.baseline, name)
+        assert math.isclose(getattr(decayed, name) - base, (level - base) / 2, abs_tol=1e-9)
+
+
+def test_decay_composes_so_reading_often_changes_nothing() -> None:
+    model = VitalsModel.for_character(character(), half_life_s=300.0)
+    start = Vitals(dopamine=95.0, cortisol=5.0)
+    stepwise = start
+    for _ in range(10):
+        stepwise = model.decay(stepwise, 45.0)
+    at_once = model.decay(start, 450.0)
+    for name in at_once.as_dict():
+        assert math.isclose(getattr(stepwise, name), getattr(at_once, name), abs_tol=1e-9)
+
+
+def test_decay_with_backwards_clock_changes_nothing() -> None:
+    model = VitalsModel.for_character(character(), half_life_s=300.0)
+    start = Vitals(dopamine=95.0)
+    assert model.decay(start, -50.0) == start
+
+
+def test_levels_are_clamped_to_0_100() -> None:
+    model = model_for("sensitive")
+    stimulus = appraise("I HATE YOU, STUPID IDIOT MORON, SHUT UP!!!").stimulus
+    levels = model.baseline
+    for _ in range(20):
+        levels = model.respond(levels, stimulus)
+    assert all(0.0 <= v <= 100.0 for v in levels.as_dict().values())
+    assert levels.cortisol == 100.0
+
+
+def test_baseline_and_sensitivity_come_from_the_character_file() -> None:
+    c = character(neurochemistry={"baseline": {"dopamine": 80, "cortisol": 20},
+                                  "sensitivities": {"oxytocin": 3.0}})
+    model = VitalsModel.for_character(c, half_life_s=60.0)
+    assert model.baseline.dopamine == 80.0
+    assert model.baseline.cortisol == 20.0
+    assert model.sensitivities["oxytocin"] == 3.0
+
+
+def test_nonpositive_half_life_is_refused() -> None:
+    with pytest.raises(ValueError, match="half_life_s"):
+        VitalsModel.for_character(character(), half_life_s=0.0)
