@@ -177,14 +177,13 @@ def snapshots_plain(snapshots: Sequence[JsonObject]) -> str:
     )
 
 
-def status_plain(summary: JsonObject, view: VitalsView) -> str:
-    """Summary fields worth a line each, then the vitals."""
+def summary_plain(summary: JsonObject) -> str:
+    """The ``character_summary`` fields worth a line each."""
     lines = []
-    for key in ("name", "archetype", "turn_count", "user"):
+    for key in ("name", "archetype", "description", "turn_count", "memory_count", "backend"):
         value = summary.get(key)
         if value is not None:
             lines.append(f"{key.replace('_', ' ')}: {value}")
-    lines.append(vitals_plain(view))
     return "\n".join(lines)
 
 

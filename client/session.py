@@ -1,0 +1,245 @@
+"""``ChatSession``: what the chat does with each input and each event, written once over
+``client.interface.Character`` so every command behaves the same remotely and locally.
+
+It owns no input loop and no terminal: the REPL feeds it parsed lines and events, and it
+writes through a ``Screen``. Ctrl+C is delivered as ``interrupt()``; during a reply that
+cancels the generation (``Character.cancel``) and the chat goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from client import render
+from client.commands import Command, Invalid, Parsed, Say
+from client.errors import Cancelled, GreenroomError
+from client.interface import Character, CharacterEvent, JsonObject
+from client.reply_stream import ReplyStream
+from client.screen import Screen
+from client.vitals_view import VitalsView, view_from_event, view_from_status
+from protocol import TurnEvent, VitalsEvent
+
+
+class ChatSession:
+    """One conversation front end. ``handle`` returns ``False`` when the user quits."""
+
+    def __init__(self, character: Character, screen: Screen, *, show_vitals: bool = True) -> None:
+        self.character = character
+        self.screen = screen
+        self.show_vitals = show_vitals
+        self.view: VitalsView | None = None
+        self.speaker = character.character_id or "character"
+        self._interrupted = asyncio.Event()
+        self._replying = False
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    async def handle(self, parsed: Parsed) -> bool:
+        """Act on one parsed input; errors are shown, never raised. ``False`` means quit."""
+        if parsed is None:
+            return True
+        if isinstance(parsed, Invalid):
+            self.screen.error(parsed.message)
+            return True
+        if isinstance(parsed, Say):
+            await self.say(parsed.text)
+            return True
+        if parsed.name == "quit":
+            return False
+        try:
+            await self._run(parsed)
+        except GreenroomError as exc:
+            self.screen.error(render.error_text(exc))
+        return True
+
+    async def say(self, text: str) -> bool:
+        """One turn, streamed to the screen; ``True`` when a reply was committed."""
+        return await self._stream(self.character.chat_stream(text))
+
+    def interrupt(self) -> None:
+        """Ctrl+C: cancel the reply being generated (nothing happens between replies)."""
+        if self._replying:
+            self._interrupted.set()
+
+    async def attached(self, info: JsonObject) -> None:
+        """Announce the character just attached and show where it stands."""
+        self.speaker = str(info.get("name") or self.character.character_id or "character")
+        self.view = None
+        where = "local" if self.character.mode == "local" else "remote"
+        self.screen.notice(f"talking to {render.describe_info(info)} ({where}); /help for commands")
+        if self.show_vitals:
+            await self.refresh_vitals(show=True)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def on_event(self, event: CharacterEvent) -> None:
+        """Show a notice for the event; keep the vitals view current, redrawing it when
+        someone else's turn changed it."""
+        if isinstance(event, VitalsEvent):
+            if event.character_id != self.character.character_id:
+                return
+            updated = view_from_event(event.vitals, event.mood, self.view)
+            changed = self.view is None or _levels_differ(self.view, updated)
+            self.view = updated
+            if changed and self.show_vitals and not self._replying:
+                self.screen.vitals(updated)
+            return
+        if isinstance(event, TurnEvent) and event.character_id != self.character.character_id:
+            return
+        notice = render.event_notice(event)
+        if notice is not None:
+            self.screen.notice(notice)
+        if isinstance(event, TurnEvent):
+            self.screen.text(f"{self.speaker}: {event.response_text}")
+
+    def toolbar(self) -> str:
+        mode = self.character.mode
+        who = self.character.character_id or "no character"
+        vitals = render.vitals_toolbar(self.view) if self.view and self.show_vitals else ""
+        return f" {who} · {mode}  {vitals}"
+
+    async def refresh_vitals(self, *, show: bool) -> None:
+        status = await self.character.status()
+        self.view = view_from_status(status.summary, status.vitals, self.view)
+        if show:
+            self.screen.vitals(self.view)
+
+    # -- internals ------------------------------------------------------------------------
+
+    async def _stream(self, stream: ReplyStream) -> bool:
+        self._interrupted.clear()
+        self._replying = True
+        loop = asyncio.get_running_loop()
+        watcher = asyncio.create_task(self._cancel_when_interrupted(), name="greenroom-ctrl-c")
+        restore_sigint = _catch_sigint(loop, self.interrupt)
+        self.screen.reply_begin(self.speaker)
+        ok = False
+        try:
+            async for delta in stream:
+                self.screen.reply_delta(delta)
+            ok = True
+        except Cancelled:
+            self.screen.reply_end()
+            self.screen.notice("stopped — reply cancelled (nothing was committed)")
+        except GreenroomError as exc:
+            self.screen.reply_end()
+            self.screen.error(render.error_text(exc))
+        finally:
+            restore_sigint()
+            self._replying = False
+            watcher.cancel()
+            await asyncio.wait([watcher])
+        if ok:
+            self.screen.reply_end()
+            if self.show_vitals:
+                try:
+                    await self.refresh_vitals(show=True)
+                except GreenroomError as exc:
+                    self.screen.error(render.error_text(exc))
+        return ok
+
+    async def _cancel_when_interrupted(self) -> None:
+        await self._interrupted.wait()
+        try:
+            await self.character.cancel()
+        except GreenroomError as exc:
+            self.screen.error(render.error_text(exc))
+
+    async def _run(self, command: Command) -> None:
+        character, screen = self.character, self.screen
+        match command.name:
+            case "help":
+                screen.help()
+            case "status":
+                status = await character.status()
+                self.view = view_from_status(status.summary, status.vitals, self.view)
+                screen.text(render.summary_plain(status.summary))
+                screen.vitals(self.view)
+            case "vitals":
+                await self.refresh_vitals(show=True)
+            case "mood":
+                await self.refresh_vitals(show=False)
+                assert self.view is not None
+                screen.text(f"mood: {render.mood_text(self.view)}")
+            case "goals":
+                await self.refresh_vitals(show=False)
+                assert self.view is not None
+                goals = self.view.goals
+                screen.text("\n".join(f"- {g}" for g in goals) if goals else "(no active goals)")
+            case "memory":
+                memories = await character.search_memory(command.argument or "")
+                screen.text(render.memories_plain(memories))
+            case "save":
+                name = await character.save(command.argument)
+                screen.notice(f"saved snapshot {name!r}")
+            case "load":
+                info = await character.load(command.argument or "")
+                screen.notice(f"loaded snapshot {command.argument!r}: {render.describe_info(info)}")
+                await self._after_state_change()
+            case "snapshots":
+                screen.text(render.snapshots_plain(await character.snapshots()))
+            case "reset":
+                wipe = command.wipe_memories
+                info = await character.reset(preserve_memories=not wipe)
+                kept = "memories wiped" if wipe else "memories kept"
+                screen.notice(f"reset ({kept}): {render.describe_info(info)}")
+                await self._after_state_change()
+            case "undo":
+                info = await character.undo()
+                screen.notice(f"undid your last turn: {render.describe_info(info)}")
+                await self._after_state_change()
+            case "regen":
+                await self._stream(character.regenerate_stream())
+            case "export":
+                document = await character.export()
+                if command.argument:
+                    target = await asyncio.to_thread(
+                        _write_export, Path(command.argument), render.export_text(document)
+                    )
+                    screen.notice(f"exported to {target}")
+                else:
+                    screen.text(render.export_text(document))
+            case "characters":
+                entries = await character.list_characters()
+                screen.text(render.characters_plain(entries, character.character_id))
+            case "switch":
+                info = await character.attach(command.argument or "")
+                await self.attached(info)
+            case "clear":
+                screen.clear()
+            case "quit":
+                pass
+
+    async def _after_state_change(self) -> None:
+        if self.show_vitals:
+            await self.refresh_vitals(show=True)
+
+
+def _write_export(path: Path, text: str) -> Path:
+    target = path.expanduser()
+    target.write_text(text + "\n", encoding="utf-8")
+    return target
+
+
+def _levels_differ(before: VitalsView, after: VitalsView, tolerance: float = 0.05) -> bool:
+    old = {level.name: level.value for level in before.levels}
+    return any(abs(old.get(level.name, -1.0) - level.value) > tolerance for level in after.levels)
+
+
+def _catch_sigint(
+    loop: asyncio.AbstractEventLoop, handler: Callable[[], None]
+) -> Callable[[], None]:
+    """Route SIGINT to ``handler`` until the returned function is called (main thread only;
+    elsewhere Ctrl+C keeps its default behaviour)."""
+    try:
+        loop.add_signal_handler(signal.SIGINT, handler)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return lambda: None
+
+    def restore() -> None:
+        loop.remove_signal_handler(signal.SIGINT)
+
+    return restore
