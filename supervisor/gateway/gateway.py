@@ -464,6 +464,10 @@ class Gateway:
         else:
             answer = await self._answer_here(session, message)
             self._answer(session, message_type, answer, started)
+            if session.state.failed_auth_attempts >= MAX_FAILED_AUTH_ATTEMPTS:
+                session.request_close(
+                    CLOSE_POLICY_VIOLATION, "too many hello frames with a wrong token"
+                )
 
     def _answer(
         self, session: Session, message_type: str, answer: ServerMessage, started: float
@@ -517,10 +521,6 @@ class Gateway:
         if not state.authenticated:
             if not token_matches(hello.token, self._settings.token):
                 state.failed_auth_attempts += 1
-                if state.failed_auth_attempts >= MAX_FAILED_AUTH_ATTEMPTS:
-                    session.request_close(
-                        CLOSE_POLICY_VIOLATION, "too many hello frames with a wrong token"
-                    )
                 return error_for(
                     hello.message_id,
                     ErrorCode.UNAUTHORIZED,

@@ -66,6 +66,7 @@ class Session:
         self._close_requested = asyncio.Event()
         self._close_code = CLOSE_GOING_AWAY
         self._close_reason = ""
+        self._flush_before_close = True
         self.overflowed = False
         self._on_overflow = on_overflow
         self.log = structlog.get_logger("greenroom.gateway").bind(session=state.session_id)
@@ -101,16 +102,21 @@ class Session:
                 CLOSE_POLICY_VIOLATION,
                 f"send queue overflow: more than {self.capacity} frames waiting; "
                 "the client is not reading fast enough",
+                flush=False,
             )
             return False
         return True
 
-    def request_close(self, code: int, reason: str) -> None:
-        """Ask the closer to end the connection with ``code``/``reason`` (first call wins)."""
+    def request_close(self, code: int, reason: str, *, flush: bool = True) -> None:
+        """Ask the closer to end the connection with ``code``/``reason`` (first call wins).
+
+        Nothing more is queued afterwards; with ``flush`` the frames already queued are
+        written first (for up to a second)."""
         if self._close_requested.is_set():
             return
         self._close_code = code
         self._close_reason = reason
+        self._flush_before_close = flush
         self._close_requested.set()
         self.log.info("session_closing", code=code, reason=reason)
 
@@ -127,9 +133,9 @@ class Session:
             return
 
     async def run_closer(self) -> None:
-        """Wait for ``request_close``; flush (graceful closes only), then close."""
+        """Wait for ``request_close``; flush if asked, then close."""
         await self._close_requested.wait()
-        if self._close_code == CLOSE_GOING_AWAY:
+        if self._flush_before_close:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_FLUSH_BEFORE_CLOSE_S):
                     await self._outbox.join()

@@ -16,6 +16,7 @@ from typing import Any
 
 from protocol import (
     ChatDelta,
+    ChatRequest,
     ChatResponse,
     ErrorResponse,
     InitResponse,
@@ -182,15 +183,18 @@ class InProcessPool:
             await asyncio.sleep(0)
         character.turns += 1
         character.dopamine += 1
-        user_message = request.message.user_message
+        assert isinstance(request.message, ChatRequest)
         text = "".join(words)
-        self._event(character_id, VitalsEvent(character_id=character_id, vitals={"dopamine": character.dopamine}, cause="turn"))
+        vitals = {"dopamine": character.dopamine}
+        self._event(
+            character_id, VitalsEvent(character_id=character_id, vitals=vitals, cause="turn")
+        )
         self._event(
             character_id,
             TurnEvent(
                 character_id=character_id,
                 user=request.user,
-                user_message=user_message,
+                user_message=request.message.user_message,
                 response_text=text,
                 turn_index=character.turns,
                 session_id=request.session_id,
@@ -198,7 +202,9 @@ class InProcessPool:
         )
         self._reply(character_id, request.request_id, ChatResponse(response_text=text), final=True)
 
-    def _reply(self, character_id: str, request_id: int, message: ServerMessage, *, final: bool) -> None:
+    def _reply(
+        self, character_id: str, request_id: int, message: ServerMessage, *, final: bool
+    ) -> None:
         assert self.listener is not None
         self.listener.on_worker_frame(
             character_id, WorkerReply(request_id=request_id, message=message, final=final)

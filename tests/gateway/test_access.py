@@ -68,7 +68,7 @@ def test_tls_is_off_without_files_and_refused_when_half_configured(tmp_path: Pat
 
 
 def test_tls_with_unreadable_files_names_them(tmp_path: Path) -> None:
-    with pytest.raises(GatewayConfigError, match="cert.pem"):
+    with pytest.raises(GatewayConfigError, match=r"cert\.pem"):
         tls_context(Settings(tls_cert=tmp_path / "cert.pem", tls_key=tmp_path / "key.pem"))
 
 
