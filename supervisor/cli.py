@@ -13,6 +13,7 @@ import click
 
 # command name → "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
+    "chat": "client.chat_cli:chat",
     "characters": "worker.characters.cli:characters",
 }
 
