@@ -1,0 +1,36 @@
+"""Die with the parent: ``PR_SET_PDEATHSIG(SIGKILL)`` plus the re-check that closes its race.
+
+Used by the zygote (parent: the supervisor) and by every worker (parent: the zygote). Linux
+delivers the signal when the *thread* that forked us exits, so the supervisor starts the zygote
+from its event-loop thread, which lives as long as the supervisor does.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+from typing import Final
+
+PR_SET_PDEATHSIG: Final = 1
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
+    """Ask the kernel to send ``sig`` when our parent dies; False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    return int(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
+
+
+def die_with_parent(expected_parent_pid: int) -> None:
+    """Arrange to be SIGKILLed when our parent dies; exit now if it already has.
+
+    The parent may die between ``fork`` and ``prctl``: then the signal never comes and we are
+    already reparented, which the ``getppid`` re-check catches.
+    """
+    set_parent_death_signal(signal.SIGKILL)
+    if os.getppid() != expected_parent_pid:
+        os._exit(1)

@@ -1,0 +1,352 @@
+"""A worker's request dispatch: protocol requests in, engine calls, protocol replies out.
+
+Every ``WorkerRequest`` runs in its own task, owned by ``CharacterService`` (which awaits or
+cancels all of them before closing), so ``status``, ``ping`` and memory search are answered
+while a chat streams. The engine itself refuses a second turn with ``busy``.
+
+Each request gets exactly one final reply: its response, or an ``error_response`` with a
+stable code (``EngineError.code``, ``BackendError.code``, ``cancelled``, ``shutting_down``,
+``internal``). A streamed chat sends ``chat_delta`` replies first. After a committed turn the
+worker emits a ``turn_event`` and a ``vitals_event`` for the gateway to fan out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import structlog
+
+from protocol.events import TurnEvent, VitalsEvent
+from protocol.extensions import (
+    ChatDelta,
+    DeleteSnapshotRequest,
+    DeleteSnapshotResponse,
+    ExportRequest,
+    ExportResponse,
+    RegenerateRequest,
+    SnapshotsRequest,
+    SnapshotsResponse,
+    UndoRequest,
+    UndoResponse,
+)
+from protocol.messages import (
+    ChatRequest,
+    ChatResponse,
+    ErrorResponse,
+    InitRequest,
+    InitResponse,
+    LoadRequest,
+    LoadResponse,
+    MemorySearchRequest,
+    MemorySearchResponse,
+    PingRequest,
+    PingResponse,
+    ResetRequest,
+    ResetResponse,
+    SaveRequest,
+    SaveResponse,
+    StatusRequest,
+    StatusResponse,
+)
+from protocol.pipe import FromWorker, WorkerEvent, WorkerReply, WorkerRequest
+from protocol.unions import ClientMessage, ServerMessage, message_type_of
+from supervisor.settings import Settings
+from worker.backends.base import Backend, BackendError, Embedder, TextDelta
+from worker.backends.factory import make_backend, make_embedder
+from worker.backends.options import default_options
+from worker.characters.loader import load_character
+from worker.engine.character_engine import CharacterEngine
+from worker.engine.errors import EngineError
+from worker.engine.results import TurnResult
+
+SendFrame = Callable[[FromWorker], None]
+
+log = structlog.get_logger()
+
+
+class RequestFailed(Exception):
+    """A request ends with this ``error_response`` code and text."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class CharacterService:
+    """One character's engine behind the pipe protocol. Lives on the worker's event loop."""
+
+    def __init__(
+        self,
+        engine: CharacterEngine,
+        backend: Backend,
+        embedder: Embedder | None,
+        send: SendFrame,
+    ) -> None:
+        self._engine = engine
+        self._backend = backend
+        self._embedder = embedder
+        self._send = send
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._accepting = True
+
+    @property
+    def character_id(self) -> str:
+        return self._engine.character.id
+
+    @classmethod
+    async def open(
+        cls, character_id: str, settings: Settings, send: SendFrame
+    ) -> CharacterService:
+        """Load the character file and open its engine (database, backend).
+
+        Raises whatever prevents the character from running (a missing or broken character
+        file, an unusable database): the worker reports it as ``Fatal``.
+        """
+        character = load_character(character_id, settings.characters_dir).character
+        backend = make_backend(settings, character.llm)
+        embedder = make_embedder(settings)
+        try:
+            engine = CharacterEngine.open(
+                character, data_dir=settings.data_dir, backend=backend,
+                half_life_s=settings.decay_half_life_s,
+                token_budget=settings.prompt_token_budget,
+                options=default_options(settings, character.llm), embedder=embedder,
+            )
+        except BaseException:
+            await _aclose(backend, embedder)
+            raise
+        return cls(engine, backend, embedder, send)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def submit(self, request: WorkerRequest) -> None:
+        """Start handling ``request`` in its own task; the task sends the replies."""
+        if not self._accepting:
+            self._reply_error(request, "shutting_down",
+                              f"character {self.character_id!r} is shutting down; retry later")
+            return
+        task = asyncio.get_running_loop().create_task(self._handle(request))
+        self._tasks[request.request_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(request.request_id, None))
+
+    def cancel(self, request_id: int) -> None:
+        """Cancel one request; its task answers ``cancelled`` and commits nothing.
+        A request already finished is left alone (its reply was sent)."""
+        task = self._tasks.get(request_id)
+        if task is not None:
+            task.cancel()
+
+    async def drain(self, grace_s: float) -> None:
+        """Refuse new requests; let in-flight ones finish for ``grace_s`` seconds, then
+        cancel the rest and wait until every one has sent its final reply."""
+        self._accepting = False
+        pending = list(self._tasks.values())
+        if not pending:
+            return
+        _done, still_running = await asyncio.wait(pending, timeout=grace_s)
+        for task in still_running:
+            task.cancel()
+        if still_running:
+            log.warning("requests_cancelled_at_shutdown", count=len(still_running))
+            await asyncio.wait(still_running)
+
+    async def close(self) -> None:
+        """Drain nothing more; close the engine (everything acknowledged is committed) and
+        the backend."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()))
+        self._engine.close()
+        await _aclose(self._backend, self._embedder)
+
+    def character_info(self) -> dict[str, Any]:
+        return self._engine.character_info()
+
+    async def _handle(self, request: WorkerRequest) -> None:
+        message = request.message
+        with structlog.contextvars.bound_contextvars(
+            session=request.session_id, message_id=message.message_id
+        ):
+            try:
+                response = await self._dispatch(request)
+            except asyncio.CancelledError:
+                self._reply_error(request, "cancelled",
+                                  f"request to character {self.character_id!r} was cancelled; "
+                                  "nothing was committed for it")
+                log.info("request_cancelled", request=message_type_of(type(message)))
+                return
+            except RequestFailed as exc:
+                self._reply_error(request, exc.code, exc.message)
+                return
+            except EngineError as exc:
+                self._reply_error(request, exc.code, exc.message)
+                return
+            except BackendError as exc:
+                self._reply_error(request, exc.code, str(exc))
+                log.warning("llm_failed", code=exc.code, error=str(exc))
+                return
+            except Exception as exc:
+                log.exception("request_failed", request=message_type_of(type(message)))
+                self._reply_error(request, "internal",
+                                  f"character {self.character_id!r} failed on "
+                                  f"{message_type_of(type(message))}: {type(exc).__name__}: "
+                                  f"{exc}. The worker log has the traceback.")
+                return
+            self._send(WorkerReply(request_id=request.request_id, message=response))
+
+    async def _dispatch(self, request: WorkerRequest) -> ServerMessage:
+        message: ClientMessage = request.message
+        mid = message.message_id
+        engine = self._engine
+        match message:
+            case ChatRequest():
+                return await self._stream_turn(
+                    request, engine.chat(message.user_message, user=message.user or request.user),
+                    stream=message.stream)
+            case RegenerateRequest():
+                return await self._stream_turn(
+                    request, engine.regenerate(user=request.user), stream=message.stream)
+            case StatusRequest():
+                status = engine.status(
+                    include_vitals=message.include_vitals,
+                    include_history=message.include_history,
+                    include_performance=message.include_performance, user=request.user)
+                vitals = status.vitals
+                if vitals is None:  # the seed contract always fills vitals
+                    vitals = engine.status(include_vitals=True, user=request.user).vitals
+                return StatusResponse(
+                    message_id=mid, character_summary=status.character_summary,
+                    vitals=vitals, conversation_history=status.conversation_history,
+                    performance_stats=status.performance_stats)
+            case MemorySearchRequest():
+                hits = await engine.search_memory(message.query, message.limit)
+                memories = [_memory_dict(hit) for hit in hits]
+                return MemorySearchResponse(message_id=mid, memories=memories,
+                                            count=len(memories))
+            case InitRequest():
+                info = engine.character_info()
+                return InitResponse(message_id=mid, character_name=engine.character.name,
+                                    character_info=info)
+            case PingRequest():
+                return PingResponse(message_id=mid)
+            case SaveRequest():
+                return SaveResponse(message_id=mid, filename=engine.save(message.filename))
+            case LoadRequest():
+                info = engine.load(message.filename)
+                self._vitals_event("load")
+                return LoadResponse(message_id=mid, character_info=info)
+            case ResetRequest():
+                info = engine.reset(preserve_memories=message.preserve_memories)
+                self._vitals_event("reset")
+                return ResetResponse(message_id=mid, character_info=info)
+            case UndoRequest():
+                engine.undo()
+                self._vitals_event("undo")
+                return UndoResponse(message_id=mid, character_info=engine.character_info())
+            case SnapshotsRequest():
+                snapshots = [{"filename": s["name"], **s} for s in engine.list_snapshots()]
+                return SnapshotsResponse(message_id=mid, snapshots=snapshots)
+            case DeleteSnapshotRequest():
+                engine.delete_snapshot(message.filename)
+                return DeleteSnapshotResponse(message_id=mid, filename=message.filename)
+            case ExportRequest():
+                return ExportResponse(message_id=mid, document=engine.export())
+            case _:
+                raise RequestFailed(
+                    "bad_request",
+                    f"{message_type_of(type(message))} is answered by the gateway, not by a "
+                    "character's worker")
+
+    async def _stream_turn(
+        self,
+        request: WorkerRequest,
+        events: AsyncIterator[TextDelta | TurnResult],
+        *,
+        stream: bool,
+    ) -> ChatResponse:
+        mid = request.message.message_id
+        result: TurnResult | None = None
+        index = 0
+        # aclosing: a cancelled turn closes the engine's generator at once, so it commits
+        # nothing and frees the engine for the next turn.
+        async with contextlib.aclosing(events) as turn:  # type: ignore[type-var]
+            async for event in turn:
+                if isinstance(event, TurnResult):
+                    result = event
+                elif stream and event.text:
+                    delta = ChatDelta(message_id=mid, delta=event.text, index=index)
+                    self._send(WorkerReply(request_id=request.request_id, message=delta,
+                                           final=False))
+                    index += 1
+        if result is None:
+            raise RequestFailed("internal", f"character {self.character_id!r} ended a turn "
+                                "without a result")
+        self._send(WorkerEvent(message=TurnEvent(
+            character_id=self.character_id, user=result.user,
+            user_message=_user_message(request), response_text=result.response_text,
+            turn_index=result.turn_index, session_id=request.session_id)))
+        self._send(WorkerEvent(message=VitalsEvent(
+            character_id=self.character_id, vitals=result.vitals, mood=result.mood,
+            cause="turn")))
+        log.info("turn_committed", turn_id=result.turn_id, turn_index=result.turn_index,
+                 regenerated=result.regenerated, timings_ms=result.timings_ms)
+        return _chat_response(mid, result)
+
+    def _vitals_event(self, cause: str) -> None:
+        vitals = self._engine.status(include_vitals=True).vitals or {}
+        info = self._engine.character_info()
+        self._send(WorkerEvent(message=VitalsEvent(
+            character_id=self.character_id, vitals=vitals, mood=info.get("mood"),
+            cause=cause)))
+
+    def _reply_error(self, request: WorkerRequest, code: str, text: str) -> None:
+        error = ErrorResponse(message_id=request.message.message_id, error=text,
+                              error_code=code)
+        self._send(WorkerReply(request_id=request.request_id, message=error))
+
+
+def _user_message(request: WorkerRequest) -> str:
+    message = request.message
+    return message.user_message if isinstance(message, ChatRequest) else ""
+
+
+def _chat_response(message_id: str | None, result: TurnResult) -> ChatResponse:
+    return ChatResponse(
+        message_id=message_id,
+        response_text=result.response_text,
+        character_insights={"mood": result.mood, "mood_intensity": result.mood_intensity,
+                            "intent": result.intent},
+        response_metadata={"turn_id": result.turn_id, "turn_index": result.turn_index,
+                           "user": result.user, "regenerated": result.regenerated},
+        generation_info=result.generation,
+        cognitive_summary={"appraisal": result.appraisal,
+                           "memories_used": result.memories_used,
+                           "memories_formed": result.memories_formed},
+        character_state_summary={"vitals": result.vitals, "vitals_delta": result.vitals_delta,
+                                 "mood": result.mood},
+        performance_info={"timings_ms": result.timings_ms},
+    )
+
+
+def _memory_dict(hit: Any) -> dict[str, Any]:
+    return {"id": hit.id, "text": hit.text, "kind": str(hit.kind), "score": hit.score,
+            "scores": dict(hit.scores), "importance": hit.importance,
+            "created_at": hit.created_at, "turn_id": getattr(hit, "turn_id", None)}
+
+
+async def _aclose(backend: Backend, embedder: Embedder | None) -> None:
+    for closable in (backend, embedder):
+        aclose = getattr(closable, "aclose", None)
+        if aclose is not None:
+            try:
+                await aclose()
+            except Exception:
+                log.exception("close_failed", what=type(closable).__name__)
+
