@@ -1,0 +1,110 @@
+"""Reading the engine's status objects into a vitals view, and drawing it (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from client.render import arrow, bar, vitals_panel, vitals_plain, vitals_toolbar
+from client.vitals_view import NEUROCHEMICALS, VitalsView, view_from_event, view_from_status
+
+
+def _engine_vitals(level: float, baseline: float, delta: float) -> dict[str, Any]:
+    """The shape ``worker.engine.report.vitals_report`` produces."""
+    details = {
+        name: {"level": level, "baseline": baseline, "last_turn_delta": delta}
+        for name in NEUROCHEMICALS
+    }
+    return {**{name: level for name in NEUROCHEMICALS}, "mood": "happy",
+            "mood_intensity": 0.75, "details": details}
+
+
+SUMMARY = {
+    "name": "Toby",
+    "relationship": {"user": "ann", "trust": 0.6, "affinity": 0.2, "interaction_count": 3},
+    "active_goals": [{"description": "make ann laugh"}, {"description": "open a restaurant"}],
+    "turn_count": 3,
+}
+
+
+def test_engine_report_becomes_six_levels_with_baselines_and_changes() -> None:
+    view = view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, 6.0))
+    assert [level.name for level in view.levels] == list(NEUROCHEMICALS)
+    assert view.levels[0].value == 70.0
+    assert view.levels[0].baseline == 64.0
+    assert view.levels[0].change == 6.0
+    assert (view.mood, view.mood_intensity) == ("happy", 0.75)
+
+
+def test_summary_gives_relationship_goals_and_turns() -> None:
+    view = view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, 6.0))
+    assert view.relationship is not None and view.relationship.trust == 0.6
+    assert view.goals == ("make ann laugh", "open a restaurant")
+    assert view.turn_count == 3
+    assert view.character == "Toby"
+
+
+def test_flat_levels_without_changes_are_compared_to_the_previous_view() -> None:
+    before = view_from_status({}, {"dopamine": 50.0})
+    after = view_from_status({}, {"dopamine": 57.5}, previous=before)
+    level = after.level("dopamine")
+    assert level is not None and level.change == 7.5
+
+
+def test_vitals_event_keeps_relationship_and_goals_from_before() -> None:
+    before = view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, 6.0))
+    after = view_from_event({"dopamine": 40.0}, "anxious", before)
+    assert after.mood == "anxious"
+    assert after.goals == before.goals
+    level = after.level("dopamine")
+    assert level is not None and level.change == -30.0 and level.baseline == 64.0
+
+
+def test_garbage_fields_are_left_out_not_fatal() -> None:
+    view = view_from_status({"relationship": 5, "active_goals": "x"}, {"dopamine": "high"})
+    assert view == VitalsView()
+
+
+def test_bar_fills_proportionally_and_marks_the_baseline() -> None:
+    assert bar(50.0, None, 10, ascii_only=True) == "#####-----"
+    assert bar(50.0, 80.0, 10, ascii_only=True) == "#####---|-"
+    assert bar(100.0, 0.0, 4, ascii_only=True) == "|###"
+
+
+def test_bar_clamps_out_of_range_levels() -> None:
+    assert bar(140.0, None, 4, ascii_only=True) == "####"
+    assert bar(-3.0, None, 4, ascii_only=True) == "----"
+
+
+def test_arrow_shows_direction_size_and_steadiness() -> None:
+    assert arrow(3.24) == "▲ +3.2"
+    assert arrow(-1.0, ascii_only=True) == "v -1.0"
+    assert arrow(0.2) == "·"
+    assert arrow(None) == ""
+
+
+def test_plain_panel_has_one_line_per_level_then_mood_relationship_goals() -> None:
+    text = vitals_plain(view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, 6.0)))
+    lines = text.splitlines()
+    assert lines[0] == "[vitals Toby]"
+    assert lines[1].startswith("dopamine ") and "(base 64)" in lines[1] and "^ +6.0" in lines[1]
+    assert lines[7] == "mood: happy (75%)"
+    assert lines[8] == "relationship: with ann: trust 0.60 affinity +0.20 3 interactions"
+    assert lines[9] == "goals: make ann laugh; open a restaurant"
+
+
+def test_rich_panel_renders_every_level_name() -> None:
+    console = Console(width=100, record=True, color_system=None)
+    console.print(vitals_panel(view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, -6.0))))
+    text = console.export_text()
+    for name in NEUROCHEMICALS:
+        assert name in text
+    assert "▼ -6.0" in text and "mood: happy (75%)" in text
+
+
+def test_toolbar_is_one_line_with_arrows_and_mood() -> None:
+    line = vitals_toolbar(view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, 6.0)))
+    assert "\n" not in line
+    assert line.startswith("dop 70↑ | ser 70↑")
+    assert line.endswith("happy (75%)")
