@@ -549,6 +549,7 @@ class CharacterEngine:
                 f"{path} already holds character {character_id!r}; import into an empty data "
                 "directory (or move that one aside)",
             )
+        created_dirs = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
         conn = connect(path)
         try:
             db = CharacterDatabase(conn, character_id=character_id)
@@ -563,21 +564,24 @@ class CharacterEngine:
                     )
         except (KeyError, TypeError, ValueError) as exc:
             conn.close()
-            _remove_database(path)
+            _remove_database(path, created_dirs)
             raise EngineError(BAD_REQUEST, f"malformed export of character {character_id!r}: "
                               f"{exc!r}") from exc
         except BaseException:
             conn.close()
-            _remove_database(path)
+            _remove_database(path, created_dirs)
             raise
         conn.close()
 
 
-def _remove_database(path: Path) -> None:
-    """Remove a database this process just created (and its WAL files) after a failed
-    import, so a refusal leaves the data directory as it was."""
+def _remove_database(path: Path, created_dirs: list[Path]) -> None:
+    """Remove a database this process just created (its WAL files, and the directories
+    made for it, innermost first) after a failed import, so a refusal leaves the data
+    directory as it was."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for directory in created_dirs:
+        directory.rmdir()
 
 
 def _total_ms(timings: dict[str, float]) -> float:
