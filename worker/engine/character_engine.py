@@ -225,8 +225,9 @@ class CharacterEngine:
         now = self._clock()
         if regenerating is None:
             state = self._state
-            relationship = self._db.relationship(user) or Relationship(user=user)
-            relationship_existed = self._db.relationship(user) is not None
+            stored = self._db.relationship(user)
+            relationship = stored or Relationship(user=user)
+            relationship_existed = stored is not None
             turn_id = self._db.next_turn_id()
             history = self._db.recent_turns(HISTORY_WINDOW)
         else:
