@@ -104,11 +104,24 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self.registry.register(_LiveValues(snapshots, turn_queue_depths, send_queue_frames))
+        # labels() takes a lock and builds a key on every call; the label sets are few
+        # (message types x codes), so their children are cached on the hot path.
+        self._counters: dict[tuple[str, str], Counter] = {}
+        self._histograms: dict[str, Histogram] = {}
 
     def answered(self, message_type: str, code: str, latency_s: float | None) -> None:
-        self.requests.labels(message_type=message_type, code=code).inc()
+        """Count one answer; ``latency_s`` (seconds since the request arrived) when known."""
+        counter = self._counters.get((message_type, code))
+        if counter is None:
+            counter = self.requests.labels(message_type=message_type, code=code)
+            self._counters[(message_type, code)] = counter
+        counter.inc()
         if latency_s is not None:
-            self.latency.labels(message_type=message_type).observe(latency_s)
+            histogram = self._histograms.get(message_type)
+            if histogram is None:
+                histogram = self.latency.labels(message_type=message_type)
+                self._histograms[message_type] = histogram
+            histogram.observe(latency_s)
 
     def render(self) -> str:
         return generate_latest(self.registry).decode("utf-8")
