@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, str] = {
     "chat": "client.chat_cli:chat",
     "characters": "worker.characters.cli:characters",
+    "serve": "supervisor.serve:serve",
 }
 
 

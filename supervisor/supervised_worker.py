@@ -142,6 +142,15 @@ class SupervisedWorker:
             await self._changed.wait()
         return self.state
 
+    async def wait_for_debug_port(self) -> int:
+        """Return the port once this generation's debugger listens."""
+        while self.debug_port is None:
+            if self.state in (WorkerState.FAILED, WorkerState.STOPPED) and self.generation:
+                raise RuntimeError(f"worker {self.character_id!r} is {self.state.value}")
+            self._changed.clear()
+            await self._changed.wait()
+        return self.debug_port
+
     # -- commands ------------------------------------------------------------------------
 
     def request_restart(self) -> None:

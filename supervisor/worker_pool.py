@@ -115,6 +115,18 @@ class WorkerPool:
         results = await asyncio.gather(*(self._start_and_wait(cid) for cid in ids))
         return dict(zip(ids, results, strict=True))
 
+    def launch(self, character_id: str) -> None:
+        """Start the character's worker without waiting for it (a ``--debug-wait`` worker
+        is held until a debugger attaches)."""
+        self._check_exists(character_id)
+        self._worker(character_id)
+
+    async def wait_for_debugger(self, character_id: str, timeout_s: float) -> int:
+        """The port of the character's debugger once it listens (``TimeoutError`` after
+        ``timeout_s``)."""
+        async with asyncio.timeout(timeout_s):
+            return await self._worker(character_id).wait_for_debug_port()
+
     async def close(self, grace_s: float | None = None) -> None:
         """Stop every worker in parallel — ``Shutdown(grace_s)``, then SIGTERM, then
         SIGKILL — and the fork server. Safe to call twice."""
