@@ -34,6 +34,7 @@ class ChatSession:
         self.speaker = character.character_id or "character"
         self._interrupted = asyncio.Event()
         self._replying = False
+        self._busy = False
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -49,10 +50,15 @@ class ChatSession:
             return True
         if parsed.name == "quit":
             return False
+        # Events that arrive while a command runs only update the view: the command shows
+        # the outcome itself, so the panel is not drawn twice.
+        self._busy = True
         try:
             await self._run(parsed)
         except GreenroomError as exc:
             self.screen.error(render.error_text(exc))
+        finally:
+            self._busy = False
         return True
 
     async def say(self, text: str) -> bool:
@@ -84,7 +90,7 @@ class ChatSession:
             updated = view_from_event(event.vitals, event.mood, self.view)
             changed = self.view is None or _levels_differ(self.view, updated)
             self.view = updated
-            if changed and self.show_vitals and not self._replying:
+            if changed and self.show_vitals and not (self._replying or self._busy):
                 self.screen.vitals(updated)
             return
         if isinstance(event, TurnEvent) and event.character_id != self.character.character_id:
