@@ -16,6 +16,10 @@ COMMANDS: dict[str, str] = {
     "chat": "client.chat_cli:chat",
     "characters": "worker.characters.cli:characters",
     "serve": "supervisor.serve:serve",
+    "ps": "supervisor.admin_commands:ps",
+    "restart": "supervisor.admin_commands:restart",
+    "debug": "supervisor.admin_commands:debug",
+    "logs": "supervisor.logs_command:logs",
 }
 
 

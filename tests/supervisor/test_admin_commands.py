@@ -1,0 +1,90 @@
+"""``greenroom ps``/``restart``/``debug``/``logs`` against a real ``greenroom serve``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from supervisor.settings import REPO_ROOT
+from tests.supervisor.served import Served
+
+
+async def greenroom(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from supervisor.cli import main; main()", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    async with asyncio.timeout(30):
+        out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()
+
+
+@pytest.fixture
+async def served(tmp_path: Path, characters_dir: Path) -> AsyncIterator[Served]:
+    server = await Served.start(["-c", "m-playful", "-c", "zen-master"], tmp_path / "data",
+                                characters_dir, expect_lines=2)
+    yield server
+    server.process.send_signal(signal.SIGTERM)
+    await server.wait()
+
+
+async def test_ps_lists_every_worker_with_pid_and_state(served: Served) -> None:
+    code, out = await greenroom("ps", "--server-url", served.url, "--json")
+    assert code == 0, out
+    workers = json.loads(out)
+    assert [w["character_id"] for w in workers] == ["m-playful", "zen-master"]
+    assert all(w["state"] == "ready" and w["pid"] and w["rss_bytes"] for w in workers)
+
+
+async def test_ps_prints_a_table(served: Served) -> None:
+    code, out = await greenroom("ps", "--server-url", served.url)
+    assert code == 0, out
+    assert "CHARACTER" in out and "zen-master" in out and "ready" in out
+
+
+async def test_restart_replaces_the_worker_process(served: Served) -> None:
+    _, before = await greenroom("ps", "--server-url", served.url, "--json")
+    old_pid = next(w["pid"] for w in json.loads(before) if w["character_id"] == "zen-master")
+    code, out = await greenroom("restart", "zen-master", "--server-url", served.url)
+    assert code == 0, out
+    async with asyncio.timeout(10):
+        while True:
+            _, now = await greenroom("ps", "--server-url", served.url, "--json")
+            worker = next(w for w in json.loads(now) if w["character_id"] == "zen-master")
+            if worker["state"] == "ready" and worker["pid"] != old_pid:
+                break
+    assert worker["generation"] == 2
+
+
+async def test_debug_prints_where_to_attach(served: Served) -> None:
+    code, out = await greenroom("debug", "m-playful", "--server-url", served.url)
+    assert code == 0, out
+    assert "debugpy listens on 127.0.0.1:" in out
+    _, ps_out = await greenroom("ps", "--server-url", served.url, "--json")
+    worker = next(w for w in json.loads(ps_out) if w["character_id"] == "m-playful")
+    assert worker["state"] == "debugging" and worker["debug_port"]
+
+
+async def test_ps_without_a_server_says_how_to_fix_it() -> None:
+    code, out = await greenroom("ps", "--server-url", "ws://127.0.0.1:9")
+    assert code == 1
+    assert "[unreachable]" in out and "greenroom serve" in out
+
+
+async def test_logs_filters_by_character_and_event(served: Served, tmp_path: Path) -> None:
+    code, out = await greenroom("logs", "--data-dir", str(tmp_path / "data"), "--json",
+                                "--character", "zen-master", "--event", "worker_*")
+    assert code == 0, out
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records and all(r["character"] == "zen-master" for r in records)
+    assert all(r["event"].startswith("worker_") for r in records)
+    assert {"ts", "level", "event", "process", "pid"} <= records[0].keys()
+    assert {r["process"] for r in records} == {"gateway", "worker"}
