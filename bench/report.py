@@ -65,6 +65,7 @@ def render_table(title: str, rows: Sequence[Row]) -> str:
     for row in rows:
         met = "—" if row.met is None else ("yes" if row.met else "NO")
         ratio = "—" if row.ratio is None else f"{row.ratio:.2f}×"
-        cells = [row.metric, _fmt(row.greenroom), _fmt(row.baseline), ratio, row.unit, row.goal, met]
+        cells = [row.metric, _fmt(row.greenroom), _fmt(row.baseline), ratio, row.unit,
+                 row.goal, met]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

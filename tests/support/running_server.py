@@ -81,6 +81,8 @@ class RunningServer:
         self.lines: list[str] = []
         self.records: list[Record] = []
         self.port: int | None = None
+        self.listening_after_s: float | None = None
+        """Seconds from launch to the ``gateway_listening`` record (the supervisor is up)."""
         self._changed = asyncio.Condition()
         self._readers = [
             asyncio.create_task(self._pump(stream), name=f"server-output-{name}")
@@ -111,6 +113,7 @@ class RunningServer:
                     self.records.append(record)
                     if record.get("event") == "gateway_listening" and self.port is None:
                         self.port = int(record["port"])
+                        self.listening_after_s = time.perf_counter() - self.started_at
                 self._changed.notify_all()
         async with self._changed:
             self._changed.notify_all()
