@@ -121,17 +121,24 @@ class ChatSession:
         loop = asyncio.get_running_loop()
         watcher = asyncio.create_task(self._cancel_when_interrupted(), name="greenroom-ctrl-c")
         restore_sigint = _catch_sigint(loop, self.interrupt)
-        self.screen.reply_begin(self.speaker)
+        # The speaker is shown with the first delta, so notices printed while the request
+        # waits (reconnecting, restarting) never split "Name:" from its reply.
+        begun = False
         ok = False
         try:
             async for delta in stream:
+                if not begun:
+                    self.screen.reply_begin(self.speaker)
+                    begun = True
                 self.screen.reply_delta(delta)
             ok = True
         except Cancelled:
-            self.screen.reply_end()
+            if begun:
+                self.screen.reply_end()
             self.screen.notice("stopped — reply cancelled (nothing was committed)")
         except GreenroomError as exc:
-            self.screen.reply_end()
+            if begun:
+                self.screen.reply_end()
             self.screen.error(render.error_text(exc))
         finally:
             restore_sigint()
@@ -139,6 +146,8 @@ class ChatSession:
             watcher.cancel()
             await asyncio.wait([watcher])
         if ok:
+            if not begun:
+                self.screen.reply_begin(self.speaker)
             self.screen.reply_end()
             if self.show_vitals:
                 try:

@@ -1,0 +1,182 @@
+"""``greenroom chat`` driven in a real terminal (pexpect pty) against a real server.
+
+The server runs the ``ollama`` engine against the fake Ollama HTTP server of the backend
+tests, so a reply can be held mid-stream (``hold_after``) and Ctrl+C always lands while it
+streams. pexpect blocks, so every wait runs in a thread (``expect``) and the event loop keeps
+serving the fake LLM and reading the server's output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pexpect
+import pytest
+from pexpect.popen_spawn import PopenSpawn  # type: ignore[import-untyped]
+
+from client.remote import CharacterClient
+from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript
+from tests.client.cli_process import REPO, clean_env, greenroom_argv, unused_port
+from tests.support.running_server import RunningServer, ServerConfig, running_server
+
+CHARACTER = "m-playful"
+REPLY = ["Hello", " there", ", friend", "!"]
+REPLY_TEXT = "".join(REPLY)
+WAIT_S = 30
+
+
+@asynccontextmanager
+async def llm_and_server(data_dir: Path, *extra_args: str
+                         ) -> AsyncIterator[tuple[FakeOllamaServer, RunningServer]]:
+    async with FakeOllamaServer(models=["llama3.2:latest"]) as llm:
+        llm.script = StreamScript(tokens=REPLY)
+        config = ServerConfig(
+            data_dir=data_dir / "server", characters=[CHARACTER], engine="ollama",
+            env={"OLLAMA_BASE_URL": llm.base_url, "OLLAMA_MODEL": "llama3.2"},
+            extra_args=list(extra_args),
+        )
+        async with running_server(config) as server:
+            yield llm, server
+
+
+def spawn_chat(server_url: str, data_dir: Path, *args: str) -> pexpect.spawn:
+    argv = greenroom_argv("chat", "--server-url", server_url, *args)
+    return pexpect.spawn(argv[0], argv[1:], env=clean_env(data_dir / "client"), cwd=str(REPO),
+                         encoding="utf-8", dimensions=(50, 200), timeout=WAIT_S)
+
+
+ANSI_CODES = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
+
+
+async def expect(child: pexpect.spawn | PopenSpawn, text: str) -> None:
+    """Wait for ``text`` on the terminal; the terminal may interleave control sequences
+    (prompt_toolkit wraps every streamed delta in some), so they are allowed between any two
+    characters."""
+    pattern = ANSI_CODES.join(re.escape(char) for char in text)
+    await asyncio.to_thread(child.expect, pattern, timeout=WAIT_S)
+
+
+async def finish(child: pexpect.spawn) -> int:
+    child.sendline("/quit")
+    await asyncio.to_thread(child.expect, pexpect.EOF, timeout=WAIT_S)
+    child.close()
+    status: int = child.exitstatus
+    return status
+
+
+async def test_terminal_session_streams_cancels_and_runs_commands(tmp_path: Path) -> None:
+    async with llm_and_server(tmp_path) as (llm, server):
+        child = spawn_chat(server.url, tmp_path, "-c", CHARACTER, "--user", "ann")
+        try:
+            await expect(child, "talking to Tobias")
+            child.sendline("Hi! I love hiking in the mountains.")
+            await expect(child, REPLY_TEXT)
+            await expect(child, "mood:")
+
+            llm.queue_script(StreamScript(tokens=["Once", " upon", " a", " time"], hold_after=2))
+            child.sendline("Tell me a story.")
+            await expect(child, "Once upon")
+            child.sendintr()
+            await expect(child, "reply cancelled")
+
+            child.sendline("Still there?")
+            await expect(child, REPLY_TEXT)
+            child.sendline("/save snap1")
+            await expect(child, "saved snapshot 'snap1'")
+            child.sendline("/undo")
+            await expect(child, "undid your last turn")
+            child.sendline("/load snap1")
+            await expect(child, "loaded snapshot 'snap1'")
+            child.sendline("/memory hiking")
+            await expect(child, "(score ")
+            child.sendline("/vitals")
+            await expect(child, "adrenaline")
+            assert await finish(child) == 0
+        finally:
+            child.close(force=True)
+
+
+async def test_killed_worker_is_shown_and_the_next_message_works(tmp_path: Path) -> None:
+    async with llm_and_server(tmp_path) as (_, server):
+        child = spawn_chat(server.url, tmp_path, "-c", CHARACTER, "--no-vitals")
+        try:
+            await expect(child, "talking to Tobias")
+            os.kill(await server.worker_pid(CHARACTER), signal.SIGKILL)
+            await expect(child, f"character {CHARACTER} restarting")
+            await expect(child, f"back — {CHARACTER} is ready")
+            child.sendline("Are you back?")
+            await expect(child, REPLY_TEXT)
+            assert await finish(child) == 0
+        finally:
+            child.close(force=True)
+
+
+async def test_server_restart_reconnects_and_reattaches(tmp_path: Path) -> None:
+    port = unused_port()
+    async with llm_and_server(tmp_path, "--port", str(port)) as (_, server):
+        child = spawn_chat(server.url, tmp_path, "-c", CHARACTER, "--no-vitals")
+        await expect(child, "talking to Tobias")
+        child.sendline("Remember me.")
+        await expect(child, REPLY_TEXT)
+    try:
+        await expect(child, "server gone — reconnecting (1/3)")
+        async with llm_and_server(tmp_path, "--port", str(port)):
+            child.sendline("I am back.")
+            await expect(child, "back — connection restored")
+            await expect(child, REPLY_TEXT)
+            assert await finish(child) == 0
+    finally:
+        child.close(force=True)
+
+
+async def test_vitals_only_follows_another_clients_turn(tmp_path: Path) -> None:
+    async with llm_and_server(tmp_path) as (_, server):
+        argv = greenroom_argv("chat", "--server-url", server.url, "-c", CHARACTER,
+                              "--vitals-only")
+        dashboard = PopenSpawn(argv, env=clean_env(tmp_path / "client"), cwd=str(REPO),
+                               encoding="utf-8", timeout=WAIT_S)
+        try:
+            await expect(dashboard, "[vitals")
+            await expect(dashboard, "mood:")
+            talker = await CharacterClient.connect(server.url, character_id=CHARACTER,
+                                                   user="bob")
+            try:
+                await talker.chat("You are wonderful, thank you so much!")
+            finally:
+                await talker.close()
+            await expect(dashboard, f"bob said to {CHARACTER}")
+            await expect(dashboard, "[vitals")
+            await expect(dashboard, "^ +")
+            status = await server.workers()
+            assert status[CHARACTER]["state"] == "ready"
+        finally:
+            dashboard.kill(signal.SIGTERM)
+            await asyncio.to_thread(dashboard.wait)
+
+
+@pytest.mark.parametrize("flag", ["--no-fallback"])
+async def test_no_server_with_no_fallback_exits_non_zero(tmp_path: Path, flag: str) -> None:
+    child = spawn_chat(f"ws://127.0.0.1:{unused_port()}", tmp_path, "-c", CHARACTER, flag)
+    await asyncio.to_thread(child.expect, pexpect.EOF, timeout=WAIT_S)
+    child.close()
+    assert child.exitstatus == 2
+    assert "[connection_failed]" in (child.before or "")
+
+
+async def test_no_server_falls_back_to_local_with_a_notice(tmp_path: Path) -> None:
+    child = spawn_chat(f"ws://127.0.0.1:{unused_port()}", tmp_path, "-c", CHARACTER,
+                       "--no-vitals")
+    try:
+        await expect(child, "falling back to LOCAL mode")
+        await expect(child, "(local)")
+        child.sendline("Hello!")
+        await expect(child, "Okafor: ")
+        assert await finish(child) == 0
+    finally:
+        child.close(force=True)
