@@ -60,6 +60,10 @@ class ReplyContext:
     valence: float
     turn_index: int
     memory_snippets: tuple[str, ...] = ()
+    #: Which answer to this turn is wanted: 0 for the first, n for the n-th regenerate (the
+    #: number of replies the turn already has). An offline backend answers each variant
+    #: differently so that a regenerate visibly changes something.
+    variant: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,11 @@ engine puts on each request — the character's name, voice (formality, humour),
 specialty, the intent of the message (greeting, question, thanks, hostility, small talk…),
 the current mood, and a memory when one matched — and streams it word by word.
 
-Deterministic by construction: choices are made by plain arithmetic on the turn index and
-the message length, never by ``random`` or ``hash()``, so a reply is the same in every
-process whatever ``PYTHONHASHSEED`` is.
+Deterministic by construction: choices are made by plain arithmetic on the turn index, the
+message length and the requested ``variant``, never by ``random`` or ``hash()``, so a reply is
+the same in every process whatever ``PYTHONHASHSEED`` is. A regenerate asks for the next
+variant, which moves every choice one step on: consecutive variants always open differently
+(each intent has three openings, so variants ``n`` and ``n + 3`` may read alike).
 """
 
 from __future__ import annotations
@@ -126,7 +128,8 @@ def _question_body(character: Character, topic: str) -> str:
 def compose_reply(context: ReplyContext) -> str:
     """The scripted reply for ``context``: pure and deterministic."""
     character = context.character
-    seed = context.turn_index + len(context.user_message)
+    # The variant shifts the seed, so a regenerate picks the next opening (and quirk).
+    seed = context.turn_index + len(context.user_message) + context.variant
     formal = _is_formal(character)
     topic = _topic(context.user_message)
     opening = _pick(_OPENINGS.get(context.intent, _OPENINGS["smalltalk"]), seed).format(
@@ -137,7 +140,10 @@ def compose_reply(context: ReplyContext) -> str:
     )
     parts = [opening]
     first_message = character.roleplay.first_message
-    if context.intent == "greeting" and context.turn_index == 1 and first_message:
+    # The card's first message is the first answer to a first greeting; a regenerate of it
+    # (variant > 0) falls back to the openings so that it reads differently.
+    if (context.intent == "greeting" and context.turn_index == 1 and first_message
+            and context.variant == 0):
         parts = [first_message.replace("{{char}}", character.name)
                  .replace("{{user}}", context.user_name)]
     if context.intent == "question":

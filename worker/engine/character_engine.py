@@ -8,9 +8,10 @@ Promises:
   formed) and the new state are committed in one transaction *before* its ``TurnResult`` is
   yielded. Closing or cancelling a ``chat`` stream before that commits nothing: the vitals,
   relationship and memories are exactly as before.
-* **One turn at a time.** A second ``chat``/``regenerate`` (or ``undo``/``save``/``load``/
-  ``reset``) while a turn streams raises ``EngineError("busy")``; ``status``,
-  ``search_memory``, ``list_snapshots`` and ``character_info`` work meanwhile. The engine
+* **One turn at a time.** A second ``chat``/``regenerate`` (or ``undo``/
+  ``select_alternative``/``save``/``load``/``reset``) while a turn streams raises
+  ``EngineError("busy")``; ``status``, ``search_memory``, ``alternatives``,
+  ``list_snapshots`` and ``character_info`` work meanwhile. The engine
   lives on one asyncio loop and no database transaction spans an ``await``.
 * **Resumes.** ``open`` continues from the last committed state.
 
@@ -58,14 +59,17 @@ from worker.engine.state import EngineState, canonical_json
 from worker.engine.store import (
     Alternative,
     CharacterDatabase,
+    ReplyOutcome,
     TurnRow,
     connect,
+    current_position,
     database_path,
 )
 from worker.engine.turn import current_mood, current_vitals, plan_turn
+from worker.engine.turn_memories import memories_of_turn, put_back
 from worker.engine.vitals import VitalsModel
 from worker.memory.formation import form_memories
-from worker.memory.models import MemoryHit
+from worker.memory.models import MemoryHit, NewMemory
 from worker.memory.store import MemoryStore
 
 EXPORT_FORMAT: Final = "greenroom.character-history"
@@ -178,9 +182,12 @@ class CharacterEngine:
         """Roll the last turn's state back and answer its message again.
 
         The turn keeps its id, index, user and message; its earlier reply is kept as an
-        alternative (see ``export``). Memories the old reply formed are replaced. ``user``
-        names who asks; the turn keeps the user who wrote it. Raises
-        ``EngineError("nothing_to_undo")`` when there is no turn to regenerate.
+        alternative together with what it left behind (state, relationship, memories), so
+        ``select_alternative`` can bring it back exactly. Memories the old reply formed are
+        replaced. The backend is asked for the next ``ReplyContext.variant`` (the number of
+        replies the turn already has). ``user`` names who asks; the turn keeps the user who
+        wrote it. Raises ``EngineError("nothing_to_undo")`` when there is no turn to
+        regenerate.
         """
         del user  # the regenerated turn keeps its own author
         self._begin_turn()
@@ -230,6 +237,7 @@ class CharacterEngine:
             relationship_existed = stored is not None
             turn_id = self._db.next_turn_id()
             history = self._db.recent_turns(HISTORY_WINDOW)
+            variant = 0
         else:
             state = EngineState.loads(regenerating.state_before)
             before = regenerating.relationship_before
@@ -239,6 +247,9 @@ class CharacterEngine:
             turn_id = regenerating.id
             history = [t for t in self._db.recent_turns(HISTORY_WINDOW + 1)
                        if t.id < regenerating.id]
+            # The turn's replies so far: its alternatives and the current one. The new reply
+            # takes the next position, and the backend is asked for that variant.
+            variant = len(self._db.alternatives(turn_id)) + 1
         plan = plan_turn(self._model, state, relationship, user_message, now=now)
         timings["appraisal"] = laps.lap()
 
@@ -263,6 +274,7 @@ class CharacterEngine:
             mood_intensity=plan.mood.intensity, valence=plan.appraisal.stimulus.valence,
             turn_index=state.turn_count + 1,
             memory_snippets=tuple(h.text for h in relevant),
+            variant=variant,
         )
         timings["prompt"] = laps.lap()
 
@@ -315,10 +327,11 @@ class CharacterEngine:
                     relationship_before=relationship.to_json() if relationship_existed else None,
                 ))
             else:
-                position = len(self._db.alternatives(turn_id))
                 self._db.add_alternative(Alternative(
-                    turn_id=turn_id, position=position, reply=regenerating.reply,
-                    created_at=regenerating.created_at, record=regenerating.record,
+                    turn_id=turn_id,
+                    position=current_position(self._db.alternatives(turn_id)),
+                    reply=regenerating.reply, created_at=regenerating.created_at,
+                    record=regenerating.record, outcome=self._current_outcome(regenerating),
                 ))
                 self._db.replace_reply(turn_id, reply=reply, created_at=now, record=record)
                 self._memory.delete_from_turn(turn_id)
@@ -375,6 +388,118 @@ class CharacterEngine:
             vitals=current_vitals(self._model, self._state, now).as_dict(),
         )
 
+    # -- alternatives --------------------------------------------------------------------
+
+    def alternatives(self) -> list[dict[str, Any]]:
+        """Every reply the last turn has had, in the order they were produced:
+        ``{index, response_text, created_at (ISO), current}``; exactly one is ``current``.
+        A turn never regenerated has one entry. Empty when there is no turn that undo could
+        remove (none yet, or only turns from before a ``reset`` that kept them), because
+        such a turn's replies can no longer be selected."""
+        last = self._db.last_turn()
+        if last is None or last.id <= self._state.undo_floor:
+            return []
+        others = self._db.alternatives(last.id)
+        replies = [(alt.position, alt.reply, alt.created_at, False) for alt in others]
+        replies.append((current_position(others), last.reply, last.created_at, True))
+        return [
+            {"index": index, "response_text": reply, "created_at": report.iso_time(created_at),
+             "current": current}
+            for index, reply, created_at, current in sorted(replies)
+        ]
+
+    def select_alternative(self, index: int) -> dict[str, Any]:
+        """Make reply ``index`` (see ``alternatives``) of the last turn its current reply.
+
+        State, vitals, mood, the user's relationship and the turn's memories become exactly
+        (byte for byte, memory ids and vectors included) what they were when that reply was
+        produced; the reply that was current is kept as an alternative with what it left
+        behind, so selecting it back is exact too. Undo, regenerate, save and export then
+        work from the selected reply. Selecting the current reply changes nothing. Returns
+        ``character_info()``.
+
+        A reply kept by an older greenroom (no stored outcome) is re-derived from the turn's
+        before-state at the reply's time — the same computation that produced it, so equal
+        as long as the vitals settings are; its memories get fresh ids.
+
+        Raises ``EngineError``: ``nothing_to_undo`` when there is no turn whose reply can
+        change, ``bad_request`` when the turn has no reply ``index``, ``busy`` while a reply
+        streams.
+        """
+        self._ensure_idle("choose another reply of")
+        last = self._undoable_turn("choose another reply for")
+        others = self._db.alternatives(last.id)
+        current = current_position(others)
+        chosen = next((alt for alt in others if alt.position == index), None)
+        if chosen is None:
+            if index == current:
+                return self.character_info()
+            raise EngineError(
+                BAD_REQUEST,
+                f"the last turn of character {self.character.id!r} has replies 0 to "
+                f"{len(others)}; there is no reply {index!r}. alternatives() lists them",
+            )
+        fresh_memories: list[NewMemory] = []
+        if chosen.outcome is not None:
+            outcome = chosen.outcome
+        else:
+            outcome, fresh_memories = self._rederived_outcome(last, chosen)
+        with self._db.transaction():
+            superseded = Alternative(
+                turn_id=last.id, position=current, reply=last.reply,
+                created_at=last.created_at, record=last.record,
+                outcome=self._current_outcome(last),
+            )
+            self._db.delete_alternative(last.id, chosen.position)
+            self._db.add_alternative(superseded)
+            self._db.replace_reply(last.id, reply=chosen.reply, created_at=chosen.created_at,
+                                   record=chosen.record)
+            self._memory.delete_from_turn(last.id)
+            put_back(self._db.conn, outcome.memories)
+            for memory in fresh_memories:
+                self._memory.add(memory)
+            self._db.write_state_text(outcome.state)
+            if outcome.relationship is None:
+                self._db.delete_relationship(last.user)
+            else:
+                self._db.put_relationship(Relationship.from_json(outcome.relationship))
+        self._state = EngineState.loads(outcome.state)
+        return self.character_info()
+
+    def _current_outcome(self, turn: TurnRow) -> ReplyOutcome:
+        """What ``turn``'s current reply left behind, read from the live database: valid
+        while ``turn`` is the last turn above the undo floor (then the live state *is* the
+        state after it). Call inside the transaction that replaces that reply."""
+        state = self._db.read_state_text()
+        if state is None:  # open() always writes one; a database without it is not ours
+            raise EngineError(BAD_REQUEST, f"character {self.character.id!r} has no stored "
+                              "state")
+        relationship = self._db.relationship(turn.user)
+        return ReplyOutcome(
+            state=state,
+            relationship=None if relationship is None else relationship.to_json(),
+            memories=tuple(memories_of_turn(self._db.conn, turn.id)),
+        )
+
+    def _rederived_outcome(self, turn: TurnRow, alternative: Alternative
+                           ) -> tuple[ReplyOutcome, list[NewMemory]]:
+        """The outcome of a reply kept without one, computed the way ``_turn`` computed it:
+        the turn's before-state and relationship, its message, at the reply's time. The
+        memories come back as new ones (``outcome.memories`` is empty)."""
+        before = turn.relationship_before
+        relationship = (Relationship(user=turn.user) if before is None
+                        else Relationship.from_json(before))
+        plan = plan_turn(self._model, EngineState.loads(turn.state_before), relationship,
+                         turn.user_message, now=alternative.created_at)
+        formed = form_memories(
+            user_message=turn.user_message, reply=alternative.reply,
+            valence=plan.appraisal.stimulus.valence, arousal=plan.appraisal.stimulus.arousal,
+            turn_id=turn.id, now=alternative.created_at, user=turn.user,
+        )
+        outcome = ReplyOutcome(state=plan.state_after.dumps(),
+                               relationship=plan.relationship_after.to_json(), memories=())
+        return outcome, formed
+
     # -- reading -------------------------------------------------------------------------
 
     def status(self, *, include_vitals: bool = True, include_history: bool = False,
@@ -391,8 +516,7 @@ class CharacterEngine:
         history = None
         if include_history:
             turns = self._db.turns()
-            history = report.conversation_history(
-                turns, {t.id: len(self._db.alternatives(t.id)) for t in turns})
+            history = report.conversation_history(turns, self._db.alternative_counts())
         return StatusReport(
             character_summary=summary,
             vitals=(report.vitals_report(self._model, self._state, current, mood, now=now)

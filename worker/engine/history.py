@@ -6,6 +6,10 @@ the live one)::
     {"state": {...}, "turns": [{..., "alternatives": [...]}, ...],
      "relationships": [{...}, ...], "memories": [{...}, ...]}
 
+An alternative carries its ``outcome`` (state, relationship and memories after that reply)
+when it has one; documents written before replies could be selected have none, and still
+restore (``Alternative.from_json``).
+
 Dumping and restoring are exact: restoring a dump and dumping again gives the same bytes
 (canonical JSON; memory vectors are float32 in the store and so survive the round trip).
 ``restore_content`` writes but does not commit: the caller wraps it in its transaction.
@@ -87,10 +91,7 @@ def restore_content(db: CharacterDatabase, memory: MemoryStore, content: dict[st
         turn = TurnRow.from_json(entry)
         db.insert_turn(turn)
         for alt in entry.get("alternatives", []):
-            db.add_alternative(Alternative(
-                turn_id=turn.id, position=int(alt["position"]), reply=str(alt["reply"]),
-                created_at=float(alt["created_at"]), record=dict(alt["record"]),
-            ))
+            db.add_alternative(Alternative.from_json(turn.id, alt))
     db.clear_relationships()
     for data in content["relationships"]:
         db.put_relationship(Relationship.from_json(data))

@@ -8,24 +8,28 @@ its memories and the new state land together or not at all. Nothing here awaits:
 transaction never spans an ``await``, so the single asyncio loop never interleaves two.
 
 The schema is versioned (``meta.schema_version``); a database from a newer greenroom is
-refused with ``unsupported_format`` instead of being misread.
+refused with ``unsupported_format`` instead of being misread, an older one is migrated in
+place (version 1 → 2 adds each alternative's outcome columns, empty for replies kept before).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import msgspec
+
 from worker.engine.errors import UNSUPPORTED_FORMAT, EngineError
 from worker.engine.relationship import Relationship
 from worker.engine.state import EngineState, canonical_json
+from worker.memory.models import StoredMemory
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 DATABASE_NAME: Final = "character.db"
 
 _SCHEMA: Final = """
@@ -51,6 +55,9 @@ CREATE TABLE IF NOT EXISTS turn_alternatives (
     reply TEXT NOT NULL,
     created_at REAL NOT NULL,
     record TEXT NOT NULL,
+    state_after TEXT,
+    relationship_after TEXT,
+    memories TEXT,
     PRIMARY KEY (turn_id, position)
 );
 CREATE TABLE IF NOT EXISTS relationships (user TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -103,18 +110,70 @@ class TurnRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    """What one reply of a turn left behind: the engine state after it (canonical JSON
+    text, byte for byte), the speaking user's relationship after it (``None``: the user had
+    none) and the memories it formed, with their ids and vectors. Selecting the reply again
+    writes exactly these back."""
+
+    state: str
+    relationship: dict[str, Any] | None
+    memories: tuple[StoredMemory, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": json.loads(self.state), "relationship": self.relationship,
+                "memories": [msgspec.to_builtins(m) for m in self.memories]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReplyOutcome:
+        relationship = data["relationship"]
+        return cls(
+            state=canonical_json(data["state"]),
+            relationship=None if relationship is None else dict(relationship),
+            memories=tuple(msgspec.convert(data["memories"], list[StoredMemory])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Alternative:
-    """A reply a turn had before it was regenerated; ``position`` 0 is the oldest."""
+    """A reply of a turn that is not its current one.
+
+    ``position`` numbers a turn's replies in the order they were produced (0: the first
+    answer, 1: the first regenerate, …). The current reply lives in the ``turns`` row and
+    its position is the one missing here (see ``current_position``). ``outcome`` is what the
+    reply left behind, kept so it can be selected again exactly; it is ``None`` for replies
+    kept by a greenroom from before selection existed (schema 1, or an export without it).
+    """
 
     turn_id: int
     position: int
     reply: str
     created_at: float
     record: dict[str, Any]
+    outcome: ReplyOutcome | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"position": self.position, "reply": self.reply,
+        data = {"position": self.position, "reply": self.reply,
                 "created_at": self.created_at, "record": self.record}
+        if self.outcome is not None:  # absent rather than null: old documents stay as they were
+            data["outcome"] = self.outcome.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, turn_id: int, data: dict[str, Any]) -> Alternative:
+        outcome = data.get("outcome")
+        return cls(
+            turn_id=turn_id, position=int(data["position"]), reply=str(data["reply"]),
+            created_at=float(data["created_at"]), record=dict(data["record"]),
+            outcome=None if outcome is None else ReplyOutcome.from_json(outcome),
+        )
+
+
+def current_position(alternatives: Sequence[Alternative]) -> int:
+    """The position of a turn's current reply, given its other replies: the smallest one
+    they do not use (their positions and the current one's are exactly ``0..len``)."""
+    taken = {alt.position for alt in alternatives}
+    return next(p for p in range(len(alternatives) + 1) if p not in taken)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -148,8 +207,15 @@ class CharacterDatabase:
         # outside any transaction of ours.
         self.conn.executescript(_SCHEMA)
         with self.transaction():
+            if row == 1:
+                # CREATE IF NOT EXISTS left the old table as it was: add the outcome columns
+                # (NULL for the alternatives already kept), in the same transaction as the
+                # version bump, so a crash leaves version 1 with version 1's columns.
+                for column in ("state_after", "relationship_after", "memories"):
+                    self.conn.execute(f"ALTER TABLE turn_alternatives ADD COLUMN {column} TEXT")
             self.conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
             self.conn.execute(
@@ -286,24 +352,43 @@ class CharacterDatabase:
         ]
 
     def add_alternative(self, alternative: Alternative) -> None:
+        outcome = alternative.outcome
         self.conn.execute(
-            "INSERT INTO turn_alternatives (turn_id, position, reply, created_at, record) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO turn_alternatives (turn_id, position, reply, created_at, record, "
+            "state_after, relationship_after, memories) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (alternative.turn_id, alternative.position, alternative.reply,
-             alternative.created_at, canonical_json(alternative.record)),
+             alternative.created_at, canonical_json(alternative.record),
+             None if outcome is None else outcome.state,
+             None if outcome is None or outcome.relationship is None
+             else canonical_json(outcome.relationship),
+             None if outcome is None
+             else canonical_json([msgspec.to_builtins(m) for m in outcome.memories])),
         )
 
+    def delete_alternative(self, turn_id: int, position: int) -> None:
+        self.conn.execute("DELETE FROM turn_alternatives WHERE turn_id = ? AND position = ?",
+                          (turn_id, position))
+
     def alternatives(self, turn_id: int) -> list[Alternative]:
+        """The replies of ``turn_id`` other than its current one, by position."""
         rows = self.conn.execute(
-            "SELECT turn_id, position, reply, created_at, record FROM turn_alternatives "
-            "WHERE turn_id = ? ORDER BY position",
+            "SELECT turn_id, position, reply, created_at, record, state_after, "
+            "relationship_after, memories FROM turn_alternatives WHERE turn_id = ? "
+            "ORDER BY position",
             (turn_id,),
         ).fetchall()
         return [
             Alternative(turn_id=int(r[0]), position=int(r[1]), reply=str(r[2]),
-                        created_at=float(r[3]), record=json.loads(r[4]))
+                        created_at=float(r[3]), record=json.loads(r[4]),
+                        outcome=_outcome(r[5], r[6], r[7]))
             for r in rows
         ]
+
+    def alternative_counts(self) -> dict[int, int]:
+        """turn id → number of replies kept besides the current one (turns with any)."""
+        rows = self.conn.execute(
+            "SELECT turn_id, COUNT(*) FROM turn_alternatives GROUP BY turn_id").fetchall()
+        return {int(r[0]): int(r[1]) for r in rows}
 
     # -- snapshots -----------------------------------------------------------------------
 
@@ -331,3 +416,16 @@ class CharacterDatabase:
     def delete_snapshot(self, name: str) -> bool:
         cursor = self.conn.execute("DELETE FROM snapshots WHERE name = ?", (name,))
         return cursor.rowcount > 0
+
+
+def _outcome(state: str | None, relationship: str | None, memories: str | None
+             ) -> ReplyOutcome | None:
+    # The three columns are written together: all NULL only for a reply kept before
+    # schema 2 (a turn's relationship column alone may be NULL: the user had none).
+    if state is None or memories is None:
+        return None
+    return ReplyOutcome(
+        state=state,
+        relationship=None if relationship is None else json.loads(relationship),
+        memories=tuple(msgspec.json.decode(memories, type=list[StoredMemory])),
+    )
