@@ -7,7 +7,9 @@ queries, in the same process:
 
 * ``MemoryStore.search`` — FTS5 BM25 candidates rescored with recency and importance;
 * ``LIKE scan`` — the naive baseline: the same query terms, each ``text LIKE '%term%'``,
-  counted per row over the whole table, best count then newest first.
+  counted per row over the whole table, best count then newest first;
+
+and, for hybrid search's vector step, top-50 cosine over a matrix of the largest size.
 
 Figures are per query, in milliseconds (p50 and p99 over ``--rounds`` passes over the
 queries). ``synthetic_memories`` is also what the ranking tests plant their memory in.
@@ -21,10 +23,13 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
+import numpy as np
+
 from bench.report import Row, machine_line, percentile, render_table
 from worker.memory.models import MemoryKind, NewMemory
 from worker.memory.query import search_terms
 from worker.memory.store import MemoryStore
+from worker.memory.vectors import VectorMatrix
 
 NAMES = ("Alex", "Robin", "Kim", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Drew")
 PEOPLE = (
@@ -175,16 +180,42 @@ def measure(size: int, rounds: int) -> list[Row]:
     ]
 
 
+def measure_vectors(size: int, dimension: int, rounds: int) -> Row:
+    """Hybrid search's vector step: top-50 cosine over the cached float32 matrix.
+
+    Baseline: the same similarities, then a full ``argsort`` instead of ``argpartition``.
+    """
+    rng = np.random.default_rng(7)
+    blobs = rng.standard_normal((size, dimension), dtype=np.float32)
+    matrix = VectorMatrix.from_rows(
+        ((i, blobs[i].tobytes()) for i in range(size)), dimension
+    )
+    queries = [rng.standard_normal(dimension).tolist() for _ in range(len(QUERIES))]
+    by_query = dict(zip(QUERIES, queries, strict=True))
+    ours = _time_ms(lambda q: matrix.top(by_query[q], 50), QUERIES, rounds)
+    naive = _time_ms(
+        lambda q: np.argsort(-matrix.similarities(by_query[q]))[:50], QUERIES, rounds
+    )
+    return Row(f"vector top-50 p50, {size:,}×{dimension}", percentile(ours, 50),
+               percentile(naive, 50), "ms")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--vector-dimension", type=int, default=384)
     args = parser.parse_args(argv)
     rows: list[Row] = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for size in sizes:
         rows.extend(measure(size, args.rounds))
+    rows.append(measure_vectors(max(sizes), args.vector_dimension, max(1, args.rounds // 4)))
     print(render_table("Memory search: MemoryStore.search vs naive LIKE scan", rows))
-    print(f"baseline = LIKE scan over the same table and terms; {machine_line()}")
+    print(
+        "baseline = LIKE scan over the same table and terms (vector row: full argsort); "
+        + machine_line()
+    )
 
 
 if __name__ == "__main__":

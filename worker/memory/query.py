@@ -46,24 +46,53 @@ table uses them. ``remember``/``know``/``tell`` are here because "do you remembe
 
 @dataclass(frozen=True, slots=True)
 class SearchTerms:
-    """The words taken from a query and what they were expanded to."""
+    """The words taken from a query, each with the related terms it brought in.
 
-    words: tuple[str, ...]
-    """Content words of the user's text, lower-cased, in order, without duplicates."""
-    expansions: tuple[str, ...]
-    """Related terms added for those words (see ``related_terms``), without duplicates."""
+    ``concepts[i]`` is one content word of the user's text followed by its expansions (a
+    term appears in one concept only, the first that brought it); at most
+    ``MAX_QUERY_TERMS`` terms in all, the user's own words first.
+    """
+
+    concepts: tuple[tuple[str, ...], ...]
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Content words of the user's text, lower-cased, in order, without duplicates."""
+        return tuple(concept[0] for concept in self.concepts)
+
+    @property
+    def expansions(self) -> tuple[str, ...]:
+        """Related terms added for those words (see ``related_terms``)."""
+        return tuple(term for concept in self.concepts for term in concept[1:])
 
     @property
     def all_terms(self) -> tuple[str, ...]:
-        return (self.words + self.expansions)[:MAX_QUERY_TERMS]
+        return self.words + self.expansions
 
     def fts_query(self) -> str | None:
-        """The FTS5 MATCH string, or ``None`` when the text had no searchable word."""
+        """Any term: ``"a" OR "b" OR …``; ``None`` when the text had no searchable word."""
         terms = self.all_terms
         if not terms:
             return None
-        # A term is only letters and digits (see _WORD), so it cannot contain a double quote.
-        return " OR ".join(f'"{term}"' for term in terms)
+        return " OR ".join(_quoted(term) for term in terms)
+
+    def fts_all_concepts_query(self) -> str | None:
+        """Every concept: ``("a" OR "a2") AND ("b" OR …)``; ``None`` for fewer than two.
+
+        Same terms as ``fts_query``, so FTS5's ``bm25()`` gives a row the same value under
+        both (it sums over the query's phrases, whatever the operators between them).
+        """
+        if len(self.concepts) < 2:
+            return None
+        return " AND ".join(
+            "(" + " OR ".join(_quoted(term) for term in concept) + ")"
+            for concept in self.concepts
+        )
+
+
+def _quoted(term: str) -> str:
+    # A term is only letters and digits (see _WORD), so it cannot contain a double quote.
+    return f'"{term}"'
 
 
 def tokenize(text: str) -> list[str]:
@@ -82,19 +111,22 @@ def _lookup_forms(word: str) -> tuple[str, ...]:
 
 
 def search_terms(text: str) -> SearchTerms:
-    """Content words of ``text`` plus their related terms."""
+    """Content words of ``text``, each with its related terms."""
     words: list[str] = []
     for token in tokenize(text):
         if token not in STOPWORDS and token not in words:
             words.append(token)
         if len(words) == MAX_QUERY_WORDS:
             break
-    expansions: list[str] = []
+    used = set(words)
+    budget = MAX_QUERY_TERMS - len(words)
+    concepts: list[tuple[str, ...]] = []
     for word in words:
         related: set[str] = set()
         for form in _lookup_forms(word):
             related |= RELATED_TERMS.get(form, frozenset())
-        for term in sorted(related):
-            if term not in words and term not in expansions:
-                expansions.append(term)
-    return SearchTerms(words=tuple(words), expansions=tuple(expansions))
+        added = [term for term in sorted(related - used)][: max(0, budget)]
+        used.update(added)
+        budget -= len(added)
+        concepts.append((word, *added))
+    return SearchTerms(concepts=tuple(concepts))

@@ -35,7 +35,7 @@ import structlog
 from worker.backends.base import BackendError, Embedder
 from worker.memory.errors import InvalidMemory
 from worker.memory.models import MEMORY_KINDS, MemoryHit, MemoryKind, NewMemory, StoredMemory
-from worker.memory.query import search_terms
+from worker.memory.query import SearchTerms, search_terms
 from worker.memory.ranking import Candidate, Ranked, Ranking, RankingWeights, rank, recency
 from worker.memory.schema import SCHEMA, SOURCE_COLUMN_WEIGHT
 from worker.memory.vectors import VectorMatrix, decode_vector, encode_vector
@@ -48,13 +48,17 @@ _RANK_FUNCTION = f"bm25(1.0, {SOURCE_COLUMN_WEIGHT})"
 
 Row = tuple[int, str, str, str, float, float, float, int, str]
 
+_MIN_ROWID = -(2**63)
+
 
 class MemoryStore:
     """The memories of one character, in that character's SQLite database.
 
-    ``candidate_limit`` bounds how many BM25 matches are rescored per query (the cost of a
-    search grows with it, not with the store); ``vector_k`` is how many nearest vectors join
-    them in hybrid search. Not thread-safe: use it from the thread that owns ``conn``.
+    ``candidate_limit`` bounds how many BM25 matches are rescored per query;
+    ``match_budget`` bounds how many matches FTS5 scores with BM25 per query (see
+    ``search``), which is what keeps a search's cost flat as the store grows; ``vector_k``
+    is how many nearest vectors join them in hybrid search. Not thread-safe: use it from the
+    thread that owns ``conn``.
     """
 
     def __init__(
@@ -63,13 +67,15 @@ class MemoryStore:
         *,
         embedder: Embedder | None = None,
         ranking: Ranking | None = None,
-        candidate_limit: int = 200,
+        candidate_limit: int = 100,
+        match_budget: int = 1000,
         vector_k: int = 50,
     ) -> None:
         self._conn = conn
         self._embedder = embedder
         self._ranking = ranking or Ranking()
         self._candidate_limit = candidate_limit
+        self._match_budget = match_budget
         self._vector_k = vector_k
         self._matrix: VectorMatrix | None = None
         self._matrix_key: tuple[int | None, int] | None = None
@@ -204,13 +210,19 @@ class MemoryStore:
         Lexical: BM25 + recency + importance (``Ranking.lexical``). A query without a
         searchable word (empty, only stopwords or punctuation) ranks by recency and
         importance alone (``Ranking.recency_only``); an empty store gives ``[]``.
+
+        Candidates are the ``candidate_limit`` best by BM25 among the rows matching *any*
+        query term. When more than ``match_budget`` rows match, that ranking is taken over
+        the newest ``match_budget`` of them, and joined by the ``candidate_limit`` best rows
+        matching *every* concept of the query (each word or one of its related terms), also
+        within budget — so an old memory that answers the whole question still competes.
         """
         if limit <= 0:
             return []
-        fts_query = search_terms(query).fts_query()
-        if fts_query is None:
+        terms = search_terms(query)
+        if not terms.all_terms:
             return self._recent_and_important(limit, now=now)
-        rows = self._bm25_candidates(fts_query)
+        rows = self._bm25_candidates(terms)
         candidates = [_candidate(row, bm25=bm25) for row, bm25 in rows.values()]
         ranked = self._rank(candidates, now=now, weights=self._ranking.lexical, limit=limit)
         return _hits(ranked, {memory_id: row for memory_id, (row, _) in rows.items()})
@@ -229,8 +241,7 @@ class MemoryStore:
         query_vector = vectors[0]
         matrix = self._vector_matrix(len(query_vector))
         nearest = dict(matrix.top(query_vector, self._vector_k))
-        fts_query = search_terms(query).fts_query()
-        lexical = self._bm25_candidates(fts_query) if fts_query is not None else {}
+        lexical = self._bm25_candidates(search_terms(query))
         cosines = nearest | matrix.cosine_of(query_vector, lexical.keys() - nearest.keys())
         rows = {memory_id: row for memory_id, (row, _) in lexical.items()}
         rows |= self._rows_by_id(nearest.keys() - rows.keys())
@@ -268,21 +279,46 @@ class MemoryStore:
             limit=limit,
         )
 
-    def _bm25_candidates(self, fts_query: str) -> dict[int, tuple[Row, float]]:
-        """The ``candidate_limit`` best BM25 matches: id → (row, bm25)."""
+    def _bm25_candidates(self, terms: SearchTerms) -> dict[int, tuple[Row, float]]:
+        """The best BM25 matches for ``terms``: id → (row, bm25); see ``search`` for bounds."""
+        any_term = terms.fts_query()
+        if any_term is None:
+            return {}
+        found, exhaustive = self._ranked_matches(any_term)
+        every_concept = terms.fts_all_concepts_query()
+        if not exhaustive and every_concept is not None:
+            # Same phrases, so a row found by both queries has the same bm25 in both.
+            found |= self._ranked_matches(every_concept)[0]
+        return found
+
+    def _ranked_matches(self, fts_query: str) -> tuple[dict[int, tuple[Row, float]], bool]:
+        """Top ``candidate_limit`` by BM25 among the newest ``match_budget`` matches.
+
+        Returns the matches and whether they were ranked among *all* matches. FTS5 must
+        compute ``bm25()`` for every row it sorts (~2 µs each), so a query matching tens of
+        thousands of rows is restricted to its most recently stored ``match_budget`` rows,
+        found by walking rowids without scoring.
+        """
+        floor_row = self._conn.execute(
+            "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (fts_query, self._match_budget),
+        ).fetchone()
+        floor = _MIN_ROWID if floor_row is None else int(floor_row[0])
         # The LIMIT applies inside the CTE, so only the best matches are joined to their rows.
         cursor = self._conn.execute(
             f"""
             WITH best AS (
                 SELECT rowid AS id, rank FROM memories_fts
-                WHERE memories_fts MATCH ? AND rank MATCH '{_RANK_FUNCTION}'
+                WHERE memories_fts MATCH ? AND rank MATCH '{_RANK_FUNCTION}' AND rowid > ?
                 ORDER BY rank LIMIT ?
             )
             SELECT {_M_COLUMNS}, best.rank FROM best JOIN memories AS m ON m.id = best.id
             """,
-            (fts_query, self._candidate_limit),
+            (fts_query, floor, self._candidate_limit),
         )
-        return {row[0]: (cast(Row, row[:9]), float(row[9])) for row in cursor}
+        found = {row[0]: (cast(Row, row[:9]), float(row[9])) for row in cursor}
+        return found, floor_row is None
 
     def _rows_by_id(self, ids: Iterable[int]) -> dict[int, Row]:
         wanted = list(ids)
