@@ -27,8 +27,9 @@ async def test_turn_result_carries_the_committed_turn(open_engine: OpenEngine) -
     assert result.generation["backend"] == "scripted"
     assert {"appraisal", "memory_search", "prompt", "generation", "commit", "total"} <= set(
         result.timings_ms)
-    assert engine.status(include_history=True).conversation_history[0]["response"] == (
-        result.response_text)
+    history = engine.status(include_history=True).conversation_history
+    assert history is not None
+    assert history[0]["response"] == result.response_text
 
 
 async def test_hostile_turn_raises_cortisol_and_lowers_trust(open_engine: OpenEngine) -> None:

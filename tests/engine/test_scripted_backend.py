@@ -1,4 +1,7 @@
 from dataclasses import replace
+from itertools import pairwise
+
+import pytest
 
 from tests.engine.characters import character, full_character
 from worker.backends.base import (
@@ -101,3 +104,25 @@ async def test_without_context_it_echoes_the_last_user_message() -> None:
 
 async def test_check_always_succeeds() -> None:
     await ScriptedBackend().check()
+
+
+INTENTS = ["greeting", "farewell", "thanks", "apology", "hostile", "joke", "compliment",
+           "question", "smalltalk"]
+
+
+@pytest.mark.parametrize("intent", INTENTS)
+def test_consecutive_variants_give_different_replies(intent: str) -> None:
+    replies = [compose_reply(replace(context(intent), variant=v)) for v in range(6)]
+    assert all(a != b for a, b in pairwise(replies))
+    assert len(set(replies[:3])) == 3  # three openings per intent: the first three all differ
+
+
+def test_the_same_variant_gives_the_same_reply() -> None:
+    ctx = replace(context("question"), variant=2)
+    assert compose_reply(ctx) == compose_reply(ctx)
+
+
+def test_a_regenerated_first_greeting_leaves_the_first_message_for_an_opening() -> None:
+    again = compose_reply(replace(context("greeting", turn_index=1), variant=1))
+    assert not again.startswith("Shoes off")
+    assert "sam" in again

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -166,7 +166,7 @@ class CharacterEngine:
     # -- turns ---------------------------------------------------------------------------
 
     async def chat(self, user_message: str, *, user: str = "user"
-                   ) -> AsyncIterator[TextDelta | TurnResult]:
+                   ) -> AsyncGenerator[TextDelta | TurnResult, None]:
         """Stream the reply to ``user_message``: ``TextDelta``s, then one ``TurnResult``
         after the turn is committed. Raises ``EngineError("busy")`` when a turn is already
         in progress, ``BackendError`` (``.code``) when the backend fails — then nothing is
@@ -178,7 +178,8 @@ class CharacterEngine:
         finally:
             self._turn_in_progress = False
 
-    async def regenerate(self, *, user: str = "user") -> AsyncIterator[TextDelta | TurnResult]:
+    async def regenerate(self, *, user: str = "user"
+                         ) -> AsyncGenerator[TextDelta | TurnResult, None]:
         """Roll the last turn's state back and answer its message again.
 
         The turn keeps its id, index, user and message; its earlier reply is kept as an
@@ -226,7 +227,7 @@ class CharacterEngine:
         return last
 
     async def _turn(self, user_message: str, *, user: str, regenerating: TurnRow | None
-                    ) -> AsyncIterator[TextDelta | TurnResult]:
+                    ) -> AsyncGenerator[TextDelta | TurnResult, None]:
         laps = _Clock(time.perf_counter())
         timings: dict[str, float] = {}
         now = self._clock()
