@@ -219,3 +219,17 @@ def test_opening_a_store_twice_on_one_database_keeps_its_memories(
 ) -> None:
     MemoryStore(conn).add(memory("Sam lives in Porto."))
     assert MemoryStore(conn).count() == 1
+
+
+def test_an_old_memory_answering_every_concept_survives_the_match_budget(
+    conn: sqlite3.Connection,
+) -> None:
+    store = MemoryStore(conn, match_budget=10)
+    planted = store.add(memory("Sam's dog is called Biscuit.", created_at=NOW - DAY))
+    store.add_many(
+        [memory(f"Sam saw a dog near shop {i}.") for i in range(30)]
+        + [memory(f"Sam's colleague {i} is called Ana.") for i in range(30)]
+    )
+    hits = store.search("what is my dog called", 3, now=NOW)
+    assert hits[0].id == planted
+    assert hits[0].scores["relevance"] == 1.0
