@@ -253,7 +253,10 @@ class CharacterClient:
         target = self._inflight_chat
         if target is None:
             return False
-        response = await self._call(CancelRequest(target_message_id=target), CancelResponse)
+        # success is false when the reply finished before the cancel arrived: not an error.
+        response = await self._call(
+            CancelRequest(target_message_id=target), CancelResponse, failure_ok=True
+        )
         return response.success
 
     async def undo(self) -> JsonObject:
@@ -498,26 +501,28 @@ class CharacterClient:
 
     # -- requests -----------------------------------------------------------------------------
 
-    async def _call(self, request: ClientMessage, expected: type[R]) -> R:
+    async def _call(
+        self, request: ClientMessage, expected: type[R], *, failure_ok: bool = False
+    ) -> R:
         """Send ``request`` and return its answer. A request refused with
         ``character_restarting`` never reached the character, so it is sent once more after
         the worker reports ``ready``."""
         try:
-            return await self._call_once(request, expected)
+            return await self._call_once(request, expected, failure_ok)
         except GreenroomError as exc:
             if exc.code != ErrorCode.CHARACTER_RESTARTING:
                 raise
             await self._wait_for_worker_ready()
-            return await self._call_once(request, expected)
+            return await self._call_once(request, expected, failure_ok)
 
-    async def _call_once(self, request: ClientMessage, expected: type[R]) -> R:
+    async def _call_once(self, request: ClientMessage, expected: type[R], failure_ok: bool) -> R:
         ws = await self._connected_socket()
         request = msgspec.structs.replace(request, message_id=self._requests.new_id())
         assert request.message_id is not None
         queue = self._requests.open(request.message_id)
         try:
             await self._send(ws, request)
-            return self._expect(await self._next(queue, request), expected)
+            return self._expect(await self._next(queue, request), expected, failure_ok)
         finally:
             self._requests.close(request.message_id)
 
@@ -604,7 +609,7 @@ class CharacterClient:
                 f"{self._request_timeout_s:g} s.",
             ) from None
 
-    def _expect(self, arrival: Arrival, expected: type[R]) -> R:
+    def _expect(self, arrival: Arrival, expected: type[R], failure_ok: bool = False) -> R:
         if isinstance(arrival, GreenroomError):
             raise arrival
         if isinstance(arrival, ErrorResponse):
@@ -615,7 +620,7 @@ class CharacterClient:
                 f"Expected {message_type_of(expected)} but the server sent "
                 f"{message_type_of(type(arrival))}.",
             )
-        if getattr(arrival, "success", True) is False:
+        if not failure_ok and getattr(arrival, "success", True) is False:
             text = getattr(arrival, "error", None) or "the server reported a failure"
             raise GreenroomError(ErrorCode.INTERNAL, str(text))
         return arrival

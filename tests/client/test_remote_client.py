@@ -14,6 +14,7 @@ from client.errors import Cancelled, CharacterNotFound, ConnectionFailed, Invali
 from client.interface import CharacterEvent, ConnectionEvent
 from client.remote import CharacterClient
 from protocol import TurnEvent, VitalsEvent, WorkerStateEvent
+from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript
 from tests.client.cli_process import unused_port
 from tests.support.running_server import RunningServer, ServerConfig, running_server
 
@@ -57,14 +58,29 @@ async def test_streamed_reply_and_status(server: RunningServer) -> None:
         await client.close()
 
 
-async def test_cancel_stops_a_streamed_reply_and_chat_continues(server: RunningServer) -> None:
+async def test_cancel_stops_a_streamed_reply_and_chat_continues(tmp_path: Path) -> None:
+    # A fake Ollama holds the reply after two tokens, so the cancel always meets it streaming.
+    async with FakeOllamaServer(models=["llama3.2:latest"]) as llm:
+        llm.queue_script(StreamScript(tokens=["Once", " upon", " a", " time"], hold_after=2))
+        config = ServerConfig(data_dir=tmp_path, characters=[CHARACTER], engine="ollama",
+                              env={"OLLAMA_BASE_URL": llm.base_url, "OLLAMA_MODEL": "llama3.2"})
+        async with running_server(config) as server:
+            client = await connect(server)
+            try:
+                with pytest.raises(Cancelled):
+                    async for _ in client.chat_stream("Tell me a long story."):
+                        assert await client.cancel()
+                assert (await client.chat("Hello again.")).text
+                assert (await client.status()).summary["turn_count"] == 1
+            finally:
+                await client.close()
+
+
+async def test_cancel_after_the_reply_finished_is_a_no_op(server: RunningServer) -> None:
     client = await connect(server)
     try:
-        with pytest.raises(Cancelled):
-            async for _ in client.chat_stream("Tell me a long story."):
-                assert await client.cancel()
-        assert (await client.chat("Hello again.")).text
-        assert (await client.status()).summary["turn_count"] == 1
+        await client.chat("Hello!")
+        assert await client.cancel() is False
     finally:
         await client.close()
 
