@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 
 import structlog
 
@@ -419,10 +419,10 @@ def _candidate(row: Row, *, bm25: float | None = None, cosine: float | None = No
     return Candidate(id=row[0], created_at=row[6], importance=row[4], bm25=bm25, cosine=cosine)
 
 
-def _hits(ranked: Sequence[Ranked], rows: dict[int, Any]) -> list[MemoryHit]:
+def _hits(ranked: Sequence[Ranked], rows: Mapping[int, Row]) -> list[MemoryHit]:
     hits: list[MemoryHit] = []
     for entry in ranked:
-        row: Row = rows[entry.id]
+        row = rows[entry.id]
         hits.append(
             MemoryHit(
                 id=row[0], text=row[1], source=row[2], kind=cast(MemoryKind, row[3]),
