@@ -233,3 +233,12 @@ def test_an_old_memory_answering_every_concept_survives_the_match_budget(
     hits = store.search("what is my dog called", 3, now=NOW)
     assert hits[0].id == planted
     assert hits[0].scores["relevance"] == 1.0
+
+
+def test_editing_a_memory_with_plain_sql_keeps_the_index_in_step(
+    conn: sqlite3.Connection, store: MemoryStore
+) -> None:
+    memory_id = store.add(memory("Sam lives in Porto."))
+    conn.execute("UPDATE memories SET text = 'Sam lives in Lisbon.' WHERE id = ?", (memory_id,))
+    assert store.search("Porto", now=NOW) == []
+    assert [h.id for h in store.search("Lisbon", now=NOW)] == [memory_id]

@@ -61,11 +61,17 @@ SCHEMA: tuple[str, ...] = (
         {_TOUCH_VERSION}
     END
     """,
-    f"""
-    CREATE TRIGGER IF NOT EXISTS memories_after_update AFTER UPDATE ON memories BEGIN
+    # Re-index only when indexed text changes: backfilling a vector must not rewrite the index.
+    """
+    CREATE TRIGGER IF NOT EXISTS memories_after_text_update
+    AFTER UPDATE OF text, source ON memories BEGIN
         INSERT INTO memories_fts(memories_fts, rowid, text, source)
             VALUES ('delete', old.id, old.text, old.source);
         INSERT INTO memories_fts(rowid, text, source) VALUES (new.id, new.text, new.source);
+    END
+    """,
+    f"""
+    CREATE TRIGGER IF NOT EXISTS memories_after_update AFTER UPDATE ON memories BEGIN
         {_TOUCH_VERSION}
     END
     """,
