@@ -18,6 +18,8 @@ from protocol.envelope import Message, utc_now_iso
 from protocol.errors import ERROR_CODE_MEANINGS, ErrorCode, ProtocolError
 from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 from protocol.extensions import (
+    AlternativesRequest,
+    AlternativesResponse,
     CancelRequest,
     CancelResponse,
     CharacterListing,
@@ -31,6 +33,8 @@ from protocol.extensions import (
     Hello,
     HelloResponse,
     RegenerateRequest,
+    SelectAlternativeRequest,
+    SelectAlternativeResponse,
     SnapshotsRequest,
     SnapshotsResponse,
     UndoRequest,
@@ -107,6 +111,8 @@ __all__ = [
     "PROTOCOL_VERSION",
     "RESPONSE_TYPES",
     "SEED_MESSAGE_TYPES",
+    "AlternativesRequest",
+    "AlternativesResponse",
     "CancelRequest",
     "CancelResponse",
     "CharacterListing",
@@ -153,6 +159,8 @@ __all__ = [
     "RestartResponse",
     "SaveRequest",
     "SaveResponse",
+    "SelectAlternativeRequest",
+    "SelectAlternativeResponse",
     "ServerMessage",
     "Shutdown",
     "SnapshotsRequest",

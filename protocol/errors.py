@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     INVALID_NAME = "invalid_name"
     SNAPSHOT_NOT_FOUND = "snapshot_not_found"
     NOTHING_TO_UNDO = "nothing_to_undo"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    ALREADY_EXISTS = "already_exists"
     LLM_UNAVAILABLE = "llm_unavailable"
     LLM_ERROR = "llm_error"
     SHUTTING_DOWN = "shutting_down"
@@ -112,7 +114,16 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
         "No snapshot with that name exists for this character. List them with `snapshots_request`."
     ),
     ErrorCode.NOTHING_TO_UNDO: (
-        "`undo_request`/`regenerate_request` found no turn of this session to undo."
+        "`undo_request`/`regenerate_request`/`select_alternative_request` found no turn of "
+        "this session to undo (none yet, or only turns from before a `reset_request`)."
+    ),
+    ErrorCode.UNSUPPORTED_FORMAT: (
+        "The character's stored data (its database, or an export document) was written by a "
+        "newer greenroom than this server. Upgrade the server; nothing was changed."
+    ),
+    ErrorCode.ALREADY_EXISTS: (
+        "An import names a character that this server's data directory already holds; "
+        "nothing was written. Import into an empty data directory, or move that one aside."
     ),
     ErrorCode.LLM_UNAVAILABLE: (
         "The character's LLM server cannot be reached or lacks the model (the error text "

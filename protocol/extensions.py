@@ -1,5 +1,5 @@
 """Opt-in client messages beyond the seed: handshake, streaming, cancel, undo, regenerate,
-character list, snapshots and export.
+alternatives, character list, snapshots and export.
 
 Nothing here is ever sent to a client that did not ask for it: each response answers a request
 only a newer client sends, and ``chat_delta`` flows only for ``stream: true`` requests.
@@ -91,6 +91,38 @@ class RegenerateRequest(Message, tag="regenerate_request"):
     (``chat_delta`` frames when ``stream``, then ``chat_response``)."""
 
     stream: bool = False
+
+
+class AlternativesRequest(Message, tag="alternatives_request"):
+    """List every reply the attached character's last turn has had (it gains one per
+    ``regenerate_request``), to pick one with ``select_alternative_request``."""
+
+
+class AlternativesResponse(Message, tag="alternatives_response"):
+    """Answers ``alternatives_request``. Each entry: ``index`` (int, 0 = the first reply, in
+    the order produced), ``response_text``, ``created_at`` (ISO-8601) and ``current`` (bool;
+    exactly one is true). Empty when there is no turn whose reply can change."""
+
+    success: bool = True
+    alternatives: list[JsonObject] = msgspec.field(default_factory=list)
+    error: str | None = None
+
+
+class SelectAlternativeRequest(Message, tag="select_alternative_request"):
+    """Make reply ``index`` (from ``alternatives_response``) the last turn's current reply;
+    the character's state, vitals, relationship and memories become exactly what they were
+    when that reply was produced."""
+
+    index: NonNegativeInt
+
+
+class SelectAlternativeResponse(Message, tag="select_alternative_response"):
+    """Answers ``select_alternative_request``; ``character_info`` describes the character
+    afterwards."""
+
+    success: bool = True
+    character_info: JsonObject | None = None
+    error: str | None = None
 
 
 class CharacterListing(msgspec.Struct, kw_only=True):

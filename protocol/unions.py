@@ -20,6 +20,8 @@ from protocol.admin import (
 from protocol.envelope import Message
 from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 from protocol.extensions import (
+    AlternativesRequest,
+    AlternativesResponse,
     CancelRequest,
     CancelResponse,
     CharactersRequest,
@@ -32,6 +34,8 @@ from protocol.extensions import (
     Hello,
     HelloResponse,
     RegenerateRequest,
+    SelectAlternativeRequest,
+    SelectAlternativeResponse,
     SnapshotsRequest,
     SnapshotsResponse,
     UndoRequest,
@@ -74,6 +78,8 @@ ClientMessage = (
     | CancelRequest
     | UndoRequest
     | RegenerateRequest
+    | AlternativesRequest
+    | SelectAlternativeRequest
     | CharactersRequest
     | SnapshotsRequest
     | DeleteSnapshotRequest
@@ -99,6 +105,8 @@ ServerMessage = (
     | ChatDelta
     | CancelResponse
     | UndoResponse
+    | AlternativesResponse
+    | SelectAlternativeResponse
     | CharactersResponse
     | SnapshotsResponse
     | DeleteSnapshotResponse
@@ -122,6 +130,8 @@ RESPONSE_TYPES: Final[dict[type[Message], type[Message]]] = {
     CancelRequest: CancelResponse,
     UndoRequest: UndoResponse,
     RegenerateRequest: ChatResponse,
+    AlternativesRequest: AlternativesResponse,
+    SelectAlternativeRequest: SelectAlternativeResponse,
     CharactersRequest: CharactersResponse,
     SnapshotsRequest: SnapshotsResponse,
     DeleteSnapshotRequest: DeleteSnapshotResponse,
