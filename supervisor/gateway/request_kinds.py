@@ -47,6 +47,7 @@ HANDLING: Final[dict[str, Handling]] = {
     "chat_request": Handling.TURN,
     "regenerate_request": Handling.TURN,
     "undo_request": Handling.TURN,
+    "select_alternative_request": Handling.TURN,
     "reset_request": Handling.TURN,
     "load_request": Handling.TURN,
     "status_request": Handling.DIRECT,
@@ -55,6 +56,7 @@ HANDLING: Final[dict[str, Handling]] = {
     "snapshots_request": Handling.DIRECT,
     "delete_snapshot_request": Handling.DIRECT,
     "export_request": Handling.DIRECT,
+    "alternatives_request": Handling.DIRECT,
 }
 
 if set(HANDLING) != CLIENT_MESSAGE_TYPES:  # pragma: no cover - caught at import, in every test

@@ -17,7 +17,7 @@ def test_status_memory_search_and_ping_bypass_the_turn_queue() -> None:
 
 def test_state_changing_requests_are_turns() -> None:
     for message_type in ("chat_request", "regenerate_request", "undo_request", "reset_request",
-                         "load_request"):
+                         "load_request", "select_alternative_request"):
         assert HANDLING[message_type] is Handling.TURN
 
 
