@@ -84,11 +84,14 @@ class RunningServer:
         self.listening_after_s: float | None = None
         """Seconds from launch to the ``gateway_listening`` record (the supervisor is up)."""
         self._changed = asyncio.Condition()
+        self._streams_open = 2
+        self._exited = False
         self._readers = [
             asyncio.create_task(self._pump(stream), name=f"server-output-{name}")
             for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))
             if stream is not None
         ]
+        self._readers.append(asyncio.create_task(self._watch_exit(), name="server-exit"))
         self._http = httpx.AsyncClient(timeout=5.0)
 
     @property
@@ -116,6 +119,13 @@ class RunningServer:
                         self.listening_after_s = time.perf_counter() - self.started_at
                 self._changed.notify_all()
         async with self._changed:
+            self._streams_open -= 1
+            self._changed.notify_all()
+
+    async def _watch_exit(self) -> None:
+        await self.process.wait()
+        async with self._changed:
+            self._exited = True
             self._changed.notify_all()
 
     async def wait_for_record(self, predicate: Callable[[Record], bool],
@@ -129,8 +139,7 @@ class RunningServer:
                         for record in self.records[start:]:
                             if predicate(record):
                                 return record
-                        if self.process.returncode is not None and all(
-                                r.done() for r in self._readers):
+                        if self._exited and self._streams_open == 0:
                             raise ServerFailed(self._failure("exited"))
                         await self._changed.wait()
             except TimeoutError:
