@@ -78,8 +78,7 @@ async def _fuzz_one_connection(peer: JsonPeer, probes: list[Probe]) -> list[str]
     """Send every probe, then read exactly one answer per probe; returns the mismatches."""
     for probe in probes:
         await peer.send_text(probe.data)
-    expected: dict[str | None, Probe] = {p.message_id: p for p in probes
-                                         if p.message_id is not None}
+    expected = {p.message_id: p for p in probes if p.message_id is not None}
     anonymous = Counter((p.answer_type, p.error_code) for p in probes if p.message_id is None)
     seen_anonymous: Counter[tuple[str, str | None]] = Counter()
     problems = []
@@ -87,7 +86,8 @@ async def _fuzz_one_connection(peer: JsonPeer, probes: list[Probe]) -> list[str]
         for _ in probes:
             frame = await peer.events.get()
             key = (frame["message_type"], frame.get("error_code"))
-            probe = expected.pop(frame.get("message_id"), None)
+            message_id = frame.get("message_id")
+            probe = expected.pop(message_id) if message_id in expected else None
             if probe is None:
                 seen_anonymous[key] += 1
             elif key != (probe.answer_type, probe.error_code):
