@@ -87,7 +87,7 @@ async def _fuzz_one_connection(peer: JsonPeer, probes: list[Probe]) -> list[str]
             frame = await peer.events.get()
             key = (frame["message_type"], frame.get("error_code"))
             message_id = frame.get("message_id")
-            probe = expected.pop(message_id) if message_id in expected else None
+            probe: Probe | None = expected.pop(message_id) if message_id in expected else None
             if probe is None:
                 seen_anonymous[key] += 1
             elif key != (probe.answer_type, probe.error_code):
