@@ -87,11 +87,11 @@ async def _fuzz_one_connection(peer: JsonPeer, probes: list[Probe]) -> list[str]
             frame = await peer.events.get()
             key = (frame["message_type"], frame.get("error_code"))
             message_id = frame.get("message_id")
-            probe: Probe | None = expected.pop(message_id) if message_id in expected else None
-            if probe is None:
+            match = expected.pop(message_id) if message_id in expected else None
+            if match is None:
                 seen_anonymous[key] += 1
-            elif key != (probe.answer_type, probe.error_code):
-                problems.append(f"{probe.data!r} answered {frame}")
+            elif key != (match.answer_type, match.error_code):
+                problems.append(f"{match.data!r} answered {frame}")
     if seen_anonymous != anonymous:
         problems.append(f"answers without a message_id: missing {anonymous - seen_anonymous}, "
                         f"unexpected {seen_anonymous - anonymous}")
