@@ -68,8 +68,9 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
         "Reconnect announcing a supported version."
     ),
     ErrorCode.UNAUTHORIZED: (
-        "No valid token: this server requires `hello.token` before any other request. "
-        "Send `hello` with the configured token."
+        "No valid token: this server requires one, either as an `Authorization: Bearer` "
+        "header on the WebSocket handshake or as `hello.token` before any other request. "
+        "Send the configured token (GREENROOM_TOKEN)."
     ),
     ErrorCode.FORBIDDEN: (
         "The session is authenticated but may not do this (admin requests from a non-admin "
@@ -99,8 +100,9 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
         "for less (a shorter reply, a smaller search)."
     ),
     ErrorCode.BUSY: (
-        "The session already has a chat in flight; one turn at a time per session. "
-        "Wait for its response or send `cancel_request`."
+        "The character's turn queue is full (GREENROOM_CHAT_QUEUE_DEPTH), or this session has "
+        "too many requests in flight (GREENROOM_SESSION_REQUEST_LIMIT). Retry after earlier "
+        "answers arrive, or send `cancel_request`."
     ),
     ErrorCode.CANCELLED: (
         "The request was cancelled (by `cancel_request`, or because the server is stopping). "
