@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -40,10 +40,8 @@ class LineInput(Protocol):
 async def run_repl(session: ChatSession, *, tty: bool, data_dir: Path) -> None:
     """Chat until ``/quit``, Ctrl+D or the end of input."""
     source = await TerminalInput.open(session, data_dir) if tty else StdinInput()
-    # raw=True passes rich's colour codes through while the prompt redraws below the output.
-    with patch_stdout(raw=True) if tty else nullcontext():
-        async with _following(session, source):
-            await _loop(session, source)
+    async with _following(session, source):
+        await _loop(session, source)
 
 
 async def _loop(session: ChatSession, source: LineInput) -> None:
@@ -101,7 +99,11 @@ class TerminalInput:
         )
 
     async def read(self, prompt: str) -> str:
-        line: str = await self._prompt.prompt_async(prompt)
+        # stdout is patched only while the prompt is shown: events printed then appear above
+        # it (raw=True keeps rich's colour codes), while a streamed reply, printed with no
+        # prompt on screen, goes straight to the terminal without the proxy's batching delay.
+        with patch_stdout(raw=True):
+            line: str = await self._prompt.prompt_async(prompt)
         return line
 
     def redraw(self) -> None:
