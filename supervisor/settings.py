@@ -56,6 +56,7 @@ class Settings(BaseModel):
     llm_max_tokens: int = Field(default=512, gt=0)
     llm_connect_timeout_s: float = Field(default=5.0, gt=0)
     llm_read_timeout_s: float = Field(default=120.0, gt=0)
+    scripted_word_delay_s: float = Field(default=0.0, ge=0, le=5.0)
 
     # Engine
     decay_half_life_s: float = Field(default=600.0, gt=0)
@@ -116,6 +117,7 @@ ENV_VARS: dict[str, str] = {
     "GREENROOM_LLM_MAX_TOKENS": "llm_max_tokens",
     "GREENROOM_LLM_CONNECT_TIMEOUT": "llm_connect_timeout_s",
     "GREENROOM_LLM_READ_TIMEOUT": "llm_read_timeout_s",
+    "GREENROOM_SCRIPTED_WORD_DELAY": "scripted_word_delay_s",
     "GREENROOM_DECAY_HALF_LIFE": "decay_half_life_s",
     "GREENROOM_PROMPT_TOKEN_BUDGET": "prompt_token_budget",
     "GREENROOM_REQUEST_TIMEOUT": "request_timeout_s",

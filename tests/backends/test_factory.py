@@ -92,3 +92,11 @@ async def test_scripted_engine_needs_no_server(tmp_path: Path) -> None:
     text, done = await collect(backend.generate(HELLO))
     await backend.aclose()
     assert backend.name == "scripted" and done.backend == "scripted" and text
+
+
+def test_scripted_word_delay_comes_from_the_settings(tmp_path: Path) -> None:
+    from worker.backends.scripted import ScriptedBackend
+
+    backend = make_backend(settings_from_env(tmp_path, GREENROOM_SCRIPTED_WORD_DELAY="0.04"))
+    assert isinstance(backend, ScriptedBackend)
+    assert backend.word_delay_s == 0.04

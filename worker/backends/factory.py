@@ -49,7 +49,7 @@ def make_backend(
         # an HTTP-backed worker never needs.
         from worker.backends.scripted import ScriptedBackend
 
-        return ScriptedBackend()
+        return ScriptedBackend(word_delay_s=settings.scripted_word_delay_s)
     defaults = default_options(settings, overrides)
     timeouts = timeouts_from(settings)
     inner: Backend
