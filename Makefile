@@ -14,9 +14,23 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Start the supervisor with bundled characters in the background (its own session, so Ctrl+C
+# in the chat cancels a reply instead of stopping the server), wait until it is healthy, open
+# the chat, and stop the supervisor when the chat ends. Logs: data/logs/greenroom.jsonl.
+DEMO_CHARACTERS ?= m-playful f-serious zen-master
+DEMO_PORT ?= 8765
 demo: setup
-	$(VENV)/bin/greenroom characters list
-	$(VENV)/bin/greenroom characters validate
+	@mkdir -p data/logs
+	@GREENROOM_SCRIPTED_WORD_DELAY=$${GREENROOM_SCRIPTED_WORD_DELAY:-0.04} \
+	  setsid $(VENV)/bin/greenroom serve --port $(DEMO_PORT) --log-format json \
+	    $(foreach c,$(DEMO_CHARACTERS),-c $(c)) > data/logs/demo-serve.out 2>&1 & \
+	server=$$!; \
+	trap 'kill -TERM $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT; \
+	$(PY) -m supervisor.wait_healthy --port $(DEMO_PORT) --pid $$server --timeout 30 \
+	  || { cat data/logs/demo-serve.out; exit 1; }; \
+	$(VENV)/bin/greenroom ps --server-url ws://127.0.0.1:$(DEMO_PORT); \
+	$(VENV)/bin/greenroom chat --server-url ws://127.0.0.1:$(DEMO_PORT) \
+	  -c $(firstword $(DEMO_CHARACTERS))
 
 test: setup
 	$(PY) -m pytest -q
