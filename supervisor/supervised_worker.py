@@ -114,12 +114,14 @@ class SupervisedWorker:
         return (self.lifecycle.accepts_requests and self.process is not None
                 and self.process.is_ready)
 
-    def snapshot(self) -> WorkerSnapshot:
+    def snapshot(self, *, unique_memory: bool = True) -> WorkerSnapshot:
+        """What ``ps`` shows. ``unique_memory=False`` skips USS, which costs a read of
+        ``/proc/<pid>/smaps`` (milliseconds): state notifications on the restart path skip it."""
         process = self.process if self.state in (WorkerState.STARTING, WorkerState.READY,
                                                  WorkerState.DEBUGGING) else None
         rss = uss = None
         if process is not None:
-            rss, uss = _memory_of(process.pid)
+            rss, uss = _memory_of(process.pid, unique=unique_memory)
         return WorkerSnapshot(
             character_id=self.character_id, state=self.state,
             pid=process.pid if process else None, generation=self.generation,
@@ -310,7 +312,7 @@ class SupervisedWorker:
             return self._timing.heartbeat_interval_s
         limit = self._timing.memory_limit_bytes
         if limit is not None:
-            rss, _uss = _memory_of(process.pid)
+            rss, _uss = _memory_of(process.pid, unique=False)
             if rss is not None and rss > limit:
                 self._log.error("worker_over_memory_limit", rss_bytes=rss, limit_bytes=limit)
                 process.kill(f"resident memory {rss >> 20} MiB over the {limit >> 20} MiB limit")
@@ -427,10 +429,13 @@ async def stop_process(process: WorkerProcess, grace_s: float) -> None:
     await process.wait_exit()
 
 
-def _memory_of(pid: int) -> tuple[int | None, int | None]:
-    """(RSS, USS) in bytes; ``None`` where unavailable (process gone, no permission)."""
+def _memory_of(pid: int, *, unique: bool) -> tuple[int | None, int | None]:
+    """(RSS, USS) in bytes; ``None`` where unavailable (process gone, no permission) or
+    not asked for (``unique=False``)."""
     try:
         proc = psutil.Process(pid)
+        if not unique:
+            return int(proc.memory_info().rss), None
         try:
             full = proc.memory_full_info()
             return int(full.rss), int(full.uss)

@@ -292,7 +292,7 @@ class WorkerPool:
             log.exception("listener_failed", character=character_id, hook="on_worker_frame")
 
     def _on_state(self, worker: SupervisedWorker) -> None:
-        snapshot = worker.snapshot()
+        snapshot = worker.snapshot(unique_memory=False)
         log.info("worker_state", character=worker.character_id, state=snapshot.state.value,
                  worker_generation=worker.generation)
         try:

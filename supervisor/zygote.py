@@ -39,7 +39,7 @@ from typing import Any, Final
 
 from supervisor.process_death import die_with_parent
 
-PRELOAD: Final = ("worker.main",)
+PRELOAD: Final = ("worker.main", "worker.backends.scripted")
 """Modules imported once in the zygote; everything they import is shared by every fork."""
 
 MAX_CONTROL_PACKET: Final = 1 << 20
