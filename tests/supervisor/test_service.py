@@ -1,0 +1,126 @@
+"""Worker dispatch (``worker.service``) over a real engine and the scripted backend, in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protocol.events import TurnEvent, VitalsEvent
+from protocol.extensions import ChatDelta
+from protocol.messages import (
+    ChatRequest,
+    ChatResponse,
+    ErrorResponse,
+    LoadRequest,
+    SaveRequest,
+    StatusRequest,
+    StatusResponse,
+)
+from protocol.pipe import FromWorker, WorkerEvent, WorkerReply, WorkerRequest
+from tests.supervisor.conftest import BUNDLED
+from worker.backends.scripted import ScriptedBackend
+from worker.characters.loader import load_character
+from worker.engine.character_engine import CharacterEngine
+from worker.service import CharacterService
+
+
+class Frames:
+    def __init__(self) -> None:
+        self.sent: list[FromWorker] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, frame: FromWorker) -> None:
+        self.sent.append(frame)
+        self._changed.set()
+
+    async def reply(self, request_id: int, *, final: bool = True) -> Any:
+        async with asyncio.timeout(10):
+            while True:
+                for frame in self.sent:
+                    if (isinstance(frame, WorkerReply) and frame.request_id == request_id
+                            and frame.final is final):
+                        return frame.message
+                self._changed.clear()
+                await self._changed.wait()
+
+    def index_of_final(self, request_id: int) -> int:
+        return next(i for i, f in enumerate(self.sent)
+                    if isinstance(f, WorkerReply) and f.request_id == request_id and f.final)
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[tuple[CharacterService, Frames]]:
+    character = load_character("m-playful", BUNDLED).character
+    backend = ScriptedBackend(word_delay_s=0.02)
+    engine = CharacterEngine.open(character, data_dir=tmp_path, backend=backend)
+    frames = Frames()
+    svc = CharacterService(engine, backend, None, frames)
+    yield svc, frames
+    await svc.close()
+
+
+def request(request_id: int, message: Any) -> WorkerRequest:
+    return WorkerRequest(session_id="s1", request_id=request_id, user="ana", message=message)
+
+
+def chat(message_id: str = "c") -> ChatRequest:
+    return ChatRequest(message_id=message_id, user_message="Hi! Tell me about your day.",
+                       stream=True)
+
+
+async def test_a_streamed_chat_sends_deltas_then_the_response_and_events(service) -> None:
+    svc, frames = service
+    svc.submit(request(1, chat()))
+    response = await frames.reply(1)
+    assert isinstance(response, ChatResponse) and response.message_id == "c"
+    deltas = [f.message for f in frames.sent
+              if isinstance(f, WorkerReply) and isinstance(f.message, ChatDelta)]
+    assert "".join(d.delta for d in deltas) == response.response_text
+    assert [d.index for d in deltas] == list(range(len(deltas)))
+    events = [f.message for f in frames.sent if isinstance(f, WorkerEvent)]
+    assert any(isinstance(e, TurnEvent) and e.session_id == "s1" for e in events)
+    assert any(isinstance(e, VitalsEvent) and e.cause == "turn" for e in events)
+
+
+async def test_status_is_answered_while_a_chat_streams(service) -> None:
+    svc, frames = service
+    svc.submit(request(1, chat()))
+    await frames.reply(1, final=False)
+    svc.submit(request(2, StatusRequest(message_id="s")))
+    assert isinstance(await frames.reply(2), StatusResponse)
+    await frames.reply(1)
+    assert frames.index_of_final(2) < frames.index_of_final(1)
+
+
+async def test_a_cancelled_chat_answers_cancelled_and_commits_nothing(service) -> None:
+    svc, frames = service
+    svc.submit(request(1, chat()))
+    await frames.reply(1, final=False)
+    svc.cancel(1)
+    error = await frames.reply(1)
+    assert isinstance(error, ErrorResponse) and error.error_code == "cancelled"
+    svc.submit(request(2, StatusRequest(message_id="s", include_history=True)))
+    status = await frames.reply(2)
+    assert status.conversation_history == []
+
+
+async def test_drain_without_grace_cancels_in_flight_turns(service) -> None:
+    svc, frames = service
+    svc.submit(request(1, chat()))
+    await frames.reply(1, final=False)
+    await svc.drain(grace_s=0.0)
+    assert (await frames.reply(1)).error_code == "cancelled"
+    svc.submit(request(2, StatusRequest(message_id="s")))
+    assert (await frames.reply(2)).error_code == "shutting_down"
+
+
+async def test_engine_errors_keep_their_stable_codes(service) -> None:
+    svc, frames = service
+    svc.submit(request(1, LoadRequest(message_id="l", filename="never-saved")))
+    svc.submit(request(2, SaveRequest(message_id="v", filename="../escape")))
+    assert (await frames.reply(1)).error_code == "snapshot_not_found"
+    assert (await frames.reply(2)).error_code == "invalid_name"
