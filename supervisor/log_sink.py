@@ -9,6 +9,8 @@ are never interleaved or cut, whatever the load or the thread.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import sys
@@ -28,8 +30,10 @@ class RotatingJsonlFile:
     """Append-only JSON-lines file rotated by size: ``f`` → ``f.1`` → … → ``f.<backups>``.
 
     A line is never split across files: rotation happens *before* a line that would push the
-    file past ``max_bytes``. With ``backups == 0`` the file is truncated instead. Not
-    thread-safe by itself; ``LogSink`` holds the lock.
+    file past ``max_bytes``. With ``backups == 0`` the file is truncated instead. Each line is
+    one unbuffered ``write`` on an ``O_APPEND`` descriptor; a write that fails part-way (disk
+    full) is cut back off, so the file only ever holds whole lines, and the ``OSError`` is
+    raised for the caller to count. Not thread-safe by itself; ``LogSink`` holds the lock.
     """
 
     def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
@@ -37,33 +41,43 @@ class RotatingJsonlFile:
         self._max_bytes = max_bytes
         self._backups = backups
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held for the sink's life
-        self._size = self._file.tell()
+        self._fd = self._open(path)
+        self._size = os.fstat(self._fd).st_size
+
+    @staticmethod
+    def _open(path: Path, *, truncate: bool = False) -> int:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        return os.open(path, flags | (os.O_TRUNC if truncate else 0), 0o644)
 
     def write_line(self, line: str) -> None:
-        data = line + "\n"
-        size = len(data.encode("utf-8"))
-        if self._size and self._size + size > self._max_bytes:
+        data = (line + "\n").encode("utf-8")
+        if self._size and self._size + len(data) > self._max_bytes:
             self._rotate()
-        self._file.write(data)
-        self._file.flush()
-        self._size += size
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, f"short write ({written} of {len(data)} bytes)")
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            raise
+        self._size += len(data)
 
     def _rotate(self) -> None:
-        self._file.close()
+        os.close(self._fd)
         if self._backups > 0:
             for index in range(self._backups - 1, 0, -1):
                 older = self.path.with_name(f"{self.path.name}.{index}")
                 if older.exists():
                     os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
             os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            self._fd = self._open(self.path)
         else:
-            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+            self._fd = self._open(self.path, truncate=True)
         self._size = 0
 
     def close(self) -> None:
-        self._file.close()
+        os.close(self._fd)
 
 
 def console_renderer(log_format: str | None, stream: TextIO) -> ConsoleRender:
@@ -103,6 +117,7 @@ class LogSink:
         self._min_rank = level_rank(level)
         self._defaults = dict(defaults or {})
         self._lock = threading.Lock()
+        self._dropped = 0
 
     def emit(self, record: Mapping[str, Any]) -> None:
         """Write one record (completed with ``ts``/``level``/the sink's defaults)."""
@@ -113,10 +128,30 @@ class LogSink:
         shown = self._render(complete) if self._console is not None else ""
         with self._lock:
             if self._file is not None:
-                self._file.write_line(line)
+                self._write_file(line)
             if self._console is not None:
                 self._console.write(shown + "\n")
                 self._console.flush()
+
+    def _write_file(self, line: str) -> None:
+        """Write one line; a failing log file (disk full, read-only) must never stop the
+        records' callers (workers' answers travel the same path). Lost lines are counted,
+        said once on stderr, and reported in the file as soon as it can be written again."""
+        assert self._file is not None
+        try:
+            if self._dropped:
+                self._file.write_line(to_json_line(with_defaults(
+                    {"event": "log_lines_dropped", "level": "warning", "count": self._dropped,
+                     "path": str(self._file.path)}, **self._defaults)))
+                self._dropped = 0
+            self._file.write_line(line)
+        except OSError as exc:
+            if not self._dropped:
+                sys.stderr.write(
+                    f"greenroom: cannot write the log file {self._file.path}: {exc}; "
+                    "dropping log lines until it can be written again (free disk space)\n")
+                sys.stderr.flush()
+            self._dropped += 1
 
     def close(self) -> None:
         with self._lock:

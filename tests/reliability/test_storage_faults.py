@@ -102,10 +102,6 @@ async def test_disk_full_fails_the_turn_clearly_and_the_character_keeps_its_last
     assert _integrity(database_path(small_disk / "data", CHARACTER)) == ("ok", 2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "supervisor/log_sink.py LogFile.write_line lets OSError(ENOSPC) from flush() escape "
-    "into the logging call; a worker's forwarded log record then breaks delivery of that "
-    "worker's frames, so its answers are lost, also after space is freed"))
 async def test_a_full_log_disk_never_stops_the_answers(launch: Launch, small_disk: Path) -> None:
     server = await launch([CHARACTER], data_dir=small_disk / "data")
     async with open_peer(server.url) as peer:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 from pathlib import Path
+
+import pytest
 
 from supervisor.log_records import json_safe, to_json_line, with_defaults
 from supervisor.log_sink import LogSink, RotatingJsonlFile, console_renderer
@@ -112,3 +115,33 @@ def test_console_is_human_readable_when_asked() -> None:
     render = console_renderer("console", io.StringIO())
     text = render(with_defaults({"event": "worker_ready", "character": "zen"}))
     assert "worker_ready" in text and "character=zen" in text
+
+
+def test_a_full_disk_drops_lines_without_raising_and_says_so_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    full = RotatingJsonlFile(Path("/dev/full"), 1 << 20, 0)  # every write fails with ENOSPC
+    sink = LogSink(full, None, to_json_line, "info")
+    for index in range(3):
+        sink.emit({"event": "turn_committed", "index": index})
+    err = capsys.readouterr().err
+    assert err.count("cannot write the log file /dev/full") == 1
+    assert "free disk space" in err
+
+
+def test_after_a_failed_write_the_file_holds_whole_lines_and_reports_the_loss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink, path = make_sink(tmp_path)
+    sink.emit({"event": "before"})
+    real_write = os.write
+
+    def short_write(fd: int, data: bytes) -> int:
+        return real_write(fd, data[: len(data) // 2])  # a disk that fills mid-line
+
+    monkeypatch.setattr(os, "write", short_write)
+    sink.emit({"event": "lost"})
+    monkeypatch.setattr(os, "write", real_write)
+    sink.emit({"event": "after"})
+    events = [(r["event"], r.get("count")) for r in read_lines(path)]
+    assert events == [("before", None), ("log_lines_dropped", 1), ("after", None)]
