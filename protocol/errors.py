@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     NOTHING_TO_UNDO = "nothing_to_undo"
     UNSUPPORTED_FORMAT = "unsupported_format"
     ALREADY_EXISTS = "already_exists"
+    STORAGE_ERROR = "storage_error"
     LLM_UNAVAILABLE = "llm_unavailable"
     LLM_ERROR = "llm_error"
     SHUTTING_DOWN = "shutting_down"
@@ -126,6 +127,11 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.ALREADY_EXISTS: (
         "An import names a character that this server's data directory already holds; "
         "nothing was written. Import into an empty data directory, or move that one aside."
+    ),
+    ErrorCode.STORAGE_ERROR: (
+        "The character could not read or write its database (disk full, read-only or "
+        "damaged data directory). Nothing of the request was committed and the last good "
+        "state is kept. Free disk space or fix the directory's permissions, then retry."
     ),
     ErrorCode.LLM_UNAVAILABLE: (
         "The character's LLM server cannot be reached or lacks the model (the error text "

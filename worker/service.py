@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -21,12 +22,16 @@ import structlog
 
 from protocol.events import TurnEvent, VitalsEvent
 from protocol.extensions import (
+    AlternativesRequest,
+    AlternativesResponse,
     ChatDelta,
     DeleteSnapshotRequest,
     DeleteSnapshotResponse,
     ExportRequest,
     ExportResponse,
     RegenerateRequest,
+    SelectAlternativeRequest,
+    SelectAlternativeResponse,
     SnapshotsRequest,
     SnapshotsResponse,
     UndoRequest,
@@ -192,6 +197,14 @@ class CharacterService:
                 self._reply_error(request, exc.code, str(exc))
                 log.warning("llm_failed", code=exc.code, error=str(exc))
                 return
+            except (sqlite3.Error, OSError) as exc:
+                log.exception("storage_failed", request=message_type_of(type(message)))
+                self._reply_error(request, "storage_error",
+                                  f"character {self.character_id!r} could not read or write its "
+                                  f"database ({type(exc).__name__}: {exc}); nothing of this "
+                                  "request was committed and the last good state is kept. Check "
+                                  "free disk space and that the data directory is writable.")
+                return
             except Exception as exc:
                 log.exception("request_failed", request=message_type_of(type(message)))
                 self._reply_error(request, "internal",
@@ -250,6 +263,12 @@ class CharacterService:
                 engine.undo()
                 self._vitals_event("undo")
                 return UndoResponse(message_id=mid, character_info=engine.character_info())
+            case AlternativesRequest():
+                return AlternativesResponse(message_id=mid, alternatives=engine.alternatives())
+            case SelectAlternativeRequest():
+                info = engine.select_alternative(message.index)
+                self._vitals_event("select_alternative")
+                return SelectAlternativeResponse(message_id=mid, character_info=info)
             case SnapshotsRequest():
                 snapshots = [{"filename": s["name"], **s} for s in engine.list_snapshots()]
                 return SnapshotsResponse(message_id=mid, snapshots=snapshots)

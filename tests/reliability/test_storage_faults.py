@@ -90,6 +90,7 @@ async def test_disk_full_fails_the_turn_clearly_and_the_character_keeps_its_last
 
         failed = await _turn(peer, "second, on a full disk")
         assert failed["message_type"] == "error_response", failed
+        assert failed["error_code"] == "storage_error", failed
         assert CHARACTER in failed["error"], failed
         assert "full" in failed["error"].lower(), failed
         assert await _history(peer) == ["first, while there is room"]
@@ -153,6 +154,7 @@ async def test_read_only_storage_fails_the_turn_clearly_and_the_character_keeps_
 
         failed = await _turn(peer, "second, read-only")
         assert failed["message_type"] == "error_response", failed
+        assert failed["error_code"] == "storage_error", failed
         # SQLite reports EPERM on a write as "disk I/O error" (or "readonly database").
         assert CHARACTER in failed["error"], failed
         assert any(w in failed["error"].lower() for w in ("i/o", "read")), failed

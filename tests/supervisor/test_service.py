@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from protocol.events import TurnEvent, VitalsEvent
-from protocol.extensions import ChatDelta
+from protocol.extensions import (
+    AlternativesRequest,
+    AlternativesResponse,
+    ChatDelta,
+    RegenerateRequest,
+    SelectAlternativeRequest,
+    SelectAlternativeResponse,
+)
 from protocol.messages import (
     ChatRequest,
     ChatResponse,
@@ -124,3 +131,25 @@ async def test_engine_errors_keep_their_stable_codes(service) -> None:
     svc.submit(request(2, SaveRequest(message_id="v", filename="../escape")))
     assert (await frames.reply(1)).error_code == "snapshot_not_found"
     assert (await frames.reply(2)).error_code == "invalid_name"
+
+
+async def test_alternatives_are_listed_and_an_earlier_reply_can_be_selected(service) -> None:
+    svc, frames = service
+    svc.submit(request(1, chat("first")))
+    first = await frames.reply(1)
+    svc.submit(request(2, RegenerateRequest(message_id="regen")))
+    second = await frames.reply(2)
+    assert first.response_text != second.response_text
+
+    svc.submit(request(3, AlternativesRequest(message_id="alts")))
+    listing = await frames.reply(3)
+    assert isinstance(listing, AlternativesResponse)
+    assert [a["current"] for a in listing.alternatives] == [False, True]
+
+    svc.submit(request(4, SelectAlternativeRequest(message_id="pick", index=0)))
+    picked = await frames.reply(4)
+    assert isinstance(picked, SelectAlternativeResponse) and picked.success
+    svc.submit(request(5, StatusRequest(message_id="st", include_history=True)))
+    status = await frames.reply(5)
+    assert status.conversation_history[-1]["response"] == first.response_text
+
