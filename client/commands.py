@@ -11,7 +11,8 @@ from typing import Final, Literal
 
 CommandName = Literal[
     "help", "status", "vitals", "mood", "goals", "memory", "save", "load", "snapshots",
-    "reset", "undo", "regen", "export", "characters", "switch", "clear", "quit",
+    "reset", "undo", "regen", "alternatives", "pick", "export", "characters", "switch",
+    "clear", "quit",
 ]
 
 
@@ -38,6 +39,8 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
                 "reset state; memories are kept unless --wipe-memories", "optional"),
     CommandSpec("undo", "/undo", "remove your last turn"),
     CommandSpec("regen", "/regen", "replace the last reply with a new one"),
+    CommandSpec("alternatives", "/alternatives", "the replies kept for the last turn"),
+    CommandSpec("pick", "/pick N", "make reply N of /alternatives the current one", "required"),
     CommandSpec("export", "/export [FILE]", "export the full state as JSON (to FILE or screen)",
                 "optional"),
     CommandSpec("characters", "/characters", "list the characters"),
@@ -48,7 +51,8 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
 
 _SPECS: Final[dict[str, CommandSpec]] = {spec.name: spec for spec in COMMANDS}
 _ALIASES: Final[dict[str, CommandName]] = {
-    "exit": "quit", "q": "quit", "regenerate": "regen", "h": "help", "?": "help",
+    "exit": "quit", "q": "quit", "regenerate": "regen", "alts": "alternatives",
+    "h": "help", "?": "help",
 }
 MULTILINE_FENCE: Final = '"""'
 WIPE_MEMORIES_FLAG: Final = "--wipe-memories"

@@ -108,6 +108,13 @@ class Character(Protocol):
     async def undo(self) -> JsonObject:
         """Remove the last turn; returns the character info afterwards."""
 
+    async def alternatives(self) -> list[JsonObject]:
+        """The replies kept for the last turn, oldest first: ``index``, ``response_text``,
+        ``created_at``, ``current``."""
+
+    async def select_alternative(self, index: int) -> JsonObject:
+        """Make reply ``index`` of the last turn the current one (state as it left it)."""
+
     async def status(
         self, *, include_history: bool = False, include_performance: bool = False
     ) -> CharacterStatus: ...

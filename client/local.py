@@ -157,6 +157,16 @@ class LocalCharacter:
         self._publish_vitals("undo")
         return engine.character_info()
 
+    async def alternatives(self) -> list[JsonObject]:
+        with _engine_errors():
+            return self._live().alternatives()
+
+    async def select_alternative(self, index: int) -> JsonObject:
+        with _engine_errors():
+            info = self._live().select_alternative(index)
+        self._publish_vitals("select_alternative")
+        return info
+
     async def status(
         self, *, include_history: bool = False, include_performance: bool = False
     ) -> CharacterStatus:

@@ -47,6 +47,8 @@ from client.reply_stream import ReplyStream
 from client.request_table import Arrival, RequestTable
 from protocol import (
     PROTOCOL_VERSION,
+    AlternativesRequest,
+    AlternativesResponse,
     CancelRequest,
     CancelResponse,
     CharactersRequest,
@@ -75,6 +77,8 @@ from protocol import (
     ResetResponse,
     SaveRequest,
     SaveResponse,
+    SelectAlternativeRequest,
+    SelectAlternativeResponse,
     ServerMessage,
     SnapshotsRequest,
     SnapshotsResponse,
@@ -261,6 +265,13 @@ class CharacterClient:
 
     async def undo(self) -> JsonObject:
         return (await self._call(UndoRequest(), UndoResponse)).character_info or {}
+
+    async def alternatives(self) -> list[JsonObject]:
+        return (await self._call(AlternativesRequest(), AlternativesResponse)).alternatives
+
+    async def select_alternative(self, index: int) -> JsonObject:
+        request = SelectAlternativeRequest(index=index)
+        return (await self._call(request, SelectAlternativeResponse)).character_info or {}
 
     async def status(
         self, *, include_history: bool = False, include_performance: bool = False

@@ -177,6 +177,18 @@ def snapshots_plain(snapshots: Sequence[JsonObject]) -> str:
     )
 
 
+def alternatives_plain(alternatives: Sequence[JsonObject]) -> str:
+    """One line per kept reply of the last turn; ``*`` marks the current one."""
+    if not alternatives:
+        return "(no turn to choose a reply for)"
+    lines = []
+    for alt in alternatives:
+        mark = "*" if alt.get("current") else " "
+        text = " ".join(str(alt.get("response_text", "")).split())
+        lines.append(f"{mark} {alt.get('index')}: {text[:100]}{'…' if len(text) > 100 else ''}")
+    return "\n".join(lines)
+
+
 def summary_plain(summary: JsonObject) -> str:
     """The ``character_summary`` fields worth a line each."""
     lines = []

@@ -208,6 +208,17 @@ class ChatSession:
                 await self._after_state_change()
             case "regen":
                 await self._stream(character.regenerate_stream())
+            case "alternatives":
+                screen.text(render.alternatives_plain(await character.alternatives()))
+            case "pick":
+                index = _reply_index(command.argument)
+                if index is None:
+                    screen.error("usage: /pick N — N is a number from /alternatives")
+                    return
+                info = await character.select_alternative(index)
+                screen.notice(f"reply {index} is now the current one: "
+                              f"{render.describe_info(info)}")
+                await self._after_state_change()
             case "export":
                 document = await character.export()
                 if command.argument:
@@ -231,6 +242,11 @@ class ChatSession:
     async def _after_state_change(self) -> None:
         if self.show_vitals:
             await self.refresh_vitals(show=True)
+
+
+def _reply_index(argument: str | None) -> int | None:
+    text = (argument or "").strip()
+    return int(text) if text.isdigit() else None
 
 
 def _write_export(path: Path, text: str) -> Path:

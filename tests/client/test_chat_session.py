@@ -109,6 +109,17 @@ async def test_regen_streams_a_new_reply(session: tuple[ChatSession, io.StringIO
     assert "Okafor: " in await run(chat, out, "/regen")
 
 
+async def test_pick_goes_back_to_an_earlier_reply(session: tuple[ChatSession, io.StringIO]) -> None:
+    chat, out = session
+    first = (await run(chat, out, "Hello!")).split("Okafor: ", 1)[1].splitlines()[0]
+    await run(chat, out, "/regen")
+    listing = await run(chat, out, "/alts")
+    assert listing.splitlines()[0].startswith("  0: ") and "* 1: " in listing
+    assert "reply 0 is now the current one" in await run(chat, out, "/pick 0")
+    assert first[:40] in (await run(chat, out, "/alternatives")).split("* 0: ", 1)[1]
+    assert "usage: /pick N" in await run(chat, out, "/pick first")
+
+
 async def test_export_to_a_file_writes_json(
     session: tuple[ChatSession, io.StringIO], tmp_path: Path
 ) -> None:

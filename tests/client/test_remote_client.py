@@ -103,6 +103,19 @@ async def test_snapshot_commands_and_error_codes(server: RunningServer) -> None:
         await client.close()
 
 
+async def test_regenerate_then_pick_the_earlier_reply_remotely(server: RunningServer) -> None:
+    client = await connect(server)
+    try:
+        first = await client.chat("Hello!")
+        await client.regenerate_stream().collect()
+        assert [a["current"] for a in await client.alternatives()] == [False, True]
+        await client.select_alternative(0)
+        status = await client.status(include_history=True)
+        assert status.history[-1]["response"] == first.text
+    finally:
+        await client.close()
+
+
 async def test_attaching_to_an_unknown_character_is_typed(server: RunningServer) -> None:
     with pytest.raises(CharacterNotFound):
         await CharacterClient.connect(server.url, character_id="nobody-here")
