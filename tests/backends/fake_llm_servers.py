@@ -458,14 +458,6 @@ class FakeOpenAIServer(FakeLLMServer):
         return await self._stream(reader, writer, "text/event-stream", pieces, script)
 
 
-def closed_port() -> int:
-    """A loopback port with nothing listening (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @contextlib.contextmanager
 def unaccepting_port() -> Iterator[int]:
     """A loopback port whose listen backlog is full, so a new connection attempt hangs until

@@ -7,8 +7,9 @@ import asyncio
 import pytest
 
 from tests.backends.conftest import RecordingSleep
-from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript, closed_port
+from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript
 from tests.backends.helpers import HELLO, collect, request
+from tests.support.ports import closed_port
 from worker.backends.availability import AvailabilityGate, GuardedBackend, availability_of
 from worker.backends.backoff import ConnectRetry, ExponentialBackoff
 from worker.backends.base import GenerationOptions, LLMError, LLMUnavailable

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.backends.conftest import RecordingSleep
-from tests.backends.fake_llm_servers import FakeOllamaServer, FakeOpenAIServer, closed_port
+from tests.backends.fake_llm_servers import FakeOllamaServer, FakeOpenAIServer
+from tests.support.ports import closed_port
 from worker.backends.backoff import ConnectRetry
 from worker.backends.base import LLMUnavailable
 from worker.backends.embeddings import OllamaEmbedder, OpenAIEmbedder

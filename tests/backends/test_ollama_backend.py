@@ -12,10 +12,10 @@ from tests.backends.conftest import RecordingSleep
 from tests.backends.fake_llm_servers import (
     FakeOllamaServer,
     StreamScript,
-    closed_port,
     unaccepting_port,
 )
 from tests.backends.helpers import HELLO, collect, request
+from tests.support.ports import closed_port
 from worker.backends.backoff import ConnectRetry, ExponentialBackoff
 from worker.backends.base import GenerationOptions, LLMError, LLMUnavailable, TextDelta
 from worker.backends.http_transport import HTTPTimeouts

@@ -9,8 +9,9 @@ from contextlib import aclosing
 import pytest
 
 from tests.backends.conftest import RecordingSleep
-from tests.backends.fake_llm_servers import FakeOpenAIServer, StreamScript, closed_port
+from tests.backends.fake_llm_servers import FakeOpenAIServer, StreamScript
 from tests.backends.helpers import HELLO, collect, request
+from tests.support.ports import closed_port
 from worker.backends.backoff import ConnectRetry, ExponentialBackoff
 from worker.backends.base import GenerationOptions, LLMError, LLMUnavailable, TextDelta
 from worker.backends.openai import OpenAIBackend

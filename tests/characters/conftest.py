@@ -11,9 +11,6 @@ import pytest
 from worker.characters.loader import LoadedCharacter, load_character
 from worker.characters.problems import CharacterFileError, Problem
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_DIR = REPO_ROOT / "schemas" / "characters"
-
 WriteCharacter = Callable[[str, str], Path]
 
 

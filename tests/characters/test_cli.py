@@ -10,8 +10,9 @@ from click.testing import CliRunner, Result
 
 from supervisor.cli import main
 from tests.characters.cards_factory import card_text, v2_card, write_json, write_png
-from tests.characters.conftest import BUNDLED_DIR, WriteCharacter
+from tests.characters.conftest import WriteCharacter
 from tests.characters.test_validation_messages import FIVE_MISTAKES
+from tests.support.paths import BUNDLED_CHARACTERS
 
 
 def run(*args: str) -> Result:
@@ -19,7 +20,7 @@ def run(*args: str) -> Result:
 
 
 def test_list_shows_id_name_archetype_and_description() -> None:
-    result = run("--characters-dir", str(BUNDLED_DIR), "list")
+    result = run("--characters-dir", str(BUNDLED_CHARACTERS), "list")
     assert result.exit_code == 0
     header, *rows = result.output.splitlines()
     assert header.split() == ["ID", "NAME", "ARCHETYPE", "DESCRIPTION"]
@@ -28,7 +29,7 @@ def test_list_shows_id_name_archetype_and_description() -> None:
 
 
 def test_list_json_is_machine_readable() -> None:
-    result = run("--characters-dir", str(BUNDLED_DIR), "list", "--json")
+    result = run("--characters-dir", str(BUNDLED_CHARACTERS), "list", "--json")
     entries = json.loads(result.stdout)
     assert {e["id"] for e in entries} >= {"m-playful", "zen-master"}
     assert all(e["ok"] for e in entries)
@@ -52,7 +53,7 @@ def test_list_uses_the_directory_from_the_environment(write_character: WriteChar
 
 
 def test_show_prints_the_normalised_character_as_yaml() -> None:
-    result = run("--characters-dir", str(BUNDLED_DIR), "show", "m-playful")
+    result = run("--characters-dir", str(BUNDLED_CHARACTERS), "show", "m-playful")
     assert result.exit_code == 0
     shown = yaml.safe_load(result.stdout)
     assert shown["id"] == "m-playful"
@@ -62,7 +63,7 @@ def test_show_prints_the_normalised_character_as_yaml() -> None:
 
 
 def test_show_json_prints_json() -> None:
-    result = run("--characters-dir", str(BUNDLED_DIR), "show", "ada-lovelace", "--json")
+    result = run("--characters-dir", str(BUNDLED_CHARACTERS), "show", "ada-lovelace", "--json")
     shown = json.loads(result.stdout)
     assert shown["created_date"] == "2025-01-01"
     assert shown["neurochemistry"]["baseline"]["dopamine"] == 75
@@ -70,20 +71,20 @@ def test_show_json_prints_json() -> None:
 
 def test_show_refuses_an_invalid_id_with_its_code() -> None:
     result = CliRunner().invoke(
-        main, ["characters", "--characters-dir", str(BUNDLED_DIR), "show", "Bad_ID"])
+        main, ["characters", "--characters-dir", str(BUNDLED_CHARACTERS), "show", "Bad_ID"])
     assert result.exit_code == 1
     assert result.stderr.startswith("error [invalid-character-id]: invalid character id 'Bad_ID'")
 
 
 def test_show_unknown_id_says_not_found() -> None:
     result = CliRunner().invoke(
-        main, ["characters", "--characters-dir", str(BUNDLED_DIR), "show", "nobody"])
+        main, ["characters", "--characters-dir", str(BUNDLED_CHARACTERS), "show", "nobody"])
     assert result.exit_code == 1
     assert "error [character-not-found]" in result.stderr
 
 
 def test_validate_without_arguments_passes_every_bundled_character() -> None:
-    result = run("--characters-dir", str(BUNDLED_DIR), "validate")
+    result = run("--characters-dir", str(BUNDLED_CHARACTERS), "validate")
     assert result.exit_code == 0, result.output
     assert "0 failed, 0 warning(s)" in result.output
 
@@ -104,7 +105,7 @@ def test_validate_failing_file_prints_each_problem_and_exits_non_zero(
 def test_validate_accepts_a_path(tmp_path: Path) -> None:
     path = tmp_path / "by-path.yaml"
     path.write_text("name: P\narchetype: t\n", encoding="utf-8")
-    result = run("--characters-dir", str(BUNDLED_DIR), "validate", str(path))
+    result = run("--characters-dir", str(BUNDLED_CHARACTERS), "validate", str(path))
     assert result.exit_code == 0
     assert "ok   by-path" in result.output
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.client.cli_process import REPO, clean_env, greenroom_argv, unused_port
+from tests.support.cli_process import clean_env, greenroom_argv
+from tests.support.paths import REPO_ROOT
+from tests.support.ports import closed_port
 
 TIMEOUT_S = 60
 
@@ -13,7 +15,7 @@ TIMEOUT_S = 60
 def run_chat(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         greenroom_argv("chat", *args), input=stdin, capture_output=True, text=True,
-        env=clean_env(data_dir), cwd=REPO, timeout=TIMEOUT_S, check=False,
+        env=clean_env(data_dir), cwd=REPO_ROOT, timeout=TIMEOUT_S, check=False,
     )
 
 
@@ -31,7 +33,7 @@ def test_message_to_an_unknown_character_fails_with_its_code(tmp_path: Path) -> 
 
 
 def test_no_server_falls_back_to_local_with_a_notice(tmp_path: Path) -> None:
-    url = f"ws://127.0.0.1:{unused_port()}"
+    url = f"ws://127.0.0.1:{closed_port()}"
     result = run_chat(tmp_path, "--server-url", url, "-c", "m-playful", "-m", "Hi there")
     assert result.returncode == 0, result.stderr
     assert f"no server at {url} — falling back to LOCAL mode" in result.stderr
@@ -39,7 +41,7 @@ def test_no_server_falls_back_to_local_with_a_notice(tmp_path: Path) -> None:
 
 
 def test_no_fallback_exits_non_zero_and_says_why(tmp_path: Path) -> None:
-    url = f"ws://127.0.0.1:{unused_port()}"
+    url = f"ws://127.0.0.1:{closed_port()}"
     result = run_chat(tmp_path, "--server-url", url, "--no-fallback", "-c", "m-playful",
                       "-m", "Hi there")
     assert result.returncode == 2

@@ -22,7 +22,9 @@ from pexpect.popen_spawn import PopenSpawn  # type: ignore[import-untyped]
 
 from client.remote import CharacterClient
 from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript
-from tests.client.cli_process import REPO, clean_env, greenroom_argv, unused_port
+from tests.support.cli_process import clean_env, greenroom_argv
+from tests.support.paths import REPO_ROOT
+from tests.support.ports import closed_port
 from tests.support.running_server import RunningServer, ServerConfig, running_server
 
 CHARACTER = "m-playful"
@@ -47,8 +49,9 @@ async def llm_and_server(data_dir: Path, *extra_args: str
 
 def spawn_chat(server_url: str, data_dir: Path, *args: str) -> pexpect.spawn:
     argv = greenroom_argv("chat", "--server-url", server_url, *args)
-    return pexpect.spawn(argv[0], argv[1:], env=clean_env(data_dir / "client"), cwd=str(REPO),
-                         encoding="utf-8", dimensions=(50, 200), timeout=WAIT_S)
+    return pexpect.spawn(argv[0], argv[1:], env=clean_env(data_dir / "client"),
+                         cwd=str(REPO_ROOT), encoding="utf-8", dimensions=(50, 200),
+                         timeout=WAIT_S)
 
 
 ANSI_CODES = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
@@ -118,7 +121,7 @@ async def test_killed_worker_is_shown_and_the_next_message_works(tmp_path: Path)
 
 
 async def test_server_restart_reconnects_and_reattaches(tmp_path: Path) -> None:
-    port = unused_port()
+    port = closed_port()
     async with llm_and_server(tmp_path, "--port", str(port)) as (_, server):
         child = spawn_chat(server.url, tmp_path, "-c", CHARACTER, "--no-vitals")
         await expect(child, "talking to Tobias")
@@ -139,7 +142,7 @@ async def test_vitals_only_follows_another_clients_turn(tmp_path: Path) -> None:
     async with llm_and_server(tmp_path) as (_, server):
         argv = greenroom_argv("chat", "--server-url", server.url, "-c", CHARACTER,
                               "--vitals-only")
-        dashboard = PopenSpawn(argv, env=clean_env(tmp_path / "client"), cwd=str(REPO),
+        dashboard = PopenSpawn(argv, env=clean_env(tmp_path / "client"), cwd=str(REPO_ROOT),
                                encoding="utf-8", timeout=WAIT_S)
         try:
             await expect(dashboard, "[vitals")
@@ -162,7 +165,7 @@ async def test_vitals_only_follows_another_clients_turn(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("flag", ["--no-fallback"])
 async def test_no_server_with_no_fallback_exits_non_zero(tmp_path: Path, flag: str) -> None:
-    child = spawn_chat(f"ws://127.0.0.1:{unused_port()}", tmp_path, "-c", CHARACTER, flag)
+    child = spawn_chat(f"ws://127.0.0.1:{closed_port()}", tmp_path, "-c", CHARACTER, flag)
     await asyncio.to_thread(child.expect, pexpect.EOF, timeout=WAIT_S)
     child.close()
     assert child.exitstatus == 2
@@ -170,7 +173,7 @@ async def test_no_server_with_no_fallback_exits_non_zero(tmp_path: Path, flag: s
 
 
 async def test_no_server_falls_back_to_local_with_a_notice(tmp_path: Path) -> None:
-    child = spawn_chat(f"ws://127.0.0.1:{unused_port()}", tmp_path, "-c", CHARACTER,
+    child = spawn_chat(f"ws://127.0.0.1:{closed_port()}", tmp_path, "-c", CHARACTER,
                        "--no-vitals")
     try:
         await expect(child, "falling back to LOCAL mode")

@@ -15,7 +15,7 @@ from client.interface import CharacterEvent, ConnectionEvent
 from client.remote import CharacterClient
 from protocol import TurnEvent, VitalsEvent, WorkerStateEvent
 from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript
-from tests.client.cli_process import unused_port
+from tests.support.ports import closed_port
 from tests.support.running_server import RunningServer, ServerConfig, running_server
 
 CHARACTER = "m-playful"
@@ -148,14 +148,14 @@ async def test_killed_worker_restarts_and_the_session_goes_on(server: RunningSer
 
 
 async def test_no_server_is_connection_failed_after_the_attempts() -> None:
-    url = f"ws://127.0.0.1:{unused_port()}"
+    url = f"ws://127.0.0.1:{closed_port()}"
     with pytest.raises(ConnectionFailed) as raised:
         await CharacterClient.connect(url, connect_attempts=2, retry_delay_s=0.01)
     assert raised.value.code == "connection_failed" and url in raised.value.message
 
 
 async def test_server_restart_reconnects_and_reattaches(tmp_path: Path) -> None:
-    port = unused_port()
+    port = closed_port()
     config = ServerConfig(data_dir=tmp_path, characters=[CHARACTER],
                           extra_args=["--port", str(port)])
     async with running_server(config) as first:

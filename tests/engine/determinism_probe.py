@@ -6,10 +6,10 @@ Run by ``test_determinism`` under different ``PYTHONHASHSEED`` values; the outpu
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from tests.engine.characters import full_character, sensitive_character
+from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.base import ReplyContext
 from worker.backends.scripted import compose_reply
 from worker.characters.loader import available_ids, load_character
@@ -19,7 +19,6 @@ from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship, update
 from worker.engine.vitals import VitalsModel
 
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "schemas" / "characters"
 MESSAGES = ("Hello there!", "You are a stupid useless idiot and I hate you",
             "lol that joke was hilarious haha", "Why does the moon glow at night?",
             "I really appreciate you, friend, thank you", "The train leaves at five")
@@ -27,7 +26,7 @@ MESSAGES = ("Hello there!", "You are a stupid useless idiot and I hate you",
 
 def probe() -> dict[str, Any]:
     characters = [full_character(), sensitive_character()] + [
-        load_character(i, BUNDLED_DIR).character for i in available_ids(BUNDLED_DIR)]
+        load_character(i, BUNDLED_CHARACTERS).character for i in available_ids(BUNDLED_CHARACTERS)]
     out: dict[str, Any] = {}
     for c in characters:
         model = VitalsModel.for_character(c, half_life_s=600.0)

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.engine.characters import sensitive_character
+from tests.support.paths import REPO_ROOT
 from worker.backends.scripted import ScriptedBackend
 from worker.engine import CharacterEngine
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = 1_800_000_000.0
 MESSAGES = [
     "Hello there!",
@@ -28,7 +28,7 @@ class Child:
     def __init__(self, data_dir: Path) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.engine.crash_child", str(data_dir), str(NOW)],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         assert self.read() == {"ready": True}
 

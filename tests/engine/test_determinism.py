@@ -6,18 +6,16 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.engine.determinism_probe import probe
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO_ROOT
 
 
 def run_probe(hash_seed: str) -> str:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     completed = subprocess.run(
         [sys.executable, "-m", "tests.engine.determinism_probe"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60,
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True, timeout=60,
     )
     return completed.stdout
 

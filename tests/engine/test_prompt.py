@@ -1,8 +1,8 @@
-from pathlib import Path
 
 import pytest
 
 from tests.engine.characters import character, full_character
+from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.base import ChatMessage
 from worker.characters.loader import available_ids, load_character
 from worker.characters.model import Character
@@ -11,8 +11,6 @@ from worker.engine.mood import Mood, derive_mood
 from worker.engine.prompt import PromptInput, build_prompt, estimate_tokens
 from worker.engine.relationship import Relationship
 from worker.engine.vitals import Vitals
-
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "schemas" / "characters"
 
 
 def prompt_for(c: Character, *, history: list[tuple[str, str]] | None = None,
@@ -110,7 +108,7 @@ def test_system_part_is_pinned_even_when_over_budget() -> None:
     assert "Wren Alder" in messages[0].content
 
 
-BUNDLED = available_ids(BUNDLED_DIR)
+BUNDLED = available_ids(BUNDLED_CHARACTERS)
 
 
 def test_bundled_characters_exist() -> None:
@@ -119,7 +117,7 @@ def test_bundled_characters_exist() -> None:
 
 @pytest.mark.parametrize("character_id", BUNDLED)
 def test_bundled_character_prompt_has_backstory_quirks_goals_and_mood(character_id: str) -> None:
-    c = load_character(character_id, BUNDLED_DIR).character
+    c = load_character(character_id, BUNDLED_CHARACTERS).character
     levels = Vitals.from_mapping(c.neurochemistry.baseline.as_dict())
     mood = derive_mood(levels)
     text = system_text(prompt_for(c, vitals=levels, mood=mood))

@@ -4,7 +4,6 @@ error-code table is the one in the code."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -20,8 +19,9 @@ from protocol import (
     message_type_of,
 )
 from protocol.pipe import FromWorker, ToWorker
+from tests.support.paths import REPO_ROOT
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
+DOC = (REPO_ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
 EXAMPLES = re.findall(r"```json\n(.*?)\n```", DOC, flags=re.DOTALL)
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from websockets.exceptions import ConnectionClosed
 
-from tests.reliability.conftest import Launch
 from tests.support.json_peer import JsonPeer, attach, open_peer
+from tests.support.running_server import Launch
 
 FRAMES = 10_000
 CONNECTIONS = 10

@@ -13,9 +13,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from bench.load import Request, closed_loop
-from tests.reliability.conftest import Launch
 from tests.support.character_copies import character_copies
 from tests.support.json_peer import JsonPeer, attach, open_peer
+from tests.support.running_server import Launch
 
 CHARACTER = "f-serious"
 SEND_QUEUE = 16

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import Launch
 from tests.support.json_peer import Frame, JsonPeer, attach, open_peer
+from tests.support.running_server import Launch
 from worker.engine.store import database_path
 
 CHARACTER = "f-serious"

@@ -12,10 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from tests.backends.fake_llm_servers import FakeOllamaServer
-from tests.reliability.conftest import HELD_AFTER_TOKENS, STREAM, Launch, ollama_env
+from tests.reliability.conftest import HELD_AFTER_TOKENS, STREAM, ollama_env
 from tests.support.character_copies import with_bundled
 from tests.support.json_peer import JsonPeer, PeerClosed, attach, open_peer
 from tests.support.process_watch import descendants, wait_all_exited
+from tests.support.running_server import Launch
 from worker.engine.store import database_path
 
 HEALTHY, BROKEN = ("m-playful", "zen-master"), "lamplighter"

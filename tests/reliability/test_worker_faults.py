@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from tests.backends.fake_llm_servers import FakeOllamaServer
-from tests.reliability.conftest import HELD_AFTER_TOKENS, STREAM, Launch, ollama_env
+from tests.reliability.conftest import HELD_AFTER_TOKENS, STREAM, ollama_env
 from tests.support.json_peer import Frame, JsonPeer, attach, open_peer
 from tests.support.process_watch import wait_exited
+from tests.support.running_server import Launch
 
 VICTIM, BYSTANDERS = "m-playful", ("f-serious", "zen-master")
 

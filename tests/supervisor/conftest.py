@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,10 @@ import structlog
 from supervisor.log_records import to_json_line
 from supervisor.log_sink import LogSink, RotatingJsonlFile, install_as_structlog_output
 from supervisor.pool_api import WorkerSnapshot, WorkerState
-from supervisor.settings import REPO_ROOT, Settings, load_settings
+from supervisor.settings import Settings, load_settings
 from supervisor.worker_pool import WorkerPool
+from tests.support.character_copies import with_bundled
 
-BUNDLED = REPO_ROOT / "schemas" / "characters"
 THREE = ("m-playful", "zen-master", "f-serious")
 
 
@@ -66,10 +65,9 @@ class RecordingListener:
 
 @pytest.fixture
 def characters_dir(tmp_path: Path) -> Path:
+    """The test's own characters directory holding the ``THREE`` bundled characters."""
     target = tmp_path / "characters"
-    target.mkdir()
-    for character_id in THREE:
-        shutil.copy(BUNDLED / f"{character_id}.yaml", target / f"{character_id}.yaml")
+    with_bundled(target, THREE)
     return target
 
 

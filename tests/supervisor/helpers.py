@@ -8,8 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from protocol.messages import PingRequest, StatusRequest
 from protocol.pipe import WorkerReply, WorkerRequest
 from supervisor.worker_pool import WorkerPool
@@ -50,14 +48,8 @@ def log_records(path: Path) -> list[dict[str, Any]]:
 
 async def wait_until(predicate: Callable[[], bool], timeout_s: float, poll_s: float = 0.02
                      ) -> None:
-    """For conditions with no event to await (another process's death): poll to a deadline."""
+    """For conditions with no event to await (a record another process appends to a log
+    file): poll to a deadline. A process's exit has one: ``process_watch.wait_exited``."""
     async with asyncio.timeout(timeout_s):
-        while not predicate():  # noqa: ASYNC110 - no event exists for another process's death
+        while not predicate():  # noqa: ASYNC110 - no event exists for another file's growth
             await asyncio.sleep(poll_s)
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False

@@ -4,39 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from supervisor.settings import REPO_ROOT
-from tests.supervisor.served import Served
+from tests.support.cli_process import run_greenroom
+from tests.support.running_server import Launch, RunningServer
 
-
-async def greenroom(*args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from supervisor.cli import main; main()", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
-    async with asyncio.timeout(30):
-        out, _ = await process.communicate()
-    return process.returncode or 0, out.decode()
+Greenroom = Callable[..., Awaitable[tuple[int, str]]]
 
 
 @pytest.fixture
-async def served(tmp_path: Path, characters_dir: Path) -> AsyncIterator[Served]:
-    server = await Served.start(["-c", "m-playful", "-c", "zen-master"], tmp_path / "data",
-                                characters_dir, expect_lines=2)
-    yield server
-    server.process.send_signal(signal.SIGTERM)
-    await server.wait()
+def greenroom(tmp_path: Path) -> Greenroom:
+    """``greenroom <args>`` with the test's own (empty) data directory."""
+    return partial(run_greenroom, data_dir=tmp_path / "cli")
 
 
-async def test_ps_lists_every_worker_with_pid_and_state(served: Served) -> None:
+@pytest.fixture
+async def served(launch: Launch, characters_dir: Path) -> RunningServer:
+    return await launch(["m-playful", "zen-master"], characters_dir=characters_dir,
+                        env={"GREENROOM_HEARTBEAT_INTERVAL": "0.2"})
+
+
+async def test_ps_lists_every_worker_with_pid_and_state(
+    served: RunningServer, greenroom: Greenroom
+) -> None:
     code, out = await greenroom("ps", "--server-url", served.url, "--json")
     assert code == 0, out
     workers = json.loads(out)
@@ -44,13 +38,15 @@ async def test_ps_lists_every_worker_with_pid_and_state(served: Served) -> None:
     assert all(w["state"] == "ready" and w["pid"] and w["rss_bytes"] for w in workers)
 
 
-async def test_ps_prints_a_table(served: Served) -> None:
+async def test_ps_prints_a_table(served: RunningServer, greenroom: Greenroom) -> None:
     code, out = await greenroom("ps", "--server-url", served.url)
     assert code == 0, out
     assert "CHARACTER" in out and "zen-master" in out and "ready" in out
 
 
-async def test_restart_replaces_the_worker_process(served: Served) -> None:
+async def test_restart_replaces_the_worker_process(
+    served: RunningServer, greenroom: Greenroom
+) -> None:
     _, before = await greenroom("ps", "--server-url", served.url, "--json")
     old_pid = next(w["pid"] for w in json.loads(before) if w["character_id"] == "zen-master")
     code, out = await greenroom("restart", "zen-master", "--server-url", served.url)
@@ -64,7 +60,7 @@ async def test_restart_replaces_the_worker_process(served: Served) -> None:
     assert worker["generation"] == 2
 
 
-async def test_debug_prints_where_to_attach(served: Served) -> None:
+async def test_debug_prints_where_to_attach(served: RunningServer, greenroom: Greenroom) -> None:
     code, out = await greenroom("debug", "m-playful", "--server-url", served.url)
     assert code == 0, out
     assert "debugpy listens on 127.0.0.1:" in out
@@ -73,13 +69,15 @@ async def test_debug_prints_where_to_attach(served: Served) -> None:
     assert worker["state"] == "debugging" and worker["debug_port"]
 
 
-async def test_ps_without_a_server_says_how_to_fix_it() -> None:
+async def test_ps_without_a_server_says_how_to_fix_it(greenroom: Greenroom) -> None:
     code, out = await greenroom("ps", "--server-url", "ws://127.0.0.1:9")
     assert code == 1
     assert "[unreachable]" in out and "greenroom serve" in out
 
 
-async def test_logs_filters_by_character_and_event(served: Served, tmp_path: Path) -> None:
+async def test_logs_filters_by_character_and_event(
+    served: RunningServer, tmp_path: Path, greenroom: Greenroom
+) -> None:
     code, out = await greenroom("logs", "--data-dir", str(tmp_path / "data"), "--json",
                                 "--character", "zen-master", "--event", "worker_*")
     assert code == 0, out

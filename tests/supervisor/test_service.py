@@ -28,7 +28,7 @@ from protocol.messages import (
     StatusResponse,
 )
 from protocol.pipe import FromWorker, WorkerEvent, WorkerReply, WorkerRequest
-from tests.supervisor.conftest import BUNDLED
+from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.scripted import ScriptedBackend
 from worker.characters.loader import load_character
 from worker.engine.character_engine import CharacterEngine
@@ -61,7 +61,7 @@ class Frames:
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[tuple[CharacterService, Frames]]:
-    character = load_character("m-playful", BUNDLED).character
+    character = load_character("m-playful", BUNDLED_CHARACTERS).character
     backend = ScriptedBackend(word_delay_s=0.02)
     engine = CharacterEngine.open(character, data_dir=tmp_path, backend=backend)
     frames = Frames()

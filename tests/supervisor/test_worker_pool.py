@@ -11,8 +11,10 @@ import pytest
 
 from protocol.messages import PingResponse, StatusRequest, StatusResponse
 from supervisor.pool_api import CharacterNotFound, CharacterUnavailable, WorkerState
-from tests.supervisor.conftest import BUNDLED, THREE
-from tests.supervisor.helpers import alive, log_records, pid_of, request, wait_until
+from tests.supervisor.conftest import THREE
+from tests.supervisor.helpers import log_records, pid_of, request, wait_until
+from tests.support.paths import BUNDLED_CHARACTERS
+from tests.support.process_watch import is_running
 
 
 async def test_preloaded_workers_are_forked_with_their_title_and_fds(start_pool) -> None:
@@ -88,7 +90,7 @@ async def test_always_crashing_character_is_quarantined_others_keep_serving_rest
     assert failed.last_crash is not None and failed.last_crash.startswith("exit code 1: ")
     assert any(r["event"] == "worker_quarantined" for r in log_records(log_file))
 
-    broken.write_text((BUNDLED / "lamplighter.yaml").read_text())
+    broken.write_text((BUNDLED_CHARACTERS / "lamplighter.yaml").read_text())
     seen = len(listener.states)
     await pool.restart("lamplighter")
     await listener.wait_state("lamplighter", WorkerState.READY, after=seen)
@@ -115,7 +117,7 @@ async def test_hung_worker_is_killed_by_heartbeat_and_restarted(start_pool) -> N
     snapshot = await listener.wait_state("f-serious", WorkerState.RESTARTING)
     assert snapshot.last_crash is not None and "no heartbeat answered" in snapshot.last_crash
     await listener.wait_state("f-serious", WorkerState.READY, after=2)
-    assert not alive(hung)
+    assert not is_running(hung)
 
 
 async def test_debugged_worker_is_never_killed_for_silence(start_pool) -> None:
@@ -146,7 +148,7 @@ async def test_close_leaves_no_process_behind(start_pool) -> None:
     await pool.preload(THREE)
     pids = [pid_of(pool, cid) for cid in THREE] + [pool._zygote.pid]
     await pool.close(grace_s=1.0)
-    assert not any(alive(pid) for pid in pids)
+    assert not any(is_running(pid) for pid in pids)
     assert {s.state for s in pool.snapshots()} == {WorkerState.STOPPED}
     assert psutil.Process().children() == []
 

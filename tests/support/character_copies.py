@@ -1,4 +1,4 @@
-"""A characters directory holding N copies of one bundled character under new ids.
+"""Characters directories for tests: copies of the bundled characters.
 
 Benchmarks and load tests need more characters than the nine bundled ones (20 for cold
 start and concurrency). A copy is the bundled YAML file verbatim under a new file name; the
@@ -9,9 +9,10 @@ databases and workers.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
-from tests.support.running_server import BUNDLED_CHARACTERS
+from tests.support.paths import BUNDLED_CHARACTERS
 
 
 def character_copies(dest: Path, count: int, *, template: str = "m-playful",
@@ -26,12 +27,15 @@ def character_copies(dest: Path, count: int, *, template: str = "m-playful",
     return ids
 
 
-def with_bundled(dest: Path) -> list[str]:
-    """Copy every bundled character into ``dest`` unchanged (so a test can add broken ones
-    beside them); returns their ids."""
+def with_bundled(dest: Path, ids: Iterable[str] | None = None) -> list[str]:
+    """Copy bundled characters into ``dest`` unchanged — the ones named by ``ids``, every
+    one when ``ids`` is None — so a test owns its directory (and can add or break files in
+    it); returns their ids in order."""
     dest.mkdir(parents=True, exist_ok=True)
-    ids = []
-    for path in sorted(BUNDLED_CHARACTERS.glob("*.yaml")):
-        shutil.copyfile(path, dest / path.name)
-        ids.append(path.stem)
-    return ids
+    if ids is None:
+        ids = [path.stem for path in sorted(BUNDLED_CHARACTERS.glob("*.yaml"))]
+    copied = []
+    for character_id in ids:
+        shutil.copyfile(BUNDLED_CHARACTERS / f"{character_id}.yaml", dest / f"{character_id}.yaml")
+        copied.append(character_id)
+    return copied

@@ -18,24 +18,27 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-from supervisor.settings import REPO_ROOT
+from tests.support.cli_process import greenroom_argv
+from tests.support.paths import BUNDLED_CHARACTERS
 
-BUNDLED_CHARACTERS = REPO_ROOT / "schemas" / "characters"
+__all__ = ["BUNDLED_CHARACTERS", "HEALTH_POLL_S", "Launch", "Record", "RunningServer",
+           "ServerConfig", "ServerFailed", "running_server", "start_server"]
+
 HEALTH_POLL_S = 0.005
 """How often ``/healthz`` is polled while waiting for workers (5 ms: cold-start figures are
 measured with it, so it must stay far below the 2 s goal)."""
 
 Record = dict[str, Any]
+_T = TypeVar("_T")
 
 
 class ServerFailed(Exception):
@@ -56,12 +59,10 @@ class ServerConfig:
     ready_timeout_s: float = 30.0
 
     def argv(self) -> list[str]:
-        args = [sys.executable, "-c", "from supervisor.cli import main; main()", "serve",
-                "--host", "127.0.0.1", "--port", "0", "--data-dir", str(self.data_dir),
-                "--engine", self.engine, "--log-format", "json"]
-        for character in self.characters:
-            args += ["-c", character]
-        return args + list(self.extra_args)
+        preload = [arg for character in self.characters for arg in ("-c", character)]
+        return greenroom_argv(
+            "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(self.data_dir),
+            "--engine", self.engine, "--log-format", "json", *preload, *self.extra_args)
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GREENROOM_")}
@@ -132,18 +133,29 @@ class RunningServer:
                               timeout_s: float = 10.0, *, start: int = 0) -> Record:
         """The first JSON log record (from index ``start`` of ``records``) matching
         ``predicate``; raises ``ServerFailed`` on timeout or exit."""
+        return await self._first(self.records, predicate, timeout_s, start)
+
+    async def wait_for_line(self, predicate: Callable[[str], bool],
+                            timeout_s: float = 10.0, *, start: int = 0) -> str:
+        """The first output line (from index ``start`` of ``lines``, JSON or not) matching
+        ``predicate`` — e.g. ``serve``'s plain status lines; raises ``ServerFailed`` on
+        timeout or exit."""
+        return await self._first(self.lines, predicate, timeout_s, start)
+
+    async def _first(self, seen: list[_T], predicate: Callable[[_T], bool], timeout_s: float,
+                     start: int) -> _T:
         async with self._changed:
             try:
                 async with asyncio.timeout(timeout_s):
                     while True:
-                        for record in self.records[start:]:
-                            if predicate(record):
-                                return record
+                        for item in seen[start:]:
+                            if predicate(item):
+                                return item
                         if self._exited and self._streams_open == 0:
                             raise ServerFailed(self._failure("exited"))
                         await self._changed.wait()
             except TimeoutError:
-                raise ServerFailed(self._failure(f"no matching record in {timeout_s} s")
+                raise ServerFailed(self._failure(f"nothing matched in {timeout_s} s")
                                    ) from None
 
     def output_tail(self, lines: int = 40) -> str:
@@ -260,3 +272,8 @@ async def running_server(config: ServerConfig, *, wait_ready: bool = True
         else:
             await server.wait_exit(5.0)
             await server._http.aclose()
+
+
+Launch = Callable[..., Awaitable[RunningServer]]
+"""The ``launch`` fixture (``tests/conftest.py``): ``await launch(characters, *, data_dir=None,
+wait_ready=True, **ServerConfig fields)`` starts a server that is stopped after the test."""

@@ -1,0 +1,36 @@
+"""Fixtures for every test area: ``launch`` starts real ``greenroom serve`` processes.
+
+Each test gets its own ``launch`` factory (see ``tests.support.running_server.Launch``);
+every server it started is stopped afterwards (SIGTERM, then SIGKILL) and its output tail
+is printed at teardown, which pytest shows only when the test failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.running_server import Launch, RunningServer, ServerConfig, running_server
+
+
+@pytest.fixture
+async def launch(tmp_path: Path) -> AsyncIterator[Launch]:
+    started: list[RunningServer] = []
+    async with AsyncExitStack() as stack:
+
+        async def start(characters: Sequence[str], *, data_dir: Path | None = None,
+                        wait_ready: bool = True, **config: Any) -> RunningServer:
+            server = await stack.enter_async_context(running_server(
+                ServerConfig(data_dir=data_dir or tmp_path / "data", characters=characters,
+                             **config), wait_ready=wait_ready))
+            started.append(server)
+            return server
+
+        yield start
+        # Shown by pytest only when the test failed ("Captured stdout teardown").
+        for server in started:
+            print(f"--- output of server pid {server.pid} ---\n{server.output_tail(60)}")
