@@ -74,7 +74,7 @@ from protocol.messages import (
     StatusRequest,
     StatusResponse,
 )
-from protocol.names import check_snapshot_name
+from protocol.names import check_snapshot_name, snapshot_name_problem
 from protocol.pipe import (
     DebuggerStarted,
     Fatal,
@@ -192,6 +192,7 @@ __all__ = [
     "from_worker_decoder",
     "message_type_of",
     "response_type_for",
+    "snapshot_name_problem",
     "to_worker_decoder",
     "utc_now_iso",
 ]

@@ -1,8 +1,10 @@
 """Snapshot names: names, never paths.
 
 ``save_request``/``load_request``/``delete_snapshot_request`` carry a ``filename`` that the
-server maps into its own data directory. ``check_snapshot_name`` is the one rule every side
-applies before touching the file system.
+server maps into its own data directory. ``snapshot_name_problem`` is the one rule that makes
+a name safe (never a path, never a hidden file, no control characters): ``check_snapshot_name``
+applies it to a message, and the character engine applies it before its own, narrower storage
+rule (``worker.engine.history.validate_snapshot_name``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def check_snapshot_name(name: str, *, message_id: str | None = None) -> str:
     ``..``), ``..`` anywhere, ``/`` or ``\\``, NUL and other control characters, and
     characters that cannot be encoded as UTF-8.
     """
-    reason = _why_invalid(name)
+    reason = snapshot_name_problem(name)
     if reason is not None:
         raise ProtocolError(
             ErrorCode.INVALID_NAME,
@@ -32,7 +34,9 @@ def check_snapshot_name(name: str, *, message_id: str | None = None) -> str:
     return name
 
 
-def _why_invalid(name: str) -> str | None:
+def snapshot_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a safe snapshot name (``"it contains '..'"``, …), or None when it
+    is. The reason is a clause meant to follow "is refused: "."""
     if not name:
         return "it is empty"
     try:

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import msgspec
 
+from protocol.names import snapshot_name_problem
 from worker.engine.errors import INVALID_NAME, EngineError
 from worker.engine.relationship import Relationship
 from worker.engine.state import EngineState, canonical_json
@@ -31,30 +32,20 @@ from worker.memory.models import StoredMemory
 from worker.memory.store import MemoryStore
 
 MAX_NAME_LENGTH: Final = 100
-# Letters, digits, space, '_', '-', '.', starting with a letter or digit. No separators, no
-# NUL, no leading dot, so a name can never be read as a path (and none is ever built from
-# it: snapshots are rows in the database).
+# On top of the protocol's rule (never a path): letters, digits, space, '_', '-', '.',
+# starting with a letter or digit — a name a user can type back. Snapshots are rows in the
+# database, so no path is ever built from a name either way.
 _NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.\-]*")
 
 
 def validate_snapshot_name(name: str, *, character_id: str) -> str:
-    """``name`` if it is a plain snapshot name, else ``EngineError("invalid_name")``."""
-    problem = None
-    if not name:
-        problem = "it is empty"
-    elif len(name) > MAX_NAME_LENGTH:
-        problem = f"it is longer than {MAX_NAME_LENGTH} characters"
-    elif "\x00" in name:
-        problem = "it contains a NUL character"
-    elif "/" in name or "\\" in name:
-        problem = "it contains a path separator"
-    elif ".." in name:
-        problem = "it contains '..'"
-    elif name != name.strip():
-        problem = "it starts or ends with whitespace"
-    elif not _NAME_RE.fullmatch(name):
-        problem = ("it must start with a letter or digit and use only letters, digits, "
-                   "spaces, '_', '-' and '.'")
+    """``name`` if it is a plain snapshot name, else ``EngineError("invalid_name")``.
+
+    A plain name passes ``protocol.snapshot_name_problem`` (not a path: no separators, no
+    ``..``, no leading dot, no control characters) and the engine's storage rule: at most
+    100 characters, no surrounding whitespace, ASCII letters, digits, space, ``_ - .``.
+    """
+    problem = snapshot_name_problem(name) or _storage_problem(name)
     if problem is not None:
         raise EngineError(
             INVALID_NAME,
@@ -62,6 +53,17 @@ def validate_snapshot_name(name: str, *, character_id: str) -> str:
             "Snapshot names are names, not paths; use something like 'before-the-duel'.",
         )
     return name
+
+
+def _storage_problem(name: str) -> str | None:
+    if len(name) > MAX_NAME_LENGTH:
+        return f"it is longer than {MAX_NAME_LENGTH} characters"
+    if name != name.strip():
+        return "it starts or ends with whitespace"
+    if not _NAME_RE.fullmatch(name):
+        return ("it must start with a letter or digit and use only letters, digits, "
+                "spaces, '_', '-' and '.'")
+    return None
 
 
 def dump_content(db: CharacterDatabase, memory: MemoryStore) -> dict[str, Any]:
