@@ -7,7 +7,6 @@ are the one definition.
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import json
 import sys
@@ -17,6 +16,7 @@ from typing import Any, Final
 import msgspec
 
 from protocol.errors import ERROR_CODE_MEANINGS
+from protocol.generated_file import generated_file_main
 from protocol.pipe import FromWorker, ToWorker
 from protocol.states import PROTOCOL_VERSION
 from protocol.unions import ClientMessage, ServerMessage
@@ -80,21 +80,8 @@ def _clean_descriptions(node: Any) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m protocol.schema_gen", description=__doc__)
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 if the committed schema is out of date"
-    )
-    args = parser.parse_args(argv)
-    text = render_schema()
-    if args.check:
-        current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
-        if current != text:
-            print(f"{SCHEMA_PATH} is stale; run: python -m protocol.schema_gen", file=sys.stderr)
-            return 1
-        return 0
-    SCHEMA_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {SCHEMA_PATH}")
-    return 0
+    return generated_file_main(argv, path=SCHEMA_PATH, render=render_schema,
+                               command="python -m protocol.schema_gen", description=__doc__)
 
 
 if __name__ == "__main__":

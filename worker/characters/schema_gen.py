@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from protocol.generated_file import generated_file_main
 from worker.characters.model import Character
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "character.schema.json"
@@ -29,21 +30,9 @@ def render_schema() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    text = render_schema()
-    if args == ["--check"]:
-        current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
-        if current != text:
-            print(f"{SCHEMA_PATH} is out of date; run python -m worker.characters.schema_gen",
-                  file=sys.stderr)
-            return 1
-        return 0
-    if args:
-        print("usage: python -m worker.characters.schema_gen [--check]", file=sys.stderr)
-        return 2
-    SCHEMA_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {SCHEMA_PATH}")
-    return 0
+    return generated_file_main(argv, path=SCHEMA_PATH, render=render_schema,
+                               command="python -m worker.characters.schema_gen",
+                               description=__doc__)
 
 
 if __name__ == "__main__":
