@@ -62,6 +62,17 @@ class Peer:
 PeerFactory = Callable[..., AbstractAsyncContextManager[Peer]]
 
 
+async def start_held_chat(client: Peer, pool: InProcessPool, user_message: str) -> str:
+    """Attach ``client`` to ``alpha`` and send a chat that the pool holds in flight after
+    its first delta (until ``pool.release_chats()``); returns the chat's ``message_id`` once
+    the pool has started it."""
+    pool.hold_chats()
+    await client.request("init_request", character_id="alpha")
+    chat_id = await client.send("chat_request", user_message=user_message)
+    await pool.chat_started.wait()
+    return chat_id
+
+
 def url_of(gateway: Gateway) -> str:
     return f"ws://127.0.0.1:{gateway.port}"
 

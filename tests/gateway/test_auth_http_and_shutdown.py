@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from supervisor.gateway import Gateway, GatewayConfigError
 from supervisor.settings import Settings
-from tests.gateway.conftest import GatewayFactory, open_peer, url_of
+from tests.gateway.conftest import GatewayFactory, open_peer, start_held_chat, url_of
 from tests.gateway.in_process_pool import InProcessPool
 
 TOKEN = "correct horse battery staple"
@@ -169,11 +169,8 @@ async def test_close_lets_the_in_flight_turn_finish_then_says_goodbye_with_1001(
     gateway_and_pool: tuple[Gateway, InProcessPool],
 ) -> None:
     gateway, pool = gateway_and_pool
-    pool.hold_chats()
     async with open_peer(gateway) as client:
-        await client.request("init_request", character_id="alpha")
-        chat_id = await client.send("chat_request", user_message="finish me")
-        await pool.chat_started.wait()
+        chat_id = await start_held_chat(client, pool, "finish me")
         closing = asyncio.create_task(gateway.close(grace_s=10))
         refused = await client.request("ping_request")
         pool.release_chats()
@@ -191,11 +188,8 @@ async def test_close_cancels_turns_that_outlive_the_grace_period(
     gateway_and_pool: tuple[Gateway, InProcessPool],
 ) -> None:
     gateway, pool = gateway_and_pool
-    pool.hold_chats()
     async with open_peer(gateway) as client:
-        await client.request("init_request", character_id="alpha")
-        chat_id = await client.send("chat_request", user_message="never ends")
-        await pool.chat_started.wait()
+        chat_id = await start_held_chat(client, pool, "never ends")
         await gateway.close(grace_s=0.05)
         final = await client.recv()
         with pytest.raises(ConnectionClosed):

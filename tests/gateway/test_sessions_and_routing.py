@@ -6,7 +6,7 @@ import asyncio
 
 from supervisor.gateway import Gateway
 from supervisor.pool_api import WorkerState
-from tests.gateway.conftest import GatewayFactory, PeerFactory, open_peer
+from tests.gateway.conftest import GatewayFactory, PeerFactory, open_peer, start_held_chat
 from tests.gateway.in_process_pool import InProcessPool
 
 SUBSCRIBE_ALL = ["vitals", "turns", "worker_state"]
@@ -92,11 +92,8 @@ async def test_status_is_answered_while_a_chat_streams_on_the_same_character(
     peer: PeerFactory, gateway_and_pool: tuple[Gateway, InProcessPool]
 ) -> None:
     _, pool = gateway_and_pool
-    pool.hold_chats()
     async with peer() as client:
-        await client.request("init_request", character_id="alpha")
-        chat_id = await client.send("chat_request", user_message="hi")
-        await pool.chat_started.wait()
+        chat_id = await start_held_chat(client, pool, "hi")
         status = await client.request("status_request")
         pool.release_chats()
         chat = await client.recv()
@@ -128,11 +125,8 @@ async def test_turn_beyond_the_queue_depth_is_busy(
     make_gateway: GatewayFactory,
 ) -> None:
     gateway, pool = await make_gateway(chat_queue_depth=1)
-    pool.hold_chats()
     async with open_peer(gateway) as client:
-        await client.request("init_request", character_id="alpha")
-        await client.send("chat_request", user_message="active")
-        await pool.chat_started.wait()
+        await start_held_chat(client, pool, "active")
         await client.send("chat_request", user_message="queued")
         busy_id = await client.send("chat_request", user_message="too many")
         answer = await client.recv()
@@ -242,11 +236,8 @@ async def test_cancel_of_a_queued_turn_answers_cancelled_without_reaching_the_wo
     peer: PeerFactory, gateway_and_pool: tuple[Gateway, InProcessPool]
 ) -> None:
     _, pool = gateway_and_pool
-    pool.hold_chats()
     async with peer() as client:
-        await client.request("init_request", character_id="alpha")
-        await client.send("chat_request", user_message="active")
-        await pool.chat_started.wait()
+        await start_held_chat(client, pool, "active")
         queued = await client.send("chat_request", user_message="queued")
         cancel_id = await client.send("cancel_request", target_message_id=queued)
         frames = [await client.recv(), await client.recv()]
@@ -261,11 +252,8 @@ async def test_cancel_of_a_streaming_chat_is_passed_to_the_worker(
     peer: PeerFactory, gateway_and_pool: tuple[Gateway, InProcessPool]
 ) -> None:
     _, pool = gateway_and_pool
-    pool.hold_chats()
     async with peer() as client:
-        await client.request("init_request", character_id="alpha")
-        chat_id = await client.send("chat_request", user_message="long story")
-        await pool.chat_started.wait()
+        chat_id = await start_held_chat(client, pool, "long story")
         cancel = await client.request("cancel_request", target_message_id=chat_id)
         pool.release_chats()
         final = await client.recv()
