@@ -1,0 +1,113 @@
+"""What every HTTP streaming backend promises, checked for Ollama and the OpenAI dialect alike.
+
+Each test runs once per backend against its real-HTTP fake server: one pooled connection,
+a delta as soon as its token is written, ``length`` finishes, a mid-stream death that is an
+``LLMError`` and never retried, and ``aclose()`` of the stream disconnecting at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+
+import pytest
+
+from tests.backends.conftest import RecordingSleep
+from tests.backends.fake_llm_servers import FakeLLMServer, StreamScript
+from tests.backends.helpers import HELLO, collect
+from worker.backends.base import GenerationOptions, LLMError, TextDelta
+from worker.backends.ollama import OllamaBackend
+from worker.backends.openai import OpenAIBackend
+
+Backend = OllamaBackend | OpenAIBackend
+
+
+@dataclass(frozen=True, slots=True)
+class Streaming:
+    """A fake server, how to build the backend for it, and the request a chat makes."""
+
+    server: FakeLLMServer
+    make: Callable[[], Backend]
+    chat_request: str
+
+
+@pytest.fixture(params=["ollama", "openai"])
+def streaming(request: pytest.FixtureRequest) -> Streaming:
+    if request.param == "ollama":
+        ollama = request.getfixturevalue("ollama_server")
+        options = GenerationOptions(model="llama3.2", temperature=0.8, num_ctx=4096,
+                                    max_tokens=512, keep_alive="5m")
+        return Streaming(ollama, lambda: OllamaBackend(ollama.base_url, options,
+                                                       sleep=RecordingSleep()),
+                         "POST /api/chat")
+    openai = request.getfixturevalue("openai_server")
+    options = GenerationOptions(model="local-model", temperature=0.8, num_ctx=4096,
+                                max_tokens=256, keep_alive="5m")
+    return Streaming(openai, lambda: OpenAIBackend(openai.base_url, options,
+                                                   sleep=RecordingSleep()),
+                     "POST /v1/chat/completions")
+
+
+async def test_consecutive_chats_reuse_one_connection(streaming: Streaming) -> None:
+    backend = streaming.make()
+    await collect(backend.generate(HELLO))
+    await collect(backend.generate(HELLO))
+    await backend.aclose()
+    assert streaming.server.stats.connections == 1
+
+
+async def test_first_delta_arrives_while_the_server_holds_the_second(
+    streaming: Streaming,
+) -> None:
+    server = streaming.server
+    server.script = StreamScript(token_delay_s=0.05, hold_after=1)
+    backend = streaming.make()
+    async with aclosing(backend.generate(HELLO)) as stream:
+        first = await anext(stream)
+        # The server has written one token and is blocked before the second: the delta
+        # cannot have waited for more of the reply.
+        assert first == TextDelta("Hello")
+        assert server.stats.tokens_written == 1
+        await server.holding.wait()
+        server.release()
+        rest = [event async for event in stream]
+    await backend.aclose()
+    assert [e.text for e in rest if isinstance(e, TextDelta)] == [",", " world", "!"]
+
+
+async def test_length_finish_is_reported(streaming: Streaming) -> None:
+    streaming.server.script = StreamScript(finish_reason="length")
+    backend = streaming.make()
+    _, done = await collect(backend.generate(HELLO))
+    await backend.aclose()
+    assert done.finish_reason == "length"
+
+
+async def test_server_dying_mid_stream_is_an_llm_error_and_not_retried(
+    streaming: Streaming,
+) -> None:
+    streaming.server.script = StreamScript(die_after=2)
+    backend = streaming.make()
+    with pytest.raises(LLMError, match=r"after 2 token\(s\).*not retried") as info:
+        await collect(backend.generate(HELLO))
+    await backend.aclose()
+    assert type(info.value) is LLMError
+    assert streaming.server.stats.requests[streaming.chat_request] == 1
+
+
+async def test_aclose_disconnects_the_server_within_100_ms(streaming: Streaming) -> None:
+    server = streaming.server
+    server.script = StreamScript(tokens=["tok"] * 200, token_delay_s=0.05)
+    backend = streaming.make()
+    stream = backend.generate(HELLO)
+    await anext(stream)
+    closed_at = time.monotonic()
+    await stream.aclose()
+    await asyncio.wait_for(server.disconnected.wait(), timeout=2.0)
+    assert time.monotonic() - closed_at < 0.1
+    assert server.stats.disconnects == 1
+    assert server.stats.tokens_written < 200
+    await backend.aclose()
