@@ -161,4 +161,3 @@ async def test_check_on_a_closed_port_is_unavailable() -> None:
     with pytest.raises(LLMUnavailable, match="OPENAI_BASE_URL"):
         await backend.check()
     await backend.aclose()
-
