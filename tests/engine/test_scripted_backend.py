@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.characters import character, full_character
+from tests.engine.conftest import OpenEngine, chat
 from worker.backends.base import (
     ChatMessage,
     GenerationDone,
@@ -145,6 +146,26 @@ def test_a_user_without_a_name_is_never_called_user(who: Character) -> None:
                 assert not re.search(r"\buser\b", reply, re.IGNORECASE), reply
 
 
+def test_a_name_given_a_few_turns_ago_is_still_used() -> None:
+    earlier = ("Hi, I'm Sam!", "I love jazz")
+    ctx = replace(context("greeting", user_name="user", message="Hello again"),
+                  earlier_user_messages=earlier)
+    assert all("Sam" in r for r in replies(ctx, 3))
+    renamed = replace(ctx, earlier_user_messages=(*earlier, "Actually, call me Jo"))
+    assert all("Jo" in r and "Sam" not in r for r in replies(renamed, 3))
+
+
+async def test_the_engine_passes_the_users_earlier_messages_so_a_name_sticks(
+        open_engine: OpenEngine) -> None:
+    engine = open_engine(character(name="Pip"))
+    await chat(engine, "Hi! I'm Sam and I love jazz.")
+    await chat(engine, "Hello there", user="someone_else")  # another user's name is not ours
+    later = await chat(engine, "Hello again!")
+    assert "Sam" in later.response_text
+    other = await chat(engine, "Hello again!", user="someone_else")
+    assert "Sam" not in other.response_text
+
+
 def test_capitalised_words_after_im_that_are_not_names_are_not_taken_for_names() -> None:
     reply = compose_reply(context("greeting", message="Hi! I'm English, by the way",
                                   user_name="user"))
@@ -200,6 +221,15 @@ def test_an_agreeable_character_offers_to_start_over_after_hostility() -> None:
     assert "start over" not in compose_reply(context("hostile", who=prickly))
 
 
+def test_an_unkind_remark_is_not_met_cheerfully() -> None:
+    ctx = context("smalltalk", message="You're a useless clown", mood="happy", intensity=0.5)
+    kind = replace(ctx, user_message="You're a lovely clown", valence=0.6)
+    for unkind, warm in zip(replies(replace(ctx, valence=-0.6), 3), replies(kind, 3),
+                            strict=True):
+        assert "!" not in unkind.split("*")[0] and "useless clown" in unkind.lower(), unkind
+        assert "!" in warm, warm
+
+
 @pytest.mark.parametrize("intensity", [0.45, 0.7])
 def test_mood_changes_the_wording(intensity: float) -> None:
     for intent in ("greeting", "smalltalk", "thanks"):
@@ -237,6 +267,12 @@ def test_a_joke_is_met_in_the_characters_humour_style() -> None:
 def test_a_matched_memory_is_retold_to_the_user(user_name: str, memory: str, told: str) -> None:
     for reply in replies(context("smalltalk", memories=(memory,), user_name=user_name), 3):
         assert told in reply, reply
+
+
+def test_a_memory_quoting_the_user_is_not_echoed_back() -> None:
+    felt = 'sam felt upset: "my exam went badly"'
+    for reply in replies(context("smalltalk", memories=(felt, "sam loves jazz.")), 3):
+        assert "exam" not in reply and "you love jazz" in reply, reply
 
 
 def test_a_name_memory_addresses_the_user_instead_of_being_recited() -> None:

@@ -64,6 +64,10 @@ class ReplyContext:
     #: number of replies the turn already has). An offline backend answers each variant
     #: differently so that a regenerate visibly changes something.
     variant: int = 0
+    #: The same user's earlier messages in this conversation, oldest first (as many as the
+    #: engine's history window holds): an offline backend finds in them what the user said
+    #: about themselves a few turns ago, such as their name.
+    earlier_user_messages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,7 @@ _TITLES: Final = frozenset(("dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms."
 
 _NAME_RE: Final = re.compile(
     r"\b(?:(?i:my name is|my name's|call me|i'm called|i am called)\s+(?P<any>[A-Za-z][\w'-]*)"
-    r"|(?i:i'm|i am|this is|it's)\s+(?P<cap>[A-Z][a-z'-]+))"
+    r"|(?i:i'm|i am)\s+(?P<cap>[A-Z][a-z'-]+))"
 )
 _MEMORY_NAME_RE: Final = re.compile(r"^\S+'s name is (?P<name>[A-Za-z][\w'-]*)", re.IGNORECASE)
 
@@ -257,7 +257,10 @@ _TOPIC_LINES: Final[dict[str, tuple[str, ...]]] = {
     "identity": ("{What} — that's you, then?", "Ah, {what}. I'd like to hear more about that.",
                  "{What}! I wouldn't have guessed."),
     "salient": ("{What} — tell me more.", "Mm, {what}. Go on.", "{What}, you say?"),
+    # The same, when the message was unkind without being hostile enough to be called so.
+    "salient_sore": ("{What}? Ouch.", "{What} — that stings a little.", "Hm. {What}, is it?"),
 }
+_SORE_VALENCE: Final = -0.4
 _FEELINGS_LOW: Final = frozenset(("tired", "exhausted", "sad", "down", "lonely", "stressed",
                                   "anxious", "nervous", "bored", "sick", "worried", "scared",
                                   "angry", "upset"))
@@ -317,25 +320,26 @@ _MEMORY_LINES: Final = ("I remember {memory}.", "You told me {memory}, didn't yo
 
 @dataclass(frozen=True, slots=True)
 class MoodTone:
-    """How a mood colours the wording: a leading interjection (shown from intensity 0.35),
-    the end mark it prefers for the opening, and a stage direction when intensity >= 0.6."""
+    """How a mood colours the wording: leading interjections (one shown from intensity
+    0.35), the end mark it prefers for the opening ("" keeps the opening's own), and a
+    stage direction shown when intensity >= 0.6."""
 
-    lead: str
+    leads: tuple[str, ...]
     end: str
     aside: str
 
 
 _MOOD_TONES: Final[dict[str, MoodTone]] = {
-    "happy": MoodTone("Oh!", "!", "*grins*"),
-    "excited": MoodTone("Ooh!", "!", "*practically bouncing*"),
-    "content": MoodTone("Mm.", "", "*settles back, smiling*"),
-    "calm": MoodTone("Ah.", ".", "*takes an unhurried breath*"),
-    "neutral": MoodTone("", "", ""),
-    "anxious": MoodTone("Um…", "", "*fidgets with a sleeve*"),
-    "stressed": MoodTone("Right. Okay.", ".", "*rubs the bridge of their nose*"),
-    "sad": MoodTone("Oh.", ".", "*smiles, a little thinly*"),
-    "irritated": MoodTone("Hm.", ".", "*exhales sharply*"),
-    "tired": MoodTone("Mm…", ".", "*stifles a yawn*"),
+    "happy": MoodTone(("Oh!", "Well!"), "!", "*grins*"),
+    "excited": MoodTone(("Ooh!", "Oh wow!"), "!", "*practically bouncing*"),
+    "content": MoodTone(("Mm.", "Ah, nice."), "", "*settles back, smiling*"),
+    "calm": MoodTone(("Ah.", "Mm."), ".", "*takes an unhurried breath*"),
+    "neutral": MoodTone((), "", ""),
+    "anxious": MoodTone(("Um…", "Oh — um."), "", "*fidgets with a sleeve*"),
+    "stressed": MoodTone(("Right. Okay.", "Sorry — right."), ".", "*rubs the bridge of the nose*"),
+    "sad": MoodTone(("Oh.", "Mm."), ".", "*smiles, a little thinly*"),
+    "irritated": MoodTone(("Hm.", "Right."), ".", "*exhales sharply*"),
+    "tired": MoodTone(("Mm…", "Ah…"), ".", "*stifles a yawn*"),
 }
 # Openings that already start with one get no mood interjection ("Oh! Oh, hi").
 _INTERJECTIONS: Final = frozenset(("oh", "ah", "ha", "ooh", "hmm", "mm-hm", "aw", "whoa",
@@ -407,13 +411,23 @@ def _name_words(character: Character) -> frozenset[str]:
     return frozenset(w.lower() for w in _WORD_RE.findall(character.name))
 
 
-def _user_name(context: ReplyContext) -> str:
-    """The name to address the user by, or "" when none is known: a name the message gives,
-    the session's user name unless it is a placeholder, or a "…'s name is X." memory."""
-    for match in _NAME_RE.finditer(context.user_message):
+def _name_given_in(message: str) -> str:
+    """The name the user gives in ``message`` ("my name is sam", "I'm Sam"), or ""."""
+    for match in _NAME_RE.finditer(message):
         name = match.group("any") or match.group("cap")
         if name and name.lower() not in _NOT_NAMES and name.lower() not in _STOPWORDS:
             return _cap(name)
+    return ""
+
+
+def _user_name(context: ReplyContext) -> str:
+    """The name to address the user by, or "" when none is known: the latest name the user
+    gave (this message, then their earlier ones), the session's user name unless it is a
+    placeholder such as "user", or a "…'s name is X." memory."""
+    for message in (context.user_message, *reversed(context.earlier_user_messages)):
+        given = _name_given_in(message)
+        if given:
+            return given
     if context.user_name.strip().lower() not in _PLACEHOLDER_NAMES:
         return context.user_name.strip()
     for snippet in context.memory_snippets:
@@ -485,14 +499,14 @@ def _opening(context: ReplyContext, formal: bool, name: str, seed: int) -> str:
         n=f", {name}" if name else "",
         me=context.character.name if context.turn_index == 1 else _short_name(context.character))
     tone = _MOOD_TONES.get(context.mood, _MOOD_TONES["neutral"])
-    if context.intent == "hostile":
-        return line  # no mood colouring on a rebuke: it would read as not taking it in
+    if context.intent == "hostile" or context.valence <= _SORE_VALENCE:
+        return line  # no cheerful colouring after unkindness: it would read as not hearing it
     if tone.end and line[-1] in ".!" and line[-1] != tone.end:
         line = line[:-1] + tone.end
     first_word = line.split()[0].strip(",.!?—").lower()
-    if (tone.lead and context.mood_intensity >= _MOOD_LEAD_FROM
+    if (tone.leads and context.mood_intensity >= _MOOD_LEAD_FROM
             and first_word not in _INTERJECTIONS):
-        line = f"{tone.lead} {line}"
+        line = f"{_pick(tone.leads, seed // 3, 10)} {line}"
     return line
 
 
@@ -597,8 +611,10 @@ def _memory_line(context: ReplyContext, name: str, seed: int) -> str:
     """The first matched memory that is not just the user's name, told naturally."""
     subjects = [s for s in (context.user_name.strip(), name, "User") if s]
     for snippet in context.memory_snippets:
-        if _MEMORY_NAME_RE.match(snippet):
-            continue  # the name is used to address the user instead
+        if _MEMORY_NAME_RE.match(snippet) or '"' in snippet:
+            # The name is used to address the user instead; quoting memories (a feeling with
+            # the user's words, a promise) read as an echo rather than a recollection.
+            continue
         told = _as_told_to_user(snippet, subjects)
         if told is None:
             return f"That reminds me — {snippet.strip().rstrip('.')}."
@@ -640,7 +656,8 @@ def compose_reply(context: ReplyContext) -> str:
     if statement is None and question is None and intent == "smalltalk":
         topic = _salient(message, ignore)
         if topic:
-            parts.append(_pick(_TOPIC_LINES["salient"], seed, 4).format(
+            lines = _TOPIC_LINES["salient_sore" if context.valence <= _SORE_VALENCE else "salient"]
+            parts.append(_pick(lines, seed, 4).format(
                 what=topic, What=_cap(topic)))
 
     memory = _memory_line(context, name, seed)

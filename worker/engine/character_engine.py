@@ -276,6 +276,7 @@ class CharacterEngine:
             turn_index=state.turn_count + 1,
             memory_snippets=tuple(h.text for h in relevant),
             variant=variant,
+            earlier_user_messages=tuple(t.user_message for t in history if t.user == user),
         )
         timings["prompt"] = laps.lap()
 
