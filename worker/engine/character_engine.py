@@ -237,7 +237,7 @@ class CharacterEngine:
             relationship = stored or Relationship(user=user)
             relationship_existed = stored is not None
             turn_id = self._db.next_turn_id()
-            history = self._db.recent_turns(HISTORY_WINDOW)
+            history = self._db.recent_exchanges(HISTORY_WINDOW)
             variant = 0
         else:
             state = EngineState.loads(regenerating.state_before)
@@ -246,7 +246,7 @@ class CharacterEngine:
                             else Relationship.from_json(before))
             relationship_existed = before is not None
             turn_id = regenerating.id
-            history = [t for t in self._db.recent_turns(HISTORY_WINDOW + 1)
+            history = [t for t in self._db.recent_exchanges(HISTORY_WINDOW + 1)
                        if t.id < regenerating.id]
             # The turn's replies so far: its alternatives and the current one. The new reply
             # takes the next position, and the backend is asked for that variant.
