@@ -10,6 +10,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.engine.characters import character, full_character
 from tests.engine.conftest import OpenEngine, chat
@@ -170,6 +172,18 @@ def test_capitalised_words_after_im_that_are_not_names_are_not_taken_for_names()
     reply = compose_reply(context("greeting", message="Hi! I'm English, by the way",
                                   user_name="user"))
     assert "English" not in reply.split(".")[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(message=st.text(max_size=120), user_name=st.text(max_size=12),
+       intent=st.sampled_from(INTENTS), mood=st.sampled_from(MOODS),
+       valence=st.floats(-1, 1), memory=st.text(max_size=60))
+def test_any_message_gets_a_non_empty_reply(message: str, user_name: str, intent: str,
+                                            mood: str, valence: float, memory: str) -> None:
+    ctx = replace(context(intent, message=message, user_name=user_name, mood=mood,
+                          intensity=0.7, memories=(memory,)), valence=valence)
+    assert compose_reply(ctx).strip()
+    assert compose_reply(replace(ctx, user_message=f"I love {{x}} and {message}")).strip()
 
 
 # ---------------------------------------------------------------------------- questions

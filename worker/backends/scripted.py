@@ -150,10 +150,10 @@ def _statement(message: str) -> Statement | None:
 def _salient(sentence: str, ignore: frozenset[str]) -> str | None:
     """The sentence's most telling phrase: the last three words of the longest (in letters)
     run of consecutive content words, the later of equals (questions end on their object)."""
+    skip = _STOPWORDS | ignore
     runs: list[list[str]] = [[]]
     for token in _PHRASE_TOKEN_RE.findall(sentence):
-        lowered = token.lower()
-        if token[0].isalpha() and len(token) > 2 and lowered not in _STOPWORDS | ignore:
+        if token[0].isalpha() and len(token) > 2 and token.lower() not in skip:
             runs[-1].append(token)
         else:
             runs.append([])
@@ -514,12 +514,13 @@ def _reaction(character: Character, statement: Statement, seed: int) -> list[str
     """A reaction to what the user said about themselves, then (unless the character is
     terse) how it touches the character's own specialty or tastes."""
     what = statement.what
+    # Each template is formatted once: the user's words are inserted, never parsed as a
+    # template, so braces in a message are just text.
     if statement.kind == "feel":
-        low = what.split()[0].lower() in _FEELINGS_LOW
-        lines = [_pick(_FEEL_LINES[low], seed, 4)]
+        template = _pick(_FEEL_LINES[what.split()[0].lower() in _FEELINGS_LOW], seed, 4)
     else:
         template = _pick(_TOPIC_LINES[statement.kind], seed, 4)
-        lines = [template.format(what=what, What=_cap(what), verb=statement.verb or "got")]
+    lines = [template.format(what=what, What=_cap(what), verb=statement.verb or "got")]
     shared = _shared(character, what)
     if _is_terse(character):
         pass  # a terse character reacts and stops
@@ -528,7 +529,7 @@ def _reaction(character: Character, statement: Statement, seed: int) -> list[str
     elif statement.kind in ("love", "hate") and character.demographics.interests:
         interest = _pick(character.demographics.interests, seed, 5)
         lines.append(_pick(_OWN_TASTE_LINES, seed, 6).format(interest=interest))
-    return [line.format(what=what, What=_cap(what)) for line in lines]
+    return lines
 
 
 def _answer(context: ReplyContext, question: Question, seed: int) -> str:
