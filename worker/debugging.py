@@ -132,9 +132,25 @@ def format_thread_stacks() -> dict[str, str]:
 
 
 def install_stack_dump() -> None:
-    """SIGUSR1 → one ``thread_stacks`` log record (``kill -USR1 <worker pid>``)."""
+    """SIGUSR1 → one ``thread_stacks`` log record (``kill -USR1 <worker pid>``).
+
+    The handler runs in the main thread between two bytecodes, possibly while that thread
+    holds the channel's send lock, so it must not log (send) itself: it captures the stacks
+    and hands them to a dedicated thread through a ``SimpleQueue`` (reentrant by design).
+    The dump thread logs once the lock is free, even while the event loop is stuck.
+    """
+    import queue
+    import threading
+
+    dumps: queue.SimpleQueue[dict[str, str]] = queue.SimpleQueue()
+
+    def log_dumps() -> None:
+        while True:
+            log.warning("thread_stacks", stacks=dumps.get())
+
+    threading.Thread(target=log_dumps, name="stack-dump-logger", daemon=True).start()
 
     def dump(_signum: int, _frame: FrameType | None) -> None:
-        log.warning("thread_stacks", stacks=format_thread_stacks())
+        dumps.put(format_thread_stacks())
 
     signal.signal(signal.SIGUSR1, dump)

@@ -157,7 +157,7 @@ async def test_sigusr1_logs_every_threads_stack(start_pool, log_file: Path) -> N
     pool, listener = await start_pool()
     await pool.ensure("zen-master")
     os.kill(pid_of(pool, "zen-master"), signal.SIGUSR1)
-    await request(pool, listener, "zen-master", 9)  # the dump is logged before this answer
+    await request(pool, listener, "zen-master", 9)
 
     def dumped() -> bool:
         return any(r["event"] == "thread_stacks" for r in log_records(log_file))
@@ -166,3 +166,23 @@ async def test_sigusr1_logs_every_threads_stack(start_pool, log_file: Path) -> N
     (dump,) = [r for r in log_records(log_file) if r["event"] == "thread_stacks"]
     assert dump["character"] == "zen-master"
     assert any("channel-reader" in name for name in dump["stacks"])
+
+
+async def test_stack_dumps_during_busy_sends_never_block_the_worker(
+    start_pool, log_file: Path
+) -> None:
+    # Regression: the SIGUSR1 handler used to log from the main thread, deadlocking on the
+    # channel's send lock when the signal landed while the main thread was sending a frame.
+    pool, listener = await start_pool()
+    await pool.ensure("zen-master")
+    pid = pid_of(pool, "zen-master")
+    for request_id in range(100, 140):
+        os.kill(pid, signal.SIGUSR1)
+        await request(pool, listener, "zen-master", request_id,
+                      StatusRequest(message_id=f"s{request_id}", include_history=True))
+
+    def all_dumped() -> bool:
+        return sum(r["event"] == "thread_stacks" for r in log_records(log_file)) == 40
+
+    await wait_until(all_dumped, timeout_s=10.0)
+    assert pid_of(pool, "zen-master") == pid
