@@ -34,21 +34,23 @@ class Streaming:
     chat_request: str
 
 
-@pytest.fixture(params=["ollama", "openai"])
+# Per backend: its fake server's fixture, the backend class, its options, its chat request.
+BACKENDS: dict[str, tuple[str, type[Backend], GenerationOptions, str]] = {
+    "ollama": ("ollama_server", OllamaBackend,
+               GenerationOptions(model="llama3.2", temperature=0.8, num_ctx=4096,
+                                 max_tokens=512, keep_alive="5m"), "POST /api/chat"),
+    "openai": ("openai_server", OpenAIBackend,
+               GenerationOptions(model="local-model", temperature=0.8, num_ctx=4096,
+                                 max_tokens=256, keep_alive="5m"), "POST /v1/chat/completions"),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
 def streaming(request: pytest.FixtureRequest) -> Streaming:
-    if request.param == "ollama":
-        ollama = request.getfixturevalue("ollama_server")
-        options = GenerationOptions(model="llama3.2", temperature=0.8, num_ctx=4096,
-                                    max_tokens=512, keep_alive="5m")
-        return Streaming(ollama, lambda: OllamaBackend(ollama.base_url, options,
-                                                       sleep=RecordingSleep()),
-                         "POST /api/chat")
-    openai = request.getfixturevalue("openai_server")
-    options = GenerationOptions(model="local-model", temperature=0.8, num_ctx=4096,
-                                max_tokens=256, keep_alive="5m")
-    return Streaming(openai, lambda: OpenAIBackend(openai.base_url, options,
-                                                   sleep=RecordingSleep()),
-                     "POST /v1/chat/completions")
+    fixture, backend_class, options, chat_request = BACKENDS[request.param]
+    server: FakeLLMServer = request.getfixturevalue(fixture)
+    return Streaming(server, lambda: backend_class(server.base_url, options,
+                                                   sleep=RecordingSleep()), chat_request)
 
 
 async def test_consecutive_chats_reuse_one_connection(streaming: Streaming) -> None:
