@@ -97,6 +97,7 @@ class CharacterService:
         self._send = send
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._accepting = True
+        self._backend_check: asyncio.Task[None] | None = None
 
     @property
     def character_id(self) -> str:
@@ -106,10 +107,12 @@ class CharacterService:
     async def open(
         cls, character_id: str, settings: Settings, send: SendFrame
     ) -> CharacterService:
-        """Load the character file and open its engine (database, backend).
+        """Load the character file, open its engine (database, backend) and start probing
+        the LLM server in the background (see ``_check_backend``).
 
         Raises whatever prevents the character from running (a missing or broken character
-        file, an unusable database): the worker reports it as ``Fatal``.
+        file, an unusable database): the worker reports it as ``Fatal``. An unreachable LLM
+        server or missing model is not among them.
         """
         character = load_character(character_id, settings.characters_dir).character
         backend = make_backend(settings, character.llm)
@@ -124,7 +127,25 @@ class CharacterService:
         except BaseException:
             await _aclose(backend, embedder)
             raise
-        return cls(engine, backend, embedder, send)
+        service = cls(engine, backend, embedder, send)
+        service._backend_check = asyncio.get_running_loop().create_task(
+            service._check_backend(), name="llm-health-check")
+        return service
+
+    async def _check_backend(self) -> None:
+        """Probe the LLM server once (Ollama ``GET /api/tags``, OpenAI ``GET /models``).
+
+        Runs beside the worker's start rather than before ``Ready``: an unreachable server
+        may take the whole connect timeout to fail, and a worker must not be slow to start
+        (or fail) because of it. A missing server or model is logged as ``llm_check_failed``
+        and makes chats answer ``llm_unavailable`` at once until the re-check backoff has
+        passed (``worker/backends/availability.py``); status, memory and snapshots are
+        served regardless.
+        """
+        try:
+            await self._backend.check()
+        except BackendError as exc:
+            log.warning("llm_check_failed", code=exc.code, error=str(exc))
 
     @property
     def in_flight(self) -> int:
@@ -168,6 +189,9 @@ class CharacterService:
             task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks.values()))
+        if self._backend_check is not None:
+            self._backend_check.cancel()
+            await asyncio.wait([self._backend_check])
         self._engine.close()
         await _aclose(self._backend, self._embedder)
 
