@@ -1,0 +1,370 @@
+"""Issue 6's "done when", through the whole system: a WebSocket client, the gateway, a real
+worker process, the ``ollama`` / ``openai`` backend and a fake model server that speaks the
+exact streaming wire format (``tests.backends.fake_llm_servers``).
+
+One ``greenroom serve`` per engine is shared by the module's tests (starting one costs about
+a second); each test scripts the fake server for its own chats and leaves the character able
+to chat again. The fake server runs in this test's event loop, so the module runs in one
+module-wide loop. Only the "no server at all" test starts a server of its own.
+
+Every wait is on an event: a ``chat_delta`` arriving, the fake server holding a stream or
+seeing its client go away, a final answer. The one loop of repeated requests (waiting out
+the availability backoff after the model server comes back) is bounded by attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.backends.fake_llm_servers import (
+    FakeLLMServer,
+    FakeOllamaServer,
+    FakeOpenAIServer,
+    StreamScript,
+)
+from tests.support.json_peer import Frame, JsonPeer, attach, open_peer
+from tests.support.ports import closed_port
+from tests.support.running_server import RunningServer, ServerConfig, running_server
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(60)]
+
+CHARACTER = "m-playful"
+OLLAMA_MODEL = "llama3.2"
+OPENAI_MODEL = "local-model"
+REPLY = StreamScript(tokens=("Hello", ",", " world", "!"))
+"""What every chat is answered with unless a test queues another script."""
+STORY = ("Once", " upon", " a", " time", ".")
+TOKEN_DELAY_S = 0.05
+
+CANCEL_DEADLINE_S = 0.5
+"""How soon after ``cancel_request`` leaves the client the model server must see its HTTP
+stream closed. The goal is 100 ms; the path crosses three processes (test → gateway →
+worker → test) on a 2-core machine shared with other test runs, where each hop can wait a
+scheduler slice or a busy neighbour. Measured unloaded it is a few milliseconds (see the
+assertion message), so 0.5 s leaves room for load without hiding a real regression: the
+stream is held idle, so a worker that did not close it would never disconnect at all (the
+read timeout is 120 s), and one that drained it first would hit ``TAIL_DRAIN_S`` (1 s)."""
+
+RECOVERY_ATTEMPTS = 400
+RECOVERY_PACE_S = 0.025
+"""Chats sent while waiting for the worker's re-check after the model server comes back:
+at most 400, one every 25 ms (10 s), far beyond the documented backoff of 0.5 s + 1 s for
+the failures this test causes, and few enough requests not to load the machine."""
+
+
+@dataclass
+class Stack:
+    """A fake model server and the ``greenroom serve`` whose worker talks to it."""
+
+    engine: str
+    llm: FakeLLMServer
+    server: RunningServer
+
+    def reset_llm_events(self) -> None:
+        """Forget what earlier tests' streams did to the fake server's events (a stream
+        cancelled while held leaves ``holding`` set)."""
+        for event in (self.llm.holding, self.llm.disconnected, self.llm.first_token_written):
+            event.clear()
+
+
+def engine_env(engine: str, llm: FakeLLMServer) -> dict[str, str]:
+    if engine == "ollama":
+        return {"OLLAMA_BASE_URL": llm.base_url, "OLLAMA_MODEL": OLLAMA_MODEL}
+    return {"OPENAI_BASE_URL": llm.base_url, "OPENAI_MODEL": OPENAI_MODEL}
+
+
+def fake_server(engine: str, *, port: int = 0) -> FakeLLMServer:
+    if engine == "ollama":
+        return FakeOllamaServer(models=[f"{OLLAMA_MODEL}:latest"], script=REPLY, port=port)
+    return FakeOpenAIServer(models=[OPENAI_MODEL], script=REPLY, port=port)
+
+
+@asynccontextmanager
+async def serving(engine: str, data_dir: Path) -> AsyncIterator[Stack]:
+    async with AsyncExitStack() as stack:
+        llm = await stack.enter_async_context(fake_server(engine))
+        server = await stack.enter_async_context(running_server(ServerConfig(
+            data_dir, characters=[CHARACTER], engine=engine, env=engine_env(engine, llm))))
+        try:
+            yield Stack(engine, llm, server)
+        finally:
+            llm.release()  # a stream a failed test left held must not stall shutdown
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def ollama_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with serving("ollama", tmp_path_factory.mktemp("ollama-data")) as stack:
+        yield stack
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def openai_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with serving("openai", tmp_path_factory.mktemp("openai-data")) as stack:
+        yield stack
+
+
+@pytest.fixture(params=["ollama", "openai"])
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """Each engine's shared stack in turn, with the fake server's events reset."""
+    chosen: Stack = request.getfixturevalue(f"{request.param}_stack")
+    chosen.reset_llm_events()
+    yield chosen
+    chosen.llm.script = REPLY
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def peer(stack: Stack) -> AsyncIterator[JsonPeer]:
+    async with open_peer(stack.server.url) as client:
+        await attach(client, CHARACTER)
+        yield client
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def ollama_peer(ollama_stack: Stack) -> AsyncIterator[JsonPeer]:
+    ollama_stack.reset_llm_events()
+    async with open_peer(ollama_stack.server.url) as client:
+        await attach(client, CHARACTER)
+        yield client
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+async def status(peer: JsonPeer) -> Frame:
+    answer = await peer.request("status_request", include_history=True)
+    assert answer["message_type"] == "status_response", answer
+    return answer
+
+
+def committed_vitals(vitals: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """Per level: the value stored at the last committed turn (now minus the drift since)
+    and what that turn changed. Unlike ``level`` these do not move with the clock."""
+    return {name: (detail["level"] - detail["since_last_turn"], detail["last_turn_delta"])
+            for name, detail in vitals["details"].items()}
+
+
+def assert_same_commit(before: Frame, after: Frame) -> None:
+    summary_before, summary_after = before["character_summary"], after["character_summary"]
+    assert summary_after["turn_count"] == summary_before["turn_count"], after
+    assert after["conversation_history"] == before["conversation_history"]
+    then, now = committed_vitals(before["vitals"]), committed_vitals(after["vitals"])
+    for name, (level, delta) in then.items():
+        # Both readings are rounded to 0.01, so their difference may be off by 0.02.
+        assert now[name][0] == pytest.approx(level, abs=0.02), (name, then, now)
+        assert now[name][1] == delta, (name, then, now)
+
+
+async def assert_serves_and_chats(stack: Stack, peer: JsonPeer, pid_before: int) -> None:
+    """The worker survived (same pid), still reads, and the next chat gets a full reply."""
+    assert await stack.server.worker_pid(CHARACTER) == pid_before, "the worker was restarted"
+    await status(peer)
+    search = await peer.request("memory_search_request", query="hello")
+    assert search["message_type"] == "memory_search_response", search
+    reply = await peer.request("chat_request", user_message="Are you still there?")
+    assert reply["message_type"] == "chat_response", reply
+    assert reply["response_text"] == "".join(REPLY.tokens)
+
+
+async def chat_after_recheck(peer: JsonPeer) -> list[Frame]:
+    """Chat until a reply comes (the worker's re-check backoff has passed and the server
+    answered); returns every answer, the reply last. Bounded by ``RECOVERY_ATTEMPTS``."""
+    answers: list[Frame] = []
+    for _ in range(RECOVERY_ATTEMPTS):
+        answers.append(await peer.request("chat_request", user_message="Hello?"))
+        if answers[-1]["message_type"] == "chat_response":
+            break
+        await asyncio.sleep(RECOVERY_PACE_S)  # pacing the attempts, not awaiting luck
+    refusals = {answer.get("error_code") for answer in answers[:-1]}
+    assert answers[-1]["message_type"] == "chat_response", answers[-3:]
+    assert refusals <= {"llm_unavailable"}, answers
+    assert answers[-1]["response_text"] == "".join(REPLY.tokens)
+    return answers
+
+
+async def chat_error(peer: JsonPeer, text: str = "Tell me a story.") -> Frame:
+    answer = await peer.request("chat_request", user_message=text, stream=True)
+    assert answer["message_type"] == "error_response", answer
+    return answer
+
+
+# -- streaming ---------------------------------------------------------------------------
+
+
+async def test_first_token_reaches_the_client_while_the_model_server_holds_the_second(
+    stack: Stack, peer: JsonPeer
+) -> None:
+    llm = stack.llm
+    llm.queue_script(StreamScript(tokens=STORY, token_delay_s=TOKEN_DELAY_S, hold_after=1))
+    written_before = llm.stats.tokens_written
+
+    chat = await peer.send_frame("chat_request", user_message="Tell me a story.", stream=True)
+    async with asyncio.timeout(10):
+        await chat.first_delta.wait()
+    written_at_first_delta = llm.stats.tokens_written - written_before
+    async with asyncio.timeout(10):
+        await llm.holding.wait()  # parked before writing the second token: it was not made
+    deltas_while_held = list(chat.deltas)
+    llm.release()
+    async with asyncio.timeout(10):
+        final = await chat.final
+
+    assert written_at_first_delta == 1
+    assert deltas_while_held == [STORY[0]]
+    assert final["message_type"] == "chat_response", final
+    assert "".join(chat.deltas) == final["response_text"] == "".join(STORY)
+
+
+# -- cancellation ------------------------------------------------------------------------
+
+
+async def test_cancel_closes_the_model_stream_promptly_and_commits_nothing(
+    stack: Stack, peer: JsonPeer
+) -> None:
+    llm = stack.llm
+    before = await status(peer)
+    llm.queue_script(StreamScript(tokens=STORY, token_delay_s=TOKEN_DELAY_S, hold_after=2))
+    chat = await peer.send_frame("chat_request", user_message="Tell me a story.", stream=True)
+    async with asyncio.timeout(10):
+        await llm.holding.wait()
+    assert not llm.disconnected.is_set()
+
+    sent_at = time.perf_counter()
+    cancel = await peer.send_frame("cancel_request", target_message_id=chat.message_id)
+    async with asyncio.timeout(10):
+        await llm.disconnected.wait()
+    latency_s = time.perf_counter() - sent_at
+    async with asyncio.timeout(10):
+        cancelled, cancel_answer = await chat.final, await cancel.final
+    after = await status(peer)
+
+    assert latency_s < CANCEL_DEADLINE_S, (
+        f"{stack.engine}: the model server saw its stream closed {latency_s * 1000:.1f} ms "
+        f"after cancel_request was sent (goal 100 ms, bound {CANCEL_DEADLINE_S * 1000:.0f} ms)")
+    print(f"{stack.engine}: cancel → model stream closed in {latency_s * 1000:.1f} ms")
+    assert cancelled["error_code"] == "cancelled", cancelled
+    assert cancel_answer["success"] is True, cancel_answer
+    assert_same_commit(before, after)
+    reply = await peer.request("chat_request", user_message="Let's start again.")
+    assert reply["response_text"] == "".join(REPLY.tokens), reply
+
+
+# -- failure modes -----------------------------------------------------------------------
+
+
+async def test_no_model_server_answers_llm_unavailable_then_chats_work_once_it_starts(
+    tmp_path: Path,
+) -> None:
+    port = closed_port()
+    url = f"http://127.0.0.1:{port}"
+    config = ServerConfig(tmp_path / "data", characters=[CHARACTER], engine="ollama",
+                          env={"OLLAMA_BASE_URL": url, "OLLAMA_MODEL": OLLAMA_MODEL})
+    async with running_server(config) as server, open_peer(server.url) as peer:
+        startup_check = await server.wait_for_record(
+            lambda r: r.get("event") == "llm_check_failed")
+        await attach(peer, CHARACTER)
+        pid = await server.worker_pid(CHARACTER)
+        down = await chat_error(peer)
+
+        assert url in startup_check["error"], startup_check
+        assert down["error_code"] == "llm_unavailable", down
+        assert url in down["error"] and "ollama serve" in down["error"], down["error"]
+        assert await server.worker_pid(CHARACTER) == pid
+        await status(peer)
+        search = await peer.request("memory_search_request", query="story")
+        assert search["message_type"] == "memory_search_response", search
+
+        async with fake_server("ollama", port=port) as llm:
+            await chat_after_recheck(peer)
+            assert llm.stats.requests["POST /api/chat"] == 1
+        assert await server.worker_pid(CHARACTER) == pid
+
+
+async def test_model_not_pulled_at_start_is_reported_by_the_startup_check_until_pulled(
+    tmp_path: Path,
+) -> None:
+    async with fake_server("ollama") as llm:
+        llm.models = ["mistral:7b"]
+        config = ServerConfig(tmp_path / "data", characters=[CHARACTER], engine="ollama",
+                              env=engine_env("ollama", llm))
+        async with running_server(config) as server, open_peer(server.url) as peer:
+            startup_check = await server.wait_for_record(
+                lambda r: r.get("event") == "llm_check_failed")
+            await attach(peer, CHARACTER)
+            pid = await server.worker_pid(CHARACTER)
+            missing = await chat_error(peer)
+
+            assert "installed: mistral:7b" in startup_check["error"], startup_check
+            assert f"ollama pull {OLLAMA_MODEL}" in startup_check["error"], startup_check
+            assert missing["error_code"] == "llm_unavailable", missing
+            assert f"'{OLLAMA_MODEL}'" in missing["error"], missing["error"]
+            assert f"ollama pull {OLLAMA_MODEL}" in missing["error"], missing["error"]
+
+            llm.models = [f"{OLLAMA_MODEL}:latest"]  # as `ollama pull` would
+            await chat_after_recheck(peer)
+            assert await server.worker_pid(CHARACTER) == pid
+
+
+async def test_model_removed_while_running_answers_llm_unavailable_naming_it_and_pull(
+    ollama_stack: Stack, ollama_peer: JsonPeer
+) -> None:
+    llm, installed = ollama_stack.llm, list(ollama_stack.llm.models)
+    pid = await ollama_stack.server.worker_pid(CHARACTER)
+    llm.models = ["mistral:7b"]
+    try:
+        missing = await chat_error(ollama_peer)
+    finally:
+        llm.models = installed
+
+    assert missing["error_code"] == "llm_unavailable", missing
+    assert f"'{OLLAMA_MODEL}'" in missing["error"], missing["error"]
+    assert f"ollama pull {OLLAMA_MODEL}" in missing["error"], missing["error"]
+    await chat_after_recheck(ollama_peer)  # the failure holds chats back for a while
+    await assert_serves_and_chats(ollama_stack, ollama_peer, pid)
+
+
+async def test_error_line_mid_stream_answers_llm_error_with_the_servers_text(
+    stack: Stack, peer: JsonPeer
+) -> None:
+    pid = await stack.server.worker_pid(CHARACTER)
+    stack.llm.queue_script(StreamScript(tokens=STORY, error_after=2,
+                                        error_message="CUDA out of memory"))
+    failed = await chat_error(peer)
+
+    assert failed["error_code"] == "llm_error", failed
+    assert "error mid-stream: CUDA out of memory" in failed["error"], failed["error"]
+    await assert_serves_and_chats(stack, peer, pid)
+
+
+async def test_model_server_dying_mid_stream_answers_llm_error_saying_the_stream_broke(
+    stack: Stack, peer: JsonPeer
+) -> None:
+    pid = await stack.server.worker_pid(CHARACTER)
+    stack.llm.queue_script(StreamScript(tokens=STORY, die_after=2))
+    failed = await chat_error(peer)
+
+    assert failed["error_code"] == "llm_error", failed
+    assert "broke" in failed["error"] and "after 2 token(s)" in failed["error"], failed["error"]
+    assert "not retried" in failed["error"], failed["error"]
+    await assert_serves_and_chats(stack, peer, pid)
+
+
+async def test_reply_cut_by_the_token_limit_reports_length_in_generation_info(
+    stack: Stack, peer: JsonPeer
+) -> None:
+    stack.llm.queue_script(StreamScript(tokens=STORY, finish_reason="length"))
+    reply = await peer.request("chat_request", user_message="Tell me a long story.")
+
+    assert reply["message_type"] == "chat_response", reply
+    info = reply["generation_info"]
+    assert info["finish_reason"] == "length", info
+    assert info["backend"] == stack.engine
+    assert info["completion_tokens"] == len(STORY)
