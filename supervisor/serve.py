@@ -42,9 +42,9 @@ def parse_debug_target(value: str) -> tuple[str, DebugConfig]:
     return character_id, DebugConfig(port=int(port_text))
 
 
-def _say(text: str) -> None:
-    click.echo(text)
-    sys.stdout.flush()
+def _say(text: str, *, err: bool = False) -> None:
+    click.echo(text, err=err)
+    (sys.stderr if err else sys.stdout).flush()
 
 
 async def run_server(
@@ -68,7 +68,7 @@ async def run_server(
         try:
             await gateway.start()
         except (GatewayConfigError, OSError) as exc:
-            _say(f"greenroom: cannot start the gateway: {exc}")
+            _say(f"greenroom: cannot start the gateway: {exc}", err=True)
             return 2
         scheme = "wss" if settings.tls_cert else "ws"
         _say(f"greenroom listening on {scheme}://{settings.host}:{gateway.port}")
@@ -141,6 +141,12 @@ def _describe(character_id: str, state: WorkerState, pid: int | None, debug_port
 @click.option("--token", default=None, help="Require this token from clients.")
 @click.option("--insecure", is_flag=True, default=None,
               help="Allow a non-loopback bind without a token.")
+@click.option("--tls-cert", type=click.Path(path_type=Path), default=None,
+              help="PEM certificate: serve wss:// (with --tls-key).")
+@click.option("--tls-key", type=click.Path(path_type=Path), default=None,
+              help="PEM private key for --tls-cert.")
+@click.option("--allowed-origin", "allowed_origins", multiple=True, metavar="ORIGIN",
+              help="Origin a browser client may connect from (repeatable).")
 def serve(
     characters: tuple[str, ...],
     all_characters: bool,
@@ -155,13 +161,17 @@ def serve(
     log_level: str | None,
     token: str | None,
     insecure: bool | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    allowed_origins: tuple[str, ...],
 ) -> None:
     """Start the supervisor: the gateway plus one worker process per character."""
     try:
         settings = load_settings({
             "host": host, "port": port, "data_dir": data_dir, "characters_dir": characters_dir,
             "engine": engine, "log_format": log_format, "log_level": log_level,
-            "token": token, "insecure": insecure,
+            "token": token, "insecure": insecure, "tls_cert": tls_cert, "tls_key": tls_key,
+            "allowed_origins": allowed_origins or None,
         })
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None

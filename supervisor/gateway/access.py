@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import re
 import ssl
 from collections.abc import Sequence
 
 from websockets.typing import Origin
 
 from supervisor.settings import Settings
-
-_CHARACTER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+from worker.characters.model import is_valid_character_id
 
 
 class GatewayConfigError(ValueError):
@@ -97,5 +95,5 @@ def allowed_origins(settings: Settings) -> Sequence[Origin | None] | None:
 
 
 def is_safe_character_id(character_id: str) -> bool:
-    """Character ids are file stems: letters, digits, ``_ . -``; never a path or ``..``."""
-    return bool(_CHARACTER_ID.match(character_id)) and ".." not in character_id
+    """The one character-id rule (lowercase letters, digits, ``-``, ``_``): never a path."""
+    return is_valid_character_id(character_id)

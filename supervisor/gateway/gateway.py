@@ -560,7 +560,7 @@ class Gateway:
             return error_for(
                 message_id,
                 ErrorCode.CHARACTER_NOT_FOUND,
-                f"{character_id!r} is not a character id (letters, digits, '_', '.', '-'); "
+                f"{character_id!r} is not a character id (lowercase letters, digits, '-', '_'); "
                 "list them with characters_request.",
             )
         try:

@@ -82,8 +82,9 @@ def test_origins_unchecked_unless_configured_then_non_browser_clients_still_allo
 
 @pytest.mark.parametrize(
     ("character_id", "safe"),
-    [("m-playful", True), ("zen_master.v2", True), ("../etc", False), ("a/b", False),
-     ("", False), (".hidden", False), ("a..b", False), ("a\x00", False), ("x" * 200, False)],
+    [("m-playful", True), ("zen_master2", True), ("zen_master.v2", False), ("M-Playful", False),
+     ("../etc", False), ("a/b", False), ("", False), (".hidden", False), ("a..b", False),
+     ("a\x00", False), ("x" * 200, False)],
 )
 def test_character_ids_are_names_not_paths(character_id: str, safe: bool) -> None:
     assert is_safe_character_id(character_id) is safe
