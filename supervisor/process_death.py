@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import signal
 import sys
@@ -17,12 +18,18 @@ from typing import Final
 PR_SET_PDEATHSIG: Final = 1
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    # find_library runs `ldconfig -p` in a subprocess (milliseconds): done once per process,
+    # and the zygote's handle is inherited by every worker it forks.
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
     """Ask the kernel to send ``sig`` when our parent dies; False where unsupported."""
     if not sys.platform.startswith("linux"):
         return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    return int(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
+    return int(_libc().prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
 
 
 def die_with_parent(expected_parent_pid: int) -> None:
