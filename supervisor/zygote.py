@@ -28,6 +28,7 @@ The zygote must stay single-threaded: it forks.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import selectors
@@ -51,14 +52,26 @@ def _send(control: socket.socket, message: tuple[Any, ...]) -> None:
 
 
 def _preload() -> list[str]:
-    """Import ``PRELOAD``; returns the import errors (a broken module must not stop the
-    zygote: the worker will fail on the same import and produce a proper crash report)."""
+    """Import ``PRELOAD``, then rehearse a turn (``worker.warmup``) so lazily built state —
+    VADER's lexicon, the TLS context of HTTP clients, validator and ABC caches — is built
+    once here instead of in every worker; returns what failed (a broken module must not stop
+    the zygote: the worker will fail on the same import and produce a proper crash report).
+
+    Finally ``gc.freeze()``: the objects built so far move to a permanent generation that
+    the collector never scans, so a fork's first collections do not touch (and copy) every
+    inherited page."""
     errors = []
     for name in PRELOAD:
         try:
             __import__(name)
         except Exception as exc:
             errors.append(f"{name}: {type(exc).__name__}: {exc}")
+    if not errors:
+        from worker.warmup import rehearse
+
+        errors.extend(f"warm-up: {problem}" for problem in rehearse())
+    gc.collect()
+    gc.freeze()
     return errors
 
 

@@ -1,0 +1,86 @@
+"""Warm a process up before it forks workers: pay every first-use cost once, in the zygote.
+
+Importing the worker's code is not all a fresh worker pays before it answers. Much is built
+lazily on first use, per process: VADER's lexicon (``SentimentIntensityAnalyzer``, ~8 ms),
+the TLS context every httpx client loads from certifi (~15 ms per client), the ``isinstance``
+caches of abstract base classes that character parsing fills (~4 ms), SQLite statements,
+pydantic and msgspec validators, the regular expressions the memory code matches by pattern
+string. ``rehearse()`` exercises all of it once — parse a character, open its engine on a
+throwaway directory, make one turn with the offline backend, read status, search memory,
+build and close an HTTP client — so every worker forked afterwards inherits the warm state
+(copy-on-write) instead of rebuilding it.
+
+Promises: nothing outside a temporary directory is read or written except the character file
+read; nothing of the rehearsal survives it but caches (no open file, socket, thread or event
+loop is left behind, which matters in a process that forks). Any failure is returned as text
+and costs only the warm-up — the worker will meet the same problem itself and report it.
+Not for use inside a worker: it would run a turn there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+
+from supervisor.settings import Settings
+from worker.backends.http_transport import DEFAULT_TIMEOUTS, make_client
+from worker.backends.scripted import ScriptedBackend
+from worker.characters.loader import CHARACTER_SUFFIX, load_character
+from worker.characters.model import Character
+from worker.characters.problems import CharacterError
+from worker.engine.appraisal import appraise
+from worker.engine.character_engine import CharacterEngine
+
+REHEARSAL_MESSAGE = "Hello! My name is Sam and I love cooking. What did you do today?"
+"""Long enough to reach appraisal, memory formation (a name, a preference) and the prompt."""
+
+
+def rehearse(characters_dir: Path | None = None) -> list[str]:
+    """Warm this process up (see the module docstring); returns what could not be warmed.
+
+    ``characters_dir`` (default: the bundled characters) supplies the character the turn is
+    rehearsed with: the first one, by id, that loads.
+    """
+    problems: list[str] = []
+    appraise(REHEARSAL_MESSAGE)  # VADER's lexicon, even if no character can be rehearsed
+    directory = characters_dir if characters_dir is not None else Settings().characters_dir
+    scratch = Path(tempfile.mkdtemp(prefix="greenroom-warmup-"))
+    try:
+        asyncio.run(_rehearse(directory, scratch, problems))
+    except Exception as exc:
+        problems.append(f"rehearsal failed: {type(exc).__name__}: {exc}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return problems
+
+
+async def _rehearse(characters_dir: Path, scratch: Path, problems: list[str]) -> None:
+    # A client per backend process is the norm; building one here loads the shared TLS
+    # context and httpx's lazily imported transport code.
+    await make_client("http://127.0.0.1:9", DEFAULT_TIMEOUTS).aclose()
+    character = _first_loadable(characters_dir)
+    if character is None:
+        problems.append(f"no loadable character in {characters_dir} to rehearse a turn with")
+        return
+    backend = ScriptedBackend()
+    engine = CharacterEngine.open(character, data_dir=scratch, backend=backend)
+    try:
+        async for _event in engine.chat(REHEARSAL_MESSAGE):
+            pass
+        engine.status(include_vitals=True, include_history=True, include_performance=True)
+        await engine.search_memory("cooking", 5)
+        engine.character_info()
+    finally:
+        engine.close()
+        await backend.aclose()
+
+
+def _first_loadable(characters_dir: Path) -> Character | None:
+    for path in sorted(characters_dir.glob(f"*{CHARACTER_SUFFIX}")):
+        try:
+            return load_character(path, characters_dir).character
+        except CharacterError:
+            continue
+    return None
