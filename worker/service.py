@@ -218,7 +218,8 @@ class CharacterService:
                 self._reply_error(request, exc.code, exc.message)
                 return
             except BackendError as exc:
-                self._reply_error(request, exc.code, str(exc))
+                self._reply_error(request, exc.code,
+                                  f"character {self.character_id!r}: {exc}")
                 log.warning("llm_failed", code=exc.code, error=str(exc))
                 return
             except (sqlite3.Error, OSError) as exc:

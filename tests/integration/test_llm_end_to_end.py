@@ -284,6 +284,7 @@ async def test_no_model_server_answers_llm_unavailable_then_chats_work_once_it_s
         assert url in startup_check["error"], startup_check
         assert down["error_code"] == "llm_unavailable", down
         assert url in down["error"] and "ollama serve" in down["error"], down["error"]
+        assert CHARACTER in down["error"], "an error says which character it is about"
         await assert_reads_answer(server, peer, pid)
 
         async with fake_server("ollama", port=port) as llm:

@@ -80,7 +80,9 @@ class ChatStreamDecoder:
             return None
         chunk = _decode(event.data)
         if event.event == "error" or "error" in chunk:
-            raise LLMError(f"the server reported an error mid-stream: {_error_text(chunk)}")
+            raise LLMError(
+                f"the OpenAI-compatible server reported an error mid-stream: {_error_text(chunk)}"
+            )
         if isinstance(chunk.get("model"), str) and chunk["model"]:
             self.model = chunk["model"]
         self._take_usage(chunk)
