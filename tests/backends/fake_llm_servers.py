@@ -263,9 +263,11 @@ class FakeLLMServer:
                 await asyncio.sleep(script.token_delay_s)
             if kind == "token" and script.hold_after is not None and written == script.hold_after:
                 self.holding.set()
-                await self._release.wait()
-                self._release.clear()
-                self.holding.clear()
+                try:
+                    await self._release.wait()
+                finally:  # also when the client disconnects while held (cancel)
+                    self._release.clear()
+                    self.holding.clear()
             writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             await writer.drain()
             if kind == "token":
