@@ -384,6 +384,7 @@ class Gateway:
         try:
             async for data in session.connection:
                 await self._on_frame(session, data)
+                await session.write_queued_now()
         except ConnectionClosed:
             pass
 

@@ -29,6 +29,9 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_INTERNAL_ERROR = 1011
 
+_UTF8_MAX_BYTES_PER_CHAR = 4
+_FRAME_HEADER_MAX_BYTES = 14
+
 _FLUSH_BEFORE_CLOSE_S = 1.0
 """On a graceful close, how long the closer waits for queued frames to be written first."""
 
@@ -69,6 +72,7 @@ class Session:
         self._flush_before_close = True
         self.overflowed = False
         self._on_overflow = on_overflow
+        self._lone_frame_chars: int | None = None
         self.log = structlog.get_logger("greenroom.gateway").bind(session=state.session_id)
 
     @property
@@ -95,6 +99,7 @@ class Session:
         try:
             self._outbox.put_nowait(text)
         except asyncio.QueueFull:
+            self._lone_frame_chars = None
             if not self.overflowed:
                 self.overflowed = True
                 self._on_overflow()
@@ -105,6 +110,9 @@ class Session:
                 flush=False,
             )
             return False
+        # Whether write_queued_now may write this frame itself: known only for a frame that
+        # is alone in the queue (a later put makes the head unknown until the queue empties).
+        self._lone_frame_chars = len(text) if self._outbox.qsize() == 1 else None
         return True
 
     def request_close(self, code: int, reason: str, *, flush: bool = True) -> None:
@@ -119,6 +127,30 @@ class Session:
         self._flush_before_close = flush
         self._close_requested.set()
         self.log.info("session_closing", code=code, reason=reason)
+
+    async def write_queued_now(self) -> None:
+        """Write the one queued frame from the calling task when the socket takes it at once.
+
+        Called by the session's reader after each frame, it saves the writer task's wake-up
+        on the common path (one answer to the frame just read, an idle client). It never
+        waits on a slow client: it writes only a lone small frame (see ``send``) into an
+        empty transport buffer, which cannot fill it past its high-water mark (that would
+        pause writing and make the send wait); everything else is left to the writer, so the
+        send-queue limit applies as before. Order is kept: the writer writes a frame in the
+        same step that takes it from the queue, so a lone queued frame is the next to go."""
+        transport = self.connection.transport
+        chars = self._lone_frame_chars
+        if (self._outbox.qsize() != 1 or chars is None or self._close_requested.is_set()
+                or transport.get_write_buffer_size()):
+            return
+        _low, high = transport.get_write_buffer_limits()
+        if _UTF8_MAX_BYTES_PER_CHAR * chars + _FRAME_HEADER_MAX_BYTES > high:
+            return
+        text = self._outbox.get_nowait()
+        try:
+            await self.connection.send(text)
+        finally:
+            self._outbox.task_done()
 
     async def run_writer(self) -> None:
         """Write queued frames until the connection closes (then return quietly)."""
