@@ -4,8 +4,10 @@
 
 One run starts, side by side on this machine: ``greenroom serve`` (scripted engine, one
 character preloaded) and a bare websockets echo server (same library, compression off, as
-the gateway configures it). The same raw JSON client (``tests.support.json_peer``) talks to
-both, so client cost is identical. Measured, interleaved:
+the gateway configures it) in a process of its own, as the gateway is. The same raw JSON
+client (``tests.support.json_peer``) talks to both, so client cost is identical. The same
+echo served on the client's own event loop is measured too, for reference only (no goal):
+it skips the switch between processes every real server pays. Measured, interleaved:
 
 * ``ping``: ``ping_request`` — answered by the gateway itself (decode, route, encode);
 * ``status``: ``status_request`` — gateway → worker pipe (msgpack) → engine read → back;
@@ -26,7 +28,7 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from bench.baselines import bare_echo_server
+from bench.baselines import bare_echo_server, in_process_echo_server
 from bench.load import Request, closed_loop, interleaved_latencies_s
 from bench.report import Row, machine_line, percentile, render_table
 from tests.support.json_peer import JsonPeer, attach, open_peer
@@ -59,6 +61,8 @@ async def measure(count: int, seconds: float, clients: int) -> list[Row]:
             server = await stack.enter_async_context(running_server(config))
             echo_url = await stack.enter_async_context(bare_echo_server())
             echo = await stack.enter_async_context(open_peer(echo_url))
+            local_url = await stack.enter_async_context(in_process_echo_server())
+            local = await stack.enter_async_context(open_peer(local_url))
             peer = await stack.enter_async_context(open_peer(server.url))
             await attach(peer, CHARACTER)
             character = load_character(CHARACTER, BUNDLED_CHARACTERS).character
@@ -69,6 +73,7 @@ async def measure(count: int, seconds: float, clients: int) -> list[Row]:
 
             small = await interleaved_latencies_s({
                 "bare": lambda: echo.request("ping_request"),
+                "in-process echo": lambda: local.request("ping_request"),
                 "ping": lambda: peer.request("ping_request"),
                 "status": lambda: peer.request("status_request"),
             }, count)
@@ -81,6 +86,7 @@ async def measure(count: int, seconds: float, clients: int) -> list[Row]:
 
             throughput = {}
             for name, url, message_type in (("bare", echo_url, "ping_request"),
+                                            ("in-process echo", local_url, "ping_request"),
                                             ("ping", server.url, "ping_request"),
                                             ("status", server.url, "status_request")):
                 throughput[name] = await _throughput(url, message_type, clients, seconds,
@@ -93,6 +99,8 @@ async def measure(count: int, seconds: float, clients: int) -> list[Row]:
         rows.append(Row(f"{label} p50", p50, bare50, "ms", f"≤ {LATENCY_GOAL}× bare echo",
                         p50 <= LATENCY_GOAL * bare50))
         rows.append(Row(f"{label} p99", _ms(small[name], 99), _ms(small["bare"], 99), "ms"))
+    rows.append(Row("ping p50 vs an echo on the client's own loop (reference)",
+                    _ms(small["ping"], 50), _ms(small["in-process echo"], 50), "ms"))
     for q in (50, 99):
         rows.append(Row(f"chat turn p{q} (vs in-process engine)", _ms(chat["chat"], q),
                         _ms(chat["in-process"], q), "ms"))
@@ -101,6 +109,8 @@ async def measure(count: int, seconds: float, clients: int) -> list[Row]:
         rate = throughput[name]
         rows.append(Row(f"{label}, {clients} clients", rate, bare_rate, "req/s",
                         f"≥ {THROUGHPUT_GOAL}× bare echo", rate >= THROUGHPUT_GOAL * bare_rate))
+    rows.append(Row("ping throughput vs an echo on the client's own loop (reference)",
+                    throughput["ping"], throughput["in-process echo"], "req/s"))
     return rows
 
 
