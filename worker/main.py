@@ -6,7 +6,7 @@ fresh fork. The process:
 * puts its channel on fd 3, ``/dev/null`` on stdin, the supervisor's pipes on stdout/stderr
   (captured and logged, never the protocol);
 * dies with its parent (``PR_SET_PDEATHSIG`` + ``getppid`` re-check) and exits on channel EOF
-  — checked by a reader thread, so even a worker whose event loop is stuck exits;
+  — watched by a thread blocked in ``poll``, so even a worker whose event loop is stuck exits;
 * names itself ``greenroom worker <id>`` for ``ps``/``top``;
 * sends its log records as ``LogRecord`` frames, answers ``Heartbeat`` on its event loop
   (an infinite loop in character code therefore stops the acks), opens the engine, sends
@@ -21,8 +21,8 @@ frame says why first).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
+import select
 import signal
 import socket
 import sys
@@ -80,7 +80,7 @@ class WorkerSpec:
 
 
 class Channel:
-    """fd 3: whole frames out under a lock (any thread), frames in on a reader thread.
+    """fd 3: whole frames out under a lock (any thread), frames in on the event loop.
 
     The socket stays in blocking mode: writes from the event loop, log records from other
     threads and the breakpoint hook all go through ``send``, which never interleaves frames.
@@ -100,23 +100,56 @@ class Channel:
         self, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[ToWorker | None]
     ) -> None:
         """Feed decoded frames to ``inbox``; ``None`` at EOF (or a corrupt stream), after
-        which the process is guaranteed to end within ``EOF_EXIT_GRACE_S``."""
+        which the process is guaranteed to end within ``EOF_EXIT_GRACE_S``.
 
-        def read() -> None:
-            decoder = to_worker_decoder()
+        Frames are read by the event loop itself, with no thread hop per frame (the socket
+        stays blocking for ``send``, so reads use ``MSG_DONTWAIT``). The exit guarantee does
+        not depend on the loop: a watchdog thread sleeps in ``poll`` until the supervisor's
+        end hangs up, gives the loop ``EOF_EXIT_GRACE_S`` to finish cleanly, then ``_exit``s,
+        so even a worker whose event loop is stuck in character code leaves."""
+        decoder = to_worker_decoder()
+        fd = self._sock.fileno()
+
+        def finish(problem: BaseException | None) -> None:
+            if problem is not None:
+                sys.stderr.write(f"greenroom worker: channel failed: {problem}\n")
+            loop.remove_reader(fd)
+            inbox.put_nowait(None)
+
+        def readable() -> None:
             try:
-                while chunk := self._sock.recv(1 << 16):
-                    for frame in decoder.feed(chunk):
-                        loop.call_soon_threadsafe(inbox.put_nowait, frame)
-            except Exception as exc:
-                with contextlib.suppress(Exception):
-                    sys.stderr.write(f"greenroom worker: channel failed: {exc}\n")
-            with contextlib.suppress(RuntimeError):  # the loop may be closed already
-                loop.call_soon_threadsafe(inbox.put_nowait, None)
-            threading.Event().wait(EOF_EXIT_GRACE_S)
-            os._exit(EXIT_OK)
+                chunk = self._sock.recv(1 << 16, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                finish(exc)
+                return
+            if not chunk:
+                finish(None)
+                return
+            try:
+                frames = decoder.feed(chunk)
+            except Exception as exc:  # a corrupt stream has no resynchronisation point
+                finish(exc)
+                return
+            for frame in frames:
+                inbox.put_nowait(frame)
 
-        threading.Thread(target=read, name="channel-reader", daemon=True).start()
+        loop.add_reader(fd, readable)
+        threading.Thread(target=_exit_after_hangup, args=(fd,), name="channel-reader-eof-watch",
+                         daemon=True).start()
+
+
+def _exit_after_hangup(fd: int) -> None:
+    """In a thread: wait (without the GIL) for the other end of ``fd`` to hang up, then
+    ``_exit`` after ``EOF_EXIT_GRACE_S`` unless the process has ended by then."""
+    poller = select.poll()
+    # POLLRDHUP alone: woken by the peer closing, never by data (that is the loop's to read).
+    poller.register(fd, select.POLLRDHUP)
+    while not poller.poll():
+        pass
+    threading.Event().wait(EOF_EXIT_GRACE_S)
+    os._exit(EXIT_OK)
 
 
 def _install_fds(channel_fd: int, stdout_fd: int, stderr_fd: int) -> None:
