@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint typecheck check bench schemas clean
+.PHONY: setup demo test test-fast lint typecheck check bench schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# The edit loop: every test that starts no process (the guard fails one that does unmarked).
+test-fast: setup
+	$(PY) -m pytest -q -m "not process" --forbid-processes
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -16,6 +16,8 @@ import pytest
 
 from tests.support.running_server import Launch, RunningServer, ServerConfig, running_server
 
+pytest_plugins = ["tests.support.process_guard"]
+
 
 @pytest.fixture
 async def launch(tmp_path: Path) -> AsyncIterator[Launch]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli_process import clean_env, greenroom_argv
 from tests.support.paths import REPO_ROOT
 from tests.support.ports import closed_port
+
+pytestmark = pytest.mark.process
 
 TIMEOUT_S = 60
 

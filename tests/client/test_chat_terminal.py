@@ -27,6 +27,8 @@ from tests.support.paths import REPO_ROOT
 from tests.support.ports import closed_port
 from tests.support.running_server import RunningServer, ServerConfig, running_server
 
+pytestmark = pytest.mark.process
+
 CHARACTER = "m-playful"
 REPLY = ["Hello", " there", ", friend", "!"]
 REPLY_TEXT = "".join(REPLY)

@@ -18,6 +18,8 @@ from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript
 from tests.support.ports import closed_port
 from tests.support.running_server import RunningServer, ServerConfig, running_server
 
+pytestmark = pytest.mark.process
+
 CHARACTER = "m-playful"
 EVENT_TIMEOUT_S = 20.0
 

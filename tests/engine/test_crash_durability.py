@@ -10,10 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.engine.characters import sensitive_character
 from tests.support.paths import REPO_ROOT
 from worker.backends.scripted import ScriptedBackend
 from worker.engine import CharacterEngine
+
+pytestmark = pytest.mark.process
 
 NOW = 1_800_000_000.0
 MESSAGES = [

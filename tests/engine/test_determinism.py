@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.engine.determinism_probe import probe
 from tests.support.paths import REPO_ROOT
 
@@ -20,6 +22,7 @@ def run_probe(hash_seed: str) -> str:
     return completed.stdout
 
 
+@pytest.mark.process
 def test_same_inputs_give_same_outputs_under_different_hash_seeds() -> None:
     first, second = run_probe("1"), run_probe("4242")
     assert first == second

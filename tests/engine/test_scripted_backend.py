@@ -362,6 +362,7 @@ for who in BUNDLED:
 """
 
 
+@pytest.mark.process
 def test_replies_are_the_same_under_different_hash_seeds() -> None:
     def run(seed: str) -> str:
         return subprocess.run([sys.executable, "-c", _PROBE], cwd=ROOT, check=True,

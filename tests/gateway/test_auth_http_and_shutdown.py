@@ -114,6 +114,7 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+@pytest.mark.process
 async def test_tls_serves_wss_with_the_configured_certificate(
     self_signed: tuple[Path, Path], make_gateway: GatewayFactory
 ) -> None:

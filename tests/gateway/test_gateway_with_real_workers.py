@@ -26,7 +26,7 @@ from tests.gateway.conftest import Peer, open_peer
 A, B = "m-playful", "zen-master"
 SUBSCRIBE_ALL = ["vitals", "turns", "worker_state"]
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 
 
 @asynccontextmanager

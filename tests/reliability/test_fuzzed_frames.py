@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
+import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.json_peer import JsonPeer, attach, open_peer
 from tests.support.running_server import Launch
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 FRAMES = 10_000
 CONNECTIONS = 10

@@ -9,6 +9,7 @@ import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -16,6 +17,8 @@ from bench.load import Request, closed_loop
 from tests.support.character_copies import character_copies
 from tests.support.json_peer import JsonPeer, attach, open_peer
 from tests.support.running_server import Launch
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 CHARACTER = "f-serious"
 SEND_QUEUE = 16

@@ -23,6 +23,8 @@ from tests.support.json_peer import Frame, JsonPeer, attach, open_peer
 from tests.support.running_server import Launch
 from worker.engine.store import database_path
 
+pytestmark = [pytest.mark.process, pytest.mark.slow]
+
 CHARACTER = "f-serious"
 
 

@@ -11,6 +11,8 @@ from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from tests.backends.fake_llm_servers import FakeOllamaServer
 from tests.reliability.conftest import HELD_AFTER_TOKENS, STREAM, ollama_env
 from tests.support.character_copies import with_bundled
@@ -18,6 +20,8 @@ from tests.support.json_peer import JsonPeer, PeerClosed, attach, open_peer
 from tests.support.process_watch import descendants, wait_all_exited
 from tests.support.running_server import Launch
 from worker.engine.store import database_path
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 HEALTHY, BROKEN = ("m-playful", "zen-master"), "lamplighter"
 

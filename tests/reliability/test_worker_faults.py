@@ -9,11 +9,15 @@ import signal
 from collections.abc import Callable
 from dataclasses import replace
 
+import pytest
+
 from tests.backends.fake_llm_servers import FakeOllamaServer
 from tests.reliability.conftest import HELD_AFTER_TOKENS, STREAM, ollama_env
 from tests.support.json_peer import Frame, JsonPeer, attach, open_peer
 from tests.support.process_watch import wait_exited
 from tests.support.running_server import Launch
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 VICTIM, BYSTANDERS = "m-playful", ("f-serious", "zen-master")
 

@@ -13,6 +13,8 @@ import pytest
 from tests.support.cli_process import run_greenroom
 from tests.support.running_server import Launch, RunningServer
 
+pytestmark = pytest.mark.process
+
 Greenroom = Callable[..., Awaitable[tuple[int, str]]]
 
 

@@ -6,7 +6,11 @@ import asyncio
 import os
 import sys
 
+import pytest
+
 from supervisor.settings import REPO_ROOT
+
+pytestmark = pytest.mark.process
 
 SCRIPT = """
 import sys

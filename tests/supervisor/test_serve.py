@@ -6,10 +6,14 @@ import re
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.supervisor.dap_client import DapClient
 from tests.support.json_peer import attach, open_peer
 from tests.support.process_watch import descendants, is_running, wait_all_exited
 from tests.support.running_server import Launch
+
+pytestmark = pytest.mark.process
 
 THREE = ["m-playful", "zen-master", "f-serious"]
 FAST_HEARTBEAT = {"GREENROOM_HEARTBEAT_INTERVAL": "0.2"}

@@ -16,6 +16,8 @@ from tests.supervisor.helpers import log_records, pid_of, request, wait_until
 from tests.support.paths import BUNDLED_CHARACTERS
 from tests.support.process_watch import is_running
 
+pytestmark = pytest.mark.process
+
 
 async def test_preloaded_workers_are_forked_with_their_title_and_fds(start_pool) -> None:
     pool, _listener = await start_pool()
