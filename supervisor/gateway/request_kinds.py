@@ -76,6 +76,18 @@ def handling_of(message_type: str) -> Handling:
     return HANDLING[message_type]
 
 
+ADMIN_KINDS: Final[frozenset[str]] = frozenset(
+    message_type for message_type, handling in HANDLING.items() if handling is Handling.ADMIN
+)
+"""Requests that control workers (restart, debug, list): refused to web pages unless they
+presented the server's token (see ``Gateway._may_administer``)."""
+
+
+def is_admin(message_type: str) -> bool:
+    """True for a request that controls workers rather than talking to a character."""
+    return message_type in ADMIN_KINDS
+
+
 def needs_character(message_type: str) -> bool:
     """True when the request is meaningless until the session is attached to a character."""
     return HANDLING[message_type] in (Handling.TURN, Handling.DIRECT)
