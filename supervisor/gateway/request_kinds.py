@@ -24,7 +24,9 @@ class Handling(StrEnum):
     character's description."""
 
     ADMIN = "admin"
-    """Answered by the gateway through the worker pool (workers, restart, debug)."""
+    """Answered by the gateway through the worker pool (workers, restart, debug). Every
+    request of this handling is an admin request (``ADMIN_KINDS``): refused to a connection
+    that sent an ``Origin`` unless it presented the server's token."""
 
     TURN = "turn"
     """Changes the character's conversation or state: forwarded to the worker through the

@@ -69,7 +69,7 @@ async def test_a_foreign_page_a_null_origin_and_another_local_port_are_refused_b
 
 
 @pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "[::1]"])
-async def test_a_page_on_the_gateways_own_loopback_address_and_port_is_served(
+async def test_a_page_on_the_gateways_own_loopback_address_is_served_only_on_its_port(
     make_gateway: GatewayFactory, name: str
 ) -> None:
     gateway, _ = await make_gateway()
@@ -77,6 +77,10 @@ async def test_a_page_on_the_gateways_own_loopback_address_and_port_is_served(
         assert (await page.request("ping_request"))["message_type"] == "ping_response"
         init = await page.request("init_request", character_id="alpha")
     assert init["message_type"] == "init_response"
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url_of(gateway), origin=f"http://{name}:{gateway.port + 1}"):  # type: ignore[arg-type]
+            pass
+    assert refused.value.response.status_code == 403
 
 
 @pytest.mark.parametrize("path", ["/", "/healthz", "/metrics"])
@@ -112,28 +116,28 @@ async def test_admin_requests_from_a_page_are_forbidden_without_a_token(
     await pool.ensure("alpha")
     async with open_peer(gateway, origin=f"http://localhost:{gateway.port}") as page:
         answer = await page.request(message_type, character_id="alpha")
+        assert (await page.request("ping_request"))["message_type"] == "ping_response"
     assert answer["error_code"] == "forbidden"
     assert "Origin" in answer["error"] and "--token" in answer["error"]
     assert [s.restarts for s in pool.snapshots() if s.character_id == "alpha"] == [0]
-
-
-async def test_admin_requests_without_origin_are_still_served(
-    make_gateway: GatewayFactory,
-) -> None:
-    gateway, _ = await make_gateway()
     async with open_peer(gateway) as cli:
-        answer = await cli.request("workers_request")
-    assert answer["message_type"] == "workers_response"
+        served = await cli.request("workers_request")
+    assert served["message_type"] == "workers_response"
 
 
-async def test_a_page_that_presented_the_token_may_administer(
+async def test_a_page_may_administer_only_after_presenting_the_token(
     make_gateway: GatewayFactory,
 ) -> None:
-    gateway, _ = await make_gateway(token=TOKEN, allowed_origins=("https://admin.example",))
-    async with open_peer(gateway, origin="https://admin.example") as page:
+    page_origin = "https://admin.example"
+    open_server, _ = await make_gateway(allowed_origins=(page_origin,))
+    token_server, _ = await make_gateway(token=TOKEN, allowed_origins=(page_origin,))
+    async with open_peer(open_server, origin=page_origin) as page:
+        refused = await page.request("workers_request")
+    async with open_peer(token_server, origin=page_origin) as page:
         await page.request("hello", protocol_version=1, token=TOKEN)
-        answer = await page.request("workers_request")
-    assert answer["message_type"] == "workers_response"
+        served = await page.request("workers_request")
+    assert refused["error_code"] == "forbidden"
+    assert served["message_type"] == "workers_response"
 
 
 async def test_two_authorization_headers_answer_401_not_500(
