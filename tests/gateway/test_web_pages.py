@@ -18,6 +18,8 @@ import structlog
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from protocol.admin import WorkersRequest
+from supervisor.admin_client import AdminError, admin_request
 from tests.gateway.conftest import GatewayFactory, open_peer, url_of
 
 TOKEN = "correct horse battery staple"
@@ -206,3 +208,15 @@ async def test_with_a_token_healthz_shows_only_the_status_unless_the_token_is_se
     full = await get_health(gateway.port, headers={"Authorization": f"Bearer {TOKEN}"})
     assert public == {"status": "ok"}
     assert [w["character_id"] for w in full["workers"]] == ["alpha"] and "sessions" in full
+
+
+async def test_the_admin_client_shows_why_the_gateway_refused_it(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway, _ = await make_gateway(token=TOKEN)
+    for n in range(5):
+        await guess_with_header(gateway.port, f"guess-{n}")
+    with pytest.raises(AdminError) as refused:
+        await admin_request(url_of(gateway), WorkersRequest(message_id="ps"), token=TOKEN)
+    assert refused.value.code == "refused"
+    assert "HTTP 429" in str(refused.value) and "too many wrong tokens" in str(refused.value)
