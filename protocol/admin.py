@@ -1,6 +1,7 @@
 """Admin requests: inspect workers, restart a character, start a debugger in one worker.
 
-The gateway may refuse them with ``forbidden`` for non-admin sessions.
+The gateway refuses them with ``forbidden`` on a connection that sent an ``Origin`` header
+(possibly a web page), unless the server has a token and the session presented it.
 """
 
 from __future__ import annotations

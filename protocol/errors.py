@@ -74,8 +74,9 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
         "Send the configured token (GREENROOM_TOKEN)."
     ),
     ErrorCode.FORBIDDEN: (
-        "The session is authenticated but may not do this (admin requests from a non-admin "
-        "session). Use an admin token."
+        "An admin request (workers, restart, debug) on a connection that sent an `Origin` "
+        "header, i.e. possibly a web page, without the server's token. Use the command-line "
+        "tools (no `Origin`), or configure GREENROOM_TOKEN and present it."
     ),
     ErrorCode.NOT_INITIALIZED: (
         "The request needs a character but the session is not attached to one. "

@@ -11,7 +11,7 @@ import asyncio
 import secrets
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidHandshake, WebSocketException
+from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
 
 from protocol.admin import (
     DebugRequest,
@@ -59,6 +59,13 @@ async def admin_request(
     except TimeoutError:
         raise AdminError("timeout", f"no answer from {server_url} within {timeout_s:g} s"
                          ) from None
+    except InvalidStatus as exc:
+        body = exc.response.body or b""
+        reason = body.decode("utf-8", "replace").strip() or "no reason given"
+        raise AdminError(
+            "refused",
+            f"{server_url} refused the connection (HTTP {exc.response.status_code}): {reason}",
+        ) from None
     except (OSError, InvalidHandshake) as exc:
         raise AdminError(
             "unreachable",

@@ -136,3 +136,7 @@ def debug(character_id: str, port: int | None, wait: bool, server_url: str | Non
                f"127.0.0.1:{response.port}")
     click.echo("attach from VS Code with a launch.json \"attach\" configuration "
                f"(connect: {{host: 127.0.0.1, port: {response.port}}}); see docs/supervisor.md")
+    click.echo("debugpy has no authentication: any local program can drive that port. Close "
+               f"it as soon as you are done: `greenroom restart {character_id}`")
+    click.echo("a breakpoint() opens a pdb instead: its port and one-time key are in "
+               "`greenroom logs --event pdb_listening`; `nc 127.0.0.1 PORT`, type the key first")

@@ -147,6 +147,9 @@ def _describe(character_id: str, state: WorkerState, pid: int | None, debug_port
               help="PEM private key for --tls-cert.")
 @click.option("--allowed-origin", "allowed_origins", multiple=True, metavar="ORIGIN",
               help="Origin a browser client may connect from (repeatable).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Host name clients may use besides the bind address and localhost "
+                   "(repeatable).")
 def serve(
     characters: tuple[str, ...],
     all_characters: bool,
@@ -164,6 +167,7 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     allowed_origins: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
 ) -> None:
     """Start the supervisor: the gateway plus one worker process per character."""
     try:
@@ -171,7 +175,7 @@ def serve(
             "host": host, "port": port, "data_dir": data_dir, "characters_dir": characters_dir,
             "engine": engine, "log_format": log_format, "log_level": log_level,
             "token": token, "insecure": insecure, "tls_cert": tls_cert, "tls_key": tls_key,
-            "allowed_origins": allowed_origins or None,
+            "allowed_origins": allowed_origins or None, "allowed_hosts": allowed_hosts or None,
         })
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None

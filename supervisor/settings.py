@@ -36,6 +36,7 @@ class Settings(BaseModel):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
     server_url: str = "ws://localhost:8765"
 
     # Files
@@ -101,6 +102,7 @@ ENV_VARS: dict[str, str] = {
     "GREENROOM_TLS_CERT": "tls_cert",
     "GREENROOM_TLS_KEY": "tls_key",
     "GREENROOM_ALLOWED_ORIGINS": "allowed_origins",
+    "GREENROOM_ALLOWED_HOSTS": "allowed_hosts",
     "GREENROOM_SERVER_URL": "server_url",
     "GREENROOM_DATA_DIR": "data_dir",
     "GREENROOM_CHARACTERS_DIR": "characters_dir",
@@ -141,7 +143,7 @@ ENV_VARS: dict[str, str] = {
     "GREENROOM_LOG_BACKUPS": "log_backups",
 }
 
-_TUPLE_FIELDS = {"allowed_origins"}
+_TUPLE_FIELDS = {"allowed_origins", "allowed_hosts"}
 
 
 class SettingsError(ValueError):

@@ -1,7 +1,12 @@
-"""Who may connect and how: tokens, the bind-address rule, TLS and allowed Origins.
+"""Who may connect and how: tokens, the bind-address rule, TLS, Origins and Host names.
 
 Pure checks plus the one place an ``ssl.SSLContext`` is built. Tokens are compared in constant
 time (``hmac.compare_digest``) so response timing does not leak how much of a guess matched.
+
+Loopback is not a trust boundary: any web page in the user's browser can open a WebSocket to
+127.0.0.1 (the browser then sends its ``Origin``) or reach it through a name it controls and
+re-points at 127.0.0.1 (DNS rebinding: the browser sends that name as ``Host``).
+``origin_refusal`` and ``host_refusal`` say why such a handshake is refused.
 """
 
 from __future__ import annotations
@@ -10,8 +15,7 @@ import hmac
 import ipaddress
 import ssl
 from collections.abc import Sequence
-
-from websockets.typing import Origin
+from typing import Final
 
 from supervisor.settings import Settings
 from worker.characters.model import is_valid_character_id
@@ -82,16 +86,93 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
-def allowed_origins(settings: Settings) -> Sequence[Origin | None] | None:
-    """The ``origins`` argument for ``websockets.serve``.
+_LOOPBACK_NAMES: Final = ("127.0.0.1", "localhost", "[::1]")
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
-    ``None`` (no check) when nothing is configured. Otherwise the configured origins plus
-    ``None``: a request without an ``Origin`` header comes from a non-browser client, which
-    cross-site WebSocket hijacking cannot involve; browsers always send the header.
+
+def loopback_origins(port: int, *, tls: bool) -> frozenset[str]:
+    """The Origins of pages served on this gateway's own loopback address and port."""
+    schemes = ("http", "https") if tls else ("http",)
+    origins = {f"{scheme}://{name}:{port}" for scheme in schemes for name in _LOOPBACK_NAMES}
+    origins |= {
+        f"{scheme}://{name}"
+        for scheme in schemes
+        if _DEFAULT_PORTS[scheme] == port
+        for name in _LOOPBACK_NAMES
+    }
+    return frozenset(origins)
+
+
+def origin_refusal(
+    origins: Sequence[str], *, port: int, tls: bool, allowed: Sequence[str]
+) -> str | None:
+    """Why a handshake with these ``Origin`` header values is refused, or ``None``.
+
+    No header: a command-line tool or script (browsers always send one), accepted. One header:
+    accepted when it is a loopback origin on the gateway's own ``port`` or one of ``allowed``
+    (``--allowed-origin``). ``null`` (sandboxed frames, ``file:`` pages) and any other page
+    are refused, as is more than one header.
     """
-    if not settings.allowed_origins:
+    if not origins:
         return None
-    return [*(Origin(origin) for origin in settings.allowed_origins), None]
+    if len(origins) > 1:
+        return "more than one Origin header"
+    origin = origins[0]
+    if origin == "null":
+        return (
+            "Origin 'null' (a sandboxed or file: page) may not connect; serve the page from an "
+            "origin and allow it with --allowed-origin"
+        )
+    if origin in allowed or origin.lower() in loopback_origins(port, tls=tls):
+        return None
+    return (
+        f"Origin {origin!r} may not connect: a web page may drive greenroom only from this "
+        "gateway's own loopback address or an --allowed-origin (GREENROOM_ALLOWED_ORIGINS)"
+    )
+
+
+def host_name(host_header: str) -> str:
+    """The name or address of a ``Host`` header value, without port, brackets or a final dot,
+    lowercased: ``[::1]:8765`` → ``::1``, ``Localhost.:80`` → ``localhost``."""
+    value = host_header.strip().lower()
+    if value.startswith("["):
+        value = value[1:].partition("]")[0]
+    elif value.count(":") == 1:
+        value = value.partition(":")[0]
+    return value.rstrip(".")
+
+
+def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
+
+
+def host_refusal(hosts: Sequence[str], *, bind_host: str, allowed: Sequence[str]) -> str | None:
+    """Why a request with these ``Host`` header values is refused (DNS rebinding), or ``None``.
+
+    Accepted, with or without a port: the address the gateway listens on, ``localhost``, a
+    name in ``allowed`` (``--allowed-host``), and IP literals the gateway can be reached at
+    (an address cannot be rebound): any loopback address on a loopback bind, any address on
+    a wildcard bind (``0.0.0.0``, ``::``). Any other name is refused.
+    """
+    if len(hosts) != 1:
+        return "a request needs exactly one Host header"
+    name = host_name(hosts[0])
+    bind = host_name(bind_host) if bind_host.startswith("[") else bind_host.lower()
+    if name in {bind, "localhost", *(host_name(h) for h in allowed)}:
+        return None
+    address, bound = _ip(name), _ip(bind)
+    if address is not None and (
+        (bound is not None and bound.is_unspecified)
+        or (address.is_loopback and is_loopback_host(bind))
+    ):
+        return None
+    return (
+        f"Host {hosts[0]!r} is not this gateway's address (a DNS-rebinding web page?); if that "
+        "name is yours, allow it with --allowed-host (GREENROOM_ALLOWED_HOSTS)"
+    )
 
 
 def is_safe_character_id(character_id: str) -> bool:

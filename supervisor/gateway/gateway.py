@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.metadata
+import math
 import secrets
 import time
 from http import HTTPStatus
@@ -62,18 +63,21 @@ from protocol import (
 )
 from protocol import WorkerState as WireWorkerState
 from supervisor.gateway.access import (
-    allowed_origins,
     bearer_token,
     check_bind_allowed,
+    host_refusal,
     is_safe_character_id,
+    origin_refusal,
     tls_context,
     token_matches,
 )
+from supervisor.gateway.auth_throttle import AuthThrottle
 from supervisor.gateway.fanout import Audience, event_recipients
 from supervisor.gateway.http_endpoints import (
     PROMETHEUS_CONTENT_TYPE,
     health_document,
     json_response,
+    public_health,
     respond,
 )
 from supervisor.gateway.metrics import INVALID_TYPE, OK_CODE, GatewayMetrics
@@ -81,6 +85,7 @@ from supervisor.gateway.request_kinds import (
     ALLOWED_BEFORE_AUTH,
     Handling,
     handling_of,
+    is_admin,
     needs_character,
 )
 from supervisor.gateway.router import Router, error_for
@@ -98,6 +103,9 @@ from worker.characters.loader import list_characters
 MAX_FAILED_AUTH_ATTEMPTS: Final = 3
 """A session that sends this many ``hello`` frames with a wrong token is closed (1008)."""
 
+HTTP_PATHS: Final = frozenset({"/healthz", "/metrics"})
+"""Plain HTTP endpoints; every other path is a WebSocket handshake."""
+
 SHUTDOWN_REASON: Final = "greenroom is shutting down"
 CLOSE_TIMEOUT_S: Final = 5.0
 """How long a closing handshake may take before the TCP connection is aborted."""
@@ -112,6 +120,12 @@ _WIRE_STATE: Final[dict[WorkerState, WireWorkerState]] = {
     WorkerState.FAILED: "failed",
     WorkerState.STOPPED: "stopped",
 }
+
+
+def _address_of(connection: ServerConnection) -> str:
+    """The peer's IP address (no port): what the token throttle counts by."""
+    remote = connection.remote_address
+    return str(remote[0]) if isinstance(remote, tuple) and remote else str(remote)
 
 
 def _server_version() -> str:
@@ -143,6 +157,8 @@ class Gateway:
         self._pool = pool
         self._characters_dir = characters_dir or settings.characters_dir
         self._clock = time.monotonic
+        self._throttle = AuthThrottle(self._clock)
+        self._tls = False
         self._sessions: dict[str, Session] = {}
         self._log = structlog.get_logger("greenroom.gateway")
         self._metrics = GatewayMetrics(
@@ -177,12 +193,12 @@ class Gateway:
         ``OSError`` when the address cannot be bound."""
         check_bind_allowed(self._settings)
         ssl_context = tls_context(self._settings)
+        self._tls = ssl_context is not None
         self._server = await serve(
             self._serve_connection,
             self._settings.host,
             self._settings.port,
             process_request=self._process_request,
-            origins=allowed_origins(self._settings),
             max_size=self._settings.max_frame_bytes,
             # Frames are small JSON; deflate costs latency and memory per connection.
             compression=None,
@@ -290,43 +306,106 @@ class Gateway:
     # HTTP and handshake
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse what a web page or a token guesser sends; serve ``/healthz``/``/metrics``.
+
+        Every request: the ``Host`` must name this gateway (DNS rebinding → 403). WebSocket
+        handshakes: the ``Origin`` must be absent, loopback on this port, or allowed (→ 403).
+        With a token set: an address refused by the throttle gets 429, a wrong or repeated
+        ``Authorization`` header 401 (it counts as a failed guess).
+        """
         path = urlsplit(request.path).path
+        headers = request.headers
+        refusal = host_refusal(
+            headers.get_all("Host"),
+            bind_host=self._settings.host,
+            allowed=self._settings.allowed_hosts,
+        )
+        if refusal is None and path not in HTTP_PATHS:
+            refusal = origin_refusal(
+                headers.get_all("Origin"),
+                port=self.port,
+                tls=self._tls,
+                allowed=self._settings.allowed_origins,
+            )
+        if refusal is not None:
+            return self._refuse(connection, request, HTTPStatus.FORBIDDEN, refusal)
+        address = _address_of(connection)
+        retry_after = self._throttle.retry_after(address)
         if path == "/healthz":
             status, document = health_document(
                 self._pool.snapshots(), sessions=len(self._sessions), stopping=self._closing
             )
+            if self._settings.token is not None and (
+                retry_after > 0 or not self._check_header_token(headers, address)
+            ):
+                document = public_health(document)
             return json_response(connection, status, document)
+        if retry_after > 0:
+            response = self._refuse(
+                connection,
+                request,
+                HTTPStatus.TOO_MANY_REQUESTS,
+                f"too many wrong tokens from {address}; retry in {math.ceil(retry_after)} s",
+            )
+            response.headers["Retry-After"] = str(math.ceil(retry_after))
+            return response
+        header_token = self._check_header_token(headers, address)
         if path == "/metrics":
-            if not self._header_token_ok(request.headers, required=True):
-                return respond(
+            if not header_token:
+                return self._refuse(
                     connection,
+                    request,
                     HTTPStatus.UNAUTHORIZED,
-                    "/metrics needs 'Authorization: Bearer <GREENROOM_TOKEN>'.\n",
-                    "text/plain; charset=utf-8",
+                    "/metrics needs 'Authorization: Bearer <GREENROOM_TOKEN>'",
                 )
             return respond(
                 connection, HTTPStatus.OK, self._metrics.render(), PROMETHEUS_CONTENT_TYPE
             )
-        if not self._header_token_ok(request.headers, required=False):
-            return respond(
+        if header_token is False:
+            return self._refuse(
                 connection,
+                request,
                 HTTPStatus.UNAUTHORIZED,
-                "Wrong token in the Authorization header; send "
-                "'Authorization: Bearer <GREENROOM_TOKEN>' or omit it and use hello.token.\n",
-                "text/plain; charset=utf-8",
+                "Wrong token in the Authorization header (or more than one header); send one "
+                "'Authorization: Bearer <GREENROOM_TOKEN>' or omit it and use hello.token",
             )
         return None
 
-    def _header_token_ok(self, headers: Headers, *, required: bool) -> bool:
-        """With a token configured: a present Authorization header must carry it; ``required``
-        also refuses a missing one."""
+    def _refuse(
+        self, connection: ServerConnection, request: Request, status: HTTPStatus, reason: str
+    ) -> Response:
+        """An HTTP refusal with a one-line reason, and its ``handshake_refused`` record."""
+        headers = request.headers
+        self._log.warning(
+            "handshake_refused",
+            status=int(status),
+            reason=reason,
+            path=request.path,
+            origin=", ".join(headers.get_all("Origin")) or None,
+            host=", ".join(headers.get_all("Host")) or None,
+            remote=str(connection.remote_address),
+        )
+        return respond(connection, status, reason + "\n", "text/plain; charset=utf-8")
+
+    def _header_token(self, headers: Headers) -> bool | None:
+        """With a token configured: ``None`` without an ``Authorization`` header, else whether
+        exactly one header carries the token. ``True`` when no token is configured."""
         expected = self._settings.token
         if expected is None:
             return True
-        header = headers.get("Authorization")
-        if header is None:
-            return not required
-        return token_matches(bearer_token(header), expected)
+        values = headers.get_all("Authorization")
+        if not values:
+            return None
+        return len(values) == 1 and token_matches(bearer_token(values[0]), expected)
+
+    def _check_header_token(self, headers: Headers, address: str) -> bool | None:
+        """``_header_token``, counting a presented token for or against ``address``."""
+        verdict = self._header_token(headers)
+        if verdict is False:
+            self._throttle.failed(address)
+        elif verdict and self._settings.token is not None:
+            self._throttle.succeeded(address)
+        return verdict
 
     # Sessions
 
@@ -335,11 +414,13 @@ class Gateway:
             await connection.close(CLOSE_GOING_AWAY, SHUTDOWN_REASON)
             return
         headers = connection.request.headers if connection.request else Headers()
+        origins = headers.get_all("Origin")
         state = SessionState(
             session_id=f"s-{secrets.token_hex(6)}",
-            authenticated=self._settings.token is None
-            or self._header_token_ok(headers, required=True),
+            authenticated=self._header_token(headers) is True,
             remote=str(connection.remote_address),
+            address=_address_of(connection),
+            origin=origins[0] if origins else None,
         )
         session = Session(
             connection,
@@ -349,7 +430,12 @@ class Gateway:
         )
         self._sessions[state.session_id] = session
         self._metrics.sessions.inc()
-        session.log.info("session_opened", remote=state.remote, authenticated=state.authenticated)
+        session.log.info(
+            "session_opened",
+            remote=state.remote,
+            authenticated=state.authenticated,
+            origin=state.origin,
+        )
         try:
             async with asyncio.TaskGroup() as tasks:
                 writer = tasks.create_task(self._guard(session, session.run_writer()))
@@ -455,6 +541,21 @@ class Gateway:
                 started,
             )
             return
+        if is_admin(message_type) and not self._may_administer(session):
+            self._answer(
+                session,
+                message_type,
+                error_for(
+                    message_id,
+                    ErrorCode.FORBIDDEN,
+                    f"{message_type} is an admin request and this connection carried an Origin "
+                    f"header ({session.state.origin!r}): it may come from a web page. Use "
+                    "`greenroom ps`/`restart`/`debug` (they send no Origin), or start the "
+                    "server with --token (GREENROOM_TOKEN) and present it from the page.",
+                ),
+                started,
+            )
+            return
         handling = handling_of(message_type)
         if handling is Handling.TURN:
             self._router.forward(session, message, serial=True)
@@ -469,6 +570,19 @@ class Gateway:
                 session.request_close(
                     CLOSE_POLICY_VIOLATION, "too many hello frames with a wrong token"
                 )
+            elif not session.state.authenticated and (
+                self._throttle.retry_after(session.state.address) > 0
+            ):
+                session.request_close(
+                    CLOSE_POLICY_VIOLATION, "too many wrong tokens from this address"
+                )
+
+    def _may_administer(self, session: Session) -> bool:
+        """Admin requests: any client without an ``Origin`` (not a web page); a page only
+        when a token is configured and this session presented it."""
+        if session.state.origin is None:
+            return True
+        return self._settings.token is not None and session.state.authenticated
 
     def _answer(
         self, session: Session, message_type: str, answer: ServerMessage, started: float
@@ -478,10 +592,8 @@ class Gateway:
         session.send(answer)
 
     async def _answer_here(self, session: Session, message: Any) -> ServerMessage:
-        """Requests the gateway answers itself (``GATEWAY`` and ``ADMIN`` handling).
-
-        Admin requests need no extra check: when a token is configured, every request of an
-        unauthenticated session was already refused."""
+        """Requests the gateway answers itself (``GATEWAY`` and ``ADMIN`` handling); ``_handle``
+        has already refused unauthenticated sessions and admin requests from web pages."""
         if isinstance(message, PingRequest):
             return PingResponse(message_id=message.message_id)
         if isinstance(message, Hello):
@@ -520,13 +632,24 @@ class Gateway:
                 details={"supported": [PROTOCOL_VERSION]},
             )
         if not state.authenticated:
+            retry_after = self._throttle.retry_after(state.address)
+            if retry_after > 0:
+                return error_for(
+                    hello.message_id,
+                    ErrorCode.UNAUTHORIZED,
+                    f"too many wrong tokens from {state.address}; retry in "
+                    f"{math.ceil(retry_after)} s with the server's GREENROOM_TOKEN.",
+                )
             if not token_matches(hello.token, self._settings.token):
                 state.failed_auth_attempts += 1
+                if hello.token is not None:
+                    self._throttle.failed(state.address)
                 return error_for(
                     hello.message_id,
                     ErrorCode.UNAUTHORIZED,
                     "hello.token is missing or wrong; send the server's GREENROOM_TOKEN.",
                 )
+            self._throttle.succeeded(state.address)
             state.authenticated = True
         state.said_hello = True
         state.subscriptions = frozenset(hello.subscribe)

@@ -47,6 +47,12 @@ def health_document(
     return http_status, {"status": status, "sessions": sessions, "workers": workers}
 
 
+def public_health(document: dict[str, Any]) -> dict[str, Any]:
+    """``/healthz`` for a caller without the token when one is set: the status alone, no
+    character ids, pids or counts."""
+    return {"status": document["status"]}
+
+
 def respond(
     connection: ServerConnection, status: HTTPStatus, body: str, content_type: str
 ) -> Response:

@@ -24,7 +24,9 @@ class Handling(StrEnum):
     character's description."""
 
     ADMIN = "admin"
-    """Answered by the gateway through the worker pool (workers, restart, debug)."""
+    """Answered by the gateway through the worker pool (workers, restart, debug). Every
+    request of this handling is an admin request (``ADMIN_KINDS``): refused to a connection
+    that sent an ``Origin`` unless it presented the server's token."""
 
     TURN = "turn"
     """Changes the character's conversation or state: forwarded to the worker through the
@@ -74,6 +76,18 @@ ALLOWED_BEFORE_AUTH: Final[frozenset[str]] = frozenset({"hello"})
 def handling_of(message_type: str) -> Handling:
     """The handling of a decoded client message's type (``KeyError`` for a non-request)."""
     return HANDLING[message_type]
+
+
+ADMIN_KINDS: Final[frozenset[str]] = frozenset(
+    message_type for message_type, handling in HANDLING.items() if handling is Handling.ADMIN
+)
+"""Requests that control workers (restart, debug, list): refused to web pages unless they
+presented the server's token (see ``Gateway._may_administer``)."""
+
+
+def is_admin(message_type: str) -> bool:
+    """True for a request that controls workers rather than talking to a character."""
+    return message_type in ADMIN_KINDS
 
 
 def needs_character(message_type: str) -> bool:

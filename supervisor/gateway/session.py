@@ -49,6 +49,10 @@ class SessionState:
     client_name: str | None = None
     failed_auth_attempts: int = 0
     remote: str = "?"
+    address: str = "?"
+    """The peer's IP address, without the port (what the token throttle counts by)."""
+    origin: str | None = None
+    """The handshake's ``Origin`` header: set, the client may be a web page."""
 
 
 class Session:

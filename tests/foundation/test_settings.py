@@ -44,12 +44,14 @@ def test_dotenv_file_is_read_but_environment_wins(tmp_path: Path) -> None:
     assert settings.port == 9300
 
 
-def test_comma_separated_origins_become_a_tuple(tmp_path: Path) -> None:
+def test_comma_separated_origins_and_hosts_become_tuples(tmp_path: Path) -> None:
     settings = load_settings(
-        environ={"GREENROOM_ALLOWED_ORIGINS": "http://a.test, http://b.test"},
+        environ={"GREENROOM_ALLOWED_ORIGINS": "http://a.test, http://b.test",
+                 "GREENROOM_ALLOWED_HOSTS": "greenroom.lan,,box.local "},
         dotenv_path=tmp_path / "missing.env",
     )
     assert settings.allowed_origins == ("http://a.test", "http://b.test")
+    assert settings.allowed_hosts == ("greenroom.lan", "box.local")
 
 
 def test_invalid_value_names_the_variable_and_the_flag(tmp_path: Path) -> None:

@@ -8,11 +8,13 @@ import pytest
 
 from supervisor.gateway.access import (
     GatewayConfigError,
-    allowed_origins,
     bearer_token,
     check_bind_allowed,
+    host_name,
+    host_refusal,
     is_loopback_host,
     is_safe_character_id,
+    origin_refusal,
     tls_context,
     token_matches,
 )
@@ -72,12 +74,70 @@ def test_tls_with_unreadable_files_names_them(tmp_path: Path) -> None:
         tls_context(Settings(tls_cert=tmp_path / "cert.pem", tls_key=tmp_path / "key.pem"))
 
 
-def test_origins_unchecked_unless_configured_then_non_browser_clients_still_allowed() -> None:
-    assert allowed_origins(Settings()) is None
-    assert allowed_origins(Settings(allowed_origins=("https://app.example",))) == [
-        "https://app.example",
-        None,
-    ]
+@pytest.mark.parametrize(
+    "origins",
+    [[], ["http://127.0.0.1:8765"], ["http://localhost:8765"], ["http://[::1]:8765"],
+     ["HTTP://LOCALHOST:8765"], ["https://app.example"]],
+)
+def test_no_origin_the_gateways_own_loopback_origins_and_allowed_ones_are_accepted(
+    origins: list[str],
+) -> None:
+    assert origin_refusal(origins, port=8765, tls=False, allowed=("https://app.example",)) is None
+
+
+@pytest.mark.parametrize(
+    ("origins", "tls"),
+    [(["https://evil.example"], False), (["null"], False), (["http://127.0.0.1:3000"], False),
+     (["https://127.0.0.1:8765"], False), (["http://127.0.0.1:8765", "http://x.example"], False),
+     (["http://127.0.0.2:8765"], False), (["file://"], True)],
+)
+def test_other_pages_null_other_ports_and_repeated_origins_are_refused(
+    origins: list[str], tls: bool
+) -> None:
+    assert origin_refusal(origins, port=8765, tls=tls, allowed=()) is not None
+
+
+def test_null_is_refused_even_when_configured_and_https_counts_only_with_tls() -> None:
+    assert origin_refusal(["null"], port=1, tls=False, allowed=("null",)) is not None
+    assert origin_refusal(["https://localhost:443"], port=443, tls=True, allowed=()) is None
+    assert origin_refusal(["https://localhost"], port=443, tls=True, allowed=()) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [("127.0.0.1:8765", "127.0.0.1"), ("[::1]:8765", "::1"), ("Localhost.", "localhost"),
+     ("example.org", "example.org"), ("::1", "::1")],
+)
+def test_host_name_drops_port_brackets_case_and_final_dot(header: str, name: str) -> None:
+    assert host_name(header) == name
+
+
+@pytest.mark.parametrize(
+    ("hosts", "bind", "allowed"),
+    [(["127.0.0.1:8765"], "127.0.0.1", ()), (["localhost:8765"], "127.0.0.1", ()),
+     (["localhost"], "127.0.0.1", ()), (["[::1]:8765"], "localhost", ()),
+     (["greenroom.lan:8765"], "127.0.0.1", ("greenroom.lan",)),
+     (["192.168.1.4:8765"], "0.0.0.0", ()), (["10.0.0.2"], "10.0.0.2", ())],
+)
+def test_the_bind_address_localhost_and_allowed_names_are_accepted(
+    hosts: list[str], bind: str, allowed: tuple[str, ...]
+) -> None:
+    assert host_refusal(hosts, bind_host=bind, allowed=allowed) is None
+
+
+@pytest.mark.parametrize(
+    ("hosts", "bind"),
+    [(["evil.example:8765"], "127.0.0.1"), (["evil.example"], "0.0.0.0"),
+     (["192.168.1.4:8765"], "127.0.0.1"), ([], "127.0.0.1"),
+     (["127.0.0.1", "127.0.0.1"], "127.0.0.1")],
+)
+def test_other_names_a_missing_host_and_repeated_hosts_are_refused(
+    hosts: list[str], bind: str
+) -> None:
+    refusal = host_refusal(hosts, bind_host=bind, allowed=())
+    assert refusal is not None
+    if hosts[:1] == ["evil.example:8765"]:
+        assert "--allowed-host" in refusal
 
 
 @pytest.mark.parametrize(

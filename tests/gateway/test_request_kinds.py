@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from protocol import CLIENT_MESSAGE_TYPES
-from supervisor.gateway.request_kinds import HANDLING, Handling, needs_character
+from supervisor.gateway.request_kinds import (
+    ADMIN_KINDS,
+    HANDLING,
+    Handling,
+    is_admin,
+    needs_character,
+)
 
 
 def test_every_client_message_type_has_a_handling() -> None:
     assert set(HANDLING) == CLIENT_MESSAGE_TYPES
+
+
+def test_admin_requests_are_every_admin_handled_kind() -> None:
+    assert {"workers_request", "restart_request", "debug_request"} == ADMIN_KINDS
+    assert is_admin("debug_request") and not is_admin("chat_request")
 
 
 def test_status_memory_search_and_ping_bypass_the_turn_queue() -> None:

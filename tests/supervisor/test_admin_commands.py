@@ -9,6 +9,8 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from tests.support.cli_process import run_greenroom
 from tests.support.running_server import Launch, RunningServer
@@ -66,9 +68,37 @@ async def test_debug_prints_where_to_attach(served: RunningServer, greenroom: Gr
     code, out = await greenroom("debug", "m-playful", "--server-url", served.url)
     assert code == 0, out
     assert "debugpy listens on 127.0.0.1:" in out
+    assert "greenroom restart m-playful" in out and "pdb_listening" in out
     _, ps_out = await greenroom("ps", "--server-url", served.url, "--json")
     worker = next(w for w in json.loads(ps_out) if w["character_id"] == "m-playful")
     assert worker["state"] == "debugging" and worker["debug_port"]
+    code, out = await greenroom("restart", "m-playful", "--server-url", served.url)
+    assert code == 0, out
+    workers = await served.wait_until(
+        lambda w: w["m-playful"]["state"] == "ready" and w["m-playful"]["generation"] == 2, 20)
+    assert workers["m-playful"]["pid"] != worker["pid"]
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", worker["debug_port"])
+
+
+async def test_a_web_page_can_neither_connect_nor_open_a_debugger(
+    served: RunningServer, greenroom: Greenroom
+) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(served.url, origin="https://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert refused.value.response.status_code == 403
+    record = await served.wait_for_record(lambda r: r.get("event") == "handshake_refused")
+    assert record["origin"] == "https://evil.example" and record["remote"]
+    async with connect(served.url, origin=f"http://localhost:{served.port}") as page:  # type: ignore[arg-type]
+        await page.send(json.dumps({"message_type": "debug_request", "message_id": "d",
+                                    "character_id": "m-playful"}))
+        answer = json.loads(await asyncio.wait_for(page.recv(), 10))
+    assert (answer["message_id"], answer["error_code"]) == ("d", "forbidden")
+    code, out = await greenroom("ps", "--server-url", served.url, "--json")
+    assert code == 0, out
+    worker = next(w for w in json.loads(out) if w["character_id"] == "m-playful")
+    assert worker["state"] == "ready" and worker["debug_port"] is None
 
 
 async def test_ps_without_a_server_says_how_to_fix_it(greenroom: Greenroom) -> None:

@@ -168,7 +168,11 @@ class RunningServer:
     # -- health ------------------------------------------------------------------------
 
     async def healthz(self) -> dict[str, Any]:
-        response = await self._http.get(f"http://127.0.0.1:{self.port}/healthz")
+        """The full ``/healthz`` document (with the server's token, when it has one)."""
+        token = self.config.env.get("GREENROOM_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self._http.get(f"http://127.0.0.1:{self.port}/healthz",
+                                        headers=headers)
         document: dict[str, Any] = response.json()
         return document
 
