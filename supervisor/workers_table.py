@@ -126,7 +126,7 @@ def render_workers(workers: Sequence[WorkerInfo], width: int | None, *,
         if not color or name != "STATE":
             return text
         fg, bold = STATE_COLOURS.get(text, (None, False))
-        return click.style(text, fg=fg, bold=bold, dim=fg is None)
+        return click.style(text, fg=fg, bold=bold or None, dim=True if fg is None else None)
 
     header = line({c.header: c.header for c in COLUMNS}, header_style)
     return "\n".join([header, *(line(row, row_style) for row in cells)])
