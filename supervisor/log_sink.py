@@ -46,8 +46,8 @@ class RotatingJsonlFile:
     (``copytruncate``) under it: at most every ``check_interval_s`` (and before any rotation)
     the device and inode at ``path`` are compared with the open descriptor's, as
     ``logging.handlers.WatchedFileHandler`` does, and a file that is no longer at ``path`` is
-    let go and ``path`` opened afresh (its directory recreated). The descriptor is only ever
-    closed once, after its successor is open; when no file can be opened the descriptor is
+    let go and ``path`` opened afresh (its directory recreated). A descriptor is closed exactly
+    once — after its successor is open, or when none can be opened; then the descriptor is
     ``None`` and the next line tries again. A rotation only shifts backups up to the first
     free slot, so a rotation that fails half-way, and its retries, never overwrite a backup.
     """
@@ -129,15 +129,16 @@ class RotatingJsonlFile:
             os.ftruncate(fd, 0)
             self._size = 0
             return fd
-        backup = [self.path.with_name(f"{self.path.name}.{n}") for n in
-                  range(self._backups + 1)]
-        free = next((n for n in range(1, self._backups + 1) if not backup[n].exists()),
+        free = next((n for n in range(1, self._backups + 1) if not self._backup(n).exists()),
                     self._backups)
         for n in range(free - 1, 0, -1):
-            os.replace(backup[n], backup[n + 1])
+            os.replace(self._backup(n), self._backup(n + 1))
         with contextlib.suppress(FileNotFoundError):  # removed since the check: nothing to keep
-            os.replace(self.path, backup[1])
+            os.replace(self.path, self._backup(1))
         return self._reopen()
+
+    def _backup(self, number: int) -> Path:
+        return self.path.with_name(f"{self.path.name}.{number}")
 
 
 def console_renderer(log_format: str | None, stream: TextIO) -> ConsoleRender:
