@@ -5,70 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import sys
 from typing import Any
 
 import click
 import msgspec
-from rich.console import Console
-from rich.table import Table
 
 from protocol.admin import (
     DebugRequest,
     DebugResponse,
     RestartRequest,
-    WorkerInfo,
     WorkersRequest,
     WorkersResponse,
 )
 from supervisor.admin_client import AdminError, AdminRequest, AdminResponse, admin_request
 from supervisor.settings import Settings, SettingsError, load_settings
-
-
-def format_bytes(size: int | None) -> str:
-    """``48.2 MiB``; ``-`` when unknown."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
-def format_uptime(seconds: float | None) -> str:
-    """``4s``, ``3m12s``, ``2h05m``, ``3d04h``; ``-`` when not running."""
-    if seconds is None:
-        return "-"
-    total = int(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
-def workers_table(workers: list[WorkerInfo]) -> Table:
-    table = Table(box=None, header_style="bold")
-    for column in ("CHARACTER", "PID", "STATE", "UPTIME", "RESTARTS", "RSS", "USS",
-                   "CLIENTS", "DEBUG", "LAST CRASH"):
-        table.add_column(column, no_wrap=column != "LAST CRASH")
-    styles = {"ready": "green", "debugging": "magenta", "failed": "bold red",
-              "restarting": "yellow", "starting": "yellow"}
-    for w in workers:
-        table.add_row(
-            w.character_id, str(w.pid or "-"),
-            f"[{styles.get(w.state, 'dim')}]{w.state}[/]", format_uptime(w.uptime_s),
-            str(w.restarts), format_bytes(w.rss_bytes), format_bytes(w.uss_bytes),
-            str(w.sessions), f"127.0.0.1:{w.debug_port}" if w.debug_port else "-",
-            w.last_crash or "-",
-        )
-    return table
+from supervisor.workers_table import render_workers
 
 
 def _settings(server_url: str | None, token: str | None) -> Settings:
@@ -106,7 +60,10 @@ def ps(server_url: str | None, token: str | None, as_json: bool) -> None:
     if not response.workers:
         click.echo("no workers yet (start some with `greenroom serve -c ID`)")
         return
-    Console().print(workers_table(response.workers))
+    on_terminal = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if on_terminal else None
+    click.echo(render_workers(response.workers, width,
+                              color=on_terminal and "NO_COLOR" not in os.environ))
 
 
 @click.command("restart")

@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,6 +26,12 @@ from supervisor.log_records import level_rank, ordered, to_json_line, with_defau
 
 ConsoleRender = Callable[[dict[str, Any]], str]
 
+CHECK_INTERVAL_S = 0.1
+"""How often, at most, the file's identity is checked: ``stat`` plus ``fstat`` cost ~5-6 µs
+on the 2-core CI machine, against ~25 µs for a whole record, so checking every line would
+add a fifth or more; checked this often it adds one ``monotonic()`` call (~0.1 µs). Lines
+written within this of a removal go to the removed file."""
+
 
 class RotatingJsonlFile:
     """Append-only JSON-lines file rotated by size: ``f`` → ``f.1`` → … → ``f.<backups>``.
@@ -34,50 +41,104 @@ class RotatingJsonlFile:
     one unbuffered ``write`` on an ``O_APPEND`` descriptor; a write that fails part-way (disk
     full) is cut back off, so the file only ever holds whole lines, and the ``OSError`` is
     raised for the caller to count. Not thread-safe by itself; ``LogSink`` holds the lock.
+
+    The file may be removed, moved (logrotate's ``create``) or truncated in place
+    (``copytruncate``) under it: at most every ``check_interval_s`` (and before any rotation)
+    the device and inode at ``path`` are compared with the open descriptor's, as
+    ``logging.handlers.WatchedFileHandler`` does, and a file that is no longer at ``path`` is
+    let go and ``path`` opened afresh (its directory recreated). A descriptor is closed exactly
+    once — after its successor is open, or when none can be opened; then the descriptor is
+    ``None`` and the next line tries again. A rotation only shifts backups up to the first
+    free slot, so a rotation that fails half-way, and its retries, never overwrite a backup.
     """
 
-    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+    def __init__(self, path: Path, max_bytes: int, backups: int, *,
+                 check_interval_s: float = CHECK_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
         self._max_bytes = max_bytes
         self._backups = backups
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = self._open(path)
-        self._size = os.fstat(self._fd).st_size
-
-    @staticmethod
-    def _open(path: Path, *, truncate: bool = False) -> int:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        return os.open(path, flags | (os.O_TRUNC if truncate else 0), 0o644)
+        self._check_interval_s = check_interval_s
+        self._clock = clock
+        self._fd: int | None = None
+        self._size = 0
+        self._next_check = clock() + check_interval_s
+        self._reopen()
 
     def write_line(self, line: str) -> None:
         data = (line + "\n").encode("utf-8")
-        if self._size and self._size + len(data) > self._max_bytes:
-            self._rotate()
-        try:
-            written = os.write(self._fd, data)
-            if written != len(data):
-                raise OSError(errno.ENOSPC, f"short write ({written} of {len(data)} bytes)")
-        except OSError:
+        fd = self._descriptor(recheck=False)
+        if self._overflows(len(data)):
+            # Moved away or truncated (copytruncate) since the last check: no rotation due.
+            fd = self._descriptor(recheck=True)
+            if self._overflows(len(data)):
+                fd = self._rotate(fd)
+        written = os.write(fd, data)
+        if written != len(data):
             with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self._size)
-            raise
+                os.ftruncate(fd, os.fstat(fd).st_size - written)
+            raise OSError(errno.ENOSPC, f"short write ({written} of {len(data)} bytes)")
         self._size += len(data)
 
-    def _rotate(self) -> None:
-        os.close(self._fd)
-        if self._backups > 0:
-            for index in range(self._backups - 1, 0, -1):
-                older = self.path.with_name(f"{self.path.name}.{index}")
-                if older.exists():
-                    os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-            self._fd = self._open(self.path)
-        else:
-            self._fd = self._open(self.path, truncate=True)
-        self._size = 0
-
     def close(self) -> None:
-        os.close(self._fd)
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def _overflows(self, length: int) -> bool:
+        return self._size > 0 and self._size + length > self._max_bytes
+
+    def _descriptor(self, *, recheck: bool) -> int:
+        """The open descriptor of the file now at ``path`` (checked when due)."""
+        if self._fd is None:
+            return self._reopen()
+        now = self._clock()
+        if recheck or now >= self._next_check:
+            self._next_check = now + self._check_interval_s
+            if not self._still_at_path(self._fd):
+                return self._reopen()
+        return self._fd
+
+    def _still_at_path(self, fd: int) -> bool:
+        """Whether ``fd`` is the file at ``path``; refreshes the size (copytruncate)."""
+        mine = os.fstat(fd)
+        self._size = mine.st_size
+        try:
+            there = os.stat(self.path)
+        except OSError:  # removed, or its directory is (ENOENT, ENOTDIR, EACCES)
+            return False
+        return (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def _reopen(self) -> int:
+        """Open ``path`` (creating it and its directory), then let the old descriptor go."""
+        old, self._fd = self._fd, None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                         0o644)
+        finally:
+            if old is not None:
+                with contextlib.suppress(OSError):
+                    os.close(old)
+        self._fd = fd
+        self._size = os.fstat(fd).st_size
+        return fd
+
+    def _rotate(self, fd: int) -> int:
+        if self._backups == 0:
+            os.ftruncate(fd, 0)
+            self._size = 0
+            return fd
+        free = next((n for n in range(1, self._backups + 1) if not self._backup(n).exists()),
+                    self._backups)
+        for n in range(free - 1, 0, -1):
+            os.replace(self._backup(n), self._backup(n + 1))
+        with contextlib.suppress(FileNotFoundError):  # removed since the check: nothing to keep
+            os.replace(self.path, self._backup(1))
+        return self._reopen()
+
+    def _backup(self, number: int) -> Path:
+        return self.path.with_name(f"{self.path.name}.{number}")
 
 
 def console_renderer(log_format: str | None, stream: TextIO) -> ConsoleRender:
@@ -147,9 +208,11 @@ class LogSink:
             self._file.write_line(line)
         except OSError as exc:
             if not self._dropped:
+                fix = ("free disk space" if exc.errno == errno.ENOSPC else
+                       f"make {self._file.path.parent} a writable directory")
                 sys.stderr.write(
                     f"greenroom: cannot write the log file {self._file.path}: {exc}; "
-                    "dropping log lines until it can be written again (free disk space)\n")
+                    f"dropping log lines until it can be written again ({fix})\n")
                 sys.stderr.flush()
             self._dropped += 1
 

@@ -188,9 +188,14 @@ def serve(
         from worker.characters.loader import list_characters
 
         preload += [s.id for s in list_characters(settings.characters_dir) if s.ok]
-    sink = open_sink(settings.log_file, max_bytes=settings.log_max_bytes,
-                     backups=settings.log_backups, level=settings.log_level,
-                     log_format=settings.log_format)
+    try:
+        sink = open_sink(settings.log_file, max_bytes=settings.log_max_bytes,
+                         backups=settings.log_backups, level=settings.log_level,
+                         log_format=settings.log_format)
+    except OSError as exc:
+        _say(f"greenroom: cannot start: cannot open the log file {settings.log_file} "
+             f"({exc.strerror}: {exc.filename}); give a writable --data-dir", err=True)
+        sys.exit(2)
     install_as_structlog_output(sink, settings.log_level)
     try:
         code = asyncio.run(run_server(settings, preload, debug, sink))

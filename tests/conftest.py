@@ -3,11 +3,15 @@
 Each test gets its own ``launch`` factory (see ``tests.support.running_server.Launch``);
 every server it started is stopped afterwards (SIGTERM, then SIGKILL) and its output tail
 is printed at teardown, which pytest shows only when the test failed.
+
+Tests run as root, so ``chmod`` cannot make anything read-only; ``immutable`` uses what does
+bind root, the ext4 immutable attribute (``chattr +i``), and skips where it is unavailable.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import subprocess
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -36,3 +40,23 @@ async def launch(tmp_path: Path) -> AsyncIterator[Launch]:
         # Shown by pytest only when the test failed ("Captured stdout teardown").
         for server in started:
             print(f"--- output of server pid {server.pid} ---\n{server.output_tail(60)}")
+
+
+def _chattr(flag: str, path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True,
+                          check=False)
+
+
+@pytest.fixture
+def immutable(tmp_path: Path) -> Iterator[list[Path]]:
+    """Paths to make immutable with ``chattr +i`` (cleared again afterwards)."""
+    probe = tmp_path / "chattr-probe"
+    probe.write_text("x")
+    tried = _chattr("+i", probe)
+    if tried.returncode != 0:
+        pytest.skip(f"chattr +i is not available here: {tried.stderr.strip()}")
+    _chattr("-i", probe)
+    paths: list[Path] = []
+    yield paths
+    for path in paths:
+        _chattr("-i", path)

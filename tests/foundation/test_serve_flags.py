@@ -31,3 +31,28 @@ def test_non_loopback_bind_without_token_refuses_to_start(tmp_path: Path) -> Non
     result = serve(tmp_path, "--host", "0.0.0.0")
     assert result.returncode != 0
     assert "without a token" in result.stderr and "--insecure" in result.stderr
+
+
+def assert_refused_in_one_line(result: subprocess.CompletedProcess[str], reason: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("greenroom: cannot start: cannot open the log file "), line
+    assert reason in line and "give a writable --data-dir" in line, line
+
+
+def test_a_data_dir_under_a_file_refuses_to_start_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    result = serve(tmp_path / "a-file" / "data")
+    assert_refused_in_one_line(result, "Not a directory")
+
+
+def test_a_read_only_data_dir_refuses_to_start_in_one_line(
+    tmp_path: Path, immutable: list[Path]
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    assert subprocess.run(["chattr", "+i", str(data_dir)], check=False).returncode == 0
+    immutable.append(data_dir)
+    result = serve(data_dir)
+    assert_refused_in_one_line(result, "Operation not permitted")

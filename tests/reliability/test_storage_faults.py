@@ -4,8 +4,9 @@ last good state and serves again once the storage is back.
 
 Tests run as root, so ``chmod`` cannot make anything read-only; these use what does bind
 root: a size-limited tmpfs (``mount -t tmpfs -o size=…``) for a full disk, and the ext4
-immutable attribute (``chattr +i``) for read-only files. Where the machine allows neither
-(no ``CAP_SYS_ADMIN``, a filesystem without attributes), the test is skipped, saying why.
+immutable attribute (``chattr +i``, the ``immutable`` fixture of tests/conftest.py) for
+read-only files. Where the machine allows neither (no ``CAP_SYS_ADMIN``, a filesystem
+without attributes), the test is skipped, saying why.
 """
 
 from __future__ import annotations
@@ -118,21 +119,6 @@ async def test_a_full_log_disk_never_stops_the_answers(launch: Launch, small_dis
         finally:
             filler.unlink()
         assert (await _turn(peer, "third, with room again"))["success"] is True
-
-
-@pytest.fixture
-def immutable(tmp_path: Path) -> Iterator[list[Path]]:
-    """Paths to make immutable with ``chattr +i`` (cleared again afterwards)."""
-    probe = tmp_path / "chattr-probe"
-    probe.write_text("x")
-    tried = _run("chattr", "+i", str(probe))
-    if tried.returncode != 0:
-        pytest.skip(f"chattr +i is not available here: {tried.stderr.strip()}")
-    _run("chattr", "-i", str(probe))
-    paths: list[Path] = []
-    yield paths
-    for path in paths:
-        _run("chattr", "-i", str(path))
 
 
 async def test_read_only_storage_fails_the_turn_clearly_and_the_character_keeps_its_state(

@@ -118,3 +118,27 @@ async def test_logs_filters_by_character_and_event(
     assert all(r["event"].startswith("worker_") for r in records)
     assert {"ts", "level", "event", "process", "pid"} <= records[0].keys()
     assert {r["process"] for r in records} == {"gateway", "worker"}
+
+
+async def test_piped_ps_prints_whole_pids_states_and_debug_ports(
+    launch: Launch, characters_dir: Path, greenroom: Greenroom
+) -> None:
+    server = await launch(["zen-master"], characters_dir=characters_dir,
+                          extra_args=["--debug", "m-playful"])
+    await server.wait_until(lambda ws: ws.get("m-playful", {}).get("state") == "debugging",
+                            timeout_s=30)
+    _, listed = await greenroom("ps", "--server-url", server.url, "--json")
+    workers = {w["character_id"]: w for w in json.loads(listed)}
+    code, out = await greenroom("ps", "--server-url", server.url)
+    assert code == 0, out
+    header, *lines = out.splitlines()
+    columns = header.split()
+    rows = {line.split()[0]: line.split() for line in lines}
+    assert rows.keys() == workers.keys(), out
+    for character_id, worker in workers.items():
+        row = rows[character_id]
+        assert row[columns.index("PID")] == str(worker["pid"]), out
+        assert row[columns.index("STATE")] == worker["state"], out
+    debug = rows["m-playful"][columns.index("DEBUG")]
+    assert debug == f"127.0.0.1:{workers['m-playful']['debug_port']}", out
+    assert "…" not in out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from supervisor.admin_commands import format_bytes, format_uptime
 from supervisor.log_filter import RecordFilter, parse_line
 from supervisor.logs_command import read_lines
 
@@ -53,10 +52,3 @@ def test_follow_continues_into_the_new_file_after_rotation(tmp_path: Path) -> No
     assert next(lines) == "two"
     assert next(lines) == "three"
     assert rotated.is_set()
-
-
-def test_sizes_and_uptimes_read_like_ps() -> None:
-    assert format_bytes(50 * 1024 * 1024) == "50.0 MiB"
-    assert format_bytes(None) == "-"
-    assert format_uptime(3725) == "1h02m"
-    assert format_uptime(42.9) == "42s"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
 from supervisor.log_records import json_safe, to_json_line, with_defaults
-from supervisor.log_sink import LogSink, RotatingJsonlFile, console_renderer
+from supervisor.log_sink import CHECK_INTERVAL_S, LogSink, RotatingJsonlFile, console_renderer
 
 
 def read_lines(path: Path) -> list[dict[str, object]]:
@@ -145,3 +147,190 @@ def test_after_a_failed_write_the_file_holds_whole_lines_and_reports_the_loss(
     sink.emit({"event": "after"})
     events = [(r["event"], r.get("count")) for r in read_lines(path)]
     assert events == [("before", None), ("log_lines_dropped", 1), ("after", None)]
+
+
+class Clock:
+    """A hand-moved monotonic clock for the file-identity check."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def after_the_check_interval(self) -> None:
+        self.now += CHECK_INTERVAL_S
+
+
+def watched_sink(tmp_path: Path, clock: Clock, *, max_bytes: int = 1 << 20,
+                 backups: int = 2) -> tuple[LogSink, Path]:
+    path = tmp_path / "logs" / "greenroom.jsonl"
+    file = RotatingJsonlFile(path, max_bytes, backups, clock=clock)
+    return LogSink(file, None, to_json_line, "info"), path
+
+
+def events_in(path: Path) -> list[object]:
+    return [r["event"] for r in read_lines(path)]
+
+
+def test_a_removed_file_is_recreated_at_the_next_check(tmp_path: Path) -> None:
+    clock = Clock()
+    sink, path = watched_sink(tmp_path, clock)
+    sink.emit({"event": "before"})
+    path.unlink()
+    clock.after_the_check_interval()
+    sink.emit({"event": "after"})
+    assert events_in(path) == ["after"]
+
+
+def test_a_moved_file_keeps_its_lines_and_the_path_gets_the_new_ones(tmp_path: Path) -> None:
+    clock = Clock()
+    sink, path = watched_sink(tmp_path, clock)
+    sink.emit({"event": "before"})
+    moved = path.with_name("greenroom.jsonl-20261201")
+    path.rename(moved)  # logrotate's `create`: move, then create an empty file
+    path.touch()
+    clock.after_the_check_interval()
+    sink.emit({"event": "after"})
+    assert events_in(moved) == ["before"]
+    assert events_in(path) == ["after"]
+
+
+def test_the_identity_is_checked_at_most_once_per_interval(tmp_path: Path) -> None:
+    clock = Clock()
+    sink, path = watched_sink(tmp_path, clock)
+    moved = path.with_name("moved.jsonl")
+    path.rename(moved)
+    sink.emit({"event": "within the interval"})
+    clock.after_the_check_interval()
+    sink.emit({"event": "after it"})
+    assert events_in(moved) == ["within the interval"]
+    assert events_in(path) == ["after it"]
+
+
+def test_a_removed_log_directory_is_recreated(tmp_path: Path) -> None:
+    clock = Clock()
+    sink, path = watched_sink(tmp_path, clock)
+    sink.emit({"event": "before"})
+    shutil.rmtree(path.parent)
+    clock.after_the_check_interval()
+    sink.emit({"event": "after"})
+    assert events_in(path) == ["after"]
+
+
+def fill_backups(sink: LogSink, path: Path, backups: int) -> dict[str, list[object]]:
+    """Emit padded records until every backup exists; what each file holds."""
+    index = 0
+    while not path.with_name(f"{path.name}.{backups}").exists():
+        sink.emit({"event": f"e{index}", "pad": "y" * 100})
+        index += 1
+    return {p.name: events_in(p) for p in path.parent.iterdir()}
+
+
+def test_a_rotation_after_removal_keeps_every_backup_and_recreates_the_file(
+    tmp_path: Path,
+) -> None:
+    sink, path = watched_sink(tmp_path, Clock(), max_bytes=1000, backups=2)
+    before = fill_backups(sink, path, 2)
+    path.unlink()
+    for index in range(50):  # the clock stands still: the rotation due notices the removal
+        sink.emit({"event": f"late{index}", "pad": "y" * 100})
+        if path.exists():
+            break
+    assert path.exists(), "the removed file was never recreated"
+    assert len(events_in(path)) == 1
+    assert {n: events_in(path.parent / n) for n in before if n != path.name} == {
+        n: e for n, e in before.items() if n != path.name}
+
+
+def test_a_rotation_after_removal_never_closes_another_files_descriptor(
+    tmp_path: Path,
+) -> None:
+    sink, path = watched_sink(tmp_path, Clock(), max_bytes=1000, backups=2)
+    fill_backups(sink, path, 2)
+    path.unlink()
+    sink.emit({"event": "rotates", "pad": "y" * 1000})
+    with (tmp_path / "bystander").open("wb") as bystander:  # may reuse a closed number
+        for index in range(5):
+            sink.emit({"event": f"later{index}", "pad": "y" * 1000})
+        os.fstat(bystander.fileno())  # raises EBADF if the sink closed it
+    sink.close()
+
+
+def test_a_rotation_that_fails_never_destroys_a_backup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink, path = watched_sink(tmp_path, Clock(), max_bytes=1000, backups=3)
+    before = fill_backups(sink, path, 3)
+    oldest = before.pop(f"{path.name}.3")  # the one backup that the rotation due discards
+    kept_before = {e for events in before.values() for e in events}
+    real_replace = os.replace
+
+    def refuse_the_live_file(src: str | Path, dst: str | Path) -> None:
+        if Path(src) == path:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(src))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", refuse_the_live_file)
+    for index in range(10):
+        sink.emit({"event": f"refused{index}", "pad": "y" * 100})
+    monkeypatch.setattr(os, "replace", real_replace)
+    sink.emit({"event": "rotates again", "pad": "y" * 100})
+    kept = {e for p in path.parent.iterdir() for e in events_in(p)}
+    assert kept_before <= kept
+    assert not set(oldest) & kept
+    assert "rotates again" in events_in(path)
+
+
+def test_a_copytruncated_file_is_not_rotated_early(tmp_path: Path) -> None:
+    sink, path = watched_sink(tmp_path, Clock(), max_bytes=1000, backups=2)
+    sink.emit({"event": "e0", "pad": "y" * 100})
+    length = path.stat().st_size
+    while path.stat().st_size + length <= 1000:  # full: the next line would rotate
+        sink.emit({"event": "e1", "pad": "y" * 100})
+    os.truncate(path, 0)  # logrotate's `copytruncate`, between two checks
+    sink.emit({"event": "after", "pad": "y" * 100})
+    assert events_in(path) == ["after"]
+    assert not path.with_name(f"{path.name}.1").exists()
+
+
+def test_a_failed_write_after_copytruncate_leaves_no_padding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink, path = watched_sink(tmp_path, Clock())
+    for index in range(5):
+        sink.emit({"event": f"e{index}"})
+    os.truncate(path, 0)
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, data[: len(data) // 2]))
+    sink.emit({"event": "cut"})
+    monkeypatch.setattr(os, "write", real_write)
+    assert b"\0" not in path.read_bytes()
+    assert path.read_bytes() == b""
+
+
+def test_an_unwritable_log_directory_drops_lines_and_recovers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = Clock()
+    sink, path = watched_sink(tmp_path, clock)
+    shutil.rmtree(path.parent)
+    path.parent.write_text("a file where the directory was")
+    clock.after_the_check_interval()
+    sink.emit({"event": "lost"})
+    sink.emit({"event": "lost too"})
+    path.parent.unlink()
+    sink.emit({"event": "back"})
+    assert [(r["event"], r.get("count")) for r in read_lines(path)] == [
+        ("log_lines_dropped", 2), ("back", None)]
+    err = capsys.readouterr().err
+    assert err.count(f"cannot write the log file {path}") == 1
+    assert f"make {path.parent} a writable directory" in err
+
+
+def test_closing_twice_closes_the_descriptor_once(tmp_path: Path) -> None:
+    file = RotatingJsonlFile(tmp_path / "x.jsonl", 1000, 1)
+    file.close()
+    with (tmp_path / "bystander").open("wb") as bystander:
+        file.close()
+        os.fstat(bystander.fileno())

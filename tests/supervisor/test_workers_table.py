@@ -1,0 +1,111 @@
+"""``greenroom ps``'s table: full values without a terminal, fitted to a terminal's width
+without ever cutting a character id, pid, state or debug port."""
+
+from __future__ import annotations
+
+import click
+
+from protocol.admin import WorkerInfo
+from supervisor.workers_table import (
+    DROP_ORDER,
+    fit_columns,
+    format_bytes,
+    format_uptime,
+    render_workers,
+)
+
+CRASH = "exit -9 (SIGKILL) after 3m12s: killed because it stopped answering heartbeats"
+WORKERS = [
+    WorkerInfo(character_id="m-playful", pid=4194301, state="debugging", uptime_s=192.5,
+               restarts=2, rss_bytes=69_267_456, uss_bytes=25_030_656, sessions=3,
+               generation=3, debug_port=47831, last_crash=CRASH),
+    WorkerInfo(character_id="zen-master", pid=4194302, state="ready", uptime_s=4000,
+               restarts=0, rss_bytes=58_404_864, uss_bytes=8_421_376, sessions=1,
+               generation=1),
+    WorkerInfo(character_id="lamplighter", state="failed", restarts=6, last_crash="exit 1"),
+]
+ESSENTIAL = {"m-playful": ("4194301", "debugging", "127.0.0.1:47831"),
+             "zen-master": ("4194302", "ready", "-"),
+             "lamplighter": ("-", "failed", "-")}
+
+
+def rows(text: str) -> dict[str, list[str]]:
+    """Each worker row split on whitespace, by character id (the header under ``HEADER``)."""
+    header, *lines = text.splitlines()
+    return {"HEADER": header.split(), **{line.split()[0]: line.split() for line in lines}}
+
+
+def assert_essentials_whole(text: str) -> None:
+    table = rows(text)
+    headers = table["HEADER"]
+    for character_id, (pid, state, debug) in ESSENTIAL.items():
+        row = table[character_id]
+        assert row[headers.index("PID")] == pid, text
+        assert row[headers.index("STATE")] == state, text
+        assert row[headers.index("DEBUG")] == debug, text
+
+
+def test_without_a_terminal_every_value_is_printed_whole() -> None:
+    text = render_workers(WORKERS, None)
+    table = rows(text)
+    assert table["m-playful"][:9] == ["m-playful", "4194301", "debugging", "3m12s", "2",
+                                      "66.1MiB", "23.9MiB", "3", "127.0.0.1:47831"]
+    assert text.splitlines()[1].endswith(CRASH)
+    assert table["lamplighter"][1:] == ["-", "failed", "-", "6", "-", "-", "0", "-", "exit",
+                                        "1"]
+    assert "…" not in text
+
+
+def test_without_a_terminal_the_columns_are_aligned() -> None:
+    header, *lines = render_workers(WORKERS, None).splitlines()
+    for column in ("PID", "STATE", "DEBUG", "LAST CRASH"):
+        start = header.index(column)
+        assert all(line[start - 1] == " " and line[start] != " " for line in lines), column
+
+
+def test_at_80_columns_rss_goes_and_id_pid_state_and_debug_port_stay_whole() -> None:
+    text = render_workers(WORKERS, 80)
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert "RSS" not in rows(text)["HEADER"]
+    assert_essentials_whole(text)
+
+
+def test_at_140_columns_every_column_fits_and_only_the_crash_is_shortened() -> None:
+    text = render_workers(WORKERS, 140)
+    assert all(len(line) <= 140 for line in text.splitlines()), text
+    assert rows(text)["HEADER"] == ["CHARACTER", "PID", "STATE", "UPTIME", "RESTARTS", "RSS",
+                                    "USS", "CLIENTS", "DEBUG", "LAST", "CRASH"]
+    assert_essentials_whole(text)
+    header, crash_line = text.splitlines()[:2]
+    crash = crash_line[header.index("LAST CRASH"):]
+    assert crash.endswith("…") and CRASH.startswith(crash[:-1]), crash
+
+
+def test_a_terminal_narrower_than_the_essentials_still_gets_them_whole() -> None:
+    text = render_workers(WORKERS, 20)
+    assert rows(text)["HEADER"] == ["CHARACTER", "PID", "STATE", "DEBUG"]
+    assert_essentials_whole(text)
+
+
+def test_columns_are_dropped_only_in_the_drop_order() -> None:
+    natural = {"CHARACTER": 11, "PID": 7, "STATE": 9, "UPTIME": 6, "RESTARTS": 8, "RSS": 7,
+               "USS": 7, "CLIENTS": 7, "DEBUG": 15, "LAST CRASH": 60}
+    for width in range(200, 10, -1):
+        kept = fit_columns(natural, width)
+        dropped = [name for name in natural if name not in kept]
+        assert sorted(dropped, key=DROP_ORDER.index) == list(DROP_ORDER[: len(dropped)])
+        assert {"CHARACTER", "PID", "STATE", "DEBUG"} <= kept.keys()
+        assert all(kept[name] == natural[name] for name in kept if name != "LAST CRASH")
+
+
+def test_colour_changes_no_width() -> None:
+    coloured = render_workers(WORKERS, 80, color=True)
+    assert coloured != render_workers(WORKERS, 80)
+    assert click.unstyle(coloured) == render_workers(WORKERS, 80)
+
+
+def test_sizes_and_uptimes_read_like_ps() -> None:
+    assert format_bytes(50 * 1024 * 1024) == "50.0MiB"
+    assert format_bytes(None) == "-"
+    assert format_uptime(3725) == "1h02m"
+    assert format_uptime(42.9) == "42s"
