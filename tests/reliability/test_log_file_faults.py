@@ -14,8 +14,12 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
 from tests.support.json_peer import Frame, JsonPeer, attach, open_peer
 from tests.support.running_server import Launch
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 CHARACTERS = ("m-playful", "zen-master")
 VICTIM = CHARACTERS[1]
