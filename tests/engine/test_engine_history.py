@@ -66,7 +66,7 @@ async def test_save_without_name_uses_the_time_and_never_overwrites(
 
 
 @pytest.mark.parametrize("name", ["../x", "/etc/passwd", "a/b", "", "a\x00b", "a\\b", "..",
-                                  ".hidden", " padded "])
+                                  ".hidden", "x" * 129, "tab\tname", "\x1b[31m"])
 async def test_path_like_snapshot_names_are_refused_and_nothing_is_written(
         open_engine: OpenEngine, tmp_path: Path, name: str) -> None:
     engine = open_engine()
@@ -82,6 +82,24 @@ async def test_path_like_snapshot_names_are_refused_and_nothing_is_written(
     assert tree(tmp_path) == files_before
     with pytest.raises(EngineError, match="invalid_name"):
         engine.load(name)
+
+
+@pytest.mark.parametrize("name", ["日本語", "é", "a:b", " padded ", "CON", "x" * 128,
+                                  "名" * 42])
+async def test_any_other_name_up_to_128_bytes_saves_loads_and_deletes_without_a_file(
+        open_engine: OpenEngine, tmp_path: Path, name: str) -> None:
+    engine = open_engine()
+    await chat(engine, "hello")
+    saved = content(engine)
+    files_before = tree(tmp_path)
+    assert engine.save(name) == name
+    assert tree(tmp_path) == files_before  # a row in the database, not a file
+    assert [s["name"] for s in engine.list_snapshots()] == [name]
+    await chat(engine, "and again")
+    engine.load(name)
+    assert content(engine) == saved
+    engine.delete_snapshot(name)
+    assert engine.list_snapshots() == []
 
 
 async def test_loading_an_unknown_snapshot_is_snapshot_not_found(open_engine: OpenEngine) -> None:
