@@ -1,10 +1,11 @@
 """Snapshot names: names, never paths.
 
 ``save_request``/``load_request``/``delete_snapshot_request`` carry a ``filename`` (a seed-era
-field name): the server keeps snapshots as database rows keyed by it, never as files. ``snapshot_name_problem`` is the one rule that makes
-a name safe (never a path, never a hidden file, no control characters): ``check_snapshot_name``
-applies it to a message, and the character engine applies exactly it
-(``worker.engine.history.validate_snapshot_name``); every other name is accepted as it is.
+field name); the server keeps snapshots as database rows keyed by it, never as files.
+``snapshot_name_problem`` is the one rule that makes a name safe (never a path, never a hidden
+file, no control characters): ``check_snapshot_name`` applies it to a message, and the
+character engine applies exactly it (``worker.engine.history.validate_snapshot_name``); every
+other name is accepted as it is.
 """
 
 from __future__ import annotations

@@ -289,7 +289,8 @@ class CharacterService:
                 self._vitals_event("undo")
                 return UndoResponse(message_id=mid, character_info=engine.character_info())
             case AlternativesRequest():
-                return AlternativesResponse(message_id=mid, alternatives=engine.alternatives(user=request.user))
+                return AlternativesResponse(message_id=mid,
+                                            alternatives=engine.alternatives(user=request.user))
             case SelectAlternativeRequest():
                 info = engine.select_alternative(message.index, user=request.user)
                 self._vitals_event("select_alternative")
