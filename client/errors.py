@@ -71,7 +71,8 @@ class InvalidName(GreenroomError):
 
 
 class NothingToUndo(GreenroomError):
-    """Undo or regenerate found no turn of this session."""
+    """Undo or regenerate found no turn of this session's user it may act on (none, or
+    another user has spoken since: ``turn_not_last``)."""
 
 
 class SnapshotNotFound(GreenroomError):
@@ -97,6 +98,7 @@ _CLASS_BY_CODE: Final[dict[str, type[GreenroomError]]] = {
     ErrorCode.WORKER_CRASHED: CharacterUnavailable,
     ErrorCode.INVALID_NAME: InvalidName,
     ErrorCode.NOTHING_TO_UNDO: NothingToUndo,
+    ErrorCode.TURN_NOT_LAST: NothingToUndo,
     ErrorCode.SNAPSHOT_NOT_FOUND: SnapshotNotFound,
     ErrorCode.LLM_UNAVAILABLE: LLMFailure,
     ErrorCode.LLM_ERROR: LLMFailure,

@@ -153,17 +153,17 @@ class LocalCharacter:
     async def undo(self) -> JsonObject:
         engine = self._live()
         with _engine_errors():
-            engine.undo()
+            engine.undo(user=self._user)
         self._publish_vitals("undo")
         return engine.character_info()
 
     async def alternatives(self) -> list[JsonObject]:
         with _engine_errors():
-            return self._live().alternatives()
+            return self._live().alternatives(user=self._user)
 
     async def select_alternative(self, index: int) -> JsonObject:
         with _engine_errors():
-            info = self._live().select_alternative(index)
+            info = self._live().select_alternative(index, user=self._user)
         self._publish_vitals("select_alternative")
         return info
 

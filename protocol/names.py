@@ -1,14 +1,16 @@
 """Snapshot names: names, never paths.
 
-``save_request``/``load_request``/``delete_snapshot_request`` carry a ``filename`` that the
-server maps into its own data directory. ``snapshot_name_problem`` is the one rule that makes
-a name safe (never a path, never a hidden file, no control characters): ``check_snapshot_name``
-applies it to a message, and the character engine applies it before its own, narrower storage
-rule (``worker.engine.history.validate_snapshot_name``).
+``save_request``/``load_request``/``delete_snapshot_request`` carry a ``filename`` (a seed-era
+field name); the server keeps snapshots as database rows keyed by it, never as files.
+``snapshot_name_problem`` is the one rule that makes a name safe (never a path, never a hidden
+file, no control characters): ``check_snapshot_name`` applies it to a message, and the
+character engine applies exactly it (``worker.engine.history.validate_snapshot_name``); every
+other name is accepted as it is.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Final
 
 from protocol.errors import ErrorCode, ProtocolError
@@ -51,6 +53,6 @@ def snapshot_name_problem(name: str) -> str | None:
         return "it contains '..'"
     if name.startswith("."):
         return "it starts with a dot"
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in name):
+    if any(unicodedata.category(char) == "Cc" for char in name):
         return "it contains a NUL or control character"
     return None

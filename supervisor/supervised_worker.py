@@ -111,8 +111,17 @@ class SupervisedWorker:
 
     @property
     def accepts_requests(self) -> bool:
+        """Whether a request sent now reaches a worker that will answer it. Not once an
+        operator asked for a restart: the old process stops reading at its ``Shutdown``, so a
+        request sent to it then would be lost (and answered ``worker_crashed``); the pool
+        answers ``character_restarting`` instead until the new worker is ready."""
         return (self.lifecycle.accepts_requests and self.process is not None
-                and self.process.is_ready)
+                and self.process.is_ready and not self.restart_pending)
+
+    @property
+    def restart_pending(self) -> bool:
+        """An operator's restart was asked for and the new process is not spawned yet."""
+        return self._restart_requested.is_set()
 
     def snapshot(self, *, unique_memory: bool = True) -> WorkerSnapshot:
         """What ``ps`` shows. ``unique_memory=False`` skips USS, which costs a read of
@@ -137,8 +146,10 @@ class SupervisedWorker:
 
     async def wait_until_serving(self) -> WorkerState:
         """Return once the worker accepts requests, or is ``failed``/``stopped``."""
-        # ``stopped`` is also the state before the first spawn: terminal only once stopping.
-        while not (self.accepts_requests or self.state is WorkerState.FAILED
+        # ``stopped`` is also the state before the first spawn: terminal only once stopping;
+        # ``failed`` is not terminal once an operator asked for a restart.
+        while not (self.accepts_requests
+                   or (self.state is WorkerState.FAILED and not self.restart_pending)
                    or (self.state is WorkerState.STOPPED and self._stop_requested.is_set())):
             self._changed.clear()
             await self._changed.wait()

@@ -169,6 +169,10 @@ class WorkerPool:
                 raise CharacterRestarting(
                     character_id, f"character {character_id!r}'s worker just went away "
                     f"({exc}); it is being restarted") from None
+        if worker.restart_pending:
+            raise CharacterRestarting(
+                character_id, f"character {character_id!r} is restarting (an operator asked "
+                "for it); retry when it is ready")
         if worker.state is WorkerState.FAILED:
             raise CharacterUnavailable(character_id, self._failed_message(character_id))
         if worker.state is WorkerState.STOPPED:
@@ -197,10 +201,17 @@ class WorkerPool:
                 f"cannot debug character {character_id!r}: debugpy is not installed; "
                 "install it with `pip install 'greenroom[debug]'`")
         worker = self._workers.get(character_id)
-        if worker is None or not worker.accepts_requests:
+        if worker is None:
             raise CharacterUnavailable(
                 character_id, f"character {character_id!r} is not running; attach to it (or "
                 "start it with `serve -c`) before debugging it")
+        # Right after a restart (or a crash) the debugger goes into the new worker: wait for
+        # it (the caller bounds the wait); a quarantined or stopped worker fails at once.
+        await worker.wait_until_serving()
+        if not worker.accepts_requests:
+            raise CharacterUnavailable(
+                character_id, f"character {character_id!r} is {worker.state.value}; it has no "
+                "running worker to debug")
         if worker.debug_port is not None:
             return worker.debug_port
         try:

@@ -285,13 +285,14 @@ class CharacterService:
                 self._vitals_event("reset")
                 return ResetResponse(message_id=mid, character_info=info)
             case UndoRequest():
-                engine.undo()
+                engine.undo(user=request.user)
                 self._vitals_event("undo")
                 return UndoResponse(message_id=mid, character_info=engine.character_info())
             case AlternativesRequest():
-                return AlternativesResponse(message_id=mid, alternatives=engine.alternatives())
+                return AlternativesResponse(message_id=mid,
+                                            alternatives=engine.alternatives(user=request.user))
             case SelectAlternativeRequest():
-                info = engine.select_alternative(message.index)
+                info = engine.select_alternative(message.index, user=request.user)
                 self._vitals_event("select_alternative")
                 return SelectAlternativeResponse(message_id=mid, character_info=info)
             case SnapshotsRequest():

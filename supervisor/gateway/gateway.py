@@ -5,9 +5,10 @@ serve → ``await close(grace_s)``. The worker pool calls ``on_worker_frame`` an
 ``on_worker_state`` (the ``PoolListener`` protocol) on the same event loop.
 
 Per connection, frames are handled in arrival order: a session's ``init_request`` finishes
-attaching before its next frame is read. Nothing a session does waits on another session:
-forwarding to workers never blocks, and every answer goes through the receiving session's own
-bounded send queue.
+attaching before its next frame is read. Only a ``debug_request``, which may wait for a
+restarting worker, is answered beside the reader (``Session.run_beside``). Nothing a session
+does waits on another session: forwarding to workers never blocks, and every answer goes
+through the receiving session's own bounded send queue.
 """
 
 from __future__ import annotations
@@ -445,6 +446,7 @@ class Gateway:
                 if not session.closing:
                     closer.cancel()
         finally:
+            await session.stop_beside()
             del self._sessions[state.session_id]
             self._metrics.sessions.dec()
             self._router.session_gone(state.session_id)
@@ -488,20 +490,25 @@ class Gateway:
         try:
             await self._handle(session, message, message_type, started)
         except Exception:
-            session.log.exception(
-                "request_failed", message_type=message_type, message_id=message.message_id
-            )
-            self._answer(
-                session,
-                message_type,
-                error_for(
-                    message.message_id,
-                    ErrorCode.INTERNAL,
-                    f"Internal error while handling {message_type}; the server log has the "
-                    f"details under session {session.session_id}.",
-                ),
-                started,
-            )
+            self._answer_internal_error(session, message, message_type, started)
+
+    def _answer_internal_error(
+        self, session: Session, message: Any, message_type: str, started: float
+    ) -> None:
+        session.log.exception(
+            "request_failed", message_type=message_type, message_id=message.message_id
+        )
+        self._answer(
+            session,
+            message_type,
+            error_for(
+                message.message_id,
+                ErrorCode.INTERNAL,
+                f"Internal error while handling {message_type}; the server log has the "
+                f"details under session {session.session_id}.",
+            ),
+            started,
+        )
 
     async def _handle(
         self, session: Session, message: Any, message_type: str, started: float
@@ -563,6 +570,8 @@ class Gateway:
             self._router.forward(session, message, serial=False)
         elif handling is Handling.ATTACH:
             await self._init(session, message, started)
+        elif isinstance(message, DebugRequest):
+            self._answer_beside(session, message, message_type, started)
         else:
             answer = await self._answer_here(session, message)
             self._answer(session, message_type, answer, started)
@@ -583,6 +592,39 @@ class Gateway:
         if session.state.origin is None:
             return True
         return self._settings.token is not None and session.state.authenticated
+
+    def _answer_beside(
+        self, session: Session, message: Any, message_type: str, started: float
+    ) -> None:
+        """A ``debug_request`` may wait — right after a restart, for the new worker — so it
+        runs beside the session's reader, which goes on reading and answering the session's
+        other frames. At most ``session_request_limit`` at once."""
+        limit = self._settings.session_request_limit
+        if session.running_beside >= limit:
+            self._answer(
+                session,
+                message_type,
+                error_for(
+                    message.message_id,
+                    ErrorCode.BUSY,
+                    f"This session already has {limit} debug requests running (the "
+                    "per-session limit, GREENROOM_SESSION_REQUEST_LIMIT); wait for their "
+                    "answers before sending more.",
+                ),
+                started,
+            )
+            return
+        session.run_beside(self._answer_later(session, message, message_type, started))
+
+    async def _answer_later(
+        self, session: Session, message: Any, message_type: str, started: float
+    ) -> None:
+        try:
+            answer = await self._answer_here(session, message)
+        except Exception:
+            self._answer_internal_error(session, message, message_type, started)
+            return
+        self._answer(session, message_type, answer, started)
 
     def _answer(
         self, session: Session, message_type: str, answer: ServerMessage, started: float

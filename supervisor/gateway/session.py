@@ -4,7 +4,10 @@ Nothing that routes or answers requests lives here. A session owns two tasks, bo
 connection handler in ``Gateway`` (which awaits them):
 
 * the *writer* drains the send queue into the socket, one frame at a time;
-* the *closer* waits for a close request and performs the closing handshake.
+* the *closer* waits for a close request and performs the closing handshake;
+
+and the requests that run *beside* its reader (``run_beside``: admin requests, which may wait
+for a worker), cancelled and awaited by ``stop_beside`` when the connection ends.
 
 ``send`` never blocks and never raises: it encodes the message and puts it in a queue of
 ``capacity`` frames. A client that reads too slowly to keep that queue from filling is closed
@@ -16,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from websockets.asyncio.server import ServerConnection
@@ -77,6 +81,7 @@ class Session:
         self.overflowed = False
         self._on_overflow = on_overflow
         self._lone_frame_chars: int | None = None
+        self._beside: set[asyncio.Task[None]] = set()
         self.log = structlog.get_logger("greenroom.gateway").bind(session=state.session_id)
 
     @property
@@ -90,6 +95,25 @@ class Session:
     @property
     def closing(self) -> bool:
         return self._close_requested.is_set()
+
+    @property
+    def running_beside(self) -> int:
+        """How many ``run_beside`` requests are still running."""
+        return len(self._beside)
+
+    def run_beside(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (which answers its request itself and never raises) beside the
+        reader, so the session's next frames are read meanwhile."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._beside.add(task)
+        task.add_done_callback(self._beside.discard)
+
+    async def stop_beside(self) -> None:
+        """Cancel what still runs beside the reader (nobody is left to answer) and wait."""
+        for task in self._beside:
+            task.cancel()
+        if self._beside:
+            await asyncio.wait(set(self._beside))
 
     def send(self, message: ServerMessage) -> bool:
         """Queue ``message`` for the client; False when it was dropped (closing or overflow)."""

@@ -51,9 +51,9 @@ async def chat(engine: CharacterEngine, message: str, *, user: str = "user") -> 
     return result
 
 
-async def regenerate(engine: CharacterEngine) -> TurnResult:
+async def regenerate(engine: CharacterEngine, *, user: str = "user") -> TurnResult:
     result = None
-    async for event in engine.regenerate():
+    async for event in engine.regenerate(user=user):
         if isinstance(event, TurnResult):
             result = event
     assert result is not None

@@ -32,9 +32,9 @@ def live(engine: CharacterEngine) -> str:
 async def three_replies(engine: CharacterEngine, clock: ManualClock) -> list[str]:
     """Turn 1, then turn 2 answered three times (30 s apart, so each reply leaves a
     different state behind); returns the live state after each of turn 2's replies."""
-    await chat(engine, "Hello there!", user="sam")
+    await chat(engine, "Hello there!")
     clock.advance(30)
-    await chat(engine, FACT, user="sam")
+    await chat(engine, FACT)
     states = [live(engine)]
     for _ in range(2):
         clock.advance(30)
@@ -56,7 +56,7 @@ async def test_regenerate_gives_a_different_reply_with_the_scripted_backend(
 
 async def test_regenerating_a_first_greeting_changes_the_reply(open_engine: OpenEngine) -> None:
     engine = open_engine()
-    first = await chat(engine, "Hello there!", user="sam")
+    first = await chat(engine, "Hello there!")
     assert first.response_text != (await regenerate(engine)).response_text
 
 
@@ -128,10 +128,10 @@ async def test_selecting_the_current_reply_changes_nothing(
 async def test_undo_after_select_returns_to_before_the_turn(
         open_engine: OpenEngine, clock: ManualClock) -> None:
     engine = open_engine(sensitive_character())
-    await chat(engine, "Hello there!", user="sam")
+    await chat(engine, "Hello there!")
     before_turn = live(engine)
     clock.advance(30)
-    await chat(engine, FACT, user="sam")
+    await chat(engine, FACT)
     clock.advance(30)
     await regenerate(engine)
     engine.select_alternative(0)

@@ -66,7 +66,7 @@ async def test_save_without_name_uses_the_time_and_never_overwrites(
 
 
 @pytest.mark.parametrize("name", ["../x", "/etc/passwd", "a/b", "", "a\x00b", "a\\b", "..",
-                                  ".hidden", " padded "])
+                                  ".hidden", "x" * 129, "tab\tname", "\x1b[31m"])
 async def test_path_like_snapshot_names_are_refused_and_nothing_is_written(
         open_engine: OpenEngine, tmp_path: Path, name: str) -> None:
     engine = open_engine()
@@ -82,6 +82,24 @@ async def test_path_like_snapshot_names_are_refused_and_nothing_is_written(
     assert tree(tmp_path) == files_before
     with pytest.raises(EngineError, match="invalid_name"):
         engine.load(name)
+
+
+@pytest.mark.parametrize("name", ["日本語", "é", "a:b", " padded ", "CON", "x" * 128,
+                                  "名" * 42])
+async def test_any_other_name_up_to_128_bytes_saves_loads_and_deletes_without_a_file(
+        open_engine: OpenEngine, tmp_path: Path, name: str) -> None:
+    engine = open_engine()
+    await chat(engine, "hello")
+    saved = content(engine)
+    files_before = tree(tmp_path)
+    assert engine.save(name) == name
+    assert tree(tmp_path) == files_before  # a row in the database, not a file
+    assert [s["name"] for s in engine.list_snapshots()] == [name]
+    await chat(engine, "and again")
+    engine.load(name)
+    assert content(engine) == saved
+    engine.delete_snapshot(name)
+    assert engine.list_snapshots() == []
 
 
 async def test_loading_an_unknown_snapshot_is_snapshot_not_found(open_engine: OpenEngine) -> None:
@@ -107,7 +125,7 @@ async def test_undo_restores_state_relationship_and_memories_exactly(
     before = content(engine)
     await chat(engine, "My dog is called Biscuit and he loves the beach.", user="sam")
     assert await engine.search_memory("Biscuit")
-    result = engine.undo()
+    result = engine.undo(user="sam")
     assert result.turn_index == 2
     assert result.memories_removed >= 1
     assert content(engine) == before
@@ -117,7 +135,7 @@ async def test_undo_restores_state_relationship_and_memories_exactly(
 async def test_undo_of_a_first_meeting_forgets_the_user(open_engine: OpenEngine) -> None:
     engine = open_engine()
     await chat(engine, "hello", user="newcomer")
-    engine.undo()
+    engine.undo(user="newcomer")
     assert engine.export()["content"]["relationships"] == []
 
 
@@ -150,15 +168,15 @@ async def test_undo_after_regenerate_after_undo_is_consistent(
         await chat(engine, message, user="sam")
         clock.advance(20)
         states.append(content(engine))
-    engine.undo()                       # back to after turn 2
+    engine.undo(user="sam")             # back to after turn 2
     assert content(engine) == states[2]
-    await regenerate(engine)            # turn 2 answered again from the state after turn 1
-    engine.undo()                       # turn 2 gone: exactly the state after turn 1
+    await regenerate(engine, user="sam") # turn 2 answered again from the state after turn 1
+    engine.undo(user="sam")             # turn 2 gone: exactly the state after turn 1
     assert content(engine) == states[1]
-    engine.undo()
+    engine.undo(user="sam")
     assert content(engine) == states[0]
     with pytest.raises(EngineError, match="nothing_to_undo"):
-        engine.undo()
+        engine.undo(user="sam")
 
 
 async def test_reset_preserving_memories_keeps_history_and_memories(
@@ -174,7 +192,7 @@ async def test_reset_preserving_memories_keeps_history_and_memories(
     assert exported["state"]["levels"] == sensitive_character().neurochemistry.baseline.as_dict()
     assert info["turn_count"] == 2
     with pytest.raises(EngineError, match="nothing_to_undo"):
-        engine.undo()  # the history was kept, the states it came from were not
+        engine.undo(user="sam")  # the history was kept, the states it came from were not
     third = await chat(engine, "hello", user="sam")
     assert third.turn_index == 3
 
@@ -200,7 +218,7 @@ async def test_export_import_reproduces_state_and_search(
         await chat(source, message, user="sam")
         clock.advance(15)
     source.save("midway")
-    await regenerate(source)
+    await regenerate(source, user="sam")
     document = json.loads(json.dumps(source.export()))  # through real JSON text
     CharacterEngine.import_document(document, data_dir=tmp_path / "b")
     copy = open_engine(sensitive_character(), data_dir=tmp_path / "b")

@@ -64,6 +64,9 @@ class InProcessPool:
         self.chat_gate = asyncio.Event()
         self.chat_gate.set()
         self.chat_started = asyncio.Event()
+        self.debugger_gate = asyncio.Event()
+        self.debugger_gate.set()
+        self.debugger_asked = asyncio.Event()
         self.ensure_calls = 0
         self.broken: set[str] = set()
         """Characters whose ``ensure`` fails with an unexpected exception (a pool bug)."""
@@ -132,6 +135,10 @@ class InProcessPool:
         self.crash(character_id)
 
     async def start_debugger(self, character_id: str, port: int | None, wait: bool) -> int:
+        """Answers once ``debugger_gate`` is set (clear it to keep a debug request waiting,
+        as for a worker that is still restarting); ``debugger_asked`` tells it was called."""
+        self.debugger_asked.set()
+        await self.debugger_gate.wait()
         return port or 5678
 
     async def close(self) -> None:

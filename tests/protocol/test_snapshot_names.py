@@ -7,7 +7,8 @@ import pytest
 from protocol import ErrorCode, ProtocolError, check_snapshot_name
 
 
-@pytest.mark.parametrize("name", ["before-party", "save_2024-03-01", "Zen 1", "café", "a.b"])
+@pytest.mark.parametrize("name", ["before-party", "save_2024-03-01", "Zen 1", "café", "a.b",
+                                  "日本語", "é", "a:b", " padded ", "x" * 128, "é" * 64])
 def test_plain_names_are_accepted_unchanged(name: str) -> None:
     assert check_snapshot_name(name) == name
 
@@ -25,6 +26,10 @@ def test_plain_names_are_accepted_unchanged(name: str) -> None:
         "a\x00b",
         "tab\tname",
         "x" * 129,
+        "é" * 65,
+        "del\x7f",
+        "c1\x85control",
+        "\x1b[31mred",
         "/abs",
         "a..b",
         "\ud800",

@@ -9,10 +9,16 @@ Promises:
   yielded. Closing or cancelling a ``chat`` stream before that commits nothing: the vitals,
   relationship and memories are exactly as before.
 * **One turn at a time.** A second ``chat``/``regenerate`` (or ``undo``/
-  ``select_alternative``/``save``/``load``/``reset``) while a turn streams raises
-  ``EngineError("busy")``; ``status``, ``search_memory``, ``alternatives``,
-  ``list_snapshots`` and ``character_info`` work meanwhile. The engine
-  lives on one asyncio loop and no database transaction spans an ``await``.
+  ``select_alternative``/``load``/``reset``) while a turn streams raises
+  ``EngineError("busy")``; ``status``, ``search_memory``, ``alternatives``, ``save``,
+  ``list_snapshots`` and ``character_info`` work meanwhile (``save`` stores the last
+  committed state: the streaming turn is not in it). The engine lives on one asyncio loop
+  and no database transaction spans an ``await``.
+* **Undo is per user.** ``undo``, ``regenerate``, ``alternatives`` and
+  ``select_alternative`` act on the last turn *of the user who asks*, never on another
+  user's; and only while that turn is still the character's last one (its vitals are one
+  body: taking back an earlier turn would roll back everybody's later ones), else
+  ``EngineError("turn_not_last")`` and nothing changes.
 * **Resumes.** ``open`` continues from the last committed state.
 
 The engine does not own the backend: ``close()`` closes the database, the caller closes the
@@ -49,6 +55,7 @@ from worker.engine.errors import (
     BUSY,
     NOTHING_TO_UNDO,
     SNAPSHOT_NOT_FOUND,
+    TURN_NOT_LAST,
     UNSUPPORTED_FORMAT,
     EngineError,
 )
@@ -180,20 +187,19 @@ class CharacterEngine:
 
     async def regenerate(self, *, user: str = "user"
                          ) -> AsyncGenerator[TextDelta | TurnResult, None]:
-        """Roll the last turn's state back and answer its message again.
+        """Roll ``user``'s last turn's state back and answer its message again.
 
         The turn keeps its id, index, user and message; its earlier reply is kept as an
         alternative together with what it left behind (state, relationship, memories), so
         ``select_alternative`` can bring it back exactly. Memories the old reply formed are
         replaced. The backend is asked for the next ``ReplyContext.variant`` (the number of
-        replies the turn already has). ``user`` names who asks; the turn keeps the user who
-        wrote it. Raises ``EngineError("nothing_to_undo")`` when there is no turn to
-        regenerate.
+        replies the turn already has). Raises ``EngineError``: ``nothing_to_undo`` when
+        ``user`` has no turn to regenerate, ``turn_not_last`` when another user has spoken
+        since it.
         """
-        del user  # the regenerated turn keeps its own author
         self._begin_turn()
         try:
-            last = self._undoable_turn("regenerate")
+            last = self._undoable_turn(user, "regenerate")
             async for event in self._turn(last.user_message, user=last.user, regenerating=last):
                 yield event
         finally:
@@ -216,15 +222,29 @@ class CharacterEngine:
                 "message; wait for the reply (or cancel it) and try again",
             )
 
-    def _undoable_turn(self, what: str) -> TurnRow:
-        last = self._db.last_turn()
-        if last is None or last.id <= self._state.undo_floor:
+    def _undoable_turn(self, user: str, what: str) -> TurnRow:
+        """``user``'s last turn, if undo may take it back: it is above the undo floor and no
+        other user's turn came after it (so the live state *is* the state after it)."""
+        mine = self._users_last_turn(user)
+        if mine is None:
             raise EngineError(
                 NOTHING_TO_UNDO,
-                f"character {self.character.id!r} has no turn to {what}"
-                + (" since its last reset" if last is not None else ""),
+                f"character {self.character.id!r} has no turn of user {user!r} to {what}"
+                + (" since its last reset" if self._state.undo_floor else ""),
             )
-        return last
+        last = self._db.last_turn()
+        if last is not None and last.id != mine.id:
+            raise EngineError(
+                TURN_NOT_LAST,
+                f"cannot {what} the last turn of user {user!r} with character "
+                f"{self.character.id!r}: {last.user!r} has spoken with it since, and undoing "
+                "an earlier turn would roll back theirs too; nothing was changed",
+            )
+        return mine
+
+    def _users_last_turn(self, user: str) -> TurnRow | None:
+        mine = self._db.last_turn_of(user)
+        return mine if mine is not None and mine.id > self._state.undo_floor else None
 
     async def _turn(self, user_message: str, *, user: str, regenerating: TurnRow | None
                     ) -> AsyncGenerator[TextDelta | TurnResult, None]:
@@ -367,11 +387,13 @@ class CharacterEngine:
         if self._memory.embedder is not None:
             await self._memory.embed_missing()
 
-    def undo(self) -> UndoResult:
-        """Remove the last turn: state, vitals, relationship and memories return exactly to
-        what they were before it. Raises ``EngineError("nothing_to_undo")``."""
+    def undo(self, *, user: str = "user") -> UndoResult:
+        """Remove ``user``'s last turn: state, vitals, relationship and memories return
+        exactly to what they were before it. Raises ``EngineError``: ``nothing_to_undo``
+        when ``user`` has no turn (since the last reset), ``turn_not_last`` when another user
+        has spoken since it."""
         self._ensure_idle("undo a turn of")
-        last = self._undoable_turn("undo")
+        last = self._undoable_turn(user, "undo")
         with self._db.transaction():
             self._db.write_state_text(last.state_before)
             if last.relationship_before is None:
@@ -392,14 +414,15 @@ class CharacterEngine:
 
     # -- alternatives --------------------------------------------------------------------
 
-    def alternatives(self) -> list[dict[str, Any]]:
-        """Every reply the last turn has had, in the order they were produced:
+    def alternatives(self, *, user: str = "user") -> list[dict[str, Any]]:
+        """Every reply ``user``'s last turn has had, in the order they were produced:
         ``{index, response_text, created_at (ISO), current}``; exactly one is ``current``.
-        A turn never regenerated has one entry. Empty when there is no turn that undo could
-        remove (none yet, or only turns from before a ``reset`` that kept them), because
-        such a turn's replies can no longer be selected."""
-        last = self._db.last_turn()
-        if last is None or last.id <= self._state.undo_floor:
+        A turn never regenerated has one entry. Empty when ``user`` has no turn that undo
+        could remove (none yet, only turns from before a ``reset`` that kept them, or
+        another user has spoken since), because such a turn's replies cannot be selected."""
+        last = self._users_last_turn(user)
+        latest = self._db.last_turn()
+        if last is None or latest is None or latest.id != last.id:
             return []
         others = self._db.alternatives(last.id)
         replies = [(alt.position, alt.reply, alt.created_at, False) for alt in others]
@@ -410,8 +433,9 @@ class CharacterEngine:
             for index, reply, created_at, current in sorted(replies)
         ]
 
-    def select_alternative(self, index: int) -> dict[str, Any]:
-        """Make reply ``index`` (see ``alternatives``) of the last turn its current reply.
+    def select_alternative(self, index: int, *, user: str = "user") -> dict[str, Any]:
+        """Make reply ``index`` (see ``alternatives``) of ``user``'s last turn its current
+        reply.
 
         State, vitals, mood, the user's relationship and the turn's memories become exactly
         (byte for byte, memory ids and vectors included) what they were when that reply was
@@ -424,12 +448,12 @@ class CharacterEngine:
         before-state at the reply's time — the same computation that produced it, so equal
         as long as the vitals settings are; its memories get fresh ids.
 
-        Raises ``EngineError``: ``nothing_to_undo`` when there is no turn whose reply can
-        change, ``bad_request`` when the turn has no reply ``index``, ``busy`` while a reply
-        streams.
+        Raises ``EngineError``: ``nothing_to_undo`` when ``user`` has no turn whose reply can
+        change, ``turn_not_last`` when another user has spoken since it, ``bad_request``
+        when the turn has no reply ``index``, ``busy`` while a reply streams.
         """
         self._ensure_idle("choose another reply of")
-        last = self._undoable_turn("choose another reply for")
+        last = self._undoable_turn(user, "choose another reply for")
         others = self._db.alternatives(last.id)
         current = current_position(others)
         chosen = next((alt for alt in others if alt.position == index), None)
@@ -553,13 +577,15 @@ class CharacterEngine:
 
     def save(self, name: str | None = None) -> str:
         """Store the whole history and state under ``name`` (replacing a snapshot of that
-        name) and return the name. Without a name: the UTC time, like
+        name) and return the name. Works while a turn streams: the snapshot holds every
+        turn committed so far, not the one in progress. Without a name: the UTC time, like
         ``2026-11-25T19-40-03`` (with ``-2``, ``-3``… if taken). Raises
         ``EngineError("invalid_name")`` before writing anything."""
         if name is None:
             name = self._default_snapshot_name()
         hist.validate_snapshot_name(name, character_id=self.character.id)
-        self._ensure_idle("save")
+        # No busy check: a streaming turn has committed nothing, so the database holds
+        # exactly the last committed state, and no await separates this read from the write.
         content = hist.dumps_content(self._db, self._memory)
         with self._db.transaction():
             self._db.put_snapshot(name, created_at=self._clock(), content=content)

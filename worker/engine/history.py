@@ -18,8 +18,7 @@ Dumping and restoring are exact: restoring a dump and dumping again gives the sa
 from __future__ import annotations
 
 import json
-import re
-from typing import Any, Final
+from typing import Any
 
 import msgspec
 
@@ -31,21 +30,14 @@ from worker.engine.store import Alternative, CharacterDatabase, TurnRow
 from worker.memory.models import StoredMemory
 from worker.memory.store import MemoryStore
 
-MAX_NAME_LENGTH: Final = 100
-# On top of the protocol's rule (never a path): letters, digits, space, '_', '-', '.',
-# starting with a letter or digit — a name a user can type back. Snapshots are rows in the
-# database, so no path is ever built from a name either way.
-_NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.\-]*")
-
 
 def validate_snapshot_name(name: str, *, character_id: str) -> str:
-    """``name`` if it is a plain snapshot name, else ``EngineError("invalid_name")``.
-
-    A plain name passes ``protocol.snapshot_name_problem`` (not a path: no separators, no
-    ``..``, no leading dot, no control characters) and the engine's storage rule: at most
-    100 characters, no surrounding whitespace, ASCII letters, digits, space, ``_ - .``.
-    """
-    problem = snapshot_name_problem(name) or _storage_problem(name)
+    """``name`` if ``protocol.snapshot_name_problem`` finds nothing wrong with it (1 to 128
+    bytes of UTF-8; no path separator, ``..``, leading dot or control character), else
+    ``EngineError("invalid_name")``. Any other text is a fine name — ``日本語``, ``café``,
+    ``a:b`` — because a snapshot is a row of the character's database keyed by its name:
+    no file or path is ever made from one."""
+    problem = snapshot_name_problem(name)
     if problem is not None:
         raise EngineError(
             INVALID_NAME,
@@ -53,17 +45,6 @@ def validate_snapshot_name(name: str, *, character_id: str) -> str:
             "Snapshot names are names, not paths; use something like 'before-the-duel'.",
         )
     return name
-
-
-def _storage_problem(name: str) -> str | None:
-    if len(name) > MAX_NAME_LENGTH:
-        return f"it is longer than {MAX_NAME_LENGTH} characters"
-    if name != name.strip():
-        return "it starts or ends with whitespace"
-    if not _NAME_RE.fullmatch(name):
-        return ("it must start with a letter or digit and use only letters, digits, "
-                "spaces, '_', '-' and '.'")
-    return None
 
 
 def dump_content(db: CharacterDatabase, memory: MemoryStore) -> dict[str, Any]:

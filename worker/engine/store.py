@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS turns (
     state_before TEXT NOT NULL,
     relationship_before TEXT
 );
+CREATE INDEX IF NOT EXISTS turns_by_user ON turns (user, id);
 CREATE TABLE IF NOT EXISTS turn_alternatives (
     turn_id INTEGER NOT NULL,
     position INTEGER NOT NULL,
@@ -334,6 +335,11 @@ class CharacterDatabase:
 
     def last_turn(self) -> TurnRow | None:
         rows = self._turns("ORDER BY id DESC LIMIT 1")
+        return rows[0] if rows else None
+
+    def last_turn_of(self, user: str) -> TurnRow | None:
+        """The newest turn ``user`` wrote (``turns_by_user`` finds it without a scan)."""
+        rows = self._turns("WHERE user = ? ORDER BY id DESC LIMIT 1", (user,))
         return rows[0] if rows else None
 
     def turns(self) -> list[TurnRow]:
