@@ -33,6 +33,7 @@ def ollama_settings(llm: FakeOllamaServer) -> dict[str, Any]:
     return {"engine": "ollama", "ollama_base_url": llm.base_url, "ollama_model": "llama3.2"}
 
 
+@pytest.mark.process
 async def test_requests_right_after_restart_request_answer_character_restarting(
     tmp_path: Path,
 ) -> None:
@@ -68,6 +69,7 @@ async def test_requests_right_after_restart_request_answer_character_restarting(
     assert after["message_type"] == "chat_response"
 
 
+@pytest.mark.process
 async def test_debug_request_right_after_restart_debugs_the_new_worker(tmp_path: Path) -> None:
     async with serving(tmp_path) as (gateway, pool), open_peer(gateway) as admin:
         await hello(admin, A)
@@ -101,6 +103,7 @@ async def test_a_waiting_debug_request_does_not_hold_up_the_sessions_other_reque
     assert debug["message_type"] == "debug_response"
 
 
+@pytest.mark.process
 async def test_save_while_another_sessions_chat_streams_succeeds_with_the_committed_turns(
     tmp_path: Path,
 ) -> None:

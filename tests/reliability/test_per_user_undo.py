@@ -18,7 +18,7 @@ from tests.support.running_server import Launch
 
 CHARACTER = "m-playful"
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.process, pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 @asynccontextmanager

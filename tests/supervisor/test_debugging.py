@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-import pytest
-
 from supervisor.settings import REPO_ROOT
 from worker.debugging import key_refusal
 
