@@ -6,17 +6,22 @@ while a chat streams. The engine itself refuses a second turn with ``busy``.
 
 Each request gets exactly one final reply: its response, or an ``error_response`` with a
 stable code (``EngineError.code``, ``BackendError.code``, ``cancelled``, ``shutting_down``,
-``internal``). A streamed chat sends ``chat_delta`` replies first. After a committed turn the
-worker emits a ``turn_event`` and a ``vitals_event`` for the gateway to fan out.
+``internal``). A response that cannot be sent — larger than the pipe's frame limit, or not
+encodable — is answered at once with ``answer_too_large`` (what to ask for instead) or
+``internal``, never left to the gateway's timeout. A streamed chat sends ``chat_delta``
+replies first, a streamed export ``export_chunk`` replies (paced by ``ExportCredit``). After a
+committed turn the worker emits a ``turn_event`` and a ``vitals_event`` for the gateway to
+fan out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
@@ -27,6 +32,7 @@ from protocol.extensions import (
     ChatDelta,
     DeleteSnapshotRequest,
     DeleteSnapshotResponse,
+    ExportChunk,
     ExportRequest,
     ExportResponse,
     RegenerateRequest,
@@ -56,7 +62,9 @@ from protocol.messages import (
     StatusRequest,
     StatusResponse,
 )
-from protocol.pipe import FromWorker, WorkerEvent, WorkerReply, WorkerRequest
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.extensions import EXPORT_CHUNK_CHARS
+from protocol.pipe import EXPORT_CHUNK_WINDOW, FromWorker, WorkerEvent, WorkerReply, WorkerRequest
 from protocol.unions import ClientMessage, ServerMessage, message_type_of
 from supervisor.settings import Settings
 from worker.backends.base import Backend, BackendError, Embedder, TextDelta
@@ -66,6 +74,7 @@ from worker.characters.loader import load_character
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.errors import EngineError
 from worker.engine.results import TurnResult
+from worker.text_chunks import text_chunks
 
 SendFrame = Callable[[FromWorker], None]
 
@@ -96,6 +105,7 @@ class CharacterService:
         self._embedder = embedder
         self._send = send
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._export_credits: dict[int, asyncio.Semaphore] = {}
         self._accepting = True
         self._backend_check: asyncio.Task[None] | None = None
 
@@ -168,6 +178,13 @@ class CharacterService:
         if task is not None:
             task.cancel()
 
+    def grant_export_credit(self, request_id: int) -> None:
+        """The gateway wrote one chunk of streamed export ``request_id`` to its client: one
+        more may be sent. A credit for an export already finished is ignored."""
+        credit = self._export_credits.get(request_id)
+        if credit is not None:
+            credit.release()
+
     async def drain(self, grace_s: float) -> None:
         """Refuse new requests; let in-flight ones finish for ``grace_s`` seconds, then
         cancel the rest and wait until every one has sent its final reply."""
@@ -204,40 +221,74 @@ class CharacterService:
             session=request.session_id, message_id=message.message_id
         ):
             try:
-                response = await self._dispatch(request)
-            except asyncio.CancelledError:
-                self._reply_error(request, "cancelled",
-                                  f"request to character {self.character_id!r} was cancelled; "
-                                  "nothing was committed for it")
-                log.info("request_cancelled", request=message_type_of(type(message)))
-                return
-            except RequestFailed as exc:
-                self._reply_error(request, exc.code, exc.message)
-                return
-            except EngineError as exc:
-                self._reply_error(request, exc.code, exc.message)
-                return
-            except BackendError as exc:
-                self._reply_error(request, exc.code,
-                                  f"character {self.character_id!r}: {exc}")
-                log.warning("llm_failed", code=exc.code, error=str(exc))
-                return
-            except (sqlite3.Error, OSError) as exc:
-                log.exception("storage_failed", request=message_type_of(type(message)))
-                self._reply_error(request, "storage_error",
-                                  f"character {self.character_id!r} could not read or write its "
-                                  f"database ({type(exc).__name__}: {exc}); nothing of this "
-                                  "request was committed and the last good state is kept. Check "
-                                  "free disk space and that the data directory is writable.")
-                return
-            except Exception as exc:
-                log.exception("request_failed", request=message_type_of(type(message)))
-                self._reply_error(request, "internal",
-                                  f"character {self.character_id!r} failed on "
-                                  f"{message_type_of(type(message))}: {type(exc).__name__}: "
-                                  f"{exc}. The worker log has the traceback.")
-                return
+                await self._answer(request)
+            except Exception:
+                # Only the channel itself failing gets here (the worker is going away):
+                # nobody can be told, so the record says what was lost.
+                log.exception("reply_not_sent", request=message_type_of(type(message)))
+
+    async def _answer(self, request: WorkerRequest) -> None:
+        message = request.message
+        try:
+            response = await self._dispatch(request)
+        except asyncio.CancelledError:
+            self._reply_error(request, "cancelled",
+                              f"request to character {self.character_id!r} was cancelled; "
+                              "nothing was committed for it")
+            log.info("request_cancelled", request=message_type_of(type(message)))
+            return
+        except RequestFailed as exc:
+            self._reply_error(request, exc.code, exc.message)
+            return
+        except EngineError as exc:
+            self._reply_error(request, exc.code, exc.message)
+            return
+        except BackendError as exc:
+            self._reply_error(request, exc.code,
+                              f"character {self.character_id!r}: {exc}")
+            log.warning("llm_failed", code=exc.code, error=str(exc))
+            return
+        except (sqlite3.Error, OSError) as exc:
+            log.exception("storage_failed", request=message_type_of(type(message)))
+            self._reply_error(request, "storage_error",
+                              f"character {self.character_id!r} could not read or write its "
+                              f"database ({type(exc).__name__}: {exc}); nothing of this "
+                              "request was committed and the last good state is kept. Check "
+                              "free disk space and that the data directory is writable.")
+            return
+        except Exception as exc:
+            log.exception("request_failed", request=message_type_of(type(message)))
+            self._reply_error(request, "internal",
+                              f"character {self.character_id!r} failed on "
+                              f"{message_type_of(type(message))}: {type(exc).__name__}: "
+                              f"{exc}. The worker log has the traceback.")
+            return
+        self._send_response(request, response)
+
+    def _send_response(self, request: WorkerRequest, response: ServerMessage) -> None:
+        """Send the final reply; if it cannot go, say so to the client at once instead."""
+        try:
             self._send(WorkerReply(request_id=request.request_id, message=response))
+            return
+        except ProtocolError as exc:
+            problem = exc
+        what = message_type_of(type(response))
+        asked = message_type_of(type(request.message))
+        if problem.code is ErrorCode.PAYLOAD_TOO_LARGE:
+            log.error("answer_too_large", response=what, **(problem.details or {}))
+            self._reply_error(
+                request, ErrorCode.ANSWER_TOO_LARGE,
+                f"character {self.character_id!r}: the {what} to this {asked} is "
+                f"{(problem.details or {}).get('size', '?')} bytes, over the worker pipe's "
+                f"frame limit, so it cannot be sent. {_SMALLER_ANSWER.get(asked, _PAGES)}",
+                details=problem.details)
+        else:
+            log.error("answer_unencodable", response=what, error=problem.message)
+            self._reply_error(
+                request, ErrorCode.INTERNAL,
+                f"character {self.character_id!r} could not encode its {what} to this {asked} "
+                f"({problem.message}): the request was carried out but its answer is lost. This "
+                "is a bug: the worker log has the record (answer_unencodable); report it.")
 
     async def _dispatch(self, request: WorkerRequest) -> ServerMessage:
         message: ClientMessage = request.message
@@ -255,14 +306,20 @@ class CharacterService:
                 status = engine.status(
                     include_vitals=message.include_vitals,
                     include_history=message.include_history,
-                    include_performance=message.include_performance, user=request.user)
+                    include_performance=message.include_performance, user=request.user,
+                    history_offset=message.history_offset,
+                    history_limit=message.history_limit)
                 vitals = status.vitals
                 if vitals is None:  # the seed contract always fills vitals
                     vitals = engine.status(include_vitals=True, user=request.user).vitals
+                page = status.history_page
                 return StatusResponse(
                     message_id=mid, character_summary=status.character_summary,
                     vitals=vitals, conversation_history=status.conversation_history,
-                    performance_stats=status.performance_stats)
+                    performance_stats=status.performance_stats,
+                    history_total=None if page is None else page.total,
+                    history_offset=None if page is None else page.offset,
+                    history_next_offset=None if page is None else page.next_offset)
             case MemorySearchRequest():
                 hits = await engine.search_memory(message.query, message.limit)
                 memories = [_memory_dict(hit) for hit in hits]
@@ -295,11 +352,17 @@ class CharacterService:
                 self._vitals_event("select_alternative")
                 return SelectAlternativeResponse(message_id=mid, character_info=info)
             case SnapshotsRequest():
-                snapshots = [{"filename": s["name"], **s} for s in engine.list_snapshots()]
-                return SnapshotsResponse(message_id=mid, snapshots=snapshots)
+                total = engine.snapshot_count()
+                page = engine.list_snapshots(message.offset, message.limit)
+                end = message.offset + len(page)
+                return SnapshotsResponse(
+                    message_id=mid, snapshots=[{"filename": s["name"], **s} for s in page],
+                    total=total, next_offset=end if end < total else None)
             case DeleteSnapshotRequest():
                 engine.delete_snapshot(message.filename)
                 return DeleteSnapshotResponse(message_id=mid, filename=message.filename)
+            case ExportRequest(stream=True):
+                return await self._stream_export(request)
             case ExportRequest():
                 return ExportResponse(message_id=mid, document=engine.export())
             case _:
@@ -343,6 +406,34 @@ class CharacterService:
                  regenerated=result.regenerated, timings_ms=result.timings_ms)
         return _chat_response(mid, result)
 
+    async def _stream_export(self, request: WorkerRequest) -> ExportResponse:
+        """Send the export's text as ``export_chunk`` replies, at most
+        ``EXPORT_CHUNK_WINDOW`` ahead of the gateway's credits, then the totals. The engine
+        reads one record at a time, so memory stays bounded whatever the history's size;
+        between chunks the loop serves heartbeats and other requests."""
+        mid = request.message.message_id
+        credit = asyncio.Semaphore(EXPORT_CHUNK_WINDOW)
+        self._export_credits[request.request_id] = credit
+        digest = hashlib.sha256()
+        total_bytes = seq = 0
+        try:
+            with contextlib.closing(self._engine.export_text()) as pieces:
+                for data in text_chunks(pieces, EXPORT_CHUNK_CHARS):
+                    await credit.acquire()
+                    encoded = data.encode()
+                    digest.update(encoded)
+                    total_bytes += len(encoded)
+                    chunk = ExportChunk(message_id=mid, seq=seq, data=data)
+                    self._send(WorkerReply(request_id=request.request_id, message=chunk,
+                                           final=False))
+                    seq += 1
+                    await asyncio.sleep(0)
+        finally:
+            del self._export_credits[request.request_id]
+        log.info("export_streamed", chunks=seq, total_bytes=total_bytes)
+        return ExportResponse(message_id=mid, chunks=seq, total_bytes=total_bytes,
+                              sha256=digest.hexdigest())
+
     def _vitals_event(self, cause: str) -> None:
         vitals = self._engine.status(include_vitals=True).vitals or {}
         info = self._engine.character_info()
@@ -350,10 +441,21 @@ class CharacterService:
             character_id=self.character_id, vitals=vitals, mood=info.get("mood"),
             cause=cause)))
 
-    def _reply_error(self, request: WorkerRequest, code: str, text: str) -> None:
+    def _reply_error(self, request: WorkerRequest, code: str, text: str,
+                     details: dict[str, Any] | None = None) -> None:
         error = ErrorResponse(message_id=request.message.message_id, error=text,
-                              error_code=code)
+                              error_code=code, details=details)
         self._send(WorkerReply(request_id=request.request_id, message=error))
+
+
+_PAGES: Final = ("Ask for less at a time: list answers take `offset`/`limit` "
+                 "(`history_offset`/`history_limit` for a status' history).")
+_SMALLER_ANSWER: Final[dict[str, str]] = {
+    "export_request": "Export it streamed instead: `export_request` with `stream: true` "
+                      "(`/export FILE` in `greenroom chat` does).",
+    "status_request": "Ask for the history in smaller pages (`history_limit`).",
+    "memory_search_request": "Ask for fewer memories (a smaller `limit`).",
+}
 
 
 def _user_message(request: WorkerRequest) -> str:
