@@ -25,8 +25,10 @@ from typing import Any, Final
 
 import structlog
 
+from protocol.errors import ErrorCode, ProtocolError
 from protocol.events import TurnEvent, VitalsEvent
 from protocol.extensions import (
+    EXPORT_CHUNK_CHARS,
     AlternativesRequest,
     AlternativesResponse,
     ChatDelta,
@@ -62,8 +64,6 @@ from protocol.messages import (
     StatusRequest,
     StatusResponse,
 )
-from protocol.errors import ErrorCode, ProtocolError
-from protocol.extensions import EXPORT_CHUNK_CHARS
 from protocol.pipe import EXPORT_CHUNK_WINDOW, FromWorker, WorkerEvent, WorkerReply, WorkerRequest
 from protocol.unions import ClientMessage, ServerMessage, message_type_of
 from supervisor.settings import Settings
@@ -312,14 +312,14 @@ class CharacterService:
                 vitals = status.vitals
                 if vitals is None:  # the seed contract always fills vitals
                     vitals = engine.status(include_vitals=True, user=request.user).vitals
-                page = status.history_page
+                history = status.history_page
                 return StatusResponse(
                     message_id=mid, character_summary=status.character_summary,
                     vitals=vitals, conversation_history=status.conversation_history,
                     performance_stats=status.performance_stats,
-                    history_total=None if page is None else page.total,
-                    history_offset=None if page is None else page.offset,
-                    history_next_offset=None if page is None else page.next_offset)
+                    history_total=None if history is None else history.total,
+                    history_offset=None if history is None else history.offset,
+                    history_next_offset=None if history is None else history.next_offset)
             case MemorySearchRequest():
                 hits = await engine.search_memory(message.query, message.limit)
                 memories = [_memory_dict(hit) for hit in hits]
@@ -353,10 +353,10 @@ class CharacterService:
                 return SelectAlternativeResponse(message_id=mid, character_info=info)
             case SnapshotsRequest():
                 total = engine.snapshot_count()
-                page = engine.list_snapshots(message.offset, message.limit)
-                end = message.offset + len(page)
+                listed = engine.list_snapshots(message.offset, message.limit)
+                end = message.offset + len(listed)
                 return SnapshotsResponse(
-                    message_id=mid, snapshots=[{"filename": s["name"], **s} for s in page],
+                    message_id=mid, snapshots=[{"filename": s["name"], **s} for s in listed],
                     total=total, next_offset=end if end < total else None)
             case DeleteSnapshotRequest():
                 engine.delete_snapshot(message.filename)

@@ -8,9 +8,9 @@ connection handler in ``Gateway`` (which awaits them):
 
 ``send`` never blocks and never raises: it encodes the message and puts it in a queue of
 ``capacity`` frames (with, optionally, a callback run once the frame has been written to the
-socket — how a streamed export is paced by its reader). A client that reads too slowly to keep that queue from filling is closed
-with code 1008 and a reason saying so; meanwhile every other session is unaffected, because
-nobody ever awaits another session's socket.
+socket — how a streamed export is paced by its reader). A client that reads too slowly to
+keep that queue from filling is closed with code 1008 and a reason saying so; meanwhile
+every other session is unaffected, because nobody ever awaits another session's socket.
 """
 
 from __future__ import annotations

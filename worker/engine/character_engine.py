@@ -43,7 +43,6 @@ from worker.backends.base import (
 from worker.characters.model import Character, is_valid_character_id
 from worker.engine import history as hist
 from worker.engine import report
-from worker.engine.export_stream import export_pieces
 from worker.engine.errors import (
     ALREADY_EXISTS,
     BAD_REQUEST,
@@ -53,6 +52,7 @@ from worker.engine.errors import (
     UNSUPPORTED_FORMAT,
     EngineError,
 )
+from worker.engine.export_stream import export_pieces
 from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship
 from worker.engine.results import HistoryPage, StatusReport, TurnResult, UndoResult
