@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
@@ -45,6 +46,7 @@ from protocol.extensions import (
     UndoRequest,
     UndoResponse,
 )
+from protocol.frame_codec import MAX_FRAME_BYTES
 from protocol.messages import (
     ChatRequest,
     ChatResponse,
@@ -82,12 +84,13 @@ log = structlog.get_logger()
 
 
 class RequestFailed(Exception):
-    """A request ends with this ``error_response`` code and text."""
+    """A request ends with this ``error_response`` code, text and details."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details
 
 
 class CharacterService:
@@ -238,7 +241,7 @@ class CharacterService:
             log.info("request_cancelled", request=message_type_of(type(message)))
             return
         except RequestFailed as exc:
-            self._reply_error(request, exc.code, exc.message)
+            self._reply_error(request, exc.code, exc.message, details=exc.details)
             return
         except EngineError as exc:
             self._reply_error(request, exc.code, exc.message)
@@ -364,7 +367,7 @@ class CharacterService:
             case ExportRequest(stream=True):
                 return await self._stream_export(request)
             case ExportRequest():
-                return ExportResponse(message_id=mid, document=engine.export())
+                return ExportResponse(message_id=mid, document=await self._whole_export())
             case _:
                 raise RequestFailed(
                     "bad_request",
@@ -433,6 +436,27 @@ class CharacterService:
         log.info("export_streamed", chunks=seq, total_bytes=total_bytes)
         return ExportResponse(message_id=mid, chunks=seq, total_bytes=total_bytes,
                               sha256=digest.hexdigest())
+
+    async def _whole_export(self) -> dict[str, Any]:
+        """The export as one document for an unstreamed ``export_request``. Refused with
+        ``answer_too_large`` as soon as its text outgrows a pipe frame, before anything that
+        could not be sent is built; reads chunk by chunk, serving the loop in between."""
+        held: list[str] = []
+        size = 0
+        with contextlib.closing(self._engine.export_text()) as pieces:
+            for chunk in text_chunks(pieces, EXPORT_CHUNK_CHARS):
+                size += len(chunk)
+                if size > MAX_FRAME_BYTES:
+                    raise RequestFailed(
+                        ErrorCode.ANSWER_TOO_LARGE,
+                        f"character {self.character_id!r}: its export is over the worker "
+                        f"pipe's {MAX_FRAME_BYTES}-byte frame limit, too large to send whole. "
+                        f"{_SMALLER_ANSWER['export_request']}",
+                        details={"max_bytes": MAX_FRAME_BYTES})
+                held.append(chunk)
+                await asyncio.sleep(0)
+        document: dict[str, Any] = json.loads("".join(held))
+        return document
 
     def _vitals_event(self, cause: str) -> None:
         vitals = self._engine.status(include_vitals=True).vitals or {}

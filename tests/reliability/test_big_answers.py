@@ -214,16 +214,18 @@ def _fields(turn: TurnRow) -> dict[str, Any]:
     return {name: getattr(turn, name) for name in TurnRow.__dataclass_fields__}
 
 
-async def test_a_local_character_exports_the_same_document_as_its_engine(tmp_path: Path
-                                                                          ) -> None:
+async def test_a_local_character_exports_record_by_record(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     await build_long_history(data_dir, CHARACTER, turns=50, snapshots=3)
     character = LocalCharacter(load_settings({"data_dir": data_dir}, environ={}))
     try:
         await character.attach(CHARACTER)
-        document = await character.export()
+        pieces = [piece async for piece in character.export_text()]
     finally:
         await character.close()
+    text = "".join(pieces)
+    assert len(pieces) > 50 and max(map(len, pieces)) < len(text) / 10
+    document = json.loads(text)
     assert len(document["content"]["turns"]) == 50
     assert [s["name"] for s in document["snapshots"]] == ["snap-00000", "snap-00001",
                                                           "snap-00002"]
