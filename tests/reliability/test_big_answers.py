@@ -122,7 +122,7 @@ async def test_the_chat_export_command_writes_the_same_file_remote_and_local(
     assert len(remote["content"]["turns"]) == TURNS
     assert remote.pop("exported_at") and local.pop("exported_at")
     assert remote == local
-    assert not list(tmp_path.glob("*.partial"))
+    assert not await asyncio.to_thread(lambda: list(tmp_path.glob("*.partial")))
 
 
 async def test_a_whole_export_too_large_for_a_frame_answers_answer_too_large_at_once(
