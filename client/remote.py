@@ -234,17 +234,23 @@ class CharacterClient:
         return response.character_info or {}
 
     async def list_characters(self) -> list[CharacterEntry]:
-        response = await self._call(CharactersRequest(), CharactersResponse)
-        return [
-            CharacterEntry(
-                character_id=c.character_id,
-                name=c.name,
-                archetype=c.archetype,
-                description=c.description,
-                state=c.state,
+        """Every configured character, fetched page by page."""
+        entries: list[CharacterEntry] = []
+        offset: int | None = 0
+        while offset is not None:
+            response = await self._call(CharactersRequest(offset=offset), CharactersResponse)
+            entries.extend(
+                CharacterEntry(
+                    character_id=c.character_id,
+                    name=c.name,
+                    archetype=c.archetype,
+                    description=c.description,
+                    state=c.state,
+                )
+                for c in response.characters
             )
-            for c in response.characters
-        ]
+            offset = response.next_offset
+        return entries
 
     async def chat(self, text: str) -> ChatReply:
         return await self.chat_stream(text).collect()

@@ -136,14 +136,21 @@ class CharacterListing(msgspec.Struct, kw_only=True):
 
 
 class CharactersRequest(Message, tag="characters_request"):
-    """List every configured character; needs no ``init_request``."""
+    """List the configured characters, sorted by ``character_id``, one page at a time
+    (``limit`` at most 1000, the default, from ``offset``); needs no ``init_request``."""
+
+    offset: PageOffset = 0
+    limit: PageLimit = MAX_PAGE_SIZE
 
 
 class CharactersResponse(Message, tag="characters_response"):
-    """Answers ``characters_request``, sorted by ``character_id``."""
+    """Answers ``characters_request``, sorted by ``character_id``; ``total`` counts every
+    configured character, ``next_offset`` is the next page's offset (``None``: the last)."""
 
     success: bool = True
     characters: list[CharacterListing] = msgspec.field(default_factory=list)
+    total: int | None = None
+    next_offset: int | None = None
     error: str | None = None
 
 
