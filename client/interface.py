@@ -32,7 +32,8 @@ class ChatReply:
 
 @dataclass(frozen=True, slots=True)
 class CharacterStatus:
-    """The attached character's state; ``history``/``performance`` only when asked for."""
+    """The attached character's state; ``history``/``performance`` only when asked for
+    (``history``: the newest 1000 turns at most, oldest first)."""
 
     summary: JsonObject
     vitals: JsonObject
