@@ -172,7 +172,17 @@ class CharacterService:
             return
         task = asyncio.get_running_loop().create_task(self._handle(request))
         self._tasks[request.request_id] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(request.request_id, None))
+        task.add_done_callback(lambda done: self._finished(request, done))
+
+    def _finished(self, request: WorkerRequest, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(request.request_id, None)
+        problem = None if task.cancelled() else task.exception()
+        if problem is not None:
+            # ``_handle`` answers every failure of the request itself; only the channel
+            # failing while it sends gets here. Nobody can be told: the record says so.
+            log.error("reply_not_sent", request=message_type_of(type(request.message)),
+                      message_id=request.message.message_id,
+                      error=f"{type(problem).__name__}: {problem}")
 
     def cancel(self, request_id: int) -> None:
         """Cancel one request; its task answers ``cancelled`` and commits nothing.
@@ -224,49 +234,40 @@ class CharacterService:
             session=request.session_id, message_id=message.message_id
         ):
             try:
-                await self._answer(request)
-            except Exception:
-                # Only the channel itself failing gets here (the worker is going away):
-                # nobody can be told, so the record says what was lost.
-                log.exception("reply_not_sent", request=message_type_of(type(message)))
-
-    async def _answer(self, request: WorkerRequest) -> None:
-        message = request.message
-        try:
-            response = await self._dispatch(request)
-        except asyncio.CancelledError:
-            self._reply_error(request, "cancelled",
-                              f"request to character {self.character_id!r} was cancelled; "
-                              "nothing was committed for it")
-            log.info("request_cancelled", request=message_type_of(type(message)))
-            return
-        except RequestFailed as exc:
-            self._reply_error(request, exc.code, exc.message, details=exc.details)
-            return
-        except EngineError as exc:
-            self._reply_error(request, exc.code, exc.message)
-            return
-        except BackendError as exc:
-            self._reply_error(request, exc.code,
-                              f"character {self.character_id!r}: {exc}")
-            log.warning("llm_failed", code=exc.code, error=str(exc))
-            return
-        except (sqlite3.Error, OSError) as exc:
-            log.exception("storage_failed", request=message_type_of(type(message)))
-            self._reply_error(request, "storage_error",
-                              f"character {self.character_id!r} could not read or write its "
-                              f"database ({type(exc).__name__}: {exc}); nothing of this "
-                              "request was committed and the last good state is kept. Check "
-                              "free disk space and that the data directory is writable.")
-            return
-        except Exception as exc:
-            log.exception("request_failed", request=message_type_of(type(message)))
-            self._reply_error(request, "internal",
-                              f"character {self.character_id!r} failed on "
-                              f"{message_type_of(type(message))}: {type(exc).__name__}: "
-                              f"{exc}. The worker log has the traceback.")
-            return
-        self._send_response(request, response)
+                response = await self._dispatch(request)
+            except asyncio.CancelledError:
+                self._reply_error(request, "cancelled",
+                                  f"request to character {self.character_id!r} was cancelled; "
+                                  "nothing was committed for it")
+                log.info("request_cancelled", request=message_type_of(type(message)))
+                return
+            except RequestFailed as exc:
+                self._reply_error(request, exc.code, exc.message, details=exc.details)
+                return
+            except EngineError as exc:
+                self._reply_error(request, exc.code, exc.message)
+                return
+            except BackendError as exc:
+                self._reply_error(request, exc.code,
+                                  f"character {self.character_id!r}: {exc}")
+                log.warning("llm_failed", code=exc.code, error=str(exc))
+                return
+            except (sqlite3.Error, OSError) as exc:
+                log.exception("storage_failed", request=message_type_of(type(message)))
+                self._reply_error(request, "storage_error",
+                                  f"character {self.character_id!r} could not read or write its "
+                                  f"database ({type(exc).__name__}: {exc}); nothing of this "
+                                  "request was committed and the last good state is kept. Check "
+                                  "free disk space and that the data directory is writable.")
+                return
+            except Exception as exc:
+                log.exception("request_failed", request=message_type_of(type(message)))
+                self._reply_error(request, "internal",
+                                  f"character {self.character_id!r} failed on "
+                                  f"{message_type_of(type(message))}: {type(exc).__name__}: "
+                                  f"{exc}. The worker log has the traceback.")
+                return
+            self._send_response(request, response)
 
     def _send_response(self, request: WorkerRequest, response: ServerMessage) -> None:
         """Send the final reply; if it cannot go, say so to the client at once instead."""
