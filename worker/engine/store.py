@@ -356,10 +356,6 @@ class CharacterDatabase:
         rows = self._turns("ORDER BY id DESC LIMIT 1")
         return rows[0] if rows else None
 
-    def turns(self) -> list[TurnRow]:
-        """Every turn, oldest first."""
-        return self._turns("ORDER BY id")
-
     def iter_turns(self) -> Iterator[TurnRow]:
         """Every turn, oldest first, read from the cursor one row at a time (memory: one
         turn, however many there are)."""
@@ -423,17 +419,13 @@ class CharacterDatabase:
             for r in rows
         ]
 
-    def alternative_counts(self, turn_ids: Sequence[int] | None = None) -> dict[int, int]:
-        """turn id → number of replies kept besides the current one (turns with any), for
-        every turn or only those of ``turn_ids``."""
-        if turn_ids is None:
-            rows = self.conn.execute(
-                "SELECT turn_id, COUNT(*) FROM turn_alternatives GROUP BY turn_id").fetchall()
-        else:
-            marks = ", ".join("?" * len(turn_ids))
-            rows = self.conn.execute(
-                "SELECT turn_id, COUNT(*) FROM turn_alternatives "
-                f"WHERE turn_id IN ({marks}) GROUP BY turn_id", tuple(turn_ids)).fetchall()
+    def alternative_counts(self, turn_ids: Sequence[int]) -> dict[int, int]:
+        """turn id → number of replies kept besides the current one, for those of
+        ``turn_ids`` that have any."""
+        marks = ", ".join("?" * len(turn_ids))
+        rows = self.conn.execute(
+            "SELECT turn_id, COUNT(*) FROM turn_alternatives "
+            f"WHERE turn_id IN ({marks}) GROUP BY turn_id", tuple(turn_ids)).fetchall()
         return {int(r[0]): int(r[1]) for r in rows}
 
     # -- snapshots -----------------------------------------------------------------------
@@ -452,12 +444,9 @@ class CharacterDatabase:
         ).fetchone()
         return None if row is None else (float(row[0]), str(row[1]))
 
-    def snapshots(self) -> list[tuple[str, float, str]]:
-        """``(name, created_at, content)`` for every snapshot, oldest first."""
-        return list(self.iter_snapshots())
-
     def iter_snapshots(self) -> Iterator[tuple[str, float, str]]:
-        """Like ``snapshots()``, read from the cursor one row at a time."""
+        """``(name, created_at, content)`` for every snapshot, oldest first, read from the
+        cursor one row at a time."""
         cursor = self.conn.execute(
             "SELECT name, created_at, content FROM snapshots ORDER BY created_at, name")
         return ((str(r[0]), float(r[1]), str(r[2])) for r in cursor)
