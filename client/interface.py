@@ -32,7 +32,8 @@ class ChatReply:
 
 @dataclass(frozen=True, slots=True)
 class CharacterStatus:
-    """The attached character's state; ``history``/``performance`` only when asked for."""
+    """The attached character's state; ``history``/``performance`` only when asked for
+    (``history``: the newest 1000 turns at most, oldest first)."""
 
     summary: JsonObject
     vitals: JsonObject
@@ -132,7 +133,13 @@ class Character(Protocol):
 
     async def delete_snapshot(self, name: str) -> None: ...
 
-    async def export(self) -> JsonObject: ...
+    async def export(self) -> JsonObject:
+        """The export document, decoded (held whole in memory; see ``export_text``)."""
+
+    def export_text(self) -> AsyncIterator[str]:
+        """The export document's JSON text in pieces, for any size of history: remote, a
+        streamed export checked chunk by chunk (``client.export_assembly``); local, read
+        from the database record by record. Same text either way (but ``exported_at``)."""
 
     def events(self) -> AsyncIterator[CharacterEvent]:
         """Events from now on, until ``close()``. Each call is an independent subscriber."""

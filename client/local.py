@@ -19,6 +19,7 @@ import msgspec
 
 from client.errors import GreenroomError, error_for
 from client.event_hub import EventHub
+from client.export_assembly import decode_export
 from client.interface import (
     CharacterEntry,
     CharacterEvent,
@@ -214,8 +215,13 @@ class LocalCharacter:
             self._live().delete_snapshot(name)
 
     async def export(self) -> JsonObject:
-        with _engine_errors():
-            return self._live().export()
+        return await decode_export(self.export_text())
+
+    async def export_text(self) -> AsyncGenerator[str, None]:
+        """The engine's export text, piece by piece (about a record each)."""
+        with _engine_errors(), contextlib.closing(self._live().export_text()) as pieces:
+            for piece in pieces:
+                yield piece
 
     def events(self) -> AsyncIterator[CharacterEvent]:
         return self._hub.subscribe()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Final, Literal, TypeVar
@@ -35,6 +36,7 @@ from client.errors import (
     error_for,
 )
 from client.event_hub import EventHub
+from client.export_assembly import ExportAssembly, decode_export
 from client.interface import (
     CharacterEntry,
     CharacterEvent,
@@ -61,6 +63,7 @@ from protocol import (
     DeleteSnapshotResponse,
     ErrorCode,
     ErrorResponse,
+    ExportChunk,
     ExportRequest,
     ExportResponse,
     Hello,
@@ -231,17 +234,23 @@ class CharacterClient:
         return response.character_info or {}
 
     async def list_characters(self) -> list[CharacterEntry]:
-        response = await self._call(CharactersRequest(), CharactersResponse)
-        return [
-            CharacterEntry(
-                character_id=c.character_id,
-                name=c.name,
-                archetype=c.archetype,
-                description=c.description,
-                state=c.state,
+        """Every configured character, fetched page by page."""
+        entries: list[CharacterEntry] = []
+        offset: int | None = 0
+        while offset is not None:
+            response = await self._call(CharactersRequest(offset=offset), CharactersResponse)
+            entries.extend(
+                CharacterEntry(
+                    character_id=c.character_id,
+                    name=c.name,
+                    archetype=c.archetype,
+                    description=c.description,
+                    state=c.state,
+                )
+                for c in response.characters
             )
-            for c in response.characters
-        ]
+            offset = response.next_offset
+        return entries
 
     async def chat(self, text: str) -> ChatReply:
         return await self.chat_stream(text).collect()
@@ -305,13 +314,51 @@ class CharacterClient:
         return (await self._call(request, ResetResponse)).character_info or {}
 
     async def snapshots(self) -> list[JsonObject]:
-        return (await self._call(SnapshotsRequest(), SnapshotsResponse)).snapshots
+        """Every snapshot, fetched page by page (a server without pages sends one)."""
+        entries: list[JsonObject] = []
+        offset: int | None = 0
+        while offset is not None:
+            response = await self._call(SnapshotsRequest(offset=offset), SnapshotsResponse)
+            entries.extend(response.snapshots)
+            offset = response.next_offset
+        return entries
 
     async def delete_snapshot(self, name: str) -> None:
         await self._call(DeleteSnapshotRequest(filename=name), DeleteSnapshotResponse)
 
     async def export(self) -> JsonObject:
-        return (await self._call(ExportRequest(), ExportResponse)).document or {}
+        return await decode_export(self.export_text())
+
+    async def export_text(self) -> AsyncGenerator[str, None]:
+        """A streamed export (``export_request`` with ``stream: true``), checked by
+        ``ExportAssembly``; leaving early cancels it on the server. ``request_timeout_s``
+        bounds the wait for each chunk. A server that predates streaming answers with the
+        whole document, which is yielded as one piece."""
+        ws = await self._connected_socket()
+        request = ExportRequest(message_id=self._requests.new_id(), stream=True)
+        message_id = request.message_id
+        assert message_id is not None
+        queue = self._requests.open(message_id)
+        assembly = ExportAssembly(self._character_id)
+        answered = False
+        try:
+            await self._send(ws, request)
+            while True:
+                arrival = await self._next(queue, request)
+                if isinstance(arrival, ExportChunk):
+                    yield assembly.add(arrival)
+                    continue
+                answered = True
+                response = self._expect(arrival, ExportResponse)
+                if response.document is not None and assembly.chunks == 0:
+                    yield json.dumps(response.document, ensure_ascii=False) + "\n"
+                else:
+                    assembly.finish(response)
+                return
+        finally:
+            self._requests.close(message_id)
+            if not answered:
+                await self._abandon(message_id)
 
     def events(self) -> AsyncIterator[CharacterEvent]:
         return self._hub.subscribe()

@@ -6,7 +6,6 @@ scripts, tests), so every view has both. Nothing here prints.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Final
 
@@ -197,10 +196,6 @@ def summary_plain(summary: JsonObject) -> str:
         if value is not None:
             lines.append(f"{key.replace('_', ' ')}: {value}")
     return "\n".join(lines)
-
-
-def export_text(document: JsonObject) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def error_text(error: GreenroomError) -> str:

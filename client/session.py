@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from client import render
@@ -220,14 +220,11 @@ class ChatSession:
                               f"{render.describe_info(info)}")
                 await self._after_state_change()
             case "export":
-                document = await character.export()
                 if command.argument:
-                    target = await asyncio.to_thread(
-                        _write_export, Path(command.argument), render.export_text(document)
-                    )
+                    target = await _write_export(Path(command.argument), character.export_text())
                     screen.notice(f"exported to {target}")
                 else:
-                    screen.text(render.export_text(document))
+                    screen.text("".join([piece async for piece in character.export_text()]))
             case "characters":
                 entries = await character.list_characters()
                 screen.text(render.characters_plain(entries, character.character_id))
@@ -244,14 +241,36 @@ class ChatSession:
             await self.refresh_vitals(show=True)
 
 
+_WRITE_BATCH_CHARS = 1 << 20
+
+
 def _reply_index(argument: str | None) -> int | None:
     text = (argument or "").strip()
     return int(text) if text.isdigit() else None
 
 
-def _write_export(path: Path, text: str) -> Path:
-    target = path.expanduser()
-    target.write_text(text + "\n", encoding="utf-8")
+async def _write_export(path: Path, pieces: AsyncIterator[str]) -> Path:
+    """Write the export text to ``path`` as it arrives (memory: about one write batch). It
+    goes to ``<path>.partial`` first and is renamed when complete, so ``path`` never holds a
+    cut export; a failed export removes the partial file."""
+    target = await asyncio.to_thread(path.expanduser)
+    partial = target.with_name(f"{target.name}.partial")
+    out = await asyncio.to_thread(partial.open, "w", encoding="utf-8")
+    try:
+        with out:
+            batch: list[str] = []
+            size = 0
+            async for piece in pieces:
+                batch.append(piece)
+                size += len(piece)
+                if size >= _WRITE_BATCH_CHARS:
+                    await asyncio.to_thread(out.write, "".join(batch))
+                    batch, size = [], 0
+            await asyncio.to_thread(out.write, "".join(batch))
+        await asyncio.to_thread(partial.replace, target)
+    except BaseException:
+        await asyncio.to_thread(partial.unlink, missing_ok=True)
+        raise
     return target
 
 

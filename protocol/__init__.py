@@ -18,6 +18,7 @@ from protocol.envelope import Message, utc_now_iso
 from protocol.errors import ERROR_CODE_MEANINGS, ErrorCode, ProtocolError
 from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 from protocol.extensions import (
+    EXPORT_CHUNK_CHARS,
     AlternativesRequest,
     AlternativesResponse,
     CancelRequest,
@@ -28,6 +29,7 @@ from protocol.extensions import (
     ChatDelta,
     DeleteSnapshotRequest,
     DeleteSnapshotResponse,
+    ExportChunk,
     ExportRequest,
     ExportResponse,
     Hello,
@@ -56,6 +58,7 @@ from protocol.json_codec import (
     error_response_for,
 )
 from protocol.messages import (
+    MAX_PAGE_SIZE,
     ChatRequest,
     ChatResponse,
     ErrorResponse,
@@ -76,7 +79,9 @@ from protocol.messages import (
 )
 from protocol.names import check_snapshot_name, snapshot_name_problem
 from protocol.pipe import (
+    EXPORT_CHUNK_WINDOW,
     DebuggerStarted,
+    ExportCredit,
     Fatal,
     FromWorker,
     Heartbeat,
@@ -107,7 +112,10 @@ __all__ = [
     "CLIENT_MESSAGE_TYPES",
     "DEFAULT_MAX_BYTES",
     "ERROR_CODE_MEANINGS",
+    "EXPORT_CHUNK_CHARS",
+    "EXPORT_CHUNK_WINDOW",
     "MAX_FRAME_BYTES",
+    "MAX_PAGE_SIZE",
     "PROTOCOL_VERSION",
     "RESPONSE_TYPES",
     "SEED_MESSAGE_TYPES",
@@ -131,6 +139,8 @@ __all__ = [
     "ErrorResponse",
     "EventKind",
     "EventMessage",
+    "ExportChunk",
+    "ExportCredit",
     "ExportRequest",
     "ExportResponse",
     "Fatal",

@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     BINARY_NOT_SUPPORTED = "binary_not_supported"
     UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    ANSWER_TOO_LARGE = "answer_too_large"
     UNSUPPORTED_PROTOCOL_VERSION = "unsupported_protocol_version"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
@@ -64,6 +65,11 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.PAYLOAD_TOO_LARGE: (
         "The frame exceeds the server's size limit (reported in `details.max_bytes`). "
         "Send a shorter message."
+    ),
+    ErrorCode.ANSWER_TOO_LARGE: (
+        "The request was fine but its answer is larger than one frame may carry (the limit is "
+        "in `details.max_bytes`). Ask for it in pages (`offset`/`limit`, "
+        "`history_offset`/`history_limit`) or streamed (`export_request` with `stream: true`)."
     ),
     ErrorCode.UNSUPPORTED_PROTOCOL_VERSION: (
         "`hello.protocol_version` is newer than the server speaks (`details.supported`). "

@@ -7,12 +7,12 @@ only a newer client sends, and ``chat_delta`` flows only for ``stream: true`` re
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 import msgspec
 
 from protocol.envelope import Message
-from protocol.messages import JsonObject
+from protocol.messages import MAX_PAGE_SIZE, JsonObject, PageLimit, PageOffset
 from protocol.states import EventKind, WorkerState
 
 NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
@@ -136,26 +136,42 @@ class CharacterListing(msgspec.Struct, kw_only=True):
 
 
 class CharactersRequest(Message, tag="characters_request"):
-    """List every configured character; needs no ``init_request``."""
+    """List the configured characters, sorted by ``character_id``, one page at a time
+    (``limit`` at most 1000, the default, from ``offset``); needs no ``init_request``."""
+
+    offset: PageOffset = 0
+    limit: PageLimit = MAX_PAGE_SIZE
 
 
 class CharactersResponse(Message, tag="characters_response"):
-    """Answers ``characters_request``, sorted by ``character_id``."""
+    """Answers ``characters_request``, sorted by ``character_id``; ``total`` counts every
+    configured character, ``next_offset`` is the next page's offset (``None``: the last)."""
 
     success: bool = True
     characters: list[CharacterListing] = msgspec.field(default_factory=list)
+    total: int | None = None
+    next_offset: int | None = None
     error: str | None = None
 
 
 class SnapshotsRequest(Message, tag="snapshots_request"):
-    """List the attached character's saved snapshots."""
+    """List the attached character's saved snapshots, oldest first, one page at a time:
+    entries ``offset`` .. ``offset + limit - 1`` (``limit`` at most 1000, the default)."""
+
+    offset: PageOffset = 0
+    limit: PageLimit = MAX_PAGE_SIZE
 
 
 class SnapshotsResponse(Message, tag="snapshots_response"):
-    """Answers ``snapshots_request``; each entry has at least ``filename`` and ``created_at``."""
+    """Answers ``snapshots_request``; each entry has at least ``filename`` and ``created_at``.
+
+    ``total`` counts every snapshot; ``next_offset`` is the ``offset`` of the next page, or
+    ``None`` when this page is the last."""
 
     success: bool = True
     snapshots: list[JsonObject] = msgspec.field(default_factory=list)
+    total: int | None = None
+    next_offset: int | None = None
     error: str | None = None
 
 
@@ -174,12 +190,44 @@ class DeleteSnapshotResponse(Message, tag="delete_snapshot_response"):
 
 
 class ExportRequest(Message, tag="export_request"):
-    """Export the attached character's full state as one JSON document."""
+    """Export the attached character's full state as one JSON document.
+
+    Without ``stream`` the document comes whole in ``export_response.document`` (refused with
+    ``answer_too_large`` once it outgrows a frame). With ``stream: true`` (opt-in; any size)
+    the server sends the document's JSON text as ``export_chunk`` frames carrying this
+    request's ``message_id``, then an ``export_response`` with the totals and no ``document``.
+    """
+
+    stream: bool = False
+
+
+class ExportChunk(Message, tag="export_chunk"):
+    """A piece of a streamed export, ``message_id`` = the export request's id.
+
+    ``seq`` counts the chunks of one export from 0; concatenating ``data`` in ``seq`` order
+    gives the document's JSON text. ``data`` holds at most ``EXPORT_CHUNK_CHARS`` characters,
+    so a chunk frame stays far below both the WebSocket and the pipe frame limits.
+    """
+
+    seq: NonNegativeInt
+    data: str
+
+
+EXPORT_CHUNK_CHARS: Final = 64 * 1024
+"""The most characters one ``export_chunk.data`` holds: at most 384 KiB as JSON text (6 bytes
+per escaped control character), typically about 70 KB."""
 
 
 class ExportResponse(Message, tag="export_response"):
-    """Answers ``export_request``; ``document`` is self-describing and versioned by the engine."""
+    """Answers ``export_request``; ``document`` is self-describing and versioned by the engine.
+
+    After a streamed export ``document`` is ``None`` and the totals let the client check what
+    it assembled: ``chunks`` (how many ``export_chunk`` frames came first), ``total_bytes``
+    (the UTF-8 length of the whole text) and ``sha256`` (hex digest of those bytes)."""
 
     success: bool = True
     document: JsonObject | None = None
+    chunks: int | None = None
+    total_bytes: int | None = None
+    sha256: str | None = None
     error: str | None = None

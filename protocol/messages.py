@@ -9,7 +9,7 @@ their inner shape belongs to the engine, not to the envelope.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 
@@ -18,6 +18,12 @@ from protocol.envelope import Message, utc_now_iso
 JsonObject = dict[str, Any]
 
 MemorySearchLimit = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+
+MAX_PAGE_SIZE: Final = 1000
+"""The most entries one page of a list answer carries (each ``limit``'s maximum and default)."""
+
+PageLimit = Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_SIZE)]
+PageOffset = Annotated[int, msgspec.Meta(ge=0)]
 
 
 class PingRequest(Message, tag="ping_request"):
@@ -83,22 +89,36 @@ class ChatResponse(Message, tag="chat_response"):
 
 
 class StatusRequest(Message, tag="status_request"):
-    """Read the attached character's state; the flags choose the optional parts."""
+    """Read the attached character's state; the flags choose the optional parts.
+
+    ``conversation_history`` is one page of turns, oldest first: ``history_limit`` turns
+    (1..1000, default 1000) from ``history_offset``; without an offset, the newest page.
+    Both are opt-in additions (seed clients omit them and get the newest 1000 turns).
+    """
 
     include_vitals: bool = True
     include_history: bool = False
     include_performance: bool = False
+    history_offset: PageOffset | None = None
+    history_limit: PageLimit = MAX_PAGE_SIZE
 
 
 class StatusResponse(Message, tag="status_response"):
     """Answers ``status_request``; ``character_summary`` and ``vitals`` are always filled on
-    success, ``conversation_history``/``performance_stats`` when asked for."""
+    success, ``conversation_history``/``performance_stats`` when asked for.
+
+    With history: ``history_total`` counts every turn, ``history_offset`` is the offset of
+    the page's first turn and ``history_next_offset`` that of the next page (``None`` when
+    this page ends with the newest turn)."""
 
     success: bool = True
     character_summary: JsonObject | None = None
     vitals: JsonObject | None = None
     conversation_history: list[JsonObject] | None = None
     performance_stats: JsonObject | None = None
+    history_total: int | None = None
+    history_offset: int | None = None
+    history_next_offset: int | None = None
     error: str | None = None
 
 

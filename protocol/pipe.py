@@ -9,7 +9,7 @@ worker channel, chosen by the gateway) matches replies to requests. A streamed r
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 
@@ -38,6 +38,20 @@ class WorkerRequest(PipeFrame, tag="request"):
 class WorkerCancel(PipeFrame, tag="cancel"):
     """Gateway → worker: stop work on ``request_id``; the worker still sends a final reply
     (``error_response`` with code ``cancelled``, or the result if it was already done)."""
+
+    request_id: RequestId
+
+
+EXPORT_CHUNK_WINDOW: Final = 8
+"""How many ``export_chunk`` replies of one streamed export a worker sends before it waits
+for an ``ExportCredit``: the most a slow client can leave queued in the gateway per export."""
+
+
+class ExportCredit(PipeFrame, tag="export_credit"):
+    """Gateway → worker: one ``export_chunk`` of ``request_id`` has been written to the
+    client's socket, so the worker may send one more (flow control: a streamed export moves
+    at the speed of the client that reads it, and the gateway buffers at most
+    ``EXPORT_CHUNK_WINDOW`` chunks of it)."""
 
     request_id: RequestId
 
@@ -116,7 +130,7 @@ class Fatal(PipeFrame, tag="fatal"):
     traceback: str | None = None
 
 
-ToWorker = WorkerRequest | WorkerCancel | Heartbeat | Shutdown | StartDebugger
+ToWorker = WorkerRequest | WorkerCancel | ExportCredit | Heartbeat | Shutdown | StartDebugger
 """Every frame the gateway/supervisor sends to a worker."""
 
 FromWorker = WorkerReply | WorkerEvent | Ready | HeartbeatAck | LogRecord | DebuggerStarted | Fatal

@@ -29,6 +29,7 @@ from protocol.extensions import (
     ChatDelta,
     DeleteSnapshotRequest,
     DeleteSnapshotResponse,
+    ExportChunk,
     ExportRequest,
     ExportResponse,
     Hello,
@@ -110,6 +111,7 @@ ServerMessage = (
     | CharactersResponse
     | SnapshotsResponse
     | DeleteSnapshotResponse
+    | ExportChunk
     | ExportResponse
     | WorkersResponse
     | RestartResponse

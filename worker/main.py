@@ -37,6 +37,7 @@ from setproctitle import setproctitle
 from protocol.frame_codec import encode_frame, to_worker_decoder
 from protocol.pipe import (
     DebuggerStarted,
+    ExportCredit,
     Fatal,
     FromWorker,
     Heartbeat,
@@ -252,6 +253,8 @@ class WorkerRuntime:
                         service.submit(frame)
                     case WorkerCancel(request_id=request_id):
                         service.cancel(request_id)
+                    case ExportCredit(request_id=request_id):
+                        service.grant_export_credit(request_id)
                     case StartDebugger(port=port, wait=wait):
                         self._start_debugger(port, wait)
                     case Shutdown(grace_s=grace_s):

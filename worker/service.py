@@ -6,27 +6,36 @@ while a chat streams. The engine itself refuses a second turn with ``busy``.
 
 Each request gets exactly one final reply: its response, or an ``error_response`` with a
 stable code (``EngineError.code``, ``BackendError.code``, ``cancelled``, ``shutting_down``,
-``internal``). A streamed chat sends ``chat_delta`` replies first. After a committed turn the
-worker emits a ``turn_event`` and a ``vitals_event`` for the gateway to fan out.
+``internal``). A response that cannot be sent — larger than the pipe's frame limit, or not
+encodable — is answered at once with ``answer_too_large`` (what to ask for instead) or
+``internal``, never left to the gateway's timeout. A streamed chat sends ``chat_delta``
+replies first, a streamed export ``export_chunk`` replies (paced by ``ExportCredit``). After a
+committed turn the worker emits a ``turn_event`` and a ``vitals_event`` for the gateway to
+fan out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
+from protocol.errors import ErrorCode, ProtocolError
 from protocol.events import TurnEvent, VitalsEvent
 from protocol.extensions import (
+    EXPORT_CHUNK_CHARS,
     AlternativesRequest,
     AlternativesResponse,
     ChatDelta,
     DeleteSnapshotRequest,
     DeleteSnapshotResponse,
+    ExportChunk,
     ExportRequest,
     ExportResponse,
     RegenerateRequest,
@@ -37,6 +46,7 @@ from protocol.extensions import (
     UndoRequest,
     UndoResponse,
 )
+from protocol.frame_codec import MAX_FRAME_BYTES
 from protocol.messages import (
     ChatRequest,
     ChatResponse,
@@ -56,7 +66,7 @@ from protocol.messages import (
     StatusRequest,
     StatusResponse,
 )
-from protocol.pipe import FromWorker, WorkerEvent, WorkerReply, WorkerRequest
+from protocol.pipe import EXPORT_CHUNK_WINDOW, FromWorker, WorkerEvent, WorkerReply, WorkerRequest
 from protocol.unions import ClientMessage, ServerMessage, message_type_of
 from supervisor.settings import Settings
 from worker.backends.base import Backend, BackendError, Embedder, TextDelta
@@ -66,6 +76,7 @@ from worker.characters.loader import load_character
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.errors import EngineError
 from worker.engine.results import TurnResult
+from worker.text_chunks import text_chunks
 
 SendFrame = Callable[[FromWorker], None]
 
@@ -73,12 +84,13 @@ log = structlog.get_logger()
 
 
 class RequestFailed(Exception):
-    """A request ends with this ``error_response`` code and text."""
+    """A request ends with this ``error_response`` code, text and details."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details
 
 
 class CharacterService:
@@ -96,6 +108,7 @@ class CharacterService:
         self._embedder = embedder
         self._send = send
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._export_credits: dict[int, asyncio.Semaphore] = {}
         self._accepting = True
         self._backend_check: asyncio.Task[None] | None = None
 
@@ -159,7 +172,17 @@ class CharacterService:
             return
         task = asyncio.get_running_loop().create_task(self._handle(request))
         self._tasks[request.request_id] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(request.request_id, None))
+        task.add_done_callback(lambda done: self._finished(request, done))
+
+    def _finished(self, request: WorkerRequest, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(request.request_id, None)
+        problem = None if task.cancelled() else task.exception()
+        if problem is not None:
+            # ``_handle`` answers every failure of the request itself; only the channel
+            # failing while it sends gets here. Nobody can be told: the record says so.
+            log.error("reply_not_sent", request=message_type_of(type(request.message)),
+                      message_id=request.message.message_id,
+                      error=f"{type(problem).__name__}: {problem}")
 
     def cancel(self, request_id: int) -> None:
         """Cancel one request; its task answers ``cancelled`` and commits nothing.
@@ -167,6 +190,13 @@ class CharacterService:
         task = self._tasks.get(request_id)
         if task is not None:
             task.cancel()
+
+    def grant_export_credit(self, request_id: int) -> None:
+        """The gateway wrote one chunk of streamed export ``request_id`` to its client: one
+        more may be sent. A credit for an export already finished is ignored."""
+        credit = self._export_credits.get(request_id)
+        if credit is not None:
+            credit.release()
 
     async def drain(self, grace_s: float) -> None:
         """Refuse new requests; let in-flight ones finish for ``grace_s`` seconds, then
@@ -212,7 +242,7 @@ class CharacterService:
                 log.info("request_cancelled", request=message_type_of(type(message)))
                 return
             except RequestFailed as exc:
-                self._reply_error(request, exc.code, exc.message)
+                self._reply_error(request, exc.code, exc.message, details=exc.details)
                 return
             except EngineError as exc:
                 self._reply_error(request, exc.code, exc.message)
@@ -237,7 +267,32 @@ class CharacterService:
                                   f"{message_type_of(type(message))}: {type(exc).__name__}: "
                                   f"{exc}. The worker log has the traceback.")
                 return
+            self._send_response(request, response)
+
+    def _send_response(self, request: WorkerRequest, response: ServerMessage) -> None:
+        """Send the final reply; if it cannot go, say so to the client at once instead."""
+        try:
             self._send(WorkerReply(request_id=request.request_id, message=response))
+            return
+        except ProtocolError as exc:
+            problem = exc
+        what = message_type_of(type(response))
+        asked = message_type_of(type(request.message))
+        if problem.code is ErrorCode.PAYLOAD_TOO_LARGE:
+            log.error("answer_too_large", response=what, **(problem.details or {}))
+            self._reply_error(
+                request, ErrorCode.ANSWER_TOO_LARGE,
+                f"character {self.character_id!r}: the {what} to this {asked} is "
+                f"{(problem.details or {}).get('size', '?')} bytes, over the worker pipe's "
+                f"frame limit, so it cannot be sent. {_SMALLER_ANSWER.get(asked, _PAGES)}",
+                details=problem.details)
+        else:
+            log.error("answer_unencodable", response=what, error=problem.message)
+            self._reply_error(
+                request, ErrorCode.INTERNAL,
+                f"character {self.character_id!r} could not encode its {what} to this {asked} "
+                f"({problem.message}): the request was carried out but its answer is lost. This "
+                "is a bug: the worker log has the record (answer_unencodable); report it.")
 
     async def _dispatch(self, request: WorkerRequest) -> ServerMessage:
         message: ClientMessage = request.message
@@ -255,14 +310,20 @@ class CharacterService:
                 status = engine.status(
                     include_vitals=message.include_vitals,
                     include_history=message.include_history,
-                    include_performance=message.include_performance, user=request.user)
+                    include_performance=message.include_performance, user=request.user,
+                    history_offset=message.history_offset,
+                    history_limit=message.history_limit)
                 vitals = status.vitals
                 if vitals is None:  # the seed contract always fills vitals
                     vitals = engine.status(include_vitals=True, user=request.user).vitals
+                history = status.history_page
                 return StatusResponse(
                     message_id=mid, character_summary=status.character_summary,
                     vitals=vitals, conversation_history=status.conversation_history,
-                    performance_stats=status.performance_stats)
+                    performance_stats=status.performance_stats,
+                    history_total=None if history is None else history.total,
+                    history_offset=None if history is None else history.offset,
+                    history_next_offset=None if history is None else history.next_offset)
             case MemorySearchRequest():
                 hits = await engine.search_memory(message.query, message.limit)
                 memories = [_memory_dict(hit) for hit in hits]
@@ -296,13 +357,19 @@ class CharacterService:
                 self._vitals_event("select_alternative")
                 return SelectAlternativeResponse(message_id=mid, character_info=info)
             case SnapshotsRequest():
-                snapshots = [{"filename": s["name"], **s} for s in engine.list_snapshots()]
-                return SnapshotsResponse(message_id=mid, snapshots=snapshots)
+                total = engine.snapshot_count()
+                listed = engine.list_snapshots(message.offset, message.limit)
+                end = message.offset + len(listed)
+                return SnapshotsResponse(
+                    message_id=mid, snapshots=[{"filename": s["name"], **s} for s in listed],
+                    total=total, next_offset=end if end < total else None)
             case DeleteSnapshotRequest():
                 engine.delete_snapshot(message.filename)
                 return DeleteSnapshotResponse(message_id=mid, filename=message.filename)
+            case ExportRequest(stream=True):
+                return await self._stream_export(request)
             case ExportRequest():
-                return ExportResponse(message_id=mid, document=engine.export())
+                return ExportResponse(message_id=mid, document=await self._whole_export())
             case _:
                 raise RequestFailed(
                     "bad_request",
@@ -344,6 +411,55 @@ class CharacterService:
                  regenerated=result.regenerated, timings_ms=result.timings_ms)
         return _chat_response(mid, result)
 
+    async def _stream_export(self, request: WorkerRequest) -> ExportResponse:
+        """Send the export's text as ``export_chunk`` replies, at most
+        ``EXPORT_CHUNK_WINDOW`` ahead of the gateway's credits, then the totals. The engine
+        reads one record at a time, so memory stays bounded whatever the history's size;
+        between chunks the loop serves heartbeats and other requests."""
+        mid = request.message.message_id
+        credit = asyncio.Semaphore(EXPORT_CHUNK_WINDOW)
+        self._export_credits[request.request_id] = credit
+        digest = hashlib.sha256()
+        total_bytes = seq = 0
+        try:
+            with contextlib.closing(self._engine.export_text()) as pieces:
+                for data in text_chunks(pieces, EXPORT_CHUNK_CHARS):
+                    await credit.acquire()
+                    encoded = data.encode()
+                    digest.update(encoded)
+                    total_bytes += len(encoded)
+                    chunk = ExportChunk(message_id=mid, seq=seq, data=data)
+                    self._send(WorkerReply(request_id=request.request_id, message=chunk,
+                                           final=False))
+                    seq += 1
+                    await asyncio.sleep(0)
+        finally:
+            del self._export_credits[request.request_id]
+        log.info("export_streamed", chunks=seq, total_bytes=total_bytes)
+        return ExportResponse(message_id=mid, chunks=seq, total_bytes=total_bytes,
+                              sha256=digest.hexdigest())
+
+    async def _whole_export(self) -> dict[str, Any]:
+        """The export as one document for an unstreamed ``export_request``. Refused with
+        ``answer_too_large`` as soon as its text outgrows a pipe frame, before anything that
+        could not be sent is built; reads chunk by chunk, serving the loop in between."""
+        held: list[str] = []
+        size = 0
+        with contextlib.closing(self._engine.export_text()) as pieces:
+            for chunk in text_chunks(pieces, EXPORT_CHUNK_CHARS):
+                size += len(chunk)
+                if size > MAX_FRAME_BYTES:
+                    raise RequestFailed(
+                        ErrorCode.ANSWER_TOO_LARGE,
+                        f"character {self.character_id!r}: its export is over the worker "
+                        f"pipe's {MAX_FRAME_BYTES}-byte frame limit, too large to send whole. "
+                        f"{_SMALLER_ANSWER['export_request']}",
+                        details={"max_bytes": MAX_FRAME_BYTES})
+                held.append(chunk)
+                await asyncio.sleep(0)
+        document: dict[str, Any] = json.loads("".join(held))
+        return document
+
     def _vitals_event(self, cause: str) -> None:
         vitals = self._engine.status(include_vitals=True).vitals or {}
         info = self._engine.character_info()
@@ -351,10 +467,21 @@ class CharacterService:
             character_id=self.character_id, vitals=vitals, mood=info.get("mood"),
             cause=cause)))
 
-    def _reply_error(self, request: WorkerRequest, code: str, text: str) -> None:
+    def _reply_error(self, request: WorkerRequest, code: str, text: str,
+                     details: dict[str, Any] | None = None) -> None:
         error = ErrorResponse(message_id=request.message.message_id, error=text,
-                              error_code=code)
+                              error_code=code, details=details)
         self._send(WorkerReply(request_id=request.request_id, message=error))
+
+
+_PAGES: Final = ("Ask for less at a time: list answers take `offset`/`limit` "
+                 "(`history_offset`/`history_limit` for a status' history).")
+_SMALLER_ANSWER: Final[dict[str, str]] = {
+    "export_request": "Export it streamed instead: `export_request` with `stream: true` "
+                      "(`/export FILE` in `greenroom chat` does).",
+    "status_request": "Ask for the history in smaller pages (`history_limit`).",
+    "memory_search_request": "Ask for fewer memories (a smaller `limit`).",
+}
 
 
 def _user_message(request: WorkerRequest) -> str:

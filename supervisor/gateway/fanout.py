@@ -7,8 +7,8 @@ construction:
   ``hello.subscribe``; a session that never sent ``hello`` has no subscriptions, so it never
   receives an event;
 * a ``turn_event`` never goes to the session that made the turn (it has the reply);
-* ``chat_delta`` frames go only to the requesting session, and only when its request asked
-  for ``stream: true``.
+* ``chat_delta`` and ``export_chunk`` frames go only to the requesting session, and only
+  when its request asked for ``stream: true``.
 """
 
 from __future__ import annotations
@@ -49,5 +49,5 @@ def event_recipients(event: EventMessage, audience: Iterable[Audience]) -> list[
 
 
 def delivers_deltas(*, stream_requested: bool, abandoned: bool) -> bool:
-    """Whether a ``chat_delta`` of a request reaches its session."""
+    """Whether a ``chat_delta`` (or ``export_chunk``) of a request reaches its session."""
     return stream_requested and not abandoned

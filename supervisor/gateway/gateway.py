@@ -641,8 +641,13 @@ class Gateway:
         if isinstance(message, Hello):
             return await self._hello(session, message)
         if isinstance(message, CharactersRequest):
+            listed = await self._characters()
+            end = message.offset + message.limit
             return CharactersResponse(
-                message_id=message.message_id, characters=await self._characters()
+                message_id=message.message_id,
+                characters=listed[message.offset : end],
+                total=len(listed),
+                next_offset=end if end < len(listed) else None,
             )
         if isinstance(message, CancelRequest):
             found = self._router.cancel(session, message.target_message_id)

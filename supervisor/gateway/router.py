@@ -12,7 +12,10 @@ Promises:
   ``shutting_down``), carrying the client's ``message_id``, unless its session is gone;
 * a character's worker receives at most one turn at a time from this gateway;
 * a request the client stopped waiting for (timeout, closed session) keeps its turn slot
-  until the worker's final reply, so turns never overlap inside a worker.
+  until the worker's final reply, so turns never overlap inside a worker;
+* a streamed export moves at its reader's pace: each ``export_chunk`` written to the
+  client's socket earns the worker an ``ExportCredit`` for one more, and pushes the request's
+  deadline ``request_timeout_s`` further (the deadline bounds silence, not size).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from protocol import (
     ChatDelta,
     ErrorCode,
     ErrorResponse,
+    ExportChunk,
+    ExportCredit,
     ServerMessage,
     WorkerCancel,
     WorkerReply,
@@ -196,10 +201,14 @@ class Router:
             )
             return
         if not reply.final:
-            if isinstance(reply.message, ChatDelta) and delivers_deltas(
-                stream_requested=route.stream, abandoned=route.abandoned
-            ):
+            if not delivers_deltas(stream_requested=route.stream, abandoned=route.abandoned):
+                return
+            if isinstance(reply.message, ChatDelta):
                 self._deliver(route, reply.message, final=False)
+            elif isinstance(reply.message, ExportChunk):
+                self.deadlines.add(route.request_id, self._clock() + self._timeout_s)
+                self._deliver(route, reply.message, final=False,
+                              on_written=lambda: self._grant_export_credit(route))
             return
         self._finish(route, reply.message)
 
@@ -283,7 +292,8 @@ class Router:
                 self._dispatch(next_route)
         self._maybe_idle()
 
-    def _deliver(self, route: Route, message: ServerMessage, *, final: bool) -> None:
+    def _deliver(self, route: Route, message: ServerMessage, *, final: bool,
+                 on_written: Callable[[], None] | None = None) -> None:
         if message.message_id != route.message_id:
             message = msgspec.structs.replace(message, message_id=route.message_id)
         if final:
@@ -293,11 +303,19 @@ class Router:
             )
         session = self._sessions.get(route.session_id)
         if session is not None:
-            session.send(message)
+            session.send(message, on_written=on_written)
 
     def _reject(self, session: Session, message: Any, code: ErrorCode, text: str) -> None:
         self._metrics.answered(message_type_of(type(message)), code.value, None)
         session.send(error_for(message.message_id, code, text))
+
+    def _grant_export_credit(self, route: Route) -> None:
+        if route.abandoned or self.table.get(route.request_id) is not route:
+            return  # answered, timed out or cancelled meanwhile: the worker needs no more
+        try:
+            self._pool.send(route.character_id, ExportCredit(request_id=route.request_id))
+        except PoolError as exc:
+            _log.info("export_credit_not_sent", character=route.character_id, reason=str(exc))
 
     def _tell_worker_cancel(self, route: Route) -> None:
         try:

@@ -10,9 +10,10 @@ and the requests that run *beside* its reader (``run_beside``: admin requests, w
 for a worker), cancelled and awaited by ``stop_beside`` when the connection ends.
 
 ``send`` never blocks and never raises: it encodes the message and puts it in a queue of
-``capacity`` frames. A client that reads too slowly to keep that queue from filling is closed
-with code 1008 and a reason saying so; meanwhile every other session is unaffected, because
-nobody ever awaits another session's socket.
+``capacity`` frames (with, optionally, a callback run once the frame has been written to the
+socket — how a streamed export is paced by its reader). A client that reads too slowly to
+keep that queue from filling is closed with code 1008 and a reason saying so; meanwhile
+every other session is unaffected, because nobody ever awaits another session's socket.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ _FRAME_HEADER_MAX_BYTES = 14
 
 _FLUSH_BEFORE_CLOSE_S = 1.0
 """On a graceful close, how long the closer waits for queued frames to be written first."""
+
+
+OnWritten = Callable[[], None]
+_Outgoing = tuple[str, OnWritten | None]
 
 
 @dataclass(slots=True)
@@ -73,7 +78,7 @@ class Session:
         self.connection = connection
         self.state = state
         self.capacity = capacity
-        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=capacity)
+        self._outbox: asyncio.Queue[_Outgoing] = asyncio.Queue(maxsize=capacity)
         self._close_requested = asyncio.Event()
         self._close_code = CLOSE_GOING_AWAY
         self._close_reason = ""
@@ -115,8 +120,11 @@ class Session:
         if self._beside:
             await asyncio.wait(set(self._beside))
 
-    def send(self, message: ServerMessage) -> bool:
-        """Queue ``message`` for the client; False when it was dropped (closing or overflow)."""
+    def send(self, message: ServerMessage, *, on_written: OnWritten | None = None) -> bool:
+        """Queue ``message`` for the client; False when it was dropped (closing or overflow).
+
+        ``on_written`` is called (on the event loop) once the frame has been handed to the
+        socket; never for a frame that was dropped or not written before the close."""
         if self._close_requested.is_set():
             return False
         try:
@@ -125,7 +133,7 @@ class Session:
             self.log.error("unencodable_message", message_type=type(message).__name__)
             text = encode_server_message(error_response_for(exc))
         try:
-            self._outbox.put_nowait(text)
+            self._outbox.put_nowait((text, on_written))
         except asyncio.QueueFull:
             self._lone_frame_chars = None
             if not self.overflowed:
@@ -174,23 +182,33 @@ class Session:
         _low, high = transport.get_write_buffer_limits()
         if _UTF8_MAX_BYTES_PER_CHAR * chars + _FRAME_HEADER_MAX_BYTES > high:
             return
-        text = self._outbox.get_nowait()
+        text, on_written = self._outbox.get_nowait()
         try:
             await self.connection.send(text)
         finally:
             self._outbox.task_done()
+        self._written(on_written)
 
     async def run_writer(self) -> None:
         """Write queued frames until the connection closes (then return quietly)."""
         try:
             while True:
-                text = await self._outbox.get()
+                text, on_written = await self._outbox.get()
                 try:
                     await self.connection.send(text)
                 finally:
                     self._outbox.task_done()
+                self._written(on_written)
         except ConnectionClosed:
             return
+
+    def _written(self, on_written: OnWritten | None) -> None:
+        if on_written is None:
+            return
+        try:
+            on_written()
+        except Exception:
+            self.log.exception("on_written_failed")
 
     async def run_closer(self) -> None:
         """Wait for ``request_close``; flush if asked, then close."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -126,7 +127,7 @@ async def test_export_to_a_file_writes_json(
     chat, out = session
     target = tmp_path / "toby.json"
     assert "exported to" in await run(chat, out, f"/export {target}")
-    assert '"character_id": "m-playful"' in target.read_text()
+    assert json.loads(target.read_text())["character_id"] == "m-playful"
 
 
 async def test_switch_talks_to_another_character(session: tuple[ChatSession, io.StringIO]) -> None:

@@ -278,6 +278,19 @@ async def test_characters_request_lists_bundled_characters_without_init(
     assert all(c["state"] == "stopped" for c in answer["characters"])
 
 
+async def test_characters_request_lists_in_pages(peer: PeerFactory) -> None:
+    async with peer() as client:
+        everything = await client.request("characters_request")
+        first = await client.request("characters_request", limit=2)
+        rest = await client.request("characters_request", offset=first["next_offset"])
+    ids = [c["character_id"] for c in everything["characters"]]
+    assert everything["total"] == len(ids) > 2 and everything["next_offset"] is None
+    assert [c["character_id"] for c in first["characters"]] == ids[:2]
+    assert first["next_offset"] == 2 and first["total"] == len(ids)
+    assert [c["character_id"] for c in rest["characters"]] == ids[2:]
+    assert rest["next_offset"] is None
+
+
 async def test_workers_request_counts_attached_sessions(peer: PeerFactory) -> None:
     async with peer() as one, peer() as two:
         await one.request("init_request", character_id="alpha")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,20 +16,32 @@ from protocol.extensions import (
     AlternativesRequest,
     AlternativesResponse,
     ChatDelta,
+    ExportChunk,
+    ExportRequest,
+    ExportResponse,
     RegenerateRequest,
     SelectAlternativeRequest,
     SelectAlternativeResponse,
 )
+from protocol.frame_codec import encode_frame
 from protocol.messages import (
     ChatRequest,
     ChatResponse,
     ErrorResponse,
     LoadRequest,
+    PingRequest,
     SaveRequest,
     StatusRequest,
     StatusResponse,
 )
-from protocol.pipe import FromWorker, WorkerEvent, WorkerReply, WorkerRequest
+from protocol.pipe import (
+    EXPORT_CHUNK_WINDOW,
+    FromWorker,
+    WorkerEvent,
+    WorkerReply,
+    WorkerRequest,
+)
+from tests.support.long_history import build_long_history
 from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.scripted import ScriptedBackend
 from worker.characters.loader import load_character
@@ -153,3 +167,67 @@ async def test_alternatives_are_listed_and_an_earlier_reply_can_be_selected(serv
     status = await frames.reply(5)
     assert status.conversation_history[-1]["response"] == first.response_text
 
+
+
+@pytest.fixture
+async def long_service(tmp_path: Path) -> AsyncIterator[tuple[CharacterService, Frames]]:
+    """A service over a 600-turn character whose replies go through the real pipe encoder
+    with a 128 KiB frame limit (as if the pipe were that small)."""
+    await build_long_history(tmp_path, "m-playful", turns=600)
+    character = load_character("m-playful", BUNDLED_CHARACTERS).character
+    backend = ScriptedBackend()
+    engine = CharacterEngine.open(character, data_dir=tmp_path, backend=backend)
+    frames = Frames()
+
+    def send(frame: FromWorker) -> None:
+        encode_frame(frame, max_frame_bytes=128 * 1024)
+        frames(frame)
+
+    svc = CharacterService(engine, backend, None, send)
+    yield svc, frames
+    await svc.close()
+
+
+def _chunks(frames: Frames, request_id: int) -> list[ExportChunk]:
+    return [f.message for f in frames.sent
+            if isinstance(f, WorkerReply) and f.request_id == request_id
+            and isinstance(f.message, ExportChunk)]
+
+
+async def test_a_streamed_export_waits_for_credit_after_its_window(
+    long_service: tuple[CharacterService, Frames],
+) -> None:
+    svc, frames = long_service
+    svc.submit(WorkerRequest(session_id="s", request_id=1, user="user",
+                             message=ExportRequest(message_id="e", stream=True)))
+    for request_id in range(2, 2 + EXPORT_CHUNK_WINDOW + 2):  # each ping: a loop pass or more
+        svc.submit(WorkerRequest(session_id="s", request_id=request_id, user="user",
+                                 message=PingRequest(message_id="p")))
+        await frames.reply(request_id)
+    assert len(_chunks(frames, 1)) == EXPORT_CHUNK_WINDOW
+    for _ in range(100):  # more than the rest of the export needs
+        svc.grant_export_credit(1)
+    final = await frames.reply(1)
+    chunks = _chunks(frames, 1)
+    assert isinstance(final, ExportResponse) and final.chunks == len(chunks) > EXPORT_CHUNK_WINDOW
+    assert [c.seq for c in chunks] == list(range(len(chunks)))
+    text = "".join(c.data for c in chunks)
+    assert final.sha256 == hashlib.sha256(text.encode()).hexdigest()
+    assert len(json.loads(text)["content"]["turns"]) == 600
+
+
+async def test_an_answer_over_the_frame_limit_answers_answer_too_large(
+    long_service: tuple[CharacterService, Frames],
+) -> None:
+    svc, frames = long_service
+    svc.submit(WorkerRequest(session_id="s", request_id=1, user="user",
+                             message=StatusRequest(message_id="s1", include_history=True)))
+    answer = await frames.reply(1)
+    assert isinstance(answer, ErrorResponse) and answer.error_code == "answer_too_large"
+    assert answer.details is not None and answer.details["max_bytes"] == 128 * 1024
+    assert "history_limit" in answer.error
+    svc.submit(WorkerRequest(session_id="s", request_id=2, user="user", message=StatusRequest(
+        message_id="s2", include_history=True, history_limit=20)))
+    page = await frames.reply(2)
+    assert isinstance(page, StatusResponse) and page.history_total == 600
+    assert page.conversation_history is not None and len(page.conversation_history) == 20

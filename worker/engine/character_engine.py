@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -59,9 +59,10 @@ from worker.engine.errors import (
     UNSUPPORTED_FORMAT,
     EngineError,
 )
+from worker.engine.export_stream import export_pieces
 from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship
-from worker.engine.results import StatusReport, TurnResult, UndoResult
+from worker.engine.results import HistoryPage, StatusReport, TurnResult, UndoResult
 from worker.engine.state import EngineState, canonical_json
 from worker.engine.store import (
     Alternative,
@@ -87,6 +88,8 @@ HISTORY_WINDOW: Final = 50
 MEMORIES_PER_TURN: Final = 3
 MIN_VECTOR_SIMILARITY: Final = 0.6
 PERFORMANCE_WINDOW: Final = 100
+#: Turns in one page of ``status(include_history=True)`` unless the caller asks for fewer.
+HISTORY_PAGE: Final = 1000
 
 
 @dataclass(slots=True)
@@ -529,8 +532,13 @@ class CharacterEngine:
     # -- reading -------------------------------------------------------------------------
 
     def status(self, *, include_vitals: bool = True, include_history: bool = False,
-               include_performance: bool = False, user: str = "user") -> StatusReport:
-        """The character as of now (vitals decayed to the clock's current time)."""
+               include_performance: bool = False, user: str = "user",
+               history_offset: int | None = None,
+               history_limit: int = HISTORY_PAGE) -> StatusReport:
+        """The character as of now (vitals decayed to the clock's current time).
+
+        The history is one page: ``history_limit`` turns from ``history_offset`` (counted
+        from the oldest turn), or the newest ``history_limit`` without an offset."""
         now = self._clock()
         current = current_vitals(self._model, self._state, now)
         mood = current_mood(self._model, self._state, now)
@@ -539,10 +547,16 @@ class CharacterEngine:
             self.character, mood, relationship, turn_count=self._state.turn_count,
             memory_count=self._memory.count(), backend=self._backend.name,
         )
-        history = None
+        history = page = None
         if include_history:
-            turns = self._db.turns()
-            history = report.conversation_history(turns, self._db.alternative_counts())
+            total = self._db.turn_count()
+            start = max(total - history_limit, 0) if history_offset is None else history_offset
+            turns = self._db.turns_page(start, history_limit)
+            history = report.conversation_history(
+                turns, self._db.alternative_counts([t.id for t in turns]))
+            end = start + len(turns)
+            page = HistoryPage(total=total, offset=start,
+                               next_offset=end if end < total else None)
         return StatusReport(
             character_summary=summary,
             vitals=(report.vitals_report(self._model, self._state, current, mood, now=now)
@@ -550,6 +564,7 @@ class CharacterEngine:
             conversation_history=history,
             performance_stats=(report.performance_stats(
                 self._db.recent_turns(PERFORMANCE_WINDOW)) if include_performance else None),
+            history_page=page,
         )
 
     async def search_memory(self, query: str, limit: int = 5) -> list[MemoryHit]:
@@ -569,7 +584,7 @@ class CharacterEngine:
             "turn_count": self._state.turn_count,
             "memory_count": self._memory.count(),
             "relationship_count": len(self._db.relationships()),
-            "snapshot_count": len(self._db.snapshots()),
+            "snapshot_count": self._db.snapshot_count(),
             "backend": self._backend.name,
         }
 
@@ -638,14 +653,15 @@ class CharacterEngine:
         self._state = state
         return self.character_info()
 
-    def list_snapshots(self) -> list[dict[str, Any]]:
-        """``{name, created_at (ISO), turn_count}`` for each snapshot, oldest first."""
-        result = []
-        for name, created_at, content in self._db.snapshots():
-            state = json.loads(content)["state"]
-            result.append({"name": name, "created_at": report.iso_time(created_at),
-                           "turn_count": state["turn_count"] if state else 0})
-        return result
+    def list_snapshots(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """``{name, created_at (ISO), turn_count}`` for snapshots ``offset`` ..
+        ``offset + limit - 1`` (every one from ``offset`` without a limit), oldest first."""
+        rows = self._db.snapshot_page(offset, -1 if limit is None else limit)
+        return [{"name": name, "created_at": report.iso_time(created_at), "turn_count": turns}
+                for name, created_at, turns in rows]
+
+    def snapshot_count(self) -> int:
+        return self._db.snapshot_count()
 
     def delete_snapshot(self, name: str) -> None:
         """Delete a snapshot; ``EngineError("snapshot_not_found")`` when there is none."""
@@ -661,19 +677,23 @@ class CharacterEngine:
     def export(self) -> dict[str, Any]:
         """The whole history as one JSON-able document (``format_version`` 1): the live
         ``content`` (state, turns with alternatives, relationships, memories) and every
-        snapshot's content."""
-        return {
+        snapshot's content. Holds it all in memory: ``export_text`` streams it instead."""
+        document: dict[str, Any] = json.loads("".join(self.export_text()))
+        return document
+
+    def export_text(self) -> Generator[str, None, None]:
+        """``export()``'s document as JSON text, in pieces, read from a consistent snapshot
+        of the database (turns committed while it is read are not in it); linear in the
+        history, holding one record at a time (see ``worker.engine.export_stream``). Close
+        the iterator when stopping early."""
+        header = {
             "format": EXPORT_FORMAT,
             "format_version": EXPORT_FORMAT_VERSION,
             "character_id": self.character.id,
             "character_name": self.character.name,
             "exported_at": report.iso_time(self._clock()),
-            "content": hist.dump_content(self._db, self._memory),
-            "snapshots": [
-                {"name": name, "created_at": created_at, "content": json.loads(content)}
-                for name, created_at, content in self._db.snapshots()
-            ],
         }
+        return export_pieces(self._db.path, character_id=self.character.id, header=header)
 
     @classmethod
     def import_document(cls, document: dict[str, Any], *, data_dir: Path) -> None:

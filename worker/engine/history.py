@@ -47,13 +47,16 @@ def validate_snapshot_name(name: str, *, character_id: str) -> str:
     return name
 
 
+def turn_entry(db: CharacterDatabase, turn: TurnRow) -> dict[str, Any]:
+    """One element of ``content["turns"]``: the turn with its kept alternatives."""
+    entry = turn.to_json()
+    entry["alternatives"] = [alt.to_json() for alt in db.alternatives(turn.id)]
+    return entry
+
+
 def dump_content(db: CharacterDatabase, memory: MemoryStore) -> dict[str, Any]:
     state_text = db.read_state_text()
-    turns = []
-    for turn in db.turns():
-        entry = turn.to_json()
-        entry["alternatives"] = [alt.to_json() for alt in db.alternatives(turn.id)]
-        turns.append(entry)
+    turns = [turn_entry(db, turn) for turn in db.iter_turns()]
     return {
         "state": None if state_text is None else json.loads(state_text),
         "turns": turns,

@@ -8,6 +8,16 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """Where a page of ``conversation_history`` sits: ``total`` turns, the page's first at
+    ``offset`` (from the oldest), the next page at ``next_offset`` (``None``: none after)."""
+
+    total: int
+    offset: int
+    next_offset: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class TurnResult:
     """The committed turn: yielded only after its transaction has committed.
 
@@ -59,3 +69,4 @@ class StatusReport:
     vitals: dict[str, Any] | None
     conversation_history: list[dict[str, Any]] | None
     performance_stats: dict[str, Any] | None
+    history_page: HistoryPage | None = None

@@ -201,12 +201,32 @@ def connect(path: Path) -> sqlite3.Connection:
 
 class CharacterDatabase:
     """Typed reads and writes over one character's tables. Writes must run inside
-    ``transaction()``; reads may run anywhere."""
+    ``transaction()``; reads may run anywhere.
 
-    def __init__(self, conn: sqlite3.Connection, *, character_id: str) -> None:
+    ``migrate=False`` is for a second, read-only connection to a database the engine has
+    already opened (and so migrated): it writes nothing at all."""
+
+    def __init__(self, conn: sqlite3.Connection, *, character_id: str,
+                 migrate: bool = True) -> None:
         self.conn = conn
         self.character_id = character_id
-        self._migrate()
+        if migrate:
+            self._migrate()
+
+    @property
+    def path(self) -> Path:
+        """The database file this connection reads."""
+        return Path(self.conn.execute("PRAGMA database_list").fetchone()[2])
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """One read transaction: every read inside sees the database as of its first read,
+        whatever other connections commit meanwhile (WAL). Writes nothing."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("ROLLBACK")
 
     def _migrate(self) -> None:
         row = self._meta_version()
@@ -342,9 +362,15 @@ class CharacterDatabase:
         rows = self._turns("WHERE user = ? ORDER BY id DESC LIMIT 1", (user,))
         return rows[0] if rows else None
 
-    def turns(self) -> list[TurnRow]:
-        """Every turn, oldest first."""
-        return self._turns("ORDER BY id")
+    def iter_turns(self) -> Iterator[TurnRow]:
+        """Every turn, oldest first, read from the cursor one row at a time (memory: one
+        turn, however many there are)."""
+        cursor = self.conn.execute(f"{_TURN_SELECT} ORDER BY id")
+        return map(_turn_row, cursor)
+
+    def turns_page(self, offset: int, limit: int) -> list[TurnRow]:
+        """Turns ``offset`` .. ``offset + limit - 1``, counted from the oldest."""
+        return self._turns("ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
 
     def recent_turns(self, limit: int) -> list[TurnRow]:
         """The newest ``limit`` turns, oldest first."""
@@ -363,20 +389,8 @@ class CharacterDatabase:
         return int(self.conn.execute("SELECT COUNT(*) FROM turns").fetchone()[0])
 
     def _turns(self, suffix: str, params: tuple[Any, ...] = ()) -> list[TurnRow]:
-        rows = self.conn.execute(
-            "SELECT id, turn_index, user, user_message, reply, created_at, record, state_before, "
-            f"relationship_before FROM turns {suffix}",
-            params,
-        ).fetchall()
-        return [
-            TurnRow(
-                id=int(r[0]), turn_index=int(r[1]), user=str(r[2]), user_message=str(r[3]),
-                reply=str(r[4]), created_at=float(r[5]), record=json.loads(r[6]),
-                state_before=str(r[7]),
-                relationship_before=None if r[8] is None else json.loads(r[8]),
-            )
-            for r in rows
-        ]
+        rows = self.conn.execute(f"{_TURN_SELECT} {suffix}", params).fetchall()
+        return [_turn_row(r) for r in rows]
 
     def add_alternative(self, alternative: Alternative) -> None:
         outcome = alternative.outcome
@@ -411,10 +425,13 @@ class CharacterDatabase:
             for r in rows
         ]
 
-    def alternative_counts(self) -> dict[int, int]:
-        """turn id → number of replies kept besides the current one (turns with any)."""
+    def alternative_counts(self, turn_ids: Sequence[int]) -> dict[int, int]:
+        """turn id → number of replies kept besides the current one, for those of
+        ``turn_ids`` that have any."""
+        marks = ", ".join("?" * len(turn_ids))
         rows = self.conn.execute(
-            "SELECT turn_id, COUNT(*) FROM turn_alternatives GROUP BY turn_id").fetchall()
+            "SELECT turn_id, COUNT(*) FROM turn_alternatives "
+            f"WHERE turn_id IN ({marks}) GROUP BY turn_id", tuple(turn_ids)).fetchall()
         return {int(r[0]): int(r[1]) for r in rows}
 
     # -- snapshots -----------------------------------------------------------------------
@@ -433,16 +450,43 @@ class CharacterDatabase:
         ).fetchone()
         return None if row is None else (float(row[0]), str(row[1]))
 
-    def snapshots(self) -> list[tuple[str, float, str]]:
-        """``(name, created_at, content)`` for every snapshot, oldest first."""
+    def iter_snapshots(self) -> Iterator[tuple[str, float, str]]:
+        """``(name, created_at, content)`` for every snapshot, oldest first, read from the
+        cursor one row at a time."""
+        cursor = self.conn.execute(
+            "SELECT name, created_at, content FROM snapshots ORDER BY created_at, name")
+        return ((str(r[0]), float(r[1]), str(r[2])) for r in cursor)
+
+    def snapshot_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0])
+
+    def snapshot_page(self, offset: int, limit: int) -> list[tuple[str, float, int]]:
+        """``(name, created_at, turn_count)`` of snapshots ``offset`` .. ``offset + limit -
+        1``, oldest first. The turn count is read by SQLite from the stored JSON, so a page
+        costs its own rows, never a decode of every snapshot's content."""
         rows = self.conn.execute(
-            "SELECT name, created_at, content FROM snapshots ORDER BY created_at, name"
+            "SELECT name, created_at, COALESCE(json_extract(content, '$.state.turn_count'), 0) "
+            "FROM snapshots ORDER BY created_at, name LIMIT ? OFFSET ?", (limit, offset),
         ).fetchall()
-        return [(str(r[0]), float(r[1]), str(r[2])) for r in rows]
+        return [(str(r[0]), float(r[1]), int(r[2])) for r in rows]
 
     def delete_snapshot(self, name: str) -> bool:
         cursor = self.conn.execute("DELETE FROM snapshots WHERE name = ?", (name,))
         return cursor.rowcount > 0
+
+
+_TURN_SELECT: Final = (
+    "SELECT id, turn_index, user, user_message, reply, created_at, record, state_before, "
+    "relationship_before FROM turns"
+)
+
+
+def _turn_row(r: Sequence[Any]) -> TurnRow:
+    return TurnRow(
+        id=int(r[0]), turn_index=int(r[1]), user=str(r[2]), user_message=str(r[3]),
+        reply=str(r[4]), created_at=float(r[5]), record=json.loads(r[6]),
+        state_before=str(r[7]), relationship_before=None if r[8] is None else json.loads(r[8]),
+    )
 
 
 def _outcome(state: str | None, relationship: str | None, memories: str | None

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import cast
 
 import structlog
@@ -194,15 +194,19 @@ class MemoryStore:
 
     def all(self) -> list[StoredMemory]:
         """Every memory, oldest id first, with its vector if it has one."""
+        return list(self.iter_all())
+
+    def iter_all(self) -> Iterator[StoredMemory]:
+        """Like ``all()``, read from the cursor one row at a time."""
         rows = self._conn.execute(f"SELECT {_COLUMNS}, embedding FROM memories ORDER BY id")
-        return [
+        return (
             StoredMemory(
                 id=row[0], text=row[1], source=row[2], kind=cast(MemoryKind, row[3]),
                 importance=row[4], valence=row[5], created_at=row[6], turn_id=row[7],
                 user=row[8], embedding=None if row[9] is None else decode_vector(row[9]),
             )
             for row in rows
-        ]
+        )
 
     def search(self, query: str, limit: int = 5, *, now: float) -> list[MemoryHit]:
         """The ``limit`` best memories for ``query`` at time ``now`` (unix seconds).

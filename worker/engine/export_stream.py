@@ -1,0 +1,81 @@
+"""A character's export document written as JSON text, one record at a time.
+
+The document is the one ``docs/engine.md`` describes (``CharacterEngine.export()`` is this
+text, decoded). It is produced from a second connection inside one read transaction, so it is
+a consistent picture of the character as of its first read, even while turns commit on the
+engine's own connection (WAL readers never wait for writers, nor writers for them).
+
+Cost and memory: every row is read once from its cursor and encoded on its own, so the cost is
+linear in the history and the memory held is one record — a turn with its alternatives, a
+memory, or one snapshot's stored content (which is copied verbatim, never decoded). Pieces
+are small except a snapshot's content; callers that need bounded pieces cut them
+(``worker.service`` streams chunks of at most ``EXPORT_CHUNK_CHARS`` characters).
+
+Layout: one JSON object; each element of ``memories``, ``turns`` and ``snapshots`` starts a
+line of its own, so the file reads (and greps) record by record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from worker.engine import history as hist
+from worker.engine.state import canonical_json
+from worker.engine.store import CharacterDatabase, connect
+from worker.memory.store import MemoryStore
+
+
+def export_pieces(path: Path, *, character_id: str, header: dict[str, Any]
+                  ) -> Generator[str, None, None]:
+    """The export of the database at ``path`` as JSON text pieces; ``header`` holds the
+    top-level fields besides ``content`` and ``snapshots``. Closing the iterator early ends
+    the read transaction and closes its connection."""
+    conn = connect(path)
+    try:
+        db = CharacterDatabase(conn, character_id=character_id, migrate=False)
+        with db.read_snapshot():
+            yield from _document(db, MemoryStore(conn), header)
+    finally:
+        conn.close()
+
+
+def _document(db: CharacterDatabase, memory: MemoryStore, header: dict[str, Any]
+              ) -> Iterator[str]:
+    head = canonical_json(header)
+    state = db.read_state_text()
+    yield f'{head[:-1]},"content":{{"state":{"null" if state is None else state}'
+    yield from _array(',"relationships":', (canonical_json(r.to_json())
+                                            for r in db.relationships()))
+    yield from _array(',"memories":', (canonical_json(msgspec.to_builtins(m))
+                                       for m in memory.iter_all()))
+    yield from _array(',"turns":', (canonical_json(hist.turn_entry(db, turn))
+                                    for turn in db.iter_turns()))
+    yield "}"
+    yield from _snapshots(db)
+    yield "}\n"
+
+
+def _array(prefix: str, items: Iterable[str]) -> Iterator[str]:
+    yield f"{prefix}["
+    empty = True
+    for item in items:
+        yield f"\n{item}" if empty else f",\n{item}"
+        empty = False
+    yield "]" if empty else "\n]"
+
+
+def _snapshots(db: CharacterDatabase) -> Iterator[str]:
+    yield ',"snapshots":['
+    empty = True
+    for name, created_at, content in db.iter_snapshots():
+        yield '\n{"content":' if empty else ',\n{"content":'
+        # Stored content is canonical JSON already: copied, never decoded and re-encoded.
+        yield content
+        yield f',"created_at":{json.dumps(created_at)},"name":{canonical_json(name)}}}'
+        empty = False
+    yield "]" if empty else "\n]"
