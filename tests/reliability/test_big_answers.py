@@ -28,6 +28,8 @@ from worker.characters.loader import load_character
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.store import CharacterDatabase, TurnRow, connect, database_path
 
+pytestmark = [pytest.mark.process, pytest.mark.slow]
+
 CHARACTER = "m-playful"
 TURNS = 20_000
 SNAPSHOTS = 10_000
