@@ -43,6 +43,11 @@ class Liveness:
         """A debugger may pause the worker: silence no longer means hung."""
         self.suspended = True
 
+    def resume(self, now: float) -> None:
+        """Silence counts again, from ``now`` (a debugger that never started)."""
+        self.suspended = False
+        self.last_heard = max(self.last_heard, now)
+
     def silent_for(self, now: float) -> float:
         return max(0.0, now - self.last_heard)
 

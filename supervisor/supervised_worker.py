@@ -183,9 +183,18 @@ class SupervisedWorker:
 
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._debugger_waiters.append(future)
+        # Importing and starting debugpy blocks the worker for a while (seconds on a busy
+        # machine): that silence is not a hang, so heartbeats wait until it has started.
+        liveness = self._liveness
+        if liveness is not None:
+            liveness.suspend()
         try:
             self.send(StartDebugger(port=port, wait=wait))
             return await asyncio.wait_for(future, timeout_s)
+        except BaseException:
+            if liveness is not None and liveness is self._liveness and self.debug_port is None:
+                liveness.resume(time.monotonic())
+            raise
         finally:
             with contextlib.suppress(ValueError):
                 self._debugger_waiters.remove(future)

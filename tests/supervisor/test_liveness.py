@@ -37,3 +37,11 @@ def test_a_suspended_worker_is_never_unresponsive() -> None:
     live = Liveness.start(now=0.0, interval_s=1.0, timeout_s=5.0)
     live.suspend()
     assert not live.is_unresponsive(10_000.0)
+
+
+def test_a_resumed_worker_counts_its_silence_from_the_resume() -> None:
+    live = Liveness.start(now=0.0, interval_s=1.0, timeout_s=5.0)
+    live.suspend()
+    live.resume(now=100.0)
+    assert not live.is_unresponsive(105.0)
+    assert live.is_unresponsive(105.01)
