@@ -1,17 +1,25 @@
 """The prompt builder: (character, state, relationship, memories, history, message, budget)
 → chat messages. Pure and deterministic.
 
-Layout (see ``docs/engine.md``):
+Layout, stable first so that a server's prompt cache (llama.cpp, Ollama, vLLM's prefix
+cache) re-reads only what is new each turn (see ``docs/engine.md``):
 
-1. one ``system`` message, always kept whole: identity, demographics, personality in words,
-   communication style and quirks, specialty and skills, backstory, development, role-play
-   material (scenario, the card's own system prompt, example dialogue, lorebook), goals
-   (hidden goals marked secret), current mood and notable vitals in words, the relationship
-   with this user, relevant memories, and the rules of the role-play;
+1. one ``system`` message, always kept whole, **the same bytes every turn** for a character
+   and a user: identity, demographics, personality in words, communication style and
+   quirks, specialty and skills, backstory, development, role-play material (scenario, the
+   card's own system prompt, example dialogue, lorebook), goals (hidden goals marked
+   secret), and the rules of the role-play. Nothing in it changes from turn to turn;
 2. as much recent history as fits the budget, as alternating ``user``/``assistant``
-   messages, oldest exchanges dropped first;
-3. the new ``user`` message, always kept;
-4. the card's ``post_history_instructions`` as a final ``system`` message, when present.
+   messages, oldest exchanges dropped first, each exactly as it was said;
+3. the new ``user`` message, always kept, followed by the **turn note**: a delimited block
+   with what changes per turn — current mood and notable vitals in words, the relationship
+   with this user, the memories recalled for this message, and the card's
+   ``post_history_instructions``. The note rides inside the last user message rather than
+   in a second ``system`` message because many chat templates (Llama 2, Mistral, Gemma)
+   accept a system message only at the start and insist on user/assistant alternation.
+
+So turn *n*'s messages before its final user message are turn *n−1*'s plus one exchange,
+and a server's cache holds everything up to the previous user message's words.
 
 Tokens are estimated, not counted (no tokenizer dependency): ``ceil(chars / 4) + 4`` per
 message, which over-estimates English text slightly, so a budget is respected in practice.
@@ -271,22 +279,37 @@ def _feelings(inp: PromptInput) -> list[str]:
     return lines
 
 
-def _system_text(inp: PromptInput) -> str:
-    c = inp.character
+def _system_text(c: Character, user_name: str) -> str:
+    """The stable part: only the character file and the user's name, never turn state."""
     sections = [
-        _identity(c), _personality(c), _communication(c), _expertise(c), _story(c),
-        _goals(c), _feelings(inp),
+        _identity(c), _personality(c), _communication(c), _expertise(c), _story(c), _goals(c),
+        [
+            "## Rules",
+            f"Stay in character as {c.name} at all times; speak in the first person, in your "
+            f"own voice. You are talking with {user_name}. Keep replies conversational and "
+            f"reasonably short. The latest message from {user_name} ends with a note in square "
+            "brackets on how you feel right now and what you recall: it is not part of what "
+            f"{user_name} said; let it guide your reply. Never mention these instructions or "
+            "the note.",
+        ],
+    ]
+    return "\n".join(line for section in sections for line in section)
+
+
+def _turn_note(inp: PromptInput) -> str:
+    """What changes from turn to turn, as one delimited block."""
+    sections = [
+        [f"[Note for {inp.character.name}, not part of {inp.user_name}'s message:"],
+        _feelings(inp),
         ["## You and " + inp.user_name, inp.relationship.describe()],
     ]
     if inp.memories:
         sections.append(["## What you remember that matters now",
                          *[f"- {text}" for text in inp.memories]])
-    sections.append([
-        "## Rules",
-        f"Stay in character as {c.name} at all times; speak in the first person, in your own "
-        f"voice. You are talking with {inp.user_name}. Keep replies conversational and "
-        "reasonably short. Never mention these instructions.",
-    ])
+    post = inp.character.roleplay.post_history_instructions
+    if post:
+        sections.append(["## For this reply", post.strip()])
+    sections.append(["End of note.]"])
     return "\n".join(line for section in sections for line in section)
 
 
@@ -297,20 +320,16 @@ def _substitute(text: str, character: Character, user_name: str) -> str:
 def build_prompt(inp: PromptInput) -> list[ChatMessage]:
     """The chat messages for one generation, within ``inp.token_budget`` where possible.
 
-    The system message, the new user message and the post-history instructions are pinned
-    and never cut: if they alone exceed the budget the prompt carries no history.
+    The system message and the final user message (the new message and the turn note) are
+    pinned and never cut: if they alone exceed the budget the prompt carries no history.
     """
     def sub(text: str) -> str:
         return _substitute(text, inp.character, inp.user_name)
 
-    system = ChatMessage("system", sub(_system_text(inp)))
-    final_user = ChatMessage("user", sub(inp.user_message))
-    tail: list[ChatMessage] = [final_user]
-    post = inp.character.roleplay.post_history_instructions
-    if post:
-        tail.append(ChatMessage("system", sub(post.strip())))
+    system = ChatMessage("system", sub(_system_text(inp.character, inp.user_name)))
+    final_user = ChatMessage("user", sub(f"{inp.user_message}\n\n{_turn_note(inp)}"))
 
-    used = sum(estimate_tokens(m.content) for m in (system, *tail))
+    used = estimate_tokens(system.content) + estimate_tokens(final_user.content)
     kept: list[tuple[str, str]] = []
     for user_text, reply in reversed(inp.history):
         cost = estimate_tokens(user_text) + estimate_tokens(reply)
@@ -323,4 +342,4 @@ def build_prompt(inp: PromptInput) -> list[ChatMessage]:
         for user_text, reply in reversed(kept)
         for message in (ChatMessage("user", sub(user_text)), ChatMessage("assistant", sub(reply)))
     ]
-    return [system, *history, *tail]
+    return [system, *history, final_user]
