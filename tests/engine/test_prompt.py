@@ -155,7 +155,8 @@ def conversation(c: Character) -> list[list[ChatMessage]]:
     evolves it (appraisal → vitals → mood, relationship) and memories recalled per turn."""
     model = VitalsModel.for_character(c, half_life_s=600.0)
     levels, mood, rel = model.baseline, derive_mood(model.baseline), Relationship(user="sam")
-    prompts, history = [], []
+    prompts: list[list[ChatMessage]] = []
+    history: list[tuple[str, str]] = []
     for index, (message, reply) in enumerate(EXCHANGES):
         stimulus = appraise(message).stimulus
         levels = model.respond(model.decay(levels, 30.0), stimulus)
