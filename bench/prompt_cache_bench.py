@@ -154,7 +154,14 @@ def old_build_prompt() -> Callable[[PromptInput], list[ChatMessage]]:
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # dataclasses look their module up
         spec.loader.exec_module(module)
-    build: Callable[[PromptInput], list[ChatMessage]] = module.build_prompt
+    old_input = module.PromptInput
+
+    def build(inp: PromptInput) -> list[ChatMessage]:
+        fields = {name: getattr(inp, name) for name in PromptInput.__dataclass_fields__}
+        fields["history"] = [(e.user_message, e.reply) for e in inp.history]  # its format
+        messages: list[ChatMessage] = module.build_prompt(old_input(**fields))
+        return messages
+
     return build
 
 

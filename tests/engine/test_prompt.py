@@ -9,8 +9,9 @@ from worker.characters.model import Character
 from worker.engine.appraisal import appraise
 from worker.engine.goals import Goals
 from worker.engine.mood import Mood, derive_mood
-from worker.engine.prompt import PromptInput, build_prompt, estimate_tokens
+from worker.engine.prompt import HISTORY_CUT_STEP, PromptInput, build_prompt, estimate_tokens
 from worker.engine.relationship import Relationship, update
+from worker.engine.store import Exchange
 from worker.engine.vitals import Vitals, VitalsModel
 
 
@@ -21,9 +22,15 @@ def prompt_for(c: Character, *, history: list[tuple[str, str]] | None = None,
     return build_prompt(PromptInput(
         character=c, vitals=levels, mood=mood or derive_mood(levels),
         relationship=Relationship(user="sam"), memories=memories or [],
-        history=history or [], user_message="What are you working on?", user_name="sam",
+        history=exchanges(history or []), user_message="What are you working on?",
+        user_name="sam",
         token_budget=budget,
     ))
+
+
+def exchanges(pairs: list[tuple[str, str]], first_id: int = 1) -> list[Exchange]:
+    return [Exchange(id=first_id + i, user="sam", user_message=u, reply=r)
+            for i, (u, r) in enumerate(pairs)]
 
 
 def system_text(messages: list[ChatMessage]) -> str:
@@ -112,6 +119,34 @@ def test_history_keeps_newest_exchanges_within_budget() -> None:
     assert sum(estimate_tokens(m.content) for m in messages) <= budget
 
 
+def test_history_over_budget_starts_at_an_aligned_id_that_stays_put_for_several_turns() -> None:
+    """Dropping one exchange per turn would move the history's first message every turn,
+    and a server's prompt cache would re-read the whole history every turn."""
+    pairs = [(f"question {i} " + "x" * 100, f"answer {i} " + "y" * 100) for i in range(60)]
+    pinned = sum(estimate_tokens(m.content) for m in (prompt_for(character())[0],
+                                                      prompt_for(character())[-1]))
+    pair = estimate_tokens(pairs[0][0]) + estimate_tokens(pairs[0][1])
+    budget = pinned + 10 * pair
+    starts = []
+    for turn in range(20, 60):
+        messages = prompt_for(character(), history=pairs[:turn], budget=budget)
+        kept = len(messages) - 2
+        assert sum(estimate_tokens(m.content) for m in messages) <= budget
+        assert 2 * (10 - HISTORY_CUT_STEP + 1) <= kept <= 2 * 10
+        first = int(messages[1].content.split()[1])  # "question <index>", id = index + 1
+        assert (first + 1) % HISTORY_CUT_STEP == 0
+        assert messages[-2].content.startswith(f"answer {turn - 1} ")
+        starts.append(first)
+    assert starts == sorted(starts)
+    assert len(set(starts)) <= 40 // HISTORY_CUT_STEP + 1
+
+
+def test_history_longer_than_a_cut_step_is_kept_whole_when_it_fits() -> None:
+    pairs = [(f"q{i}", f"a{i}") for i in range(7)]
+    messages = prompt_for(character(), history=pairs)
+    assert [m.content for m in messages[1:-1]] == [t for pair in pairs for t in pair]
+
+
 def test_system_part_is_pinned_even_when_over_budget() -> None:
     messages = prompt_for(full_character(), history=[("hi", "hello")], budget=10)
     assert [m.role for m in messages] == ["system", "user"]
@@ -164,7 +199,7 @@ def conversation(c: Character) -> list[list[ChatMessage]]:
         prompts.append(build_prompt(PromptInput(
             character=c, vitals=levels, mood=mood, relationship=rel,
             memories=[f"sam said: {history[-1][0]}"] if history else [],
-            history=list(history), user_message=message, user_name="sam",
+            history=exchanges(history), user_message=message, user_name="sam",
             token_budget=100_000,
         )))
         rel = update(rel, stimulus, now=float(index))

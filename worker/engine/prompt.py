@@ -10,7 +10,10 @@ cache) re-reads only what is new each turn (see ``docs/engine.md``):
    card's own system prompt, example dialogue, lorebook), goals (hidden goals marked
    secret), and the rules of the role-play. Nothing in it changes from turn to turn;
 2. as much recent history as fits the budget, as alternating ``user``/``assistant``
-   messages, oldest exchanges dropped first, each exactly as it was said;
+   messages, each exactly as it was said. When it no longer all fits, the oldest exchanges
+   go ``HISTORY_CUT_STEP`` at a time: the history starts only at a turn whose id is a
+   multiple of it, so its first message stays put for several turns instead of moving
+   every turn (which would make a server re-read the whole history each time);
 3. the new ``user`` message, always kept, followed by the **turn note**: a delimited block
    with what changes per turn — current mood and notable vitals in words, the relationship
    with this user, the memories recalled for this message, and the card's
@@ -18,8 +21,9 @@ cache) re-reads only what is new each turn (see ``docs/engine.md``):
    in a second ``system`` message because many chat templates (Llama 2, Mistral, Gemma)
    accept a system message only at the start and insist on user/assistant alternation.
 
-So turn *n*'s messages before its final user message are turn *n−1*'s plus one exchange,
-and a server's cache holds everything up to the previous user message's words.
+So turn *n*'s messages before its final user message are turn *n−1*'s plus one exchange
+(except on the turns where the history's start moves on), and a server's cache holds
+everything up to the previous user message's words.
 
 Tokens are estimated, not counted (no tokenizer dependency): ``ceil(chars / 4) + 4`` per
 message, which over-estimates English text slightly, so a budget is respected in practice.
@@ -38,9 +42,13 @@ from worker.characters.model import NEUROCHEMICALS, Character
 from worker.engine.goals import Goals
 from worker.engine.mood import Mood
 from worker.engine.relationship import Relationship
+from worker.engine.store import Exchange
 from worker.engine.vitals import Vitals
 
 MESSAGE_OVERHEAD_TOKENS: Final = 4
+#: When the history outgrows the budget it starts at a turn id that is a multiple of this,
+#: so a server's prompt cache re-reads the history once every few turns, not every turn.
+HISTORY_CUT_STEP: Final = 4
 
 # What a notably high / low level feels like, in the character's own terms.
 LEVEL_WORDS: Final[Mapping[str, tuple[str, str]]] = {
@@ -62,15 +70,16 @@ BIG_FIVE_WORDS: Final[Mapping[str, tuple[str, str]]] = {
 
 @dataclass(frozen=True, slots=True)
 class PromptInput:
-    """Everything a prompt is built from; ``history`` is (user message, reply) pairs,
-    oldest first; ``memories`` are memory texts, most relevant first."""
+    """Everything a prompt is built from; ``history`` is earlier exchanges, oldest first
+    (their ids must increase and stay the same from turn to turn); ``memories`` are memory
+    texts, most relevant first."""
 
     character: Character
     vitals: Vitals
     mood: Mood
     relationship: Relationship
     memories: Sequence[str]
-    history: Sequence[tuple[str, str]]
+    history: Sequence[Exchange]
     user_message: str
     user_name: str
     token_budget: int
@@ -329,17 +338,32 @@ def build_prompt(inp: PromptInput) -> list[ChatMessage]:
     system = ChatMessage("system", sub(_system_text(inp.character, inp.user_name)))
     final_user = ChatMessage("user", sub(f"{inp.user_message}\n\n{_turn_note(inp)}"))
 
-    used = estimate_tokens(system.content) + estimate_tokens(final_user.content)
-    kept: list[tuple[str, str]] = []
-    for user_text, reply in reversed(inp.history):
-        cost = estimate_tokens(user_text) + estimate_tokens(reply)
-        if used + cost > inp.token_budget:
-            break  # dropping the oldest exchanges: everything older than this goes too
-        used += cost
-        kept.append((user_text, reply))
+    pinned = estimate_tokens(system.content) + estimate_tokens(final_user.content)
+    room = inp.token_budget - pinned
     history = [
         message
-        for user_text, reply in reversed(kept)
-        for message in (ChatMessage("user", sub(user_text)), ChatMessage("assistant", sub(reply)))
+        for exchange in _kept_history(inp.history, room)
+        for message in (ChatMessage("user", sub(exchange.user_message)),
+                        ChatMessage("assistant", sub(exchange.reply)))
     ]
     return [system, *history, final_user]
+
+
+def _kept_history(history: Sequence[Exchange], room: int) -> Sequence[Exchange]:
+    """All of ``history`` if it fits in ``room`` tokens; otherwise the longest tail that
+    fits and starts at an id that is a multiple of ``HISTORY_CUT_STEP``; if no such tail
+    fits, the longest tail that does."""
+    tail_cost = 0
+    fits_from = len(history)  # the oldest exchange of the longest tail that fits
+    aligned_from: int | None = None
+    for index in range(len(history) - 1, -1, -1):
+        exchange = history[index]
+        tail_cost += estimate_tokens(exchange.user_message) + estimate_tokens(exchange.reply)
+        if tail_cost > room:
+            break
+        fits_from = index
+        if exchange.id % HISTORY_CUT_STEP == 0:
+            aligned_from = index
+    if fits_from == 0 or aligned_from is None:
+        return history[fits_from:]
+    return history[aligned_from:]
