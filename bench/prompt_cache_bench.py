@@ -3,11 +3,13 @@
     python -m bench.prompt_cache_bench --url http://127.0.0.1:8000/v1 --server-log server.log
 
 The server must be llama-cpp-python's (``python -m llama_cpp.server --verbose true``, its
-standard error going to ``--server-log``): for every request it logs how many prompt tokens
-it found in its cache (``Llama.generate: N prefix-match hit, remaining M prompt tokens to
-eval``), and M is the figure measured here. ``GREENROOM_BENCH_LLAMA_URL`` and
-``GREENROOM_BENCH_LLAMA_LOG`` stand in for the flags (``python -m bench prompt_cache``);
-without a reachable server the benchmark says so and skips.
+standard error going to ``--server-log``): for every request it logs the prompt tokens it
+found in its cache (``Llama.generate: N prefix-match hit, remaining M prompt tokens to
+eval``, absent when it found none) and the tokens it evaluated (``prompt eval time = … /
+M tokens``); M is the figure measured here, N + M the prompt's length.
+``GREENROOM_BENCH_LLAMA_URL`` and ``GREENROOM_BENCH_LLAMA_LOG`` stand in for the flags
+(``python -m bench prompt_cache``); without a reachable server the benchmark says so and
+skips.
 
 The same conversation (``MESSAGES``, one user, a bundled character) runs twice through an
 in-process ``CharacterEngine`` with the real ``OpenAIBackend``, greedy sampling and short
@@ -77,13 +79,14 @@ MAX_TOKENS = 40
 TEMPLATE_SLACK = 24
 LOG_WAIT_S = 10.0
 _PREFIX_HIT = re.compile(r"Llama\.generate: (\d+) prefix-match hit, remaining (\d+) prompt tokens")
-_PROMPT_EVAL = re.compile(r"prompt eval time\s*=\s*[\d.]+ ms /\s*(\d+) tokens")
+_PROMPT_EVAL = re.compile(r"prompt eval time\s*=\s*([\d.]+) ms /\s*(\d+) tokens")
 
 
 @dataclass(frozen=True, slots=True)
 class TurnFigures:
     prompt_tokens: int
     reread: int
+    reread_s: float  # the server's time to evaluate them
     new_text: int  # tokens of the previous message + reply + the final user message
 
 
@@ -94,9 +97,9 @@ class ServerLog:
         self.path = path
         self._offset = path.stat().st_size
 
-    async def next_request(self) -> tuple[int | None, int]:
-        """(tokens found in the cache or None for a fresh prompt, tokens evaluated) of the
-        request whose timings the server has just logged, waiting for them to appear."""
+    async def next_request(self) -> tuple[int, int, float]:
+        """(prompt tokens found in the cache, prompt tokens evaluated, seconds spent on
+        them) of the request whose timings the server has just logged, waiting for them."""
         deadline = time.monotonic() + LOG_WAIT_S
         while True:
             with self.path.open("rb") as log:
@@ -106,8 +109,8 @@ class ServerLog:
             if evaluated is not None:
                 self._offset += len(text[:evaluated.end()].encode("utf-8", "replace"))
                 hit = _PREFIX_HIT.search(text, 0, evaluated.start())
-                return ((int(hit.group(1)), int(hit.group(2))) if hit
-                        else (None, int(evaluated.group(1))))
+                return (int(hit.group(1)) if hit else 0, int(evaluated.group(2)),
+                        float(evaluated.group(1)) / 1000.0)
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     f"the server logged no 'prompt eval time' line in {self.path} within "
@@ -117,14 +120,13 @@ class ServerLog:
 
 
 class RecordingBackend:
-    """The real OpenAI backend, keeping each request's messages and usage."""
+    """The real OpenAI backend, keeping each request's messages."""
 
     name = "openai"
 
     def __init__(self, inner: OpenAIBackend) -> None:
         self.inner = inner
         self.prompts: list[list[ChatMessage]] = []
-        self.usage: list[int | None] = []
 
     async def check(self) -> None:
         await self.inner.check()
@@ -133,8 +135,6 @@ class RecordingBackend:
                        ) -> AsyncIterator[TextDelta | GenerationDone]:
         self.prompts.append(list(request.messages))
         async for event in self.inner.generate(request):
-            if isinstance(event, GenerationDone):
-                self.usage.append(event.prompt_tokens)
             yield event
 
     async def aclose(self) -> None:
@@ -188,13 +188,13 @@ async def _empty_cache(client: httpx.AsyncClient, log: ServerLog) -> None:
     await log.next_request()
 
 
-async def run_layout(name: str, url: str, log: ServerLog, client: httpx.AsyncClient
-                     ) -> tuple[list[TurnFigures], bool]:
+async def run_layout(name: str, url: str, log: ServerLog, client: httpx.AsyncClient,
+                     max_tokens: int) -> tuple[list[TurnFigures], bool]:
     """The conversation in one layout: figures per turn, and whether every turn's messages
     before its last were the previous turn's plus one exchange (system message included)."""
     character = load_character(CHARACTER, BUNDLED_CHARACTERS).character
     backend = RecordingBackend(OpenAIBackend(url, GenerationOptions(
-        model="local", temperature=0.0, max_tokens=MAX_TOKENS)))
+        model="local", temperature=0.0, max_tokens=max_tokens)))
     figures: list[TurnFigures] = []
     await _empty_cache(client, log)
     with tempfile.TemporaryDirectory(prefix="greenroom-bench-") as tmp, layout(name):
@@ -203,13 +203,11 @@ async def run_layout(name: str, url: str, log: ServerLog, client: httpx.AsyncCli
             for index, message in enumerate(MESSAGES):
                 async for _ in engine.chat(message, user=USER):
                     pass
-                _, reread = await log.next_request()
+                cached, reread, seconds = await log.next_request()
                 prompt = backend.prompts[-1]
                 fresh = prompt[-3:] if index else prompt
                 new_text = sum([await _count_tokens(client, m.content) for m in fresh])
-                total = backend.usage[-1]
-                figures.append(TurnFigures(total if total is not None else -1, reread,
-                                           new_text))
+                figures.append(TurnFigures(cached + reread, reread, seconds, new_text))
         finally:
             engine.close()
             await backend.aclose()
@@ -230,19 +228,22 @@ def _table(old: Sequence[TurnFigures], new: Sequence[TurnFigures]) -> str:
     later_new = sum(n.reread for n in new[1:])
     lines.append(f"| 2–{len(old)} | | {later_old} | | {later_new} | | "
                  f"{later_new / later_old:.2f}× |")
+    lines.append(f"\nprompt evaluation, turns 2–{len(old)}: old "
+                 f"{sum(o.reread_s for o in old[1:]):.1f} s, new "
+                 f"{sum(n.reread_s for n in new[1:]):.1f} s")
     return "\n".join(lines)
 
 
-async def measure(url: str, log_path: Path) -> str:
+async def measure(url: str, log_path: Path, max_tokens: int) -> str:
     base = url.rstrip("/").removesuffix("/v1")
     async with httpx.AsyncClient(base_url=base, timeout=120.0) as client:
         log = ServerLog(log_path)
-        old, old_extends = await run_layout("old", f"{base}/v1", log, client)
-        new, new_extends = await run_layout("new", f"{base}/v1", log, client)
+        old, old_extends = await run_layout("old", f"{base}/v1", log, client, max_tokens)
+        new, new_extends = await run_layout("new", f"{base}/v1", log, client, max_tokens)
     return (
         "### Prompt cache: prompt tokens re-read per turn, old layout vs stable-first\n\n"
         f"{machine_line()}; llama-cpp-python server at {base}; `{CHARACTER}`, "
-        f"{len(MESSAGES)} turns, replies ≤ {MAX_TOKENS} tokens, greedy\n\n"
+        f"{len(MESSAGES)} turns, replies ≤ {max_tokens} tokens, greedy\n\n"
         + _table(old, new)
         + "\n\ngoal: from turn 2 a turn re-reads at most the new exchange and the final message"
         f" with its note (+{TEMPLATE_SLACK} template tokens)\n"
@@ -273,7 +274,8 @@ def _skip(reason: str) -> str:
     )
 
 
-async def run(url: str | None = None, server_log: Path | None = None) -> str:
+async def run(url: str | None = None, server_log: Path | None = None,
+              max_tokens: int = MAX_TOKENS) -> str:
     url = url or os.environ.get(URL_VARIABLE)
     log_name = server_log or os.environ.get(LOG_VARIABLE)
     if not url:
@@ -283,7 +285,7 @@ async def run(url: str | None = None, server_log: Path | None = None) -> str:
         return _skip(unreachable)
     if not log_name or not await asyncio.to_thread(Path(log_name).is_file):
         return _skip(f"the server's log ({LOG_VARIABLE}) is not a file: {log_name!r}")
-    return await measure(url, Path(log_name))
+    return await measure(url, Path(log_name), max_tokens)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -291,8 +293,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--url", help=f"the server's API root (default ${URL_VARIABLE})")
     parser.add_argument("--server-log", type=Path,
                         help=f"the server's --verbose log file (default ${LOG_VARIABLE})")
+    parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS,
+                        help=f"reply length limit (default {MAX_TOKENS})")
     args = parser.parse_args(argv)
-    print(asyncio.run(run(args.url, args.server_log)))
+    print(asyncio.run(run(args.url, args.server_log, args.max_tokens)))
 
 
 if __name__ == "__main__":
