@@ -17,6 +17,7 @@ from worker.engine.appraisal import appraise
 from worker.engine.mood import derive_mood
 from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship, update
+from worker.engine.store import Exchange
 from worker.engine.vitals import VitalsModel
 
 MESSAGES = ("Hello there!", "You are a stupid useless idiot and I hate you",
@@ -38,7 +39,8 @@ def probe() -> dict[str, Any]:
             mood = derive_mood(levels, previous=mood.label)
             rel = update(rel, appraisal.stimulus, now=float(index))
             prompt = build_prompt(PromptInput(c, levels, mood, rel, ["sam likes tea."],
-                                              [("hi", "hello")], message, "sam", 3000))
+                                              [Exchange(1, "sam", "hi", "hello")], message,
+                                              "sam", 3000))
             reply = compose_reply(ReplyContext(c, "sam", message, appraisal.intent, mood.label,
                                                mood.intensity, appraisal.stimulus.valence,
                                                index, ("sam likes tea.",)))

@@ -7,7 +7,13 @@ import pytest
 from tests.engine.characters import sensitive_character
 from tests.engine.clock import ManualClock
 from tests.engine.conftest import OpenEngine, chat
-from worker.backends.base import GenerationDone, GenerationRequest, LLMUnavailable, TextDelta
+from worker.backends.base import (
+    ChatMessage,
+    GenerationDone,
+    GenerationRequest,
+    LLMUnavailable,
+    TextDelta,
+)
 from worker.backends.scripted import ScriptedBackend
 from worker.engine import EngineError, TurnResult
 
@@ -173,3 +179,38 @@ async def test_status_report_has_summary_goals_and_performance(open_engine: Open
     assert report.performance_stats is not None
     assert report.performance_stats["turns_measured"] == 1
     json.dumps([report.vitals, report.conversation_history, report.performance_stats])
+
+
+class RecordingBackend(ScriptedBackend):
+    """The scripted backend, keeping every request's messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prompts: list[list[ChatMessage]] = []
+
+    async def generate(self, request: GenerationRequest
+                       ) -> AsyncIterator[TextDelta | GenerationDone]:
+        self.prompts.append(list(request.messages))
+        async for event in super().generate(request):
+            yield event
+
+
+async def test_consecutive_turns_prompts_share_a_growing_prefix(open_engine: OpenEngine) -> None:
+    """What a server's prompt cache needs: the same system message every turn, and turn n's
+    messages before its new one are turn n−1's plus the exchange it made."""
+    backend = RecordingBackend()
+    engine = open_engine(backend=backend)
+    said = ["Hi! My dog Biscuit loves the river.", "You are hopeless and rude.",
+            "Sorry. Tell me about Biscuit's river?"]
+    replies = [(await chat(engine, message)).response_text for message in said]
+    first, second, third = backend.prompts
+    assert first[0] == second[0] == third[0]
+    assert third[:-1] == [*second[:-1], ChatMessage("user", said[1]),
+                          ChatMessage("assistant", replies[1])]
+    assert second[:-1] == [*first[:-1], ChatMessage("user", said[0]),
+                           ChatMessage("assistant", replies[0])]
+    # The state still reaches the model, in the final message: the recalled memory and
+    # the relationship after two exchanges.
+    assert third[-1].content.startswith(said[2] + "\n\n[Note for ")
+    assert "Biscuit" in third[-1].content.split("## What you remember", 1)[1]
+    assert "you have talked 2 times" in third[-1].content

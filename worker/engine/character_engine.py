@@ -287,7 +287,7 @@ class CharacterEngine:
             mood=plan.mood,
             relationship=relationship,
             memories=[h.text for h in relevant],
-            history=[(t.user_message, t.reply) for t in history],
+            history=history,
             user_message=user_message,
             user_name=user,
             token_budget=self._token_budget,
