@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     BINARY_NOT_SUPPORTED = "binary_not_supported"
     UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    MESSAGE_TOO_LONG = "message_too_long"
     UNSUPPORTED_PROTOCOL_VERSION = "unsupported_protocol_version"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
@@ -63,6 +64,11 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.PAYLOAD_TOO_LARGE: (
         "The frame exceeds the server's size limit (reported in `details.max_bytes`). "
         "Send a shorter message."
+    ),
+    ErrorCode.MESSAGE_TOO_LONG: (
+        "A chat message is longer than the server accepts (`details.max_chars` characters, "
+        "GREENROOM_MAX_MESSAGE_CHARS; `details.length` is what arrived). Nothing was sent to "
+        "the character. Shorten the message or split it."
     ),
     ErrorCode.UNSUPPORTED_PROTOCOL_VERSION: (
         "`hello.protocol_version` is newer than the server speaks (`details.supported`). "

@@ -122,6 +122,7 @@ class CharacterService:
                 character, data_dir=settings.data_dir, backend=backend,
                 half_life_s=settings.decay_half_life_s,
                 token_budget=settings.prompt_token_budget,
+                max_message_chars=settings.max_message_chars,
                 options=default_options(settings, character.llm), embedder=embedder,
             )
         except BaseException:
@@ -215,7 +216,7 @@ class CharacterService:
                 self._reply_error(request, exc.code, exc.message)
                 return
             except EngineError as exc:
-                self._reply_error(request, exc.code, exc.message)
+                self._reply_error(request, exc.code, exc.message, exc.details)
                 return
             except BackendError as exc:
                 self._reply_error(request, exc.code,
@@ -350,9 +351,10 @@ class CharacterService:
             character_id=self.character_id, vitals=vitals, mood=info.get("mood"),
             cause=cause)))
 
-    def _reply_error(self, request: WorkerRequest, code: str, text: str) -> None:
+    def _reply_error(self, request: WorkerRequest, code: str, text: str,
+                     details: dict[str, Any] | None = None) -> None:
         error = ErrorResponse(message_id=request.message.message_id, error=text,
-                              error_code=code)
+                              error_code=code, details=details)
         self._send(WorkerReply(request_id=request.request_id, message=error))
 
 

@@ -701,8 +701,10 @@ class ScriptedBackend:
     async def generate(self, request: GenerationRequest
                        ) -> AsyncIterator[TextDelta | GenerationDone]:
         started = time.perf_counter()
-        reply = (compose_reply(request.context) if request.context is not None
-                 else _fallback_reply(request.messages))
+        # Composing reads the whole message (linear, but long for a long one): in a thread,
+        # so the worker's event loop keeps answering meanwhile.
+        reply = (await asyncio.to_thread(compose_reply, request.context)
+                 if request.context is not None else _fallback_reply(request.messages))
         tokens = _TOKEN_RE.findall(reply)
         finish: str = "stop"
         limit = request.options.max_tokens
