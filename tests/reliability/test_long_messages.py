@@ -40,7 +40,7 @@ async def test_a_long_allowed_message_is_answered_by_the_same_worker_while_a_bys
     assert answer["message_type"] == "chat_response", answer
     assert status["success"] is True, status
     assert answered_meanwhile, "the bystander's status waited for the long turn"
-    assert len(turn.deltas) * WORD_DELAY_S > HEARTBEAT_TIMEOUT_S, "the turn was too short to prove anything"
+    assert len(turn.deltas) * WORD_DELAY_S > HEARTBEAT_TIMEOUT_S, "too short to prove anything"
     assert await server.worker_pid(CHARACTER) == pid, "the worker was replaced"
 
 
