@@ -1,10 +1,10 @@
-"""Run the benchmarks: ``python -m bench [name ...]`` (``make bench`` runs all six).
+"""Run the benchmarks: ``python -m bench [name ...]`` (``make bench`` runs all seven).
 
 Each benchmark measures greenroom and its baseline side by side in this run and prints one
 Markdown table; the tables go to stdout and, together, to ``bench/results.md`` (with the
 machine and the date), which ``bench/README.md`` quotes. Names: ``gateway``, ``crash``,
-``cold_start``, ``memory``, ``ttft``, ``concurrency`` (default: all, in that order).
-Every benchmark binds loopback only and is bounded in time; all six take about five
+``cold_start``, ``memory``, ``ttft``, ``concurrency``, ``long_message`` (default: all, in
+that order). Every benchmark binds loopback only and is bounded in time; all seven take about five
 minutes on two cores, most of it the 60-second concurrency run and the 100k memory store.
 """
 
@@ -23,6 +23,7 @@ from bench import (
     concurrency_bench,
     crash_bench,
     gateway_bench,
+    long_message_bench,
     memory_bench,
     ttft_greenroom,
 )
@@ -46,6 +47,7 @@ BENCHES: dict[str, Callable[[], Awaitable[str]]] = {
     "memory": _memory,
     "ttft": ttft_greenroom.run,
     "concurrency": concurrency_bench.run,
+    "long_message": long_message_bench.run,
 }
 
 
