@@ -463,7 +463,8 @@ class Gateway:
             too_long = check_message_length(message.user_message,
                                             self._settings.max_message_chars)
             if too_long is not None:
-                character_id = session.state.character_id or "?"
+                character_id = session.state.character_id
+                assert character_id is not None  # needs_character() made sure of it
                 self._answer(session, message_type, ErrorResponse(
                     message_id=message_id, error=too_long.text(character_id),
                     error_code=ErrorCode.MESSAGE_TOO_LONG, details=too_long.details()),
