@@ -82,7 +82,10 @@ _NAME_RE: Final = re.compile(
 _MEMORY_NAME_RE: Final = re.compile(r"^\S+'s name is (?P<name>[A-Za-z][\w'-]*)", re.IGNORECASE)
 
 # ---------------------------------------------------------------------------- user statements
-_CLAUSE_END: Final = r"(?=\s+(?:and|but|because|so|though|while)\b|[.,!?;:]|$)"
+# One whitespace character before the conjunction, not ``\s+``: the lookahead runs at every
+# character of a captured phrase, and ``\s+`` there rescans a run of spaces each time
+# (8,000 spaces took 17 s). A longer run just ends the phrase at its last space.
+_CLAUSE_END: Final = r"(?=\s(?:and|but|because|so|though|while)\b|[.,!?;:]|$)"
 
 
 @dataclass(frozen=True, slots=True)
