@@ -112,6 +112,7 @@ class LocalCharacter:
                     backend=backend,
                     half_life_s=self._settings.decay_half_life_s,
                     token_budget=self._settings.prompt_token_budget,
+                    max_message_chars=self._settings.max_message_chars,
                     options=default_options(self._settings, character.llm),
                     embedder=embedder,
                 )
@@ -329,7 +330,7 @@ def _engine_errors() -> Iterator[None]:
     try:
         yield
     except EngineError as exc:
-        raise error_for(exc.code, exc.message) from None
+        raise error_for(exc.code, exc.message, exc.details) from None
     except BackendError as exc:
         raise error_for(exc.code, str(exc)) from None
 

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     ANSWER_TOO_LARGE = "answer_too_large"
+    MESSAGE_TOO_LONG = "message_too_long"
     UNSUPPORTED_PROTOCOL_VERSION = "unsupported_protocol_version"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
@@ -70,6 +71,11 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
         "The request was fine but its answer is larger than one frame may carry (the limit is "
         "in `details.max_bytes`). Ask for it in pages (`offset`/`limit`, "
         "`history_offset`/`history_limit`) or streamed (`export_request` with `stream: true`)."
+    ),
+    ErrorCode.MESSAGE_TOO_LONG: (
+        "A chat message is longer than the server accepts (`details.max_chars` characters, "
+        "GREENROOM_MAX_MESSAGE_CHARS; `details.length` is what arrived). Nothing was sent to "
+        "the character. Shorten the message or split it."
     ),
     ErrorCode.UNSUPPORTED_PROTOCOL_VERSION: (
         "`hello.protocol_version` is newer than the server speaks (`details.supported`). "

@@ -16,6 +16,8 @@ from typing import Any, Literal
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from protocol.message_limit import DEFAULT_MAX_MESSAGE_CHARS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 EngineName = Literal["scripted", "ollama", "openai"]
@@ -66,6 +68,7 @@ class Settings(BaseModel):
     # Gateway limits
     request_timeout_s: float = Field(default=30.0, gt=0)
     max_frame_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_message_chars: int = Field(default=DEFAULT_MAX_MESSAGE_CHARS, gt=0)
     chat_queue_depth: int = Field(default=8, ge=1)
     session_send_queue: int = Field(default=256, ge=1)
     session_request_limit: int = Field(default=64, ge=1)
@@ -124,6 +127,7 @@ ENV_VARS: dict[str, str] = {
     "GREENROOM_PROMPT_TOKEN_BUDGET": "prompt_token_budget",
     "GREENROOM_REQUEST_TIMEOUT": "request_timeout_s",
     "GREENROOM_MAX_FRAME_BYTES": "max_frame_bytes",
+    "GREENROOM_MAX_MESSAGE_CHARS": "max_message_chars",
     "GREENROOM_CHAT_QUEUE_DEPTH": "chat_queue_depth",
     "GREENROOM_SESSION_SEND_QUEUE": "session_send_queue",
     "GREENROOM_SESSION_REQUEST_LIMIT": "session_request_limit",

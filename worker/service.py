@@ -135,6 +135,7 @@ class CharacterService:
                 character, data_dir=settings.data_dir, backend=backend,
                 half_life_s=settings.decay_half_life_s,
                 token_budget=settings.prompt_token_budget,
+                max_message_chars=settings.max_message_chars,
                 options=default_options(settings, character.llm), embedder=embedder,
             )
         except BaseException:
@@ -245,7 +246,7 @@ class CharacterService:
                 self._reply_error(request, exc.code, exc.message, details=exc.details)
                 return
             except EngineError as exc:
-                self._reply_error(request, exc.code, exc.message)
+                self._reply_error(request, exc.code, exc.message, exc.details)
                 return
             except BackendError as exc:
                 self._reply_error(request, exc.code,

@@ -20,6 +20,11 @@ Promises:
   body: taking back an earlier turn would roll back everybody's later ones), else
   ``EngineError("turn_not_last")`` and nothing changes.
 * **Resumes.** ``open`` continues from the last committed state.
+* **Bounded turns.** ``chat`` refuses a message over ``max_message_chars`` with
+  ``EngineError("message_too_long")`` before touching anything, and every step of a turn
+  costs time linear in the message's length. The pure steps (appraisal, prompt, memory
+  formation) run in a thread, so the worker's event loop answers heartbeats and other
+  requests while they compute; database work stays on the loop's thread.
 
 The engine does not own the backend: ``close()`` closes the database, the caller closes the
 backend it passed in.
@@ -27,6 +32,7 @@ backend it passed in.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -35,6 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from protocol.message_limit import DEFAULT_MAX_MESSAGE_CHARS, check_message_length
 from worker.backends.base import (
     Backend,
     Embedder,
@@ -53,6 +60,7 @@ from worker.engine.errors import (
     ALREADY_EXISTS,
     BAD_REQUEST,
     BUSY,
+    MESSAGE_TOO_LONG,
     NOTHING_TO_UNDO,
     SNAPSHOT_NOT_FOUND,
     TURN_NOT_LAST,
@@ -119,6 +127,7 @@ class CharacterEngine:
         model: VitalsModel,
         token_budget: int,
         options: GenerationOptions,
+        max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
     ) -> None:
         """Use ``open``; this wires already-opened parts together."""
         self.character = character
@@ -129,6 +138,7 @@ class CharacterEngine:
         self._model = model
         self._token_budget = token_budget
         self._options = options
+        self._max_message_chars = max_message_chars
         state = db.read_state()
         if state is None:
             raise EngineError(BAD_REQUEST, f"character {character.id!r} has no stored state")
@@ -149,10 +159,12 @@ class CharacterEngine:
         token_budget: int = 3000,
         options: GenerationOptions = GenerationOptions(),  # noqa: B008 - frozen, shared safely
         embedder: Embedder | None = None,
+        max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
     ) -> CharacterEngine:
         """Open (or create) the character's database under ``data_dir`` and resume from its
         last committed state. ``clock`` returns unix seconds; ``half_life_s`` is the vitals
-        decay half-life; ``token_budget`` bounds the prompt (estimated tokens)."""
+        decay half-life; ``token_budget`` bounds the prompt (estimated tokens);
+        ``max_message_chars`` is the longest ``chat`` message accepted."""
         conn = connect(database_path(data_dir, character.id))
         try:
             db = CharacterDatabase(conn, character_id=character.id)
@@ -164,6 +176,7 @@ class CharacterEngine:
                 character, db=db, memory=memory, backend=backend, clock=clock,
                 model=VitalsModel.for_character(character, half_life_s=half_life_s),
                 token_budget=token_budget, options=options,
+                max_message_chars=max_message_chars,
             )
         except BaseException:
             conn.close()
@@ -179,8 +192,13 @@ class CharacterEngine:
                    ) -> AsyncGenerator[TextDelta | TurnResult, None]:
         """Stream the reply to ``user_message``: ``TextDelta``s, then one ``TurnResult``
         after the turn is committed. Raises ``EngineError("busy")`` when a turn is already
-        in progress, ``BackendError`` (``.code``) when the backend fails — then nothing is
-        committed."""
+        in progress, ``EngineError("message_too_long")`` for a message over
+        ``max_message_chars``, ``BackendError`` (``.code``) when the backend fails — then
+        nothing is committed."""
+        too_long = check_message_length(user_message, self._max_message_chars)
+        if too_long is not None:
+            raise EngineError(MESSAGE_TOO_LONG, too_long.text(self.character.id),
+                              too_long.details())
         self._begin_turn()
         try:
             async for event in self._turn(user_message, user=user, regenerating=None):
@@ -274,14 +292,16 @@ class CharacterEngine:
             # The turn's replies so far: its alternatives and the current one. The new reply
             # takes the next position, and the backend is asked for that variant.
             variant = len(self._db.alternatives(turn_id)) + 1
-        plan = plan_turn(self._model, state, relationship, user_message, now=now)
+        # Pure steps run in a thread: the loop keeps answering heartbeats and reads meanwhile.
+        plan = await asyncio.to_thread(plan_turn, self._model, state, relationship,
+                                       user_message, now=now)
         timings["appraisal"] = laps.lap()
 
         hits = await self._memory.search_hybrid(user_message, MEMORIES_PER_TURN, now=now)
         relevant = [h for h in hits if h.turn_id < turn_id and _matched(h)]
         timings["memory_search"] = laps.lap()
 
-        messages = build_prompt(PromptInput(
+        messages = await asyncio.to_thread(build_prompt, PromptInput(
             character=self.character,
             vitals=plan.vitals_after,
             mood=plan.mood,
@@ -323,7 +343,8 @@ class CharacterEngine:
         reply = "".join(parts)
         timings["generation"] = laps.lap() + timings.get("first_token", 0.0)
 
-        formed = form_memories(
+        formed = await asyncio.to_thread(
+            form_memories,
             user_message=user_message, reply=reply, valence=plan.appraisal.stimulus.valence,
             arousal=plan.appraisal.stimulus.arousal, turn_id=turn_id, now=now, user=user,
         )
