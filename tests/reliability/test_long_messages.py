@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from protocol.message_limit import DEFAULT_MAX_MESSAGE_CHARS
 from tests.support.json_peer import attach, open_peer
 from tests.support.running_server import Launch
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 CHARACTER = "m-playful"
 HEARTBEAT_TIMEOUT_S = 0.5
