@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,6 +30,8 @@ from protocol.extensions import (
     DeleteSnapshotResponse,
     ExportRequest,
     ExportResponse,
+    GenerationPhase,
+    GenerationStatus,
     RegenerateRequest,
     SelectAlternativeRequest,
     SelectAlternativeResponse,
@@ -56,18 +59,20 @@ from protocol.messages import (
     StatusRequest,
     StatusResponse,
 )
-from protocol.pipe import FromWorker, WorkerEvent, WorkerReply, WorkerRequest
+from protocol.pipe import FromWorker, WorkerEvent, WorkerProgress, WorkerReply, WorkerRequest
 from protocol.unions import ClientMessage, ServerMessage, message_type_of
 from supervisor.settings import Settings
 from worker.backends.base import Backend, BackendError, Embedder, TextDelta
 from worker.backends.factory import make_backend, make_embedder
 from worker.backends.options import default_options
 from worker.characters.loader import load_character
-from worker.engine.character_engine import CharacterEngine
+from worker.engine.character_engine import CharacterEngine, TurnStreamEvent
 from worker.engine.errors import EngineError
 from worker.engine.results import TurnResult
 
 SendFrame = Callable[[FromWorker], None]
+#: The longest gap between two ``WorkerProgress`` frames of a running turn, in seconds.
+MAX_KEEPALIVE_S = 5.0
 
 log = structlog.get_logger()
 
@@ -90,8 +95,13 @@ class CharacterService:
         backend: Backend,
         embedder: Embedder | None,
         send: SendFrame,
+        *,
+        keepalive_s: float = MAX_KEEPALIVE_S,
     ) -> None:
+        """``keepalive_s``: seconds between two ``WorkerProgress`` frames of a running turn;
+        well below the gateway's request timeout (``open`` derives it from the settings)."""
         self._engine = engine
+        self._keepalive_s = keepalive_s
         self._backend = backend
         self._embedder = embedder
         self._send = send
@@ -116,7 +126,7 @@ class CharacterService:
         """
         character = load_character(character_id, settings.characters_dir).character
         backend = make_backend(settings, character.llm)
-        embedder = make_embedder(settings)
+        embedder = make_embedder(settings, backend)
         try:
             engine = CharacterEngine.open(
                 character, data_dir=settings.data_dir, backend=backend,
@@ -127,7 +137,8 @@ class CharacterService:
         except BaseException:
             await _aclose(backend, embedder)
             raise
-        service = cls(engine, backend, embedder, send)
+        service = cls(engine, backend, embedder, send,
+                      keepalive_s=keepalive_interval(settings.request_timeout_s))
         service._backend_check = asyncio.get_running_loop().create_task(
             service._check_backend(), name="llm-health-check")
         return service
@@ -219,7 +230,7 @@ class CharacterService:
                 return
             except BackendError as exc:
                 self._reply_error(request, exc.code,
-                                  f"character {self.character_id!r}: {exc}")
+                                  f"character {self.character_id!r}: {exc}", details=exc.details)
                 log.warning("llm_failed", code=exc.code, error=str(exc))
                 return
             except (sqlite3.Error, OSError) as exc:
@@ -246,11 +257,14 @@ class CharacterService:
         match message:
             case ChatRequest():
                 return await self._stream_turn(
-                    request, engine.chat(message.user_message, user=message.user or request.user),
+                    request, engine.chat(message.user_message, user=message.user or request.user,
+                                         keep_partial=message.keep_partial),
                     stream=message.stream)
             case RegenerateRequest():
                 return await self._stream_turn(
-                    request, engine.regenerate(user=request.user), stream=message.stream)
+                    request, engine.regenerate(user=request.user,
+                                               keep_partial=message.keep_partial),
+                    stream=message.stream)
             case StatusRequest():
                 status = engine.status(
                     include_vitals=message.include_vitals,
@@ -311,24 +325,36 @@ class CharacterService:
     async def _stream_turn(
         self,
         request: WorkerRequest,
-        events: AsyncIterator[TextDelta | TurnResult],
+        events: AsyncIterator[TurnStreamEvent],
         *,
         stream: bool,
     ) -> ChatResponse:
         mid = request.message.message_id
+        request_id = request.request_id
         result: TurnResult | None = None
         index = 0
+        started = time.monotonic()
+        keepalive = _Keepalive(self._send, request_id, self._keepalive_s)
         # aclosing: a cancelled turn closes the engine's generator at once, so it commits
         # nothing and frees the engine for the next turn.
-        async with contextlib.aclosing(events) as turn:  # type: ignore[type-var]
-            async for event in turn:
-                if isinstance(event, TurnResult):
-                    result = event
-                elif stream and event.text:
-                    delta = ChatDelta(message_id=mid, delta=event.text, index=index)
-                    self._send(WorkerReply(request_id=request.request_id, message=delta,
-                                           final=False))
-                    index += 1
+        try:
+            async with contextlib.aclosing(events) as turn:  # type: ignore[type-var]
+                async for event in turn:
+                    if isinstance(event, TextDelta):
+                        if not stream or not event.text:
+                            continue
+                        if index == 0:
+                            self._status(request_id, mid, "streaming", started)
+                        delta = ChatDelta(message_id=mid, delta=event.text, index=index)
+                        self._send(WorkerReply(request_id=request_id, message=delta,
+                                               final=False))
+                        index += 1
+                    elif isinstance(event, TurnResult):
+                        result = event
+                    elif stream:
+                        self._status(request_id, mid, "reading_prompt", started)
+        finally:
+            keepalive.stop()
         if result is None:
             raise RequestFailed("internal", f"character {self.character_id!r} ended a turn "
                                 "without a result")
@@ -343,6 +369,12 @@ class CharacterService:
                  regenerated=result.regenerated, timings_ms=result.timings_ms)
         return _chat_response(mid, result)
 
+    def _status(self, request_id: int, message_id: str | None, phase: GenerationPhase,
+                started: float) -> None:
+        status = GenerationStatus(message_id=message_id, phase=phase,
+                                  elapsed_s=round(time.monotonic() - started, 3))
+        self._send(WorkerReply(request_id=request_id, message=status, final=False))
+
     def _vitals_event(self, cause: str) -> None:
         vitals = self._engine.status(include_vitals=True).vitals or {}
         info = self._engine.character_info()
@@ -350,10 +382,36 @@ class CharacterService:
             character_id=self.character_id, vitals=vitals, mood=info.get("mood"),
             cause=cause)))
 
-    def _reply_error(self, request: WorkerRequest, code: str, text: str) -> None:
+    def _reply_error(self, request: WorkerRequest, code: str, text: str, *,
+                     details: dict[str, Any] | None = None) -> None:
         error = ErrorResponse(message_id=request.message.message_id, error=text,
-                              error_code=code)
+                              error_code=code, details=details)
         self._send(WorkerReply(request_id=request.request_id, message=error))
+
+
+def keepalive_interval(request_timeout_s: float) -> float:
+    """A third of the gateway's request timeout (so two frames may be late before it
+    fires), at most ``MAX_KEEPALIVE_S``."""
+    return min(MAX_KEEPALIVE_S, request_timeout_s / 3)
+
+
+class _Keepalive:
+    """Sends ``WorkerProgress(request_id)`` every ``interval_s`` until ``stop()``: timer
+    callbacks on the loop, no task. A blocked event loop sends nothing, as it should."""
+
+    def __init__(self, send: SendFrame, request_id: int, interval_s: float) -> None:
+        self._send = send
+        self._frame = WorkerProgress(request_id=request_id)
+        self._interval_s = interval_s
+        self._loop = asyncio.get_running_loop()
+        self._handle = self._loop.call_later(interval_s, self._tick)
+
+    def _tick(self) -> None:
+        self._send(self._frame)
+        self._handle = self._loop.call_later(self._interval_s, self._tick)
+
+    def stop(self) -> None:
+        self._handle.cancel()
 
 
 def _user_message(request: WorkerRequest) -> str:
@@ -368,7 +426,8 @@ def _chat_response(message_id: str | None, result: TurnResult) -> ChatResponse:
         character_insights={"mood": result.mood, "mood_intensity": result.mood_intensity,
                             "intent": result.intent},
         response_metadata={"turn_id": result.turn_id, "turn_index": result.turn_index,
-                           "user": result.user, "regenerated": result.regenerated},
+                           "user": result.user, "regenerated": result.regenerated,
+                           "incomplete": result.generation.get("finish_reason") == "incomplete"},
         generation_info=result.generation,
         cognitive_summary={"appraisal": result.appraisal,
                            "memories_used": result.memories_used,
