@@ -137,11 +137,13 @@ class LocalCharacter:
     async def chat(self, text: str) -> ChatReply:
         return await self.chat_stream(text).collect()
 
-    def chat_stream(self, text: str) -> ReplyStream:
-        return ReplyStream(lambda: self._stream(lambda: self._live().chat(text, user=self._user)))
+    def chat_stream(self, text: str, *, keep_partial: bool = False) -> ReplyStream:
+        return ReplyStream(lambda: self._stream(lambda: self._live().chat(
+            text, user=self._user, keep_partial=keep_partial)))
 
-    def regenerate_stream(self) -> ReplyStream:
-        return ReplyStream(lambda: self._stream(lambda: self._live().regenerate(user=self._user)))
+    def regenerate_stream(self, *, keep_partial: bool = False) -> ReplyStream:
+        return ReplyStream(lambda: self._stream(lambda: self._live().regenerate(
+            user=self._user, keep_partial=keep_partial)))
 
     async def cancel(self) -> bool:
         pump = self._pump
@@ -326,7 +328,7 @@ def _engine_errors() -> Iterator[None]:
     except EngineError as exc:
         raise error_for(exc.code, exc.message) from None
     except BackendError as exc:
-        raise error_for(exc.code, str(exc)) from None
+        raise error_for(exc.code, str(exc), exc.details) from None
 
 
 async def _close_quietly(backend: Backend | None, embedder: Embedder | None) -> None:

@@ -73,7 +73,7 @@ class GenerationStatus(Message, tag="generation_status"):
     """
 
     phase: GenerationPhase
-    elapsed_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    elapsed_s: float = 0.0
 
 
 class CancelRequest(Message, tag="cancel_request"):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -333,8 +332,8 @@ class CharacterService:
         request_id = request.request_id
         result: TurnResult | None = None
         index = 0
-        started = time.monotonic()
-        keepalive = _Keepalive(self._send, request_id, self._keepalive_s)
+        progress = _TurnProgress(self._send, request_id, mid, stream=stream,
+                                 interval_s=self._keepalive_s)
         # aclosing: a cancelled turn closes the engine's generator at once, so it commits
         # nothing and frees the engine for the next turn.
         try:
@@ -344,17 +343,18 @@ class CharacterService:
                         if not stream or not event.text:
                             continue
                         if index == 0:
-                            self._status(request_id, mid, "streaming", started)
+                            progress.enter("streaming")
                         delta = ChatDelta(message_id=mid, delta=event.text, index=index)
                         self._send(WorkerReply(request_id=request_id, message=delta,
                                                final=False))
+                        progress.quiet = False
                         index += 1
                     elif isinstance(event, TurnResult):
                         result = event
-                    elif stream:
-                        self._status(request_id, mid, "reading_prompt", started)
+                    else:
+                        progress.enter("reading_prompt")
         finally:
-            keepalive.stop()
+            progress.stop()
         if result is None:
             raise RequestFailed("internal", f"character {self.character_id!r} ended a turn "
                                 "without a result")
@@ -368,12 +368,6 @@ class CharacterService:
         log.info("turn_committed", turn_id=result.turn_id, turn_index=result.turn_index,
                  regenerated=result.regenerated, timings_ms=result.timings_ms)
         return _chat_response(mid, result)
-
-    def _status(self, request_id: int, message_id: str | None, phase: GenerationPhase,
-                started: float) -> None:
-        status = GenerationStatus(message_id=message_id, phase=phase,
-                                  elapsed_s=round(time.monotonic() - started, 3))
-        self._send(WorkerReply(request_id=request_id, message=status, final=False))
 
     def _vitals_event(self, cause: str) -> None:
         vitals = self._engine.status(include_vitals=True).vitals or {}
@@ -395,19 +389,49 @@ def keepalive_interval(request_timeout_s: float) -> float:
     return min(MAX_KEEPALIVE_S, request_timeout_s / 3)
 
 
-class _Keepalive:
-    """Sends ``WorkerProgress(request_id)`` every ``interval_s`` until ``stop()``: timer
-    callbacks on the loop, no task. A blocked event loop sends nothing, as it should."""
+class _TurnProgress:
+    """What a running turn tells the gateway besides its deltas.
 
-    def __init__(self, send: SendFrame, request_id: int, interval_s: float) -> None:
+    ``enter(phase)`` sends a ``generation_status`` (only for a ``stream: true`` request; the
+    gateway forwards it). Every ``interval_s`` a timer (a loop callback, no task) sends a
+    keepalive: the current ``generation_status`` again when the client was sent nothing
+    since the last one (a long prompt, a stalled stream), else a ``WorkerProgress`` frame
+    for the gateway alone. Either keeps the gateway's request deadline from expiring while
+    the worker is working; a blocked event loop sends nothing, as it should.
+    """
+
+    def __init__(self, send: SendFrame, request_id: int, message_id: str | None, *,
+                 stream: bool, interval_s: float) -> None:
         self._send = send
-        self._frame = WorkerProgress(request_id=request_id)
+        self._request_id = request_id
+        self._message_id = message_id
+        self._stream = stream
+        self._progress = WorkerProgress(request_id=request_id)
         self._interval_s = interval_s
         self._loop = asyncio.get_running_loop()
+        self._started = self._loop.time()
+        self._phase: GenerationPhase | None = None
+        #: Nothing was sent to the client since the last tick (the turn's owner clears it).
+        self.quiet = True
         self._handle = self._loop.call_later(interval_s, self._tick)
 
+    def enter(self, phase: GenerationPhase) -> None:
+        self._phase = phase
+        if self._stream:
+            self._send_status(phase)
+
+    def _send_status(self, phase: GenerationPhase) -> None:
+        status = GenerationStatus(message_id=self._message_id, phase=phase,
+                                  elapsed_s=round(self._loop.time() - self._started, 3))
+        self._send(WorkerReply(request_id=self._request_id, message=status, final=False))
+        self.quiet = False
+
     def _tick(self) -> None:
-        self._send(self._frame)
+        if self._stream and self._phase is not None and self.quiet:
+            self._send_status(self._phase)
+        else:
+            self._send(self._progress)
+        self.quiet = True
         self._handle = self._loop.call_later(self._interval_s, self._tick)
 
     def stop(self) -> None:

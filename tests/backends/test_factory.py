@@ -64,9 +64,10 @@ async def test_openai_engine_sends_the_configured_key(tmp_path: Path) -> None:
 
 def test_timeouts_come_from_settings(tmp_path: Path) -> None:
     settings = settings_from_env(tmp_path, GREENROOM_LLM_CONNECT_TIMEOUT="2.5",
-                                 GREENROOM_LLM_READ_TIMEOUT="30")
+                                 GREENROOM_LLM_FIRST_TOKEN_TIMEOUT="90",
+                                 GREENROOM_LLM_SILENCE_TIMEOUT="7")
     timeouts = timeouts_from(settings)
-    assert (timeouts.connect_s, timeouts.read_s) == (2.5, 30.0)
+    assert (timeouts.connect_s, timeouts.first_token_s, timeouts.silence_s) == (2.5, 90.0, 7.0)
 
 
 def test_no_embedder_without_an_embedding_model_or_offline(tmp_path: Path) -> None:

@@ -136,6 +136,9 @@ class OpenAIBackend:
         health_url = str(httpx.URL(self.base_url).copy_with(path="/health", query=None))
         status, body = await get_json(self._client, health_url, kind=OPENAI,
                                       timeouts=self._timeouts)
+        if status in (401, 403):
+            error = status_error(status, str(body)[:300], url=health_url, model="")
+            raise error if isinstance(error, LLMUnavailable) else LLMUnavailable(str(error))
         if status == 503:
             raise LLMUnavailable(
                 f"the OpenAI-compatible server at {self.base_url} is not ready (HTTP 503 on"
