@@ -156,6 +156,8 @@ class CharacterService:
             await self._backend.check()
         except BackendError as exc:
             log.warning("llm_check_failed", code=exc.code, error=str(exc))
+            return
+        log.info("llm_check_passed")
 
     @property
     def in_flight(self) -> int:

@@ -62,6 +62,7 @@ class StreamScript:
 
     tokens: Sequence[str] = ("Hello", ",", " world", "!")
     token_delay_s: float = 0.0
+    first_token_delay_s: float = 0.0  # the model reading the prompt
     hold_after: int | None = None
     error_after: int | None = None
     error_message: str = "model runner has unexpectedly stopped"
@@ -296,6 +297,8 @@ class FakeLLMServer:
                 return False
             if kind == "token" and written > 0 and script.token_delay_s:
                 await asyncio.sleep(script.token_delay_s)
+            if kind == "token" and written == 0 and script.first_token_delay_s:
+                await asyncio.sleep(script.first_token_delay_s)
             if kind == "token" and script.hold_after is not None and written == script.hold_after:
                 self.holding.set()
                 released = asyncio.create_task(self._release.wait())
