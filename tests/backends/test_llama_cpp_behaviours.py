@@ -68,7 +68,8 @@ async def test_end_of_body_without_finish_reason_or_done_is_llm_incomplete() -> 
     script = StreamScript(tokens=("Half",), finish_reason=None, send_done_marker=False)
     async with FakeOpenAIServer(script=script) as server:
         backend = openai_backend(server.base_url)
-        with pytest.raises(LLMIncomplete, match=r"ended \(the end of the response body\) after 1 token"):
+        with pytest.raises(LLMIncomplete,
+                           match=r"ended \(the end of the response body\) after 1 token"):
             await collect(backend.generate(HELLO))
         await backend.aclose()
 
@@ -132,7 +133,7 @@ async def test_a_server_with_health_is_asked_for_its_models_too() -> None:
 async def test_llama_server_still_loading_its_model_is_unavailable() -> None:
     async with FakeOpenAIServer(health_status=503) as server:
         backend = openai_backend(server.base_url)
-        with pytest.raises(LLMUnavailable, match="HTTP 503 on /health.*loading the model"):
+        with pytest.raises(LLMUnavailable, match=r"HTTP 503 on /health.*loading the model"):
             await backend.check()
         await backend.aclose()
 

@@ -9,7 +9,6 @@ prompt, many slow tokens) prove that the gateway's deadline bounds silence, not 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
