@@ -9,6 +9,7 @@ prompt, many slow tokens) prove that the gateway's deadline bounds silence, not 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -19,6 +20,7 @@ from tests.backends.fake_llm_servers import (
     StreamScript,
 )
 from tests.support.json_peer import JsonPeer, attach, open_peer
+from tests.support.ports import closed_port
 from tests.support.running_server import RunningServer, ServerConfig, running_server
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(60)]
@@ -140,3 +142,43 @@ async def test_a_character_starting_up_does_not_cut_off_another_characters_reply
     assert reply["message_type"] == "chat_response", reply
     assert reply["response_text"] == "Once upon a time"
     assert llm.interrupted == 0
+
+
+async def test_a_turn_queued_behind_another_is_told_it_is_queued(
+    stack: tuple[FakeOpenAIServer, RunningServer], peer: JsonPeer
+) -> None:
+    llm, server = stack
+    llm.queue_script(StreamScript(tokens=("first", " reply"), hold_after=1))
+    first = await peer.send_frame("chat_request", user_message="One.", stream=True)
+    await first.first_delta.wait()
+    async with open_peer(server.url) as second_peer:
+        await attach(second_peer, FIRST)
+        second = await second_peer.send_frame("chat_request", user_message="Two.", stream=True)
+        # The gateway answers the queued phase at once, while the first turn is held.
+        await second.status_seen.wait()
+        llm.release()
+        done_first, done_second = await first.final, await second.final
+
+    assert second.statuses[0]["phase"] == "queued", second.statuses
+    assert [s["phase"] for s in second.statuses[1:]] == ["reading_prompt", "streaming"]
+    assert done_first["message_type"] == done_second["message_type"] == "chat_response"
+
+
+async def test_the_first_chat_after_the_server_comes_back_works(tmp_path: Path) -> None:
+    port = closed_port()
+    config = ServerConfig(tmp_path / "data", characters=[FIRST], engine="openai",
+                          env={"OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+                               "OPENAI_MODEL": MODEL})
+    async with running_server(config) as server, open_peer(server.url) as client:
+        await server.wait_for_record(lambda r: r.get("event") == "llm_check_failed")
+        await attach(client, FIRST)
+        down = await client.request("chat_request", user_message="Anyone there?")
+        seen = len(server.records)
+        async with FakeOpenAIServer(models=[MODEL], port=port):
+            # The worker's background probe notices within about a second; no chat needed.
+            await server.wait_for_record(lambda r: r.get("event") == "llm_available_again",
+                                         start=seen)
+            back = await client.request("chat_request", user_message="Anyone there?")
+
+    assert down["error_code"] == "llm_unavailable", down
+    assert back["message_type"] == "chat_response", back

@@ -42,6 +42,7 @@ class PendingRequest:
     first_delta: asyncio.Event = field(default_factory=asyncio.Event)
     first_delta_at: float | None = None
     statuses: list[Frame] = field(default_factory=list)
+    status_seen: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class PeerClosed(Exception):
@@ -102,6 +103,7 @@ class JsonPeer:
                     pending.deltas.append(str(frame.get("delta", "")))
                 elif frame.get("message_type") == "generation_status":
                     pending.statuses.append(frame)
+                    pending.status_seen.set()
                 else:
                     del self._pending[pending.message_id]
                     if not pending.final.done():

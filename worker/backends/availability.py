@@ -19,6 +19,8 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import structlog
+
 from worker.backends.backoff import ExponentialBackoff
 from worker.backends.base import (
     Backend,
@@ -36,6 +38,8 @@ DEFAULT_RECHECK_BACKOFF = ExponentialBackoff(initial_s=0.5, factor=2.0, max_s=15
 #: Seconds between two background probes while the server is known to be down: one cheap
 #: request a second to a server that is not there, and a recovery noticed within a second.
 RECOVERY_PROBE_INTERVAL_S = 1.0
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +196,7 @@ class GuardedBackend:
             except BackendError:
                 pass  # it answered, if only with an error: it is up
             self._succeeded()
+            log.info("llm_available_again", backend=self.name)
 
     async def aclose(self) -> None:
         if self._probe is not None:
