@@ -67,7 +67,8 @@ class GenerationStatus(Message, tag="generation_status"):
     * ``queued``: the turn waits behind another turn of the same character (the gateway);
     * ``reading_prompt``: the request went to the LLM server, which is queueing it, loading
       the model or reading the prompt (no token yet);
-    * ``streaming``: the first token came; ``chat_delta`` frames follow (sent once).
+    * ``streaming``: the first token came (sent once, right after the first ``chat_delta``,
+      so that it never delays it).
 
     ``elapsed_s``: seconds since the server started on the request (``queued``: 0).
     """

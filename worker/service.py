@@ -344,11 +344,11 @@ class CharacterService:
                     if isinstance(event, TextDelta):
                         if not stream or not event.text:
                             continue
-                        if index == 0:
-                            progress.enter("streaming")
                         delta = ChatDelta(message_id=mid, delta=event.text, index=index)
                         self._send(WorkerReply(request_id=request_id, message=delta,
                                                final=False))
+                        if index == 0:  # after the delta: the first token is never delayed
+                            progress.enter("streaming")
                         progress.quiet = False
                         index += 1
                     elif isinstance(event, TurnResult):
