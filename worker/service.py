@@ -354,7 +354,7 @@ class CharacterService:
                     elif isinstance(event, TurnResult):
                         result = event
                     else:
-                        progress.enter("reading_prompt")
+                        progress.enter_soon("reading_prompt")
         finally:
             progress.stop()
         if result is None:
@@ -420,6 +420,17 @@ class _TurnProgress:
     def enter(self, phase: GenerationPhase) -> None:
         self._phase = phase
         if self._stream:
+            self._send_status(phase)
+
+    def enter_soon(self, phase: GenerationPhase) -> None:
+        """``enter`` once the turn's task next waits — for ``reading_prompt``, when the HTTP
+        request has been written — so the frame never delays the request itself. Skipped if
+        another phase was entered meanwhile (a backend that answered without waiting)."""
+        self._phase = phase
+        self._loop.call_soon(self._enter_if_still, phase)
+
+    def _enter_if_still(self, phase: GenerationPhase) -> None:
+        if self._phase == phase and self._stream:
             self._send_status(phase)
 
     def _send_status(self, phase: GenerationPhase) -> None:
