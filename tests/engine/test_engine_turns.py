@@ -18,6 +18,7 @@ from worker.backends.base import (
 from worker.backends.scripted import ScriptedBackend
 from worker.engine import EngineError, TurnResult, turn
 from worker.engine.appraisal import Appraisal, appraise
+from worker.engine.results import GenerationStarted
 
 
 def content_bytes(engine) -> str:  # type: ignore[no-untyped-def]
@@ -78,6 +79,7 @@ async def test_closing_the_stream_early_commits_nothing(open_engine: OpenEngine)
     await chat(engine, "hello")
     before = content_bytes(engine)
     stream = engine.chat("You are a stupid useless idiot and I hate you")
+    assert isinstance(await stream.__anext__(), GenerationStarted)
     first = await stream.__anext__()
     assert isinstance(first, TextDelta)
     await stream.aclose()
