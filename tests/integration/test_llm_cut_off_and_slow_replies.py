@@ -23,7 +23,11 @@ from tests.support.json_peer import JsonPeer, attach, open_peer
 from tests.support.ports import closed_port
 from tests.support.running_server import RunningServer, ServerConfig, running_server
 
-pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(60)]
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.timeout(60),
+]
 
 FIRST, SECOND = "m-playful", "f-serious"
 MODEL = "local-model"
