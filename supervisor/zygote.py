@@ -22,7 +22,10 @@ forkserver outlives a SIGKILLed supervisor for as long as any worker lives — w
 No orphans: the zygote sets ``PR_SET_PDEATHSIG(SIGKILL)`` and re-checks its parent, and it
 SIGKILLs every worker and exits when its control socket reaches EOF. Workers set the same
 death signal against the zygote, so killing the supervisor by any means takes everything down.
-The zygote must stay single-threaded: it forks.
+In portable mode (``supervisor.platform_support``: macOS, or ``GREENROOM_PORTABLE=1``) there is
+no death signal: the control socket's EOF and a ``getppid()`` check between two ``select``
+calls (every ``PARENT_CHECK_S``) do the same, and workers watch their channel and ``getppid``.
+The zygote must stay single-threaded (it forks), which is why its check is no thread.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ import sys
 import traceback
 from typing import Any, Final
 
-from supervisor.process_death import die_with_parent
+from supervisor.platform_support import PARENT_CHECK_S, mechanisms
+from supervisor.process_death import die_with_parent, parent_gone
 
 PRELOAD: Final = ("worker.main", "worker.backends.scripted")
 """Modules imported once in the zygote; everything they import is shared by every fork."""
@@ -59,8 +63,18 @@ def _preload() -> list[str]:
 
     Finally ``gc.freeze()``: the objects built so far move to a permanent generation that
     the collector never scans, so a fork's first collections do not touch (and copy) every
-    inherited page."""
+    inherited page.
+
+    In portable mode (macOS) a ``Tripwire`` watches the whole preload: an HTTP client built
+    or a proxy looked up here would make forked workers crash on macOS, so each is returned
+    as a problem ("fork hazard: ...")."""
     errors = []
+    tripwire = None
+    if mechanisms().portable:
+        from supervisor.fork_hazards import Tripwire
+
+        tripwire = Tripwire()
+        tripwire.arm()
     for name in PRELOAD:
         try:
             __import__(name)
@@ -70,6 +84,8 @@ def _preload() -> list[str]:
         from worker.warmup import rehearse
 
         errors.extend(f"warm-up: {problem}" for problem in rehearse())
+    if tripwire is not None:
+        errors.extend(f"fork hazard: {hit}" for hit in dict.fromkeys(tripwire.disarm()))
     gc.collect()
     gc.freeze()
     return errors
@@ -126,8 +142,10 @@ def _kill_all(children: set[int]) -> None:
             os.waitpid(pid, 0)
 
 
-def serve(control: socket.socket) -> None:
-    """The zygote's loop: fork on request, report exits, stop at EOF of ``control``."""
+def serve(control: socket.socket, parent_pid: int) -> None:
+    """The zygote's loop: fork on request, report exits, stop at EOF of ``control`` — or, in
+    portable mode (no death signal), once ``parent_pid`` is no longer our parent."""
+    check_s = PARENT_CHECK_S if mechanisms().portable else None
     wakeup_r, wakeup_w = os.pipe()
     os.set_blocking(wakeup_r, False)
     os.set_blocking(wakeup_w, False)
@@ -141,7 +159,10 @@ def serve(control: socket.socket) -> None:
         selector.register(control, selectors.EVENT_READ)
         selector.register(wakeup_r, selectors.EVENT_READ)
         while True:
-            for key, _ in selector.select():
+            if check_s is not None and parent_gone(parent_pid):
+                _kill_all(children)
+                return
+            for key, _ in selector.select(check_s):
                 if key.fileobj == wakeup_r:
                     with contextlib.suppress(BlockingIOError):
                         os.read(wakeup_r, 4096)
@@ -188,7 +209,7 @@ def main(argv: list[str]) -> int:
         print(f"greenroom zygote: preload failed: {error}", file=sys.stderr, flush=True)
     control = socket.socket(fileno=control_fd)
     _send(control, ("hello", os.getpid()))
-    serve(control)
+    serve(control, supervisor_pid)
     return 0
 
 
