@@ -12,12 +12,19 @@ from dataclasses import replace
 import pytest
 
 from tests.backends.fake_llm_servers import FakeOllamaServer
-from tests.reliability.conftest import HELD_AFTER_TOKENS, STREAM, ollama_env
+from tests.reliability.conftest import (
+    HELD_AFTER_TOKENS,
+    STREAM,
+    launch_in_each_platform_mode,
+    ollama_env,
+)
 from tests.support.json_peer import Frame, JsonPeer, attach, open_peer
 from tests.support.process_watch import wait_exited
 from tests.support.running_server import Launch
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
+
+launch = launch_in_each_platform_mode()
 
 VICTIM, BYSTANDERS = "m-playful", ("f-serious", "zen-master")
 

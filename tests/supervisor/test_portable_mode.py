@@ -1,0 +1,77 @@
+"""Portable mode with real processes: the fork server and its workers keep their guarantees
+without Linux's extras, and the fork server builds no HTTP client before it forks (macOS)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from supervisor.platform_support import PORTABLE_VARIABLE
+from tests.supervisor.helpers import pid_of
+from tests.support.paths import REPO_ROOT
+from tests.support.process_watch import wait_all_exited
+
+pytestmark = pytest.mark.process
+
+PRELOAD_PROBE = """
+import json, sys
+from supervisor import zygote
+zygote.PRELOAD = (*zygote.PRELOAD, *sys.argv[1:])
+print(json.dumps(zygote._preload()))
+"""
+
+
+@pytest.mark.parametrize("portable", ["0", "1"], ids=["native", "portable"])
+async def test_workers_exit_when_their_fork_server_is_killed(
+    start_pool, monkeypatch: pytest.MonkeyPatch, portable: str
+) -> None:
+    """Natively the death signal ends them; in portable mode their channel's EOF (the pool
+    closes it when the fork server is gone) or their ``getppid`` check does."""
+    monkeypatch.setenv(PORTABLE_VARIABLE, portable)
+    pool, _listener = await start_pool()
+    await pool.preload(["zen-master", "m-playful"])
+    workers = [pid_of(pool, "zen-master"), pid_of(pool, "m-playful")]
+    assert pool._zygote.pid is not None
+    os.kill(pool._zygote.pid, signal.SIGKILL)
+    assert await wait_all_exited(workers, timeout_s=10) == []
+
+
+def preload(tmp_path: Path, portable: str, *extra_modules: str) -> list[str]:
+    env = {**os.environ, PORTABLE_VARIABLE: portable,
+           "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(tmp_path)])}
+    result = subprocess.run([sys.executable, "-c", PRELOAD_PROBE, *extra_modules],
+                            capture_output=True, text=True, env=env, timeout=60, check=True)
+    errors: list[str] = json.loads(result.stdout.splitlines()[-1])
+    return errors
+
+
+def test_the_portable_preload_and_rehearsal_build_no_http_client_and_look_up_no_proxy(
+    tmp_path: Path
+) -> None:
+    assert preload(tmp_path, "1") == []
+
+
+def test_a_preloaded_module_that_builds_an_http_client_is_reported_as_a_fork_hazard(
+    tmp_path: Path
+) -> None:
+    (tmp_path / "builds_a_client.py").write_text("import httpx\nhttpx.Client().close()\n")
+    assert preload(tmp_path, "1", "builds_a_client") == [
+        "fork hazard: httpx.Client built",
+        "fork hazard: urllib.request.getproxies() called",
+    ]
+
+
+def test_serve_refuses_a_portable_switch_that_is_neither_on_nor_off(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from supervisor.cli import main; main()", "serve", "--port", "0",
+         "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env={**os.environ, PORTABLE_VARIABLE: "sometimes"})
+    assert result.returncode != 0
+    assert "GREENROOM_PORTABLE='sometimes' is neither on nor off" in result.stderr
