@@ -2,9 +2,10 @@
 
 Run as ``python -m supervisor.zygote <control-fd> <supervisor-pid>`` by ``ZygoteClient``.
 It imports the worker's code once (engine, backends, msgspec, structlog, pydantic), then
-serves spawn requests on its control socket (``AF_UNIX``/``SOCK_SEQPACKET``: one packet per
-message, file descriptors attached with ``SCM_RIGHTS``). A new worker is a ``fork()`` of this
-already-warm process, so a restart costs milliseconds instead of an interpreter start-up.
+serves spawn requests on its control socket (``AF_UNIX``/``SOCK_STREAM``, length-prefixed
+messages, file descriptors attached with ``SCM_RIGHTS``: ``supervisor.control_frames``). A
+new worker is a ``fork()`` of this already-warm process, so a restart costs milliseconds
+instead of an interpreter start-up.
 
 Control messages (pickled tuples; both ends are our own code in the same checkout):
 
@@ -33,26 +34,28 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import pickle
 import selectors
 import signal
 import socket
 import sys
 import traceback
+from collections import deque
 from typing import Any, Final
 
+from supervisor.control_frames import ControlDecoder, encode
 from supervisor.platform_support import PARENT_CHECK_S, mechanisms
 from supervisor.process_death import die_with_parent, parent_gone
 
 PRELOAD: Final = ("worker.main", "worker.backends.scripted")
 """Modules imported once in the zygote; everything they import is shared by every fork."""
 
-MAX_CONTROL_PACKET: Final = 1 << 20
+READ_BYTES: Final = 1 << 16
 FDS_PER_SPAWN: Final = 3
+MAX_FDS_PER_READ: Final = 16 * FDS_PER_SPAWN
 
 
 def _send(control: socket.socket, message: tuple[Any, ...]) -> None:
-    control.send(pickle.dumps(message))
+    control.sendall(encode(message))
 
 
 def _preload() -> list[str]:
@@ -155,6 +158,8 @@ def serve(control: socket.socket, parent_pid: int) -> None:
     signal.set_wakeup_fd(wakeup_w)
     children: set[int] = set()
     zygote_pid = os.getpid()
+    decoder = ControlDecoder()
+    received_fds: deque[int] = deque()
     with selectors.DefaultSelector() as selector:
         selector.register(control, selectors.EVENT_READ)
         selector.register(wakeup_r, selectors.EVENT_READ)
@@ -170,33 +175,45 @@ def serve(control: socket.socket, parent_pid: int) -> None:
                     continue
                 try:
                     data, fds, _flags, _addr = socket.recv_fds(
-                        control, MAX_CONTROL_PACKET, FDS_PER_SPAWN
+                        control, READ_BYTES, MAX_FDS_PER_READ
                     )
                 except OSError:
                     data, fds = b"", []
+                received_fds.extend(fds)
                 if not data:
                     _kill_all(children)
                     return
-                kind, token, spec = pickle.loads(data)
-                if kind != "spawn" or len(fds) != FDS_PER_SPAWN:
-                    for fd in fds:
-                        os.close(fd)
-                    _send(control, ("spawn_failed", token, f"bad request {kind!r}"))
-                    continue
-                try:
-                    pid = os.fork()
-                except OSError as exc:
-                    for fd in fds:
-                        os.close(fd)
-                    _send(control, ("spawn_failed", token, f"fork failed: {exc}"))
-                    continue
-                if pid == 0:
-                    _run_child(control, wakeup_r, wakeup_w, spec, fds, zygote_pid)
-                children.add(pid)
-                for fd in fds:
-                    os.close(fd)
-                _send(control, ("spawned", token, pid))
+                for message in decoder.feed(data):
+                    taken = [received_fds.popleft()
+                             for _ in range(min(FDS_PER_SPAWN, len(received_fds)))]
+                    pid = _spawn(control, message, taken, wakeup_r, wakeup_w, zygote_pid)
+                    if pid is not None:
+                        children.add(pid)
 
+
+def _spawn(control: socket.socket, message: tuple[Any, ...], fds: list[int], wakeup_r: int,
+           wakeup_w: int, zygote_pid: int) -> int | None:
+    """Fork a worker for a ``("spawn", token, spec)`` message; returns its pid (None: the
+    request was refused, and the supervisor was told why)."""
+    kind, token, spec = message
+    if kind != "spawn" or len(fds) != FDS_PER_SPAWN:
+        for fd in fds:
+            os.close(fd)
+        _send(control, ("spawn_failed", token, f"bad request {kind!r}"))
+        return None
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        for fd in fds:
+            os.close(fd)
+        _send(control, ("spawn_failed", token, f"fork failed: {exc}"))
+        return None
+    if pid == 0:
+        _run_child(control, wakeup_r, wakeup_w, spec, fds, zygote_pid)
+    for fd in fds:
+        os.close(fd)
+    _send(control, ("spawned", token, pid))
+    return pid
 
 def main(argv: list[str]) -> int:
     control_fd, supervisor_pid = int(argv[0]), int(argv[1])
