@@ -15,7 +15,7 @@ import pytest
 from supervisor.platform_support import PORTABLE_VARIABLE
 from tests.supervisor.helpers import pid_of
 from tests.support.paths import REPO_ROOT
-from tests.support.process_watch import wait_all_exited
+from tests.support.process_watch import _wait_portably, wait_all_exited
 
 pytestmark = pytest.mark.process
 
@@ -75,3 +75,15 @@ def test_serve_refuses_a_portable_switch_that_is_neither_on_nor_off(tmp_path: Pa
         env={**os.environ, PORTABLE_VARIABLE: "sometimes"})
     assert result.returncode != 0
     assert "GREENROOM_PORTABLE='sometimes' is neither on nor off" in result.stderr
+
+
+def test_the_harness_waits_for_exits_without_a_pidfd_too() -> None:
+    """macOS has no ``os.pidfd_open``: ``wait_exited`` falls back on psutil there."""
+    quick = subprocess.Popen(["sleep", "0.1"])
+    slow = subprocess.Popen(["sleep", "30"])
+    try:
+        assert _wait_portably(quick.pid, timeout_s=10) is True
+        assert _wait_portably(slow.pid, timeout_s=0.2) is False
+    finally:
+        slow.kill()
+        slow.wait()
