@@ -3,6 +3,7 @@ without Linux's extras, and the fork server builds no HTTP client before it fork
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -18,6 +19,27 @@ from tests.support.paths import REPO_ROOT
 from tests.support.process_watch import _wait_portably, wait_all_exited
 
 pytestmark = pytest.mark.process
+
+ORPHANING_PARENT = """
+import os, signal, socket, subprocess, sys
+from supervisor.control_frames import ControlDecoder
+ours, theirs = socket.socketpair()
+zygote = subprocess.Popen([sys.executable, "-m", "supervisor.zygote", str(theirs.fileno()),
+                           str(os.getpid())], pass_fds=(theirs.fileno(),),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+theirs.close()
+decoder = ControlDecoder()
+while not decoder.feed(ours.recv(4096)):
+    pass
+holder = os.fork()  # keeps the control socket open: no EOF will tell the zygote
+if holder == 0:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    signal.pause()
+print(zygote.pid, holder, flush=True)
+os._exit(0)
+"""
 
 PRELOAD_PROBE = """
 import json, sys
@@ -40,6 +62,24 @@ async def test_workers_exit_when_their_fork_server_is_killed(
     assert pool._zygote.pid is not None
     os.kill(pool._zygote.pid, signal.SIGKILL)
     assert await wait_all_exited(workers, timeout_s=10) == []
+
+
+@pytest.mark.parametrize("portable", ["0", "1"], ids=["native", "portable"])
+async def test_a_fork_server_whose_parent_died_exits_though_its_control_socket_stays_open(
+    portable: str
+) -> None:
+    """Natively the death signal ends it; in portable mode its ``getppid`` check between
+    two ``select`` calls (without it, it would serve on forever)."""
+    env = {**os.environ, PORTABLE_VARIABLE: portable, "PYTHONPATH": str(REPO_ROOT)}
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", ORPHANING_PARENT, env=env, stdout=asyncio.subprocess.PIPE)
+    output, _ = await asyncio.wait_for(parent.communicate(), 60)
+    assert parent.returncode == 0
+    zygote, holder = (int(pid) for pid in output.split())
+    try:
+        assert await wait_all_exited([zygote], timeout_s=10) == []
+    finally:
+        os.kill(holder, signal.SIGKILL)
 
 
 def preload(tmp_path: Path, portable: str, *extra_modules: str) -> list[str]:
