@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Start the supervisor with bundled characters in the background (its own session, so Ctrl+C
+# Start the supervisor with bundled characters in the background (its own session — os.setsid,
+# as macOS has no setsid command — so Ctrl+C
 # in the chat cancels a reply instead of stopping the server), wait until it is healthy, open
 # the chat, and stop the supervisor when the chat ends. Logs: data/logs/greenroom.jsonl.
 DEMO_CHARACTERS ?= m-playful f-serious zen-master
@@ -22,7 +23,8 @@ DEMO_PORT ?= 8765
 demo: setup
 	@mkdir -p data/logs
 	@GREENROOM_SCRIPTED_WORD_DELAY=$${GREENROOM_SCRIPTED_WORD_DELAY:-0.04} \
-	  setsid $(VENV)/bin/greenroom serve --port $(DEMO_PORT) --log-format json \
+	  $(PY) -c 'import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])' \
+	    $(VENV)/bin/greenroom serve --port $(DEMO_PORT) --log-format json \
 	    $(foreach c,$(DEMO_CHARACTERS),-c $(c)) > data/logs/demo-serve.out 2>&1 & \
 	server=$$!; \
 	trap 'kill -TERM $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT; \

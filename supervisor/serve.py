@@ -20,6 +20,7 @@ import click
 import structlog
 
 from supervisor.log_sink import LogSink, install_as_structlog_output, open_sink
+from supervisor.platform_support import PlatformSettingError, mechanisms
 from supervisor.pool_api import WorkerState
 from supervisor.settings import Settings, SettingsError, load_settings
 from supervisor.supervised_worker import DebugConfig
@@ -177,7 +178,8 @@ def serve(
             "token": token, "insecure": insecure, "tls_cert": tls_cert, "tls_key": tls_key,
             "allowed_origins": allowed_origins or None, "allowed_hosts": allowed_hosts or None,
         })
-    except SettingsError as exc:
+        platform = mechanisms()
+    except (SettingsError, PlatformSettingError) as exc:
         raise click.ClickException(str(exc)) from None
     debug: dict[str, DebugConfig] = {}
     for target in debug_targets:
@@ -197,6 +199,7 @@ def serve(
              f"({exc.strerror}: {exc.filename}); give a writable --data-dir", err=True)
         sys.exit(2)
     install_as_structlog_output(sink, settings.log_level)
+    log.info("platform_mechanisms", **platform.describe())
     try:
         code = asyncio.run(run_server(settings, preload, debug, sink))
     except Exception as exc:

@@ -2,9 +2,10 @@
 
 Run as ``python -m supervisor.zygote <control-fd> <supervisor-pid>`` by ``ZygoteClient``.
 It imports the worker's code once (engine, backends, msgspec, structlog, pydantic), then
-serves spawn requests on its control socket (``AF_UNIX``/``SOCK_SEQPACKET``: one packet per
-message, file descriptors attached with ``SCM_RIGHTS``). A new worker is a ``fork()`` of this
-already-warm process, so a restart costs milliseconds instead of an interpreter start-up.
+serves spawn requests on its control socket (``AF_UNIX``/``SOCK_STREAM``, length-prefixed
+messages, file descriptors attached with ``SCM_RIGHTS``: ``supervisor.control_frames``). A
+new worker is a ``fork()`` of this already-warm process, so a restart costs milliseconds
+instead of an interpreter start-up.
 
 Control messages (pickled tuples; both ends are our own code in the same checkout):
 
@@ -22,7 +23,10 @@ forkserver outlives a SIGKILLed supervisor for as long as any worker lives — w
 No orphans: the zygote sets ``PR_SET_PDEATHSIG(SIGKILL)`` and re-checks its parent, and it
 SIGKILLs every worker and exits when its control socket reaches EOF. Workers set the same
 death signal against the zygote, so killing the supervisor by any means takes everything down.
-The zygote must stay single-threaded: it forks.
+In portable mode (``supervisor.platform_support``: macOS, or ``GREENROOM_PORTABLE=1``) there is
+no death signal: the control socket's EOF and a ``getppid()`` check between two ``select``
+calls (every ``PARENT_CHECK_S``) do the same, and workers watch their channel and ``getppid``.
+The zygote must stay single-threaded (it forks), which is why its check is no thread.
 """
 
 from __future__ import annotations
@@ -30,25 +34,28 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import pickle
 import selectors
 import signal
 import socket
 import sys
 import traceback
+from collections import deque
 from typing import Any, Final
 
-from supervisor.process_death import die_with_parent
+from supervisor.control_frames import ControlDecoder, encode
+from supervisor.platform_support import PARENT_CHECK_S, mechanisms
+from supervisor.process_death import die_with_parent, parent_gone
 
 PRELOAD: Final = ("worker.main", "worker.backends.scripted")
 """Modules imported once in the zygote; everything they import is shared by every fork."""
 
-MAX_CONTROL_PACKET: Final = 1 << 20
+READ_BYTES: Final = 1 << 16
 FDS_PER_SPAWN: Final = 3
+MAX_FDS_PER_READ: Final = 16 * FDS_PER_SPAWN
 
 
 def _send(control: socket.socket, message: tuple[Any, ...]) -> None:
-    control.send(pickle.dumps(message))
+    control.sendall(encode(message))
 
 
 def _preload() -> list[str]:
@@ -59,8 +66,18 @@ def _preload() -> list[str]:
 
     Finally ``gc.freeze()``: the objects built so far move to a permanent generation that
     the collector never scans, so a fork's first collections do not touch (and copy) every
-    inherited page."""
+    inherited page.
+
+    In portable mode (macOS) a ``Tripwire`` watches the whole preload: an HTTP client built
+    or a proxy looked up here would make forked workers crash on macOS, so each is returned
+    as a problem ("fork hazard: ...")."""
     errors = []
+    tripwire = None
+    if mechanisms().portable:
+        from supervisor.fork_hazards import Tripwire
+
+        tripwire = Tripwire()
+        tripwire.arm()
     for name in PRELOAD:
         try:
             __import__(name)
@@ -70,6 +87,8 @@ def _preload() -> list[str]:
         from worker.warmup import rehearse
 
         errors.extend(f"warm-up: {problem}" for problem in rehearse())
+    if tripwire is not None:
+        errors.extend(f"fork hazard: {hit}" for hit in dict.fromkeys(tripwire.disarm()))
     gc.collect()
     gc.freeze()
     return errors
@@ -126,8 +145,10 @@ def _kill_all(children: set[int]) -> None:
             os.waitpid(pid, 0)
 
 
-def serve(control: socket.socket) -> None:
-    """The zygote's loop: fork on request, report exits, stop at EOF of ``control``."""
+def serve(control: socket.socket, parent_pid: int) -> None:
+    """The zygote's loop: fork on request, report exits, stop at EOF of ``control`` — or, in
+    portable mode (no death signal), once ``parent_pid`` is no longer our parent."""
+    check_s = PARENT_CHECK_S if mechanisms().portable else None
     wakeup_r, wakeup_w = os.pipe()
     os.set_blocking(wakeup_r, False)
     os.set_blocking(wakeup_w, False)
@@ -137,11 +158,16 @@ def serve(control: socket.socket) -> None:
     signal.set_wakeup_fd(wakeup_w)
     children: set[int] = set()
     zygote_pid = os.getpid()
+    decoder = ControlDecoder()
+    received_fds: deque[int] = deque()
     with selectors.DefaultSelector() as selector:
         selector.register(control, selectors.EVENT_READ)
         selector.register(wakeup_r, selectors.EVENT_READ)
         while True:
-            for key, _ in selector.select():
+            if check_s is not None and parent_gone(parent_pid):
+                _kill_all(children)
+                return
+            for key, _ in selector.select(check_s):
                 if key.fileobj == wakeup_r:
                     with contextlib.suppress(BlockingIOError):
                         os.read(wakeup_r, 4096)
@@ -149,33 +175,45 @@ def serve(control: socket.socket) -> None:
                     continue
                 try:
                     data, fds, _flags, _addr = socket.recv_fds(
-                        control, MAX_CONTROL_PACKET, FDS_PER_SPAWN
+                        control, READ_BYTES, MAX_FDS_PER_READ
                     )
                 except OSError:
                     data, fds = b"", []
+                received_fds.extend(fds)
                 if not data:
                     _kill_all(children)
                     return
-                kind, token, spec = pickle.loads(data)
-                if kind != "spawn" or len(fds) != FDS_PER_SPAWN:
-                    for fd in fds:
-                        os.close(fd)
-                    _send(control, ("spawn_failed", token, f"bad request {kind!r}"))
-                    continue
-                try:
-                    pid = os.fork()
-                except OSError as exc:
-                    for fd in fds:
-                        os.close(fd)
-                    _send(control, ("spawn_failed", token, f"fork failed: {exc}"))
-                    continue
-                if pid == 0:
-                    _run_child(control, wakeup_r, wakeup_w, spec, fds, zygote_pid)
-                children.add(pid)
-                for fd in fds:
-                    os.close(fd)
-                _send(control, ("spawned", token, pid))
+                for message in decoder.feed(data):
+                    taken = [received_fds.popleft()
+                             for _ in range(min(FDS_PER_SPAWN, len(received_fds)))]
+                    pid = _spawn(control, message, taken, wakeup_r, wakeup_w, zygote_pid)
+                    if pid is not None:
+                        children.add(pid)
 
+
+def _spawn(control: socket.socket, message: tuple[Any, ...], fds: list[int], wakeup_r: int,
+           wakeup_w: int, zygote_pid: int) -> int | None:
+    """Fork a worker for a ``("spawn", token, spec)`` message; returns its pid (None: the
+    request was refused, and the supervisor was told why)."""
+    kind, token, spec = message
+    if kind != "spawn" or len(fds) != FDS_PER_SPAWN:
+        for fd in fds:
+            os.close(fd)
+        _send(control, ("spawn_failed", token, f"bad request {kind!r}"))
+        return None
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        for fd in fds:
+            os.close(fd)
+        _send(control, ("spawn_failed", token, f"fork failed: {exc}"))
+        return None
+    if pid == 0:
+        _run_child(control, wakeup_r, wakeup_w, spec, fds, zygote_pid)
+    for fd in fds:
+        os.close(fd)
+    _send(control, ("spawned", token, pid))
+    return pid
 
 def main(argv: list[str]) -> int:
     control_fd, supervisor_pid = int(argv[0]), int(argv[1])
@@ -188,7 +226,7 @@ def main(argv: list[str]) -> int:
         print(f"greenroom zygote: preload failed: {error}", file=sys.stderr, flush=True)
     control = socket.socket(fileno=control_fd)
     _send(control, ("hello", os.getpid()))
-    serve(control)
+    serve(control, supervisor_pid)
     return 0
 
 

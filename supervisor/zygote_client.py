@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import itertools
 import os
-import pickle
 import socket
 import sys
 from pathlib import Path
 from typing import Any
 
-from supervisor.zygote import MAX_CONTROL_PACKET
+from supervisor.control_frames import ControlDecoder, ControlStreamError, encode
+from supervisor.zygote import READ_BYTES
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,7 @@ class ZygoteClient:
         self._pending: dict[int, asyncio.Future[int]] = {}
         self._exits: dict[int, asyncio.Future[int]] = {}
         self._hello: asyncio.Future[int] | None = None
+        self._decoder = ControlDecoder()
         self.pid: int | None = None
 
     @property
@@ -50,7 +51,7 @@ class ZygoteClient:
     async def start(self, timeout_s: float = 30.0) -> None:
         """Start the zygote and wait until its preload is done (at most ``timeout_s``)."""
         loop = asyncio.get_running_loop()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
@@ -81,11 +82,15 @@ class ZygoteClient:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending[token] = future
         try:
-            socket.send_fds(
-                self._control, [pickle.dumps(("spawn", token, spec))],
-                [channel_fd, stdout_fd, stderr_fd],
-            )
-        except OSError as exc:
+            frame = encode(("spawn", token, spec))
+            sent = socket.send_fds(self._control, [frame], [channel_fd, stdout_fd, stderr_fd])
+            if sent < len(frame):  # a full socket buffer: the rest follows without fds
+                self._control.setblocking(True)
+                try:
+                    self._control.sendall(frame[sent:])
+                finally:
+                    self._control.setblocking(False)
+        except (OSError, ControlStreamError) as exc:
             self._pending.pop(token, None)
             raise ZygoteError(f"cannot reach the fork server: {exc}") from exc
         return await future
@@ -107,15 +112,20 @@ class ZygoteClient:
         assert self._control is not None
         while True:
             try:
-                data = self._control.recv(MAX_CONTROL_PACKET)
+                data = self._control.recv(READ_BYTES)
             except BlockingIOError:
                 return
             except OSError:
                 data = b""
-            if not data:
+            try:
+                messages = self._decoder.feed(data) if data else None
+            except ControlStreamError:
+                messages = None
+            if messages is None:
                 self._on_zygote_gone()
                 return
-            self._dispatch(pickle.loads(data))
+            for message in messages:
+                self._dispatch(message)
 
     def _dispatch(self, message: tuple[Any, ...]) -> None:
         kind = message[0]

@@ -6,7 +6,8 @@ fresh fork. The process:
 * puts its channel on fd 3, ``/dev/null`` on stdin, the supervisor's pipes on stdout/stderr
   (captured and logged, never the protocol);
 * dies with its parent (``PR_SET_PDEATHSIG`` + ``getppid`` re-check) and exits on channel EOF
-  — watched by a thread blocked in ``poll``, so even a worker whose event loop is stuck exits;
+  — watched by a thread (``worker.hangup_watch``; portable mode: EOF and ``getppid`` checks),
+  so even a worker whose event loop is stuck exits;
 * names itself ``greenroom worker <id>`` for ``ps``/``top``;
 * sends its log records as ``LogRecord`` frames, answers ``Heartbeat`` on its event loop
   (an infinite loop in character code therefore stops the acks, while a turn's CPU-heavy
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import select
 import signal
 import socket
 import sys
@@ -53,14 +53,13 @@ from protocol.pipe import (
 from supervisor.process_death import die_with_parent
 from supervisor.settings import Settings
 from worker import debugging
+from worker.hangup_watch import start_hangup_watch
 from worker.log_forwarding import configure_worker_logging
 from worker.service import CharacterService
 
 CHANNEL_FD: Final = 3
 EXIT_OK: Final = 0
 EXIT_CANNOT_START: Final = 1
-EOF_EXIT_GRACE_S: Final = 2.0
-"""After channel EOF the worker closes cleanly if it can; past this it ``_exit``s anyway."""
 
 log = structlog.get_logger()
 
@@ -106,9 +105,9 @@ class Channel:
 
         Frames are read by the event loop itself, with no thread hop per frame (the socket
         stays blocking for ``send``, so reads use ``MSG_DONTWAIT``). The exit guarantee does
-        not depend on the loop: a watchdog thread sleeps in ``poll`` until the supervisor's
-        end hangs up, gives the loop ``EOF_EXIT_GRACE_S`` to finish cleanly, then ``_exit``s,
-        so even a worker whose event loop is stuck in character code leaves."""
+        not depend on the loop: ``worker.hangup_watch`` (started with the process) gives the
+        loop ``EOF_EXIT_GRACE_S`` after the supervisor's end hangs up, then ``_exit``s, so
+        even a worker whose event loop is stuck in character code leaves."""
         decoder = to_worker_decoder()
         fd = self._sock.fileno()
 
@@ -138,20 +137,6 @@ class Channel:
                 inbox.put_nowait(frame)
 
         loop.add_reader(fd, readable)
-        threading.Thread(target=_exit_after_hangup, args=(fd,), name="channel-reader-eof-watch",
-                         daemon=True).start()
-
-
-def _exit_after_hangup(fd: int) -> None:
-    """In a thread: wait (without the GIL) for the other end of ``fd`` to hang up, then
-    ``_exit`` after ``EOF_EXIT_GRACE_S`` unless the process has ended by then."""
-    poller = select.poll()
-    # POLLRDHUP alone: woken by the peer closing, never by data (that is the loop's to read).
-    poller.register(fd, select.POLLRDHUP)
-    while not poller.poll():
-        pass
-    threading.Event().wait(EOF_EXIT_GRACE_S)
-    os._exit(EXIT_OK)
 
 
 def _install_fds(channel_fd: int, stdout_fd: int, stderr_fd: int) -> None:
@@ -185,7 +170,9 @@ def run_worker_process(
     # Ctrl-C reaches the whole foreground process group; the supervisor alone decides
     # how workers stop (Shutdown, then SIGTERM, then SIGKILL).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    channel = Channel(socket.socket(fileno=CHANNEL_FD))
+    channel_socket = socket.socket(fileno=CHANNEL_FD)
+    start_hangup_watch(channel_socket, parent_pid, EXIT_OK)
+    channel = Channel(channel_socket)
     configure_worker_logging(channel.send, character_id=spec.character_id,
                              generation=spec.generation, level=spec.settings.log_level)
     debugging.install_stack_dump()

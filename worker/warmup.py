@@ -12,9 +12,10 @@ build and close an HTTP client — so every worker forked afterwards inherits th
 
 Promises: nothing outside a temporary directory is read or written except the character file
 read; nothing of the rehearsal survives it but caches (no open file, socket, thread or event
-loop is left behind, which matters in a process that forks). Any failure is returned as text
-and costs only the warm-up — the worker will meet the same problem itself and report it.
-Not for use inside a worker: it would run a turn there.
+loop is left behind, which matters in a process that forks); in portable mode (macOS) no
+HTTP client is built and no proxy is looked up (``supervisor.fork_hazards``). Any failure is
+returned as text and costs only the warm-up — the worker will meet the same problem itself
+and report it. Not for use inside a worker: it would run a turn there.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from supervisor.platform_support import mechanisms
 from supervisor.settings import Settings
-from worker.backends.http_transport import DEFAULT_TIMEOUTS, make_client
+from worker.backends.http_transport import DEFAULT_TIMEOUTS, make_client, shared_tls_context
 from worker.backends.scripted import ScriptedBackend
 from worker.characters.loader import CHARACTER_SUFFIX, load_character
 from worker.characters.model import Character
@@ -58,8 +60,13 @@ def rehearse(characters_dir: Path | None = None) -> list[str]:
 
 async def _rehearse(characters_dir: Path, scratch: Path, problems: list[str]) -> None:
     # A client per backend process is the norm; building one here loads the shared TLS
-    # context and httpx's lazily imported transport code.
-    await make_client("http://127.0.0.1:9", DEFAULT_TIMEOUTS).aclose()
+    # context and httpx's lazily imported transport code. Not on macOS (portable mode): no
+    # HTTP client may be built before fork there (``supervisor.fork_hazards``); the TLS
+    # context alone is safe.
+    if mechanisms().zygote_http_warmup:
+        await make_client("http://127.0.0.1:9", DEFAULT_TIMEOUTS).aclose()
+    else:
+        shared_tls_context()
     character = _first_loadable(characters_dir)
     if character is None:
         problems.append(f"no loadable character in {characters_dir} to rehearse a turn with")

@@ -123,7 +123,7 @@ class FakeLLMServer:
         self.holding = asyncio.Event()
         self.first_token_written = asyncio.Event()
         self._release = asyncio.Event()
-        self._queued: deque[StreamScript] = deque()
+        self._queued: deque[tuple[StreamScript, str | None]] = deque()
         self._interrupts: set[asyncio.Event] = set()
         self._port = port
         self._server: asyncio.Server | None = None
@@ -177,9 +177,11 @@ class FakeLLMServer:
 
     # -- scripting -------------------------------------------------------------------------
 
-    def queue_script(self, script: StreamScript) -> None:
-        """Answer the next chat request with ``script``, later ones with ``self.script``."""
-        self._queued.append(script)
+    def queue_script(self, script: StreamScript, *, for_text: str | None = None) -> None:
+        """Answer the next chat request with ``script``, later ones with ``self.script``.
+        With ``for_text``: the next one whose request body contains it (other characters'
+        traffic on the same server keeps the default script)."""
+        self._queued.append((script, for_text))
 
     def release(self) -> None:
         """Let a stream held by ``hold_after`` continue."""
@@ -189,8 +191,14 @@ class FakeLLMServer:
         """What an interrupted stream ends with (only the OpenAI fake interrupts)."""
         return b""
 
-    def _next_script(self) -> StreamScript:
-        return self._queued.popleft() if self._queued else self.script
+    def _next_script(self, body: bytes) -> StreamScript:
+        text = body.decode(errors="replace")
+        for queued in self._queued:
+            script, for_text = queued
+            if for_text is None or for_text in text:
+                self._queued.remove(queued)
+                return script
+        return self.script
 
     def has_model(self, name: str) -> bool:
         def tagged(n: str) -> str:
@@ -373,7 +381,7 @@ class FakeOllamaServer(FakeLLMServer):
 
     async def _chat(self, request: _Request, model: str, reader: asyncio.StreamReader,
                     writer: asyncio.StreamWriter) -> bool:
-        script = self._next_script()
+        script = self._next_script(request.body)
         if script.status != 200:
             return await self._send_json(writer, script.status,
                                          script.error_body or {"error": script.error_message})
@@ -480,7 +488,7 @@ class FakeOpenAIServer(FakeLLMServer):
 
     async def _chat(self, body: dict[str, Any], model: str, reader: asyncio.StreamReader,
                     writer: asyncio.StreamWriter) -> bool:
-        script = self._next_script()
+        script = self._next_script(json.dumps(body).encode())
         if script.status != 200:
             return await self._send_json(writer, script.status, script.error_body or {
                 "error": {"message": script.error_message, "type": "server_error"}})

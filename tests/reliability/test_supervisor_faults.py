@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 from tests.backends.fake_llm_servers import FakeOllamaServer
-from tests.reliability.conftest import HELD_AFTER_TOKENS, STREAM, ollama_env
+from tests.reliability.conftest import (
+    HELD_AFTER_TOKENS,
+    STREAM,
+    launch_in_each_platform_mode,
+    ollama_env,
+)
 from tests.support.character_copies import with_bundled
 from tests.support.json_peer import JsonPeer, PeerClosed, attach, open_peer
 from tests.support.process_watch import descendants, wait_all_exited
@@ -22,6 +27,8 @@ from tests.support.running_server import Launch
 from worker.engine.store import database_path
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
+
+launch = launch_in_each_platform_mode()
 
 HEALTHY, BROKEN = ("m-playful", "zen-master"), "lamplighter"
 

@@ -12,12 +12,19 @@ from dataclasses import replace
 import pytest
 
 from tests.backends.fake_llm_servers import FakeOllamaServer
-from tests.reliability.conftest import HELD_AFTER_TOKENS, STREAM, ollama_env
+from tests.reliability.conftest import (
+    HELD_AFTER_TOKENS,
+    STREAM,
+    launch_in_each_platform_mode,
+    ollama_env,
+)
 from tests.support.json_peer import Frame, JsonPeer, attach, open_peer
 from tests.support.process_watch import wait_exited
 from tests.support.running_server import Launch
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
+
+launch = launch_in_each_platform_mode()
 
 VICTIM, BYSTANDERS = "m-playful", ("f-serious", "zen-master")
 
@@ -58,7 +65,9 @@ async def test_worker_sigkill_mid_stream_keeps_acknowledged_turns_and_bystanders
         stop = asyncio.Event()
         async with asyncio.TaskGroup() as group:
             bystanders = [group.create_task(_traffic(p, stop)) for p in (one, two)]
-            fake_ollama.queue_script(replace(STREAM, hold_after=HELD_AFTER_TOKENS))
+            # Only the victim's turn is held: a bystander's chat must not take the script.
+            fake_ollama.queue_script(replace(STREAM, hold_after=HELD_AFTER_TOKENS),
+                                     for_text="never acked")
             in_flight = await victim.send_frame("chat_request", user_message="never acked",
                                                 stream=True)
             await in_flight.first_delta.wait()

@@ -2,7 +2,8 @@
 
 Exits are awaited with a pidfd (``os.pidfd_open``, Linux ≥ 5.3), which becomes readable the
 moment the process terminates — for any process, not only our children — so a test waits for
-an event instead of polling ``kill(pid, 0)``.
+an event instead of polling ``kill(pid, 0)``. Where there is none (macOS), psutil's ``wait``
+(it polls) runs in a thread instead.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ async def wait_exited(pid: int, timeout_s: float) -> bool:
 
     A zombie counts as terminated: it runs no code and holds no sockets.
     """
+    if not hasattr(os, "pidfd_open"):
+        return await asyncio.to_thread(_wait_portably, pid, timeout_s)
     try:
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
@@ -52,6 +55,16 @@ async def wait_exited(pid: int, timeout_s: float) -> bool:
     finally:
         loop.remove_reader(fd)
         os.close(fd)
+
+
+def _wait_portably(pid: int, timeout_s: float) -> bool:
+    try:
+        psutil.Process(pid).wait(timeout_s)
+    except psutil.TimeoutExpired:
+        return not is_running(pid)  # a zombie never "exits" for psutil
+    except psutil.NoSuchProcess:
+        pass
+    return True
 
 
 async def wait_all_exited(pids: list[int], timeout_s: float) -> list[int]:
