@@ -252,11 +252,8 @@ class CharacterEngine:
         """``turn``'s plan again from its stored before-state and relationship, at ``now``:
         at the time its reply was appraised it is the very plan that reply had (the
         computation is pure), as long as the vitals settings are the same."""
-        before = turn.relationship_before
-        relationship = (Relationship(user=turn.user) if before is None
-                        else Relationship.from_json(before))
-        return plan_turn(self._model, EngineState.loads(turn.state_before), relationship,
-                         turn.user_message, now=now)
+        return plan_turn(self._model, EngineState.loads(turn.state_before),
+                         _relationship_before(turn), turn.user_message, now=now)
 
     def _users_last_turn(self, user: str) -> TurnRow | None:
         mine = self._db.last_turn_of(user)
@@ -282,10 +279,8 @@ class CharacterEngine:
             if not moves_state:
                 now = regenerating.created_at
             state = EngineState.loads(regenerating.state_before)
-            before = regenerating.relationship_before
-            relationship = (Relationship(user=user) if before is None
-                            else Relationship.from_json(before))
-            relationship_existed = before is not None
+            relationship = _relationship_before(regenerating)
+            relationship_existed = regenerating.relationship_before is not None
             turn_id = regenerating.id
             history = self._db.recent_exchanges(HISTORY_WINDOW, before=regenerating.id)
             # The turn's replies so far: its alternatives and the current one. The new reply
@@ -799,6 +794,12 @@ def _remove_database(path: Path, created_dirs: list[Path]) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     for directory in created_dirs:
         directory.rmdir()
+
+
+def _relationship_before(turn: TurnRow) -> Relationship:
+    """The relationship ``turn``'s user had before it (a fresh one if none)."""
+    before = turn.relationship_before
+    return Relationship(user=turn.user) if before is None else Relationship.from_json(before)
 
 
 def _total_ms(timings: dict[str, float]) -> float:
