@@ -142,6 +142,7 @@ async def test_undo_of_the_characters_last_turn_after_a_thread_undo_is_exact(
     assert (undone.vitals_restored, undone.reason) == (True, None)
     assert part(engine, "state") == before_bob
     assert exported(engine)["content"]["turns"] == []
+    assert (await chat(engine, "Hi!", user="carol")).turn_index == 2  # alice's 1 was lived
 
 
 async def test_regenerate_of_a_turn_others_answered_after_replaces_only_its_reply(
