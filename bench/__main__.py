@@ -3,11 +3,11 @@
 Each benchmark measures greenroom and its baseline side by side in this run and prints one
 Markdown table; the tables go to stdout and, together, to ``bench/results.md`` (with the
 machine and the date), which ``bench/README.md`` quotes. Names: ``gateway``, ``crash``,
-``cold_start``, ``memory``, ``ttft``, ``concurrency``, ``prompt_cache`` (default: all, in that
-order; ``prompt_cache`` needs a llama.cpp server and skips without one, see
-``bench/prompt_cache_bench.py``). Every benchmark binds loopback only and is bounded in
-time; the first six take about five minutes on two cores, most of it the 60-second
-concurrency run and the 100k memory store.
+``cold_start``, ``memory``, ``ttft``, ``concurrency``, ``prompt_cache``, ``long_message``
+(default: all, in that order; ``prompt_cache`` needs a llama.cpp server and skips without
+one, see ``bench/prompt_cache_bench.py``). Every benchmark binds loopback only and is bounded
+in time; they take about five minutes on two cores, most of it the 60-second concurrency run
+and the 100k memory store.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bench import (
     concurrency_bench,
     crash_bench,
     gateway_bench,
+    long_message_bench,
     memory_bench,
     prompt_cache_bench,
     ttft_greenroom,
@@ -50,6 +51,7 @@ BENCHES: dict[str, Callable[[], Awaitable[str]]] = {
     "ttft": ttft_greenroom.run,
     "concurrency": concurrency_bench.run,
     "prompt_cache": prompt_cache_bench.run,
+    "long_message": long_message_bench.run,
 }
 
 

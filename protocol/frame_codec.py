@@ -17,6 +17,7 @@ from typing import Final, Generic, TypeVar
 import msgspec
 
 from protocol.errors import ErrorCode, ProtocolError
+from protocol.nesting import PIPE_MAX_NESTING_DEPTH, msgpack_may_nest_deeper, value_nesting_exceeds
 from protocol.pipe import FromWorker, ToWorker
 
 HEADER_BYTES: Final = 4
@@ -60,8 +61,9 @@ class FrameDecoder(Generic[F]):
     unprocessed tail of the last chunk fed.
 
     Errors are ``ProtocolError``: ``payload_too_large`` for a length prefix over the limit,
-    ``bad_frame`` for a body that is not valid msgpack or not a valid frame, or a stream cut
-    mid-frame (reported by ``eof``). Frames decoded from a chunk before a bad frame are
+    ``bad_frame`` for a body that is not valid msgpack or not a valid frame, that nests
+    deeper than ``PIPE_MAX_NESTING_DEPTH`` (``protocol.nesting``), or a stream cut mid-frame
+    (reported by ``eof``). Frames decoded from a chunk before a bad frame are
     returned; the error is raised by the next ``feed`` or ``eof`` call and by every call after.
     """
 
@@ -119,9 +121,17 @@ class FrameDecoder(Generic[F]):
                 end = consumed + HEADER_BYTES + size
                 if end > available:
                     break
+                body = view[consumed + HEADER_BYTES : end]
                 try:
-                    frames.append(self._decoder.decode(view[consumed + HEADER_BYTES : end]))
-                except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:
+                    if _nests_too_deeply(body):
+                        self._error = ProtocolError(
+                            ErrorCode.BAD_FRAME,
+                            f"Pipe frame nests deeper than {PIPE_MAX_NESTING_DEPTH} levels.",
+                            details={"max_depth": PIPE_MAX_NESTING_DEPTH},
+                        )
+                        break
+                    frames.append(self._decoder.decode(body))
+                except (msgspec.DecodeError, UnicodeError) as exc:
                     self._error = ProtocolError(
                         ErrorCode.BAD_FRAME, f"Undecodable pipe frame: {exc}."
                     )
@@ -139,6 +149,19 @@ class FrameDecoder(Generic[F]):
                 f"Pipe closed in the middle of a frame ({len(self._buffer)} bytes pending).",
             )
             raise self._error
+
+
+def _nests_too_deeply(body: memoryview) -> bool:
+    """``PIPE_MAX_NESTING_DEPTH`` is checked before the typed decode: at once for a body with
+    few possible container headers (nearly every frame), else on its generic decoding (which
+    cannot recurse deeper than the body has container headers, and is walked iteratively).
+    A depth that exhausts the interpreter's recursion limit counts as too deep too."""
+    if not msgpack_may_nest_deeper(body):
+        return False
+    try:
+        return value_nesting_exceeds(msgspec.msgpack.decode(body))
+    except RecursionError:
+        return True
 
 
 def to_worker_decoder(*, max_frame_bytes: int = MAX_FRAME_BYTES) -> FrameDecoder[ToWorker]:

@@ -32,6 +32,7 @@ from protocol.extensions import (
     ExportChunk,
     ExportRequest,
     ExportResponse,
+    GenerationStatus,
     Hello,
     HelloResponse,
     RegenerateRequest,
@@ -104,6 +105,7 @@ ServerMessage = (
     | ErrorResponse
     | HelloResponse
     | ChatDelta
+    | GenerationStatus
     | CancelResponse
     | UndoResponse
     | AlternativesResponse

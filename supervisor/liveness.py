@@ -4,7 +4,8 @@ The shell sends ``Heartbeat(seq)`` every ``interval_s`` and feeds each ``Heartbe
 ``on_ack``. A worker is *unresponsive* when nothing has been acknowledged for ``timeout_s``
 seconds — measured from its last acknowledged ping, or from ``start`` if it never answered.
 Acks are answered on the worker's event loop, so an infinite loop in character code (which
-never yields to the loop) stops them even though the process is alive.
+never yields to the loop) stops them even though the process is alive; the engine runs a
+turn's CPU-heavy pure steps in a thread, so legitimate work never does.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from typing import Any, Literal
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from protocol.message_limit import DEFAULT_MAX_MESSAGE_CHARS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 EngineName = Literal["scripted", "ollama", "openai"]
@@ -52,11 +54,13 @@ class Settings(BaseModel):
     openai_model: str = "default"
     openai_api_key: str | None = None
     embedding_model: str | None = None
+    embedding_base_url: str | None = None  # None: the chat server's URL
     llm_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     llm_num_ctx: int = Field(default=4096, gt=0)
     llm_max_tokens: int = Field(default=512, gt=0)
     llm_connect_timeout_s: float = Field(default=5.0, gt=0)
-    llm_read_timeout_s: float = Field(default=120.0, gt=0)
+    llm_first_token_timeout_s: float = Field(default=300.0, gt=0)
+    llm_silence_timeout_s: float = Field(default=60.0, gt=0)
     scripted_word_delay_s: float = Field(default=0.0, ge=0, le=5.0)
 
     # Engine
@@ -66,6 +70,7 @@ class Settings(BaseModel):
     # Gateway limits
     request_timeout_s: float = Field(default=30.0, gt=0)
     max_frame_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_message_chars: int = Field(default=DEFAULT_MAX_MESSAGE_CHARS, gt=0)
     chat_queue_depth: int = Field(default=8, ge=1)
     session_send_queue: int = Field(default=256, ge=1)
     session_request_limit: int = Field(default=64, ge=1)
@@ -114,16 +119,19 @@ ENV_VARS: dict[str, str] = {
     "OPENAI_MODEL": "openai_model",
     "OPENAI_API_KEY": "openai_api_key",
     "GREENROOM_EMBEDDING_MODEL": "embedding_model",
+    "GREENROOM_EMBEDDING_BASE_URL": "embedding_base_url",
     "GREENROOM_LLM_TEMPERATURE": "llm_temperature",
     "GREENROOM_LLM_NUM_CTX": "llm_num_ctx",
     "GREENROOM_LLM_MAX_TOKENS": "llm_max_tokens",
     "GREENROOM_LLM_CONNECT_TIMEOUT": "llm_connect_timeout_s",
-    "GREENROOM_LLM_READ_TIMEOUT": "llm_read_timeout_s",
+    "GREENROOM_LLM_FIRST_TOKEN_TIMEOUT": "llm_first_token_timeout_s",
+    "GREENROOM_LLM_SILENCE_TIMEOUT": "llm_silence_timeout_s",
     "GREENROOM_SCRIPTED_WORD_DELAY": "scripted_word_delay_s",
     "GREENROOM_DECAY_HALF_LIFE": "decay_half_life_s",
     "GREENROOM_PROMPT_TOKEN_BUDGET": "prompt_token_budget",
     "GREENROOM_REQUEST_TIMEOUT": "request_timeout_s",
     "GREENROOM_MAX_FRAME_BYTES": "max_frame_bytes",
+    "GREENROOM_MAX_MESSAGE_CHARS": "max_message_chars",
     "GREENROOM_CHAT_QUEUE_DEPTH": "chat_queue_depth",
     "GREENROOM_SESSION_SEND_QUEUE": "session_send_queue",
     "GREENROOM_SESSION_REQUEST_LIMIT": "session_request_limit",

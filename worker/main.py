@@ -9,7 +9,8 @@ fresh fork. The process:
   — watched by a thread blocked in ``poll``, so even a worker whose event loop is stuck exits;
 * names itself ``greenroom worker <id>`` for ``ps``/``top``;
 * sends its log records as ``LogRecord`` frames, answers ``Heartbeat`` on its event loop
-  (an infinite loop in character code therefore stops the acks), opens the engine, sends
+  (an infinite loop in character code therefore stops the acks, while a turn's CPU-heavy
+  pure steps run in a thread and leave the loop free), opens the engine, sends
   ``Ready``, then serves requests concurrently (``worker.service``);
 * on ``Shutdown(grace_s)`` (or SIGTERM) finishes or cancels in-flight requests within the
   grace period, closes the engine and exits 0.

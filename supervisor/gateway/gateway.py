@@ -38,6 +38,7 @@ from protocol import (
     CharacterListing,
     CharactersRequest,
     CharactersResponse,
+    ChatRequest,
     DebugRequest,
     DebugResponse,
     ErrorCode,
@@ -54,6 +55,7 @@ from protocol import (
     ServerMessage,
     WorkerEvent,
     WorkerInfo,
+    WorkerProgress,
     WorkerReply,
     WorkersRequest,
     WorkersResponse,
@@ -63,6 +65,7 @@ from protocol import (
     message_type_of,
 )
 from protocol import WorkerState as WireWorkerState
+from protocol.message_limit import check_message_length
 from supervisor.gateway.access import (
     bearer_token,
     check_bind_allowed,
@@ -143,7 +146,8 @@ class Gateway:
     Limits come from ``settings``: ``max_frame_bytes`` (larger frames close the connection
     with 1009), ``session_send_queue`` (frames; overflow closes with 1008),
     ``session_request_limit`` (answers owed per session; beyond → ``busy``),
-    ``chat_queue_depth`` (turns waiting per character; beyond → ``busy``) and
+    ``chat_queue_depth`` (turns waiting per character; beyond → ``busy``),
+    ``max_message_chars`` (a longer ``chat_request`` → ``message_too_long``) and
     ``request_timeout_s`` (→ ``timeout``).
     """
 
@@ -268,10 +272,13 @@ class Gateway:
     # PoolListener
 
     def on_worker_frame(self, character_id: str, frame: Any) -> None:
-        """A ``WorkerReply`` or ``WorkerEvent`` from a worker. Never raises into the pool."""
+        """A ``WorkerReply``, ``WorkerProgress`` or ``WorkerEvent`` from a worker. Never raises
+        into the pool."""
         try:
             if isinstance(frame, WorkerReply):
                 self._router.on_reply(character_id, frame)
+            elif isinstance(frame, WorkerProgress):
+                self._router.on_progress(character_id, frame.request_id)
             elif isinstance(frame, WorkerEvent):
                 self._fan_out(character_id, frame.message)
             else:
@@ -563,6 +570,18 @@ class Gateway:
                 started,
             )
             return
+        if isinstance(message, ChatRequest):
+            # Refused before it takes a turn slot or crosses the pipe (the worker checks too).
+            too_long = check_message_length(message.user_message,
+                                            self._settings.max_message_chars)
+            if too_long is not None:
+                character_id = session.state.character_id
+                assert character_id is not None  # needs_character() made sure of it
+                self._answer(session, message_type, ErrorResponse(
+                    message_id=message_id, error=too_long.text(character_id),
+                    error_code=ErrorCode.MESSAGE_TOO_LONG, details=too_long.details()),
+                    started)
+                return
         handling = handling_of(message_type)
         if handling is Handling.TURN:
             self._router.forward(session, message, serial=True)

@@ -151,3 +151,16 @@ async def test_lists_the_bundled_characters_marking_the_open_one(toby: LocalChar
     entries = {entry.character_id: entry for entry in await toby.list_characters()}
     assert CHARACTER in entries and len(entries) >= 2
     assert entries[CHARACTER].state == "ready"
+
+
+async def test_a_message_over_the_limit_is_refused_in_local_mode(tmp_path: Path) -> None:
+    settings = load_settings({"data_dir": tmp_path, "max_message_chars": 50}, environ={})
+    character = LocalCharacter(settings, user="ann")
+    await character.attach(CHARACTER)
+    try:
+        with pytest.raises(GreenroomError) as refused:
+            await character.chat("x" * 51)
+    finally:
+        await character.close()
+    assert refused.value.code == "message_too_long"
+    assert refused.value.details == {"max_chars": 50, "length": 51}

@@ -52,7 +52,7 @@ async def chat(engine: CharacterEngine, message: str, *, user: str = "user") -> 
     async for event in engine.chat(message, user=user):
         if isinstance(event, TurnResult):
             result = event
-        else:
+        elif isinstance(event, TextDelta):
             text.append(event.text)
     assert result is not None
     assert "".join(text) == result.response_text

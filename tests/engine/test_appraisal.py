@@ -1,6 +1,9 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from worker.engine.appraisal import appraise
+from worker.engine import appraisal
+from worker.engine.appraisal import EXCERPT_EDGE_WORDS, appraise, excerpt
 
 INTENTS = [
     ("Hello there!", "greeting"),
@@ -60,3 +63,41 @@ def test_axes_stay_in_range() -> None:
     assert -1.0 <= s.valence <= 1.0
     for value in (s.arousal, s.warmth, s.threat, s.curiosity, s.humour):
         assert 0.0 <= value <= 1.0
+
+
+class _CountingAnalyzer:
+    """Stands in for VADER and records how many words each call was given."""
+
+    def __init__(self) -> None:
+        self.words_read: list[int] = []
+
+    def polarity_scores(self, text: str) -> dict[str, float]:
+        self.words_read.append(len(text.split()))
+        return {"compound": 0.0}
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=st.lists(st.sampled_from(["hello", "friend", "I", "HATE", "love", "why?", "lol",
+                                       "😂", "not", "very", "but", "!!!", "x" * 50]),
+                      max_size=3000))
+def test_vader_reads_a_bounded_number_of_words_whatever_the_message_length(
+    words: list[str],
+) -> None:
+    counting = _CountingAnalyzer()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(appraisal, "_analyzer", lambda: counting)
+        appraise(" ".join(words))
+    assert counting.words_read == [min(len(words), 2 * EXCERPT_EDGE_WORDS)]
+
+
+def test_a_long_message_is_appraised_by_its_first_and_last_words() -> None:
+    message = "Hello friend, I love you." + " The train leaves at five." * 4000 + " Why, idiot?"
+    cut = excerpt(message)
+    assert cut.startswith("Hello friend, I love you.") and cut.endswith("at five. Why, idiot?")
+    assert len(cut.split()) == 2 * EXCERPT_EDGE_WORDS
+    assert appraise(message) == appraise(cut)
+
+
+def test_a_message_within_the_excerpt_is_read_whole() -> None:
+    text = "why " * (2 * EXCERPT_EDGE_WORDS)
+    assert excerpt(text) == text

@@ -1,5 +1,6 @@
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,7 +16,9 @@ from worker.backends.base import (
     TextDelta,
 )
 from worker.backends.scripted import ScriptedBackend
-from worker.engine import EngineError, TurnResult
+from worker.engine import EngineError, TurnResult, turn
+from worker.engine.appraisal import Appraisal, appraise
+from worker.engine.results import GenerationStarted
 
 
 def content_bytes(engine) -> str:  # type: ignore[no-untyped-def]
@@ -76,6 +79,7 @@ async def test_closing_the_stream_early_commits_nothing(open_engine: OpenEngine)
     await chat(engine, "hello")
     before = content_bytes(engine)
     stream = engine.chat("You are a stupid useless idiot and I hate you")
+    assert isinstance(await stream.__anext__(), GenerationStarted)
     first = await stream.__anext__()
     assert isinstance(first, TextDelta)
     await stream.aclose()
@@ -200,3 +204,37 @@ async def test_consecutive_turns_prompts_share_a_growing_prefix(open_engine: Ope
     assert third[-1].content.startswith(said[2] + "\n\n[Note for ")
     assert "Biscuit" in third[-1].content.split("## What you remember", 1)[1]
     assert "you have talked 2 times" in third[-1].content
+async def test_a_message_over_the_limit_is_message_too_long_and_commits_nothing(
+    open_engine: OpenEngine,
+) -> None:
+    engine = open_engine(max_message_chars=100)
+    before = content_bytes(engine)
+    with pytest.raises(EngineError) as refused:
+        await chat(engine, "x" * 101)
+    assert refused.value.code == "message_too_long"
+    assert refused.value.details == {"max_chars": 100, "length": 101}
+    assert "100" in refused.value.message
+    assert content_bytes(engine) == before
+    assert (await chat(engine, "x" * 100)).turn_index == 1
+
+
+async def test_the_event_loop_runs_while_a_turn_appraises(
+    open_engine: OpenEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = open_engine()
+    loop = asyncio.get_running_loop()
+    appraising, release = asyncio.Event(), threading.Event()
+
+    def slow_appraise(text: str) -> Appraisal:
+        loop.call_soon_threadsafe(appraising.set)
+        # Only the event loop can set ``release``: this times out if appraisal blocks it.
+        if not release.wait(timeout=5):
+            raise AssertionError("appraisal blocked the event loop")
+        return appraise(text)
+
+    monkeypatch.setattr(turn, "appraise", slow_appraise)
+    pending = asyncio.create_task(chat(engine, "Hello there!"))
+    await asyncio.wait_for(appraising.wait(), 5)
+    assert engine.status().character_summary["turn_count"] == 0
+    release.set()
+    assert (await pending).turn_index == 1

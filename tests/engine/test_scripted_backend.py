@@ -110,6 +110,19 @@ def test_the_users_topic_is_reflected_with_pronouns_flipped(
         assert reflected.lower() in reply.lower(), reply
 
 
+@pytest.mark.parametrize(("message", "intent", "reflected"), [
+    ("I love jazz", "smalltalk", "jazz"),
+    ("What is your favourite jazz", "question", "jazz"),
+    ("Do you like jazz", "question", "jazz"),
+])
+def test_a_topic_followed_by_a_long_run_of_spaces_is_still_reflected(
+        message: str, intent: str, reflected: str) -> None:
+    # The clause-end lookahead once rescanned the run at every character: quadratic, minutes
+    # for a run this long (pytest's timeout fails it), linear now.
+    long_message = message + " " * 60_000 + ("?" if intent == "question" else ".")
+    assert reflected in compose_reply(context(intent, message=long_message)).lower()
+
+
 def test_a_statement_touching_the_characters_interests_is_taken_up() -> None:
     binder = character(demographics={"interests": ["bookbinding", "eels"]})
     for reply in replies(context("smalltalk", message="I love bookbinding", who=binder)):

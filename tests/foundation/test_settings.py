@@ -68,3 +68,14 @@ def test_every_variable_maps_to_a_field_and_is_documented_in_env_example() -> No
     documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
     assert set(ENV_VARS) == documented
     assert set(ENV_VARS.values()) <= set(Settings.model_fields)
+
+
+def test_env_example_values_are_the_defaults() -> None:
+    from_example = load_settings(environ={}, dotenv_path=REPO_ROOT / ".env.example")
+    assert from_example == Settings()
+
+
+def test_max_message_chars_is_read_from_its_variable(tmp_path: Path) -> None:
+    settings = load_settings(environ={"GREENROOM_MAX_MESSAGE_CHARS": "500"},
+                             dotenv_path=tmp_path / "none")
+    assert settings.max_message_chars == 500

@@ -59,6 +59,19 @@ async def test_frame_over_the_size_limit_closes_with_1009(make_gateway: GatewayF
         assert (await other.request("ping_request"))["message_type"] == "ping_response"
 
 
+async def test_a_chat_message_over_the_limit_is_refused_before_it_reaches_a_worker(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway, pool = await make_gateway(max_message_chars=10)
+    pool.hold_chats()  # a chat that reached the pool would not be answered at all
+    async with open_peer(gateway) as client:
+        await client.request("init_request", character_id="alpha")
+        refused = await client.request("chat_request", message_id="long", user_message="x" * 11)
+    assert (refused["error_code"], refused["message_id"]) == ("message_too_long", "long")
+    assert refused["details"] == {"max_chars": 10, "length": 11}
+    assert "'alpha'" in refused["error"] and "10" in refused["error"]
+
+
 async def test_bug_while_handling_a_request_answers_internal_and_keeps_the_session(
     peer: PeerFactory, gateway_and_pool: tuple[Gateway, InProcessPool]
 ) -> None:

@@ -18,10 +18,13 @@ from protocol import (
     VitalsEvent,
     WorkerEvent,
     WorkerReply,
+    WorkerRequest,
+    decode_client_message,
     encode_frame,
     from_worker_decoder,
     to_worker_decoder,
 )
+from protocol.nesting import MAX_NESTING_DEPTH, PIPE_MAX_NESTING_DEPTH
 
 FRAMES: list[FromWorker] = [
     Ready(pid=4242, character_id="m-playful", generation=3, engine="scripted"),
@@ -124,9 +127,35 @@ def test_an_unencodable_log_record_raises_bad_frame() -> None:
     assert caught.value.code is ErrorCode.BAD_FRAME
 
 
-def test_a_log_record_nested_deeper_than_the_recursion_limit_is_bad_frame() -> None:
-    depth = 5000
-    body = b"\x82\xa4kind\xa3log\xa6record" + b"\x81\xa1a" * depth + b"\x01"
+def _log_frame(levels: int) -> bytes:
+    """A log frame nested ``levels`` deep in all (the frame's own map is the first level)."""
+    body = b"\x82\xa4kind\xa3log\xa6record" + b"\x81\xa1a" * (levels - 1) + b"\x01"
+    return len(body).to_bytes(4, "big") + body
+
+
+def test_a_log_record_nested_deeper_than_greenrooms_limit_is_bad_frame_on_every_version(
+) -> None:
     with pytest.raises(ProtocolError) as caught:
-        from_worker_decoder().feed(len(body).to_bytes(4, "big") + body)
+        from_worker_decoder().feed(_log_frame(PIPE_MAX_NESTING_DEPTH + 1))
     assert caught.value.code is ErrorCode.BAD_FRAME
+    assert str(PIPE_MAX_NESTING_DEPTH) in caught.value.message
+
+
+def test_a_log_record_nested_exactly_to_the_limit_is_decoded() -> None:
+    (frame,) = from_worker_decoder().feed(_log_frame(PIPE_MAX_NESTING_DEPTH))
+    assert isinstance(frame, LogRecord)
+
+
+def test_a_frame_nested_far_past_the_recursion_limit_is_bad_frame() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        from_worker_decoder().feed(_log_frame(200_000))
+    assert caught.value.code is ErrorCode.BAD_FRAME
+
+def test_a_client_frame_nested_to_the_websocket_limit_crosses_the_pipe() -> None:
+    inner = MAX_NESTING_DEPTH - 1
+    client_frame = ('{"message_type": "chat_request", "message_id": "d", "user_message": "x", '
+                    '"context": ' + '{"a": ' * inner + "1" + "}" * inner + "}")
+    request = WorkerRequest(session_id="s", request_id=1, user="u",
+                            message=decode_client_message(client_frame))
+    (frame,) = to_worker_decoder().feed(encode_frame(request))
+    assert frame == request

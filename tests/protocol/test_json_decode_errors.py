@@ -3,6 +3,8 @@ when the frame is an object with a string message_id, that id."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from protocol import (
@@ -14,6 +16,7 @@ from protocol import (
     encode_server_message,
     error_response_for,
 )
+from protocol.nesting import MAX_NESTING_DEPTH
 
 
 def _error_of(frame: str | bytes, max_bytes: int = 1024 * 1024) -> ProtocolError:
@@ -76,16 +79,50 @@ def test_an_out_of_range_limit_is_bad_request() -> None:
     assert error.code is ErrorCode.BAD_REQUEST
 
 
-def test_a_frame_nested_deeper_than_the_recursion_limit_is_bad_request() -> None:
-    depth = 5000
-    frame = (
-        '{"message_type": "chat_request", "message_id": "d-1", "user_message": "x", "context": '
-        + '{"a": ' * depth
-        + "1"
-        + "}" * depth
-        + "}"
-    )
-    assert _error_of(frame).code is ErrorCode.BAD_REQUEST
+def _nested_chat_frame(levels: int) -> str:
+    """A chat_request whose free-form ``context`` nests the frame ``levels`` deep in all."""
+    inner = levels - 1
+    return ('{"message_type": "chat_request", "message_id": "d-1", "user_message": "x", '
+            '"context": ' + '{"a": ' * inner + "1" + "}" * inner + "}")
+
+
+def test_a_frame_nested_deeper_than_greenrooms_limit_is_bad_request_on_every_version() -> None:
+    error = _error_of(_nested_chat_frame(MAX_NESTING_DEPTH + 1))
+    assert error.code is ErrorCode.BAD_REQUEST
+    assert str(MAX_NESTING_DEPTH) in error.message
+    assert error.details == {"max_depth": MAX_NESTING_DEPTH}
+
+
+def test_a_frame_nested_exactly_to_the_limit_is_decoded() -> None:
+    assert decode_client_message(_nested_chat_frame(MAX_NESTING_DEPTH)).message_id == "d-1"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    text = '[{"' * 500 + '\\"' + "}]" * 500
+    frame = ('{"message_type": "chat_request", "message_id": "s-1", "user_message": '
+             + json.dumps(text) + "}")
+    assert decode_client_message(frame).user_message == text
+
+
+def test_a_lone_surrogate_escape_is_bad_json_naming_it_with_the_message_id() -> None:
+    error = _error_of('{"message_type": "chat_request", "message_id": "u-1", '
+                      '"user_message": "\\ud800"}')
+    assert (error.code, error.message_id) == (ErrorCode.BAD_JSON, "u-1")
+    assert "surrogate" in error.message and "ud800" in error.message
+    assert "truncated" not in error.message
+
+
+def test_a_5000_digit_integer_is_bad_json_naming_it_with_the_message_id() -> None:
+    error = _error_of('{"message_type": "memory_search_request", "message_id": "i-1", '
+                      '"query": "q", "limit": ' + "7" * 5000 + "}")
+    assert (error.code, error.message_id) == (ErrorCode.BAD_JSON, "i-1")
+    assert "5000 digits" in error.message
+
+
+def test_nan_is_bad_json_naming_it_with_the_message_id() -> None:
+    error = _error_of('{"message_type": "hello", "message_id": "n-1", "client": NaN}')
+    assert (error.code, error.message_id) == (ErrorCode.BAD_JSON, "n-1")
+    assert "NaN" in error.message
 
 
 def test_a_deeply_nested_array_is_bad_request() -> None:

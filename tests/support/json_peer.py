@@ -31,7 +31,8 @@ _ids = itertools.count(1)
 @dataclass(eq=False)
 class PendingRequest:
     """One request in flight. ``final`` resolves with the last frame (anything but a
-    ``chat_delta``); ``first_delta_at`` is the ``perf_counter`` reading when the first
+    ``chat_delta`` or ``generation_status``, which are collected in ``deltas`` and
+    ``statuses``); ``first_delta_at`` is the ``perf_counter`` reading when the first
     ``chat_delta`` arrived (None until then)."""
 
     message_id: str
@@ -40,6 +41,8 @@ class PendingRequest:
     deltas: list[str] = field(default_factory=list)
     first_delta: asyncio.Event = field(default_factory=asyncio.Event)
     first_delta_at: float | None = None
+    statuses: list[Frame] = field(default_factory=list)
+    status_seen: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class PeerClosed(Exception):
@@ -98,6 +101,9 @@ class JsonPeer:
                         pending.first_delta_at = time.perf_counter()
                         pending.first_delta.set()
                     pending.deltas.append(str(frame.get("delta", "")))
+                elif frame.get("message_type") == "generation_status":
+                    pending.statuses.append(frame)
+                    pending.status_seen.set()
                 else:
                     del self._pending[pending.message_id]
                     if not pending.final.done():

@@ -7,6 +7,12 @@ come from small domain word lists below, because VADER scores only polarity: "yo
 
 Every axis is a plain float: ``valence`` in −1…1, the others in 0…1. The same text always
 gives the same stimulus (no randomness, no set iteration, no hashing).
+
+A long message is appraised by its excerpt (``excerpt``): its first and last
+``EXCERPT_EDGE_WORDS`` words, which is where a message's greeting, tone and question sit.
+VADER's cost grows with the square of the words it reads (8,000 words took 6 s), so the
+excerpt bounds an appraisal's cost whatever the message's length; the rest costs one linear
+split.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ Intent = Literal[
 ]
 
 _WORD_RE: Final = re.compile(r"[a-z']+")
+
+EXCERPT_EDGE_WORDS: Final = 150
+"""Words appraised from each end of a long message; shorter messages are read whole."""
 
 WARM_WORDS: Final = (
     "love", "like", "friend", "friends", "appreciate", "care", "hug", "hugs", "kind", "sweet",
@@ -102,8 +111,20 @@ def _saturating(count: int, per_hit: float) -> float:
     return _clamp(1.0 - (1.0 - per_hit) ** count)
 
 
-def appraise(text: str) -> Appraisal:
-    """Appraise one user message. Empty or whitespace-only text is a neutral small-talk."""
+def excerpt(text: str) -> str:
+    """What ``appraise`` reads of ``text``: all of it up to ``2 * EXCERPT_EDGE_WORDS``
+    whitespace-separated words, else the first and the last ``EXCERPT_EDGE_WORDS`` of them
+    joined by a space (at most ``2 * EXCERPT_EDGE_WORDS`` words, however long ``text`` is)."""
+    words = text.split()
+    if len(words) <= 2 * EXCERPT_EDGE_WORDS:
+        return text
+    return " ".join(words[:EXCERPT_EDGE_WORDS] + words[-EXCERPT_EDGE_WORDS:])
+
+
+def appraise(message: str) -> Appraisal:
+    """Appraise one user message (by its ``excerpt``). Empty or whitespace-only text is a
+    neutral small-talk."""
+    text = excerpt(message)
     lowered = text.lower()
     words = _WORD_RE.findall(lowered)
     sentiment = float(_analyzer().polarity_scores(text)["compound"])

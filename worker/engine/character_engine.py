@@ -22,6 +22,11 @@ Promises:
   turns built on them) and only the turn, its memories, its alternatives and the user's
   own relationship change.
 * **Resumes.** ``open`` continues from the last committed state.
+* **Bounded turns.** ``chat`` refuses a message over ``max_message_chars`` with
+  ``EngineError("message_too_long")`` before touching anything, and every step of a turn
+  costs time linear in the message's length. The pure steps (appraisal, prompt, memory
+  formation) run in a thread, so the worker's event loop answers heartbeats and other
+  requests while they compute; database work stays on the loop's thread.
 
 The engine does not own the backend: ``close()`` closes the database, the caller closes the
 backend it passed in.
@@ -29,6 +34,7 @@ backend it passed in.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -37,14 +43,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from protocol.message_limit import DEFAULT_MAX_MESSAGE_CHARS, check_message_length
 from protocol.messages import MAX_PAGE_SIZE
 from worker.backends.base import (
     Backend,
+    BackendError,
     Embedder,
     GenerationDone,
     GenerationOptions,
     GenerationRequest,
     LLMError,
+    LLMIncomplete,
     ReplyContext,
     TextDelta,
     closing_stream,
@@ -56,6 +65,7 @@ from worker.engine.errors import (
     ALREADY_EXISTS,
     BAD_REQUEST,
     BUSY,
+    MESSAGE_TOO_LONG,
     NOTHING_TO_UNDO,
     SNAPSHOT_NOT_FOUND,
     UNSUPPORTED_FORMAT,
@@ -64,7 +74,14 @@ from worker.engine.errors import (
 from worker.engine.export_stream import export_pieces
 from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship
-from worker.engine.results import HistoryPage, StatusReport, TurnResult, UndoResult
+from worker.engine.results import (
+    GenerationStarted,
+    HistoryPage,
+    PartialReply,
+    StatusReport,
+    TurnResult,
+    UndoResult,
+)
 from worker.engine.state import EngineState, canonical_json
 from worker.engine.store import (
     Alternative,
@@ -90,6 +107,9 @@ HISTORY_WINDOW: Final = 50
 MEMORIES_PER_TURN: Final = 3
 MIN_VECTOR_SIMILARITY: Final = 0.6
 PERFORMANCE_WINDOW: Final = 100
+GENERATION_STARTED: Final = GenerationStarted()
+#: What a turn stream yields.
+TurnStreamEvent = GenerationStarted | TextDelta | TurnResult
 
 
 @dataclass(slots=True)
@@ -119,6 +139,7 @@ class CharacterEngine:
         model: VitalsModel,
         token_budget: int,
         options: GenerationOptions,
+        max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
     ) -> None:
         """Use ``open``; this wires already-opened parts together."""
         self.character = character
@@ -129,11 +150,13 @@ class CharacterEngine:
         self._model = model
         self._token_budget = token_budget
         self._options = options
+        self._max_message_chars = max_message_chars
         state = db.read_state()
         if state is None:
             raise EngineError(BAD_REQUEST, f"character {character.id!r} has no stored state")
         self._state = state
         self._turn_in_progress = False
+        self._partial: PartialReply | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -149,10 +172,12 @@ class CharacterEngine:
         token_budget: int = 3000,
         options: GenerationOptions = GenerationOptions(),  # noqa: B008 - frozen, shared safely
         embedder: Embedder | None = None,
+        max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
     ) -> CharacterEngine:
         """Open (or create) the character's database under ``data_dir`` and resume from its
         last committed state. ``clock`` returns unix seconds; ``half_life_s`` is the vitals
-        decay half-life; ``token_budget`` bounds the prompt (estimated tokens)."""
+        decay half-life; ``token_budget`` bounds the prompt (estimated tokens);
+        ``max_message_chars`` is the longest ``chat`` message accepted."""
         conn = connect(database_path(data_dir, character.id))
         try:
             db = CharacterDatabase(conn, character_id=character.id)
@@ -164,6 +189,7 @@ class CharacterEngine:
                 character, db=db, memory=memory, backend=backend, clock=clock,
                 model=VitalsModel.for_character(character, half_life_s=half_life_s),
                 token_budget=token_budget, options=options,
+                max_message_chars=max_message_chars,
             )
         except BaseException:
             conn.close()
@@ -175,21 +201,33 @@ class CharacterEngine:
 
     # -- turns ---------------------------------------------------------------------------
 
-    async def chat(self, user_message: str, *, user: str = "user"
-                   ) -> AsyncGenerator[TextDelta | TurnResult, None]:
-        """Stream the reply to ``user_message``: ``TextDelta``s, then one ``TurnResult``
-        after the turn is committed. Raises ``EngineError("busy")`` when a turn is already
-        in progress, ``BackendError`` (``.code``) when the backend fails — then nothing is
-        committed."""
+    async def chat(self, user_message: str, *, user: str = "user", keep_partial: bool = False
+                   ) -> AsyncGenerator[TurnStreamEvent, None]:
+        """Stream the reply to ``user_message``: ``GenerationStarted`` when the request goes
+        to the LLM, ``TextDelta``s, then one ``TurnResult`` after the turn is committed.
+        Raises ``EngineError("busy")`` when a turn is already in progress,
+        ``EngineError("message_too_long")`` for a message over ``max_message_chars``,
+        ``BackendError`` (``.code``) when the backend fails — then nothing is committed, and
+        what streamed before the failure is in ``details["partial_text"]``.
+
+        ``keep_partial``: do not ask the LLM; commit what the last failed generation of this
+        same message (and user) streamed as the reply, marked ``finish_reason: incomplete``
+        in its generation record. ``EngineError("bad_request")`` when there is no such text.
+        """
+        too_long = check_message_length(user_message, self._max_message_chars)
+        if too_long is not None:
+            raise EngineError(MESSAGE_TOO_LONG, too_long.text(self.character.id),
+                              too_long.details())
         self._begin_turn()
         try:
-            async for event in self._turn(user_message, user=user, regenerating=None):
+            async for event in self._turn(user_message, user=user, regenerating=None,
+                                          keep_partial=keep_partial):
                 yield event
         finally:
             self._turn_in_progress = False
 
-    async def regenerate(self, *, user: str = "user"
-                         ) -> AsyncGenerator[TextDelta | TurnResult, None]:
+    async def regenerate(self, *, user: str = "user", keep_partial: bool = False
+                         ) -> AsyncGenerator[TurnStreamEvent, None]:
         """Answer ``user``'s last turn's message again.
 
         The turn keeps its id, index, user and message; its earlier reply is kept as an
@@ -197,6 +235,8 @@ class CharacterEngine:
         ``select_alternative`` can bring it back exactly. Memories the old reply formed are
         replaced. The backend is asked for the next ``ReplyContext.variant`` (the number of
         replies the turn already has); the prompt has the history before the turn.
+        ``keep_partial`` as for ``chat``: the cut-off text of the last failed regenerate of
+        this turn becomes its new reply.
 
         When the turn is the character's last, the state is rolled back to before it and the
         message appraised again now. When others have spoken since, the turn is appraised
@@ -209,7 +249,8 @@ class CharacterEngine:
         self._begin_turn()
         try:
             last = self._users_turn(user, "regenerate")
-            async for event in self._turn(last.user_message, user=last.user, regenerating=last):
+            async for event in self._turn(last.user_message, user=last.user, regenerating=last,
+                                          keep_partial=keep_partial):
                 yield event
         finally:
             self._turn_in_progress = False
@@ -259,8 +300,31 @@ class CharacterEngine:
         mine = self._db.last_turn_of(user)
         return mine if mine is not None and mine.id > self._state.undo_floor else None
 
-    async def _turn(self, user_message: str, *, user: str, regenerating: TurnRow | None
-                    ) -> AsyncGenerator[TextDelta | TurnResult, None]:
+    def _take_partial(self, user_message: str, *, user: str, regenerating: TurnRow | None,
+                      keep: bool) -> PartialReply | None:
+        """The partial reply a ``keep_partial`` turn commits (``None`` for a normal turn).
+        Any turn forgets the partial reply kept so far."""
+        pending, self._partial = self._partial, None
+        if not keep:
+            return None
+        regenerating_id = None if regenerating is None else regenerating.id
+        if (pending is None or not pending.text or pending.user != user
+                or pending.user_message != user_message
+                or pending.regenerating_turn_id != regenerating_id):
+            raise EngineError(
+                BAD_REQUEST,
+                f"character {self.character.id!r} has no cut-off reply to keep for this"
+                f" {'regenerate' if regenerating else 'message'}: keep_partial only commits"
+                " the text an llm_incomplete (or timeout) answer to the very same request"
+                " carried in details.partial_text, before any other turn. Send it without"
+                " keep_partial for a new reply",
+            )
+        return pending
+
+    async def _turn(self, user_message: str, *, user: str, regenerating: TurnRow | None,
+                    keep_partial: bool = False) -> AsyncGenerator[TurnStreamEvent, None]:
+        kept = self._take_partial(user_message, user=user, regenerating=regenerating,
+                                  keep=keep_partial)
         laps = _Clock(time.perf_counter())
         timings: dict[str, float] = {}
         now = self._clock()
@@ -286,14 +350,18 @@ class CharacterEngine:
             # The turn's replies so far: its alternatives and the current one. The new reply
             # takes the next position, and the backend is asked for that variant.
             variant = len(self._db.alternatives(turn_id)) + 1
-        plan = plan_turn(self._model, state, relationship, user_message, now=now)
+        # Pure steps run in a thread: the loop keeps answering heartbeats and reads meanwhile.
+        plan = await asyncio.to_thread(plan_turn, self._model, state, relationship,
+                                       user_message, now=now)
         timings["appraisal"] = laps.lap()
 
-        hits = await self._memory.search_hybrid(user_message, MEMORIES_PER_TURN, now=now)
-        relevant = [h for h in hits if h.turn_id < turn_id and _matched(h)]
+        relevant: list[MemoryHit] = []
+        if kept is None:  # a kept reply needs no memories: nothing is asked of the LLM
+            hits = await self._memory.search_hybrid(user_message, MEMORIES_PER_TURN, now=now)
+            relevant = [h for h in hits if h.turn_id < turn_id and _matched(h)]
         timings["memory_search"] = laps.lap()
 
-        messages = build_prompt(PromptInput(
+        messages = await asyncio.to_thread(build_prompt, PromptInput(
             character=self.character,
             vitals=plan.vitals_after,
             mood=plan.mood,
@@ -317,16 +385,30 @@ class CharacterEngine:
 
         parts: list[str] = []
         done: GenerationDone | None = None
-        request = GenerationRequest(messages=messages, options=self._options, context=context)
-        async with closing_stream(self._backend.generate(request)) as stream:
-            async for event in stream:
-                if isinstance(event, TextDelta):
-                    if not parts:
-                        timings["first_token"] = laps.lap()
-                    parts.append(event.text)
-                    yield event
-                else:
-                    done = event
+        if kept is not None:
+            parts.append(kept.text)
+            done = GenerationDone(backend=kept.backend, model="", finish_reason="incomplete",
+                                  usage_source="counted")
+        else:
+            request = GenerationRequest(messages=messages, options=self._options,
+                                        context=context)
+            yield GENERATION_STARTED
+            async with closing_stream(self._backend.generate(request)) as stream:
+                try:
+                    async for event in stream:
+                        if isinstance(event, TextDelta):
+                            if not parts:
+                                timings["first_token"] = laps.lap()
+                            parts.append(event.text)
+                            yield event
+                        else:
+                            done = event
+                except BackendError as exc:
+                    self._partial = _partial_of(exc, "".join(parts), user=user,
+                                                user_message=user_message,
+                                                regenerating=regenerating,
+                                                backend=self._backend.name)
+                    raise
         if done is None:
             raise LLMError(
                 f"backend {self._backend.name!r} ended the reply for character "
@@ -335,7 +417,8 @@ class CharacterEngine:
         reply = "".join(parts)
         timings["generation"] = laps.lap() + timings.get("first_token", 0.0)
 
-        formed = form_memories(
+        formed = await asyncio.to_thread(
+            form_memories,
             user_message=user_message, reply=reply, valence=plan.appraisal.stimulus.valence,
             arousal=plan.appraisal.stimulus.arousal, turn_id=turn_id, now=now, user=user,
         )
@@ -426,6 +509,7 @@ class CharacterEngine:
         last = self._users_turn(user, "undo")
         restores_state = self._is_last(last)
         reason = None if restores_state else self._kept_state_reason(last)
+        self._partial = None
         with self._db.transaction():
             if restores_state:
                 self._db.write_state_text(last.state_before)
@@ -497,6 +581,7 @@ class CharacterEngine:
         self._ensure_idle("choose another reply of")
         last = self._users_turn(user, "choose another reply for")
         restores_state = self._is_last(last)
+        self._partial = None
         others = self._db.alternatives(last.id)
         current = current_position(others)
         chosen = next((alt for alt in others if alt.position == index), None)
@@ -670,6 +755,7 @@ class CharacterEngine:
                 "list_snapshots() shows the ones it has",
             )
         content = json.loads(found[1])
+        self._partial = None
         with self._db.transaction():
             hist.restore_content(self._db, self._memory, content)
         state = self._db.read_state()
@@ -682,6 +768,7 @@ class CharacterEngine:
         relationships). ``preserve_memories`` keeps memories and history (which undo can then
         no longer cross); otherwise both are erased too. Snapshots are kept."""
         self._ensure_idle("reset")
+        self._partial = None
         with self._db.transaction():
             if preserve_memories:
                 last = self._db.last_turn()
@@ -814,6 +901,19 @@ def _matched(hit: MemoryHit) -> bool:
 
 def _hit_dict(hit: MemoryHit) -> dict[str, Any]:
     return {"id": hit.id, "text": hit.text, "score": hit.score, "turn_id": hit.turn_id}
+
+
+def _partial_of(error: BackendError, text: str, *, user: str, user_message: str,
+                regenerating: TurnRow | None, backend: str) -> PartialReply | None:
+    """Put what streamed before ``error`` into its ``details.partial_text`` (always for a
+    cut-off stream, else when anything streamed) and return it as the reply ``keep_partial``
+    may commit (``None`` when nothing streamed)."""
+    if text or isinstance(error, LLMIncomplete):
+        error.details = {**(error.details or {}), "partial_text": text}
+    if not text:
+        return None
+    return PartialReply(user=user, user_message=user_message, text=text, backend=backend,
+                        regenerating_turn_id=None if regenerating is None else regenerating.id)
 
 
 def _generation_dict(done: GenerationDone) -> dict[str, Any]:

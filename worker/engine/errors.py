@@ -7,7 +7,7 @@ Codes are the protocol's ``error_code`` values (see ``PROTOCOL.md``), so the wor
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 INVALID_NAME: Final = "invalid_name"
 SNAPSHOT_NOT_FOUND: Final = "snapshot_not_found"
@@ -19,13 +19,17 @@ UNSUPPORTED_FORMAT: Final = "unsupported_format"
 # ``import_document`` into a data directory that already holds this character.
 ALREADY_EXISTS: Final = "already_exists"
 INTERNAL: Final = "internal"
+# A chat message over the configured length (``protocol.message_limit``).
+MESSAGE_TOO_LONG: Final = "message_too_long"
 
 
 class EngineError(Exception):
     """A request the engine refused or could not do; ``code`` is stable, ``message`` says
-    what happened, to which character, and what to do."""
+    what happened, to which character, and what to do; ``details`` (optional) carries the
+    figures a client may act on, as ``error_response.details``."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.details = details
