@@ -71,8 +71,7 @@ class InvalidName(GreenroomError):
 
 
 class NothingToUndo(GreenroomError):
-    """Undo or regenerate found no turn of this session's user it may act on (none, or
-    another user has spoken since: ``turn_not_last``)."""
+    """Undo or regenerate found no turn of this session's user to act on."""
 
 
 class SnapshotNotFound(GreenroomError):
@@ -98,7 +97,6 @@ _CLASS_BY_CODE: Final[dict[str, type[GreenroomError]]] = {
     ErrorCode.WORKER_CRASHED: CharacterUnavailable,
     ErrorCode.INVALID_NAME: InvalidName,
     ErrorCode.NOTHING_TO_UNDO: NothingToUndo,
-    ErrorCode.TURN_NOT_LAST: NothingToUndo,
     ErrorCode.SNAPSHOT_NOT_FOUND: SnapshotNotFound,
     ErrorCode.LLM_UNAVAILABLE: LLMFailure,
     ErrorCode.LLM_ERROR: LLMFailure,

@@ -35,7 +35,6 @@ class ErrorCode(StrEnum):
     INVALID_NAME = "invalid_name"
     SNAPSHOT_NOT_FOUND = "snapshot_not_found"
     NOTHING_TO_UNDO = "nothing_to_undo"
-    TURN_NOT_LAST = "turn_not_last"
     UNSUPPORTED_FORMAT = "unsupported_format"
     ALREADY_EXISTS = "already_exists"
     STORAGE_ERROR = "storage_error"
@@ -139,12 +138,6 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
         "`undo_request`/`regenerate_request`/`select_alternative_request` found no turn of "
         "this session's user (`hello.user`, else `user`) to act on: none yet, or only turns "
         "from before a `reset_request`. Nothing was changed."
-    ),
-    ErrorCode.TURN_NOT_LAST: (
-        "`undo_request`/`regenerate_request`/`select_alternative_request`: another user has "
-        "chatted with the character since this session's user's last turn, and taking that "
-        "turn back would also roll back theirs (the character's vitals are one). Nothing was "
-        "changed; only a turn nobody has answered after can be undone or replaced."
     ),
     ErrorCode.UNSUPPORTED_FORMAT: (
         "The character's stored data (its database, or an export document) was written by a "

@@ -95,14 +95,18 @@ class CancelResponse(Message, tag="cancel_response"):
 
 
 class UndoRequest(Message, tag="undo_request"):
-    """Remove this session's last turn (user message and reply) from the character."""
+    """Remove this session's user's last turn (user message and reply) from the character."""
 
 
 class UndoResponse(Message, tag="undo_response"):
-    """Answers ``undo_request``; ``character_info`` describes the character afterwards."""
+    """Answers ``undo_request``; ``character_info`` describes the character afterwards.
+    ``vitals_restored`` is false when other users had chatted after the turn: the shared
+    vitals and mood were left as they are, and ``reason`` says so."""
 
     success: bool = True
     character_info: JsonObject | None = None
+    vitals_restored: bool = True
+    reason: str | None = None
     error: str | None = None
 
 

@@ -369,9 +369,15 @@ class CharacterService:
                 self._vitals_event("reset")
                 return ResetResponse(message_id=mid, character_info=info)
             case UndoRequest():
-                engine.undo(user=request.user)
-                self._vitals_event("undo")
-                return UndoResponse(message_id=mid, character_info=engine.character_info())
+                undone = engine.undo(user=request.user)
+                log.info("turn_undone", turn_id=undone.turn_id, turn_index=undone.turn_index,
+                         user=undone.user, vitals_restored=undone.vitals_restored,
+                         reason=undone.reason)
+                if undone.vitals_restored:
+                    self._vitals_event("undo")
+                return UndoResponse(message_id=mid, character_info=engine.character_info(),
+                                    vitals_restored=undone.vitals_restored,
+                                    reason=undone.reason)
             case AlternativesRequest():
                 return AlternativesResponse(message_id=mid,
                                             alternatives=engine.alternatives(user=request.user))
@@ -599,7 +605,8 @@ def _chat_response(message_id: str | None, result: TurnResult) -> ChatResponse:
                             "intent": result.intent},
         response_metadata={"turn_id": result.turn_id, "turn_index": result.turn_index,
                            "user": result.user, "regenerated": result.regenerated,
-                           "incomplete": result.generation.get("finish_reason") == "incomplete"},
+                           "incomplete": result.generation.get("finish_reason") == "incomplete",
+                           "vitals_reappraised": result.vitals_reappraised},
         generation_info=result.generation,
         cognitive_summary={"appraisal": result.appraisal,
                            "memories_used": result.memories_used,

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.engine.characters import full_character
 from tests.engine.clock import ManualClock
-from worker.backends.base import Backend, TextDelta
+from worker.backends.base import (
+    Backend,
+    ChatMessage,
+    GenerationDone,
+    GenerationRequest,
+    TextDelta,
+)
 from worker.backends.scripted import ScriptedBackend
 from worker.characters.model import Character
 from worker.engine import CharacterEngine, TurnResult
@@ -58,3 +66,24 @@ async def regenerate(engine: CharacterEngine, *, user: str = "user") -> TurnResu
             result = event
     assert result is not None
     return result
+
+
+def exported(engine: CharacterEngine) -> dict[str, Any]:
+    """The engine's whole export document, read through ``export_text`` as every caller
+    of the engine reads it."""
+    document: dict[str, Any] = json.loads("".join(engine.export_text()))
+    return document
+
+
+class RecordingBackend(ScriptedBackend):
+    """The scripted backend, keeping every request's messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prompts: list[list[ChatMessage]] = []
+
+    async def generate(self, request: GenerationRequest
+                       ) -> AsyncIterator[TextDelta | GenerationDone]:
+        self.prompts.append(list(request.messages))
+        async for event in super().generate(request):
+            yield event

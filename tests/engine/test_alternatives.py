@@ -12,7 +12,7 @@ import pytest
 
 from tests.engine.characters import sensitive_character
 from tests.engine.clock import ManualClock
-from tests.engine.conftest import OpenEngine, chat, regenerate
+from tests.engine.conftest import OpenEngine, chat, exported, regenerate
 from worker.engine import CharacterEngine, EngineError
 from worker.engine.store import database_path
 
@@ -23,7 +23,7 @@ def live(engine: CharacterEngine) -> str:
     """Everything a reply leaves behind — state, relationships, memories (ids and vectors
     included), the turns with their current replies — without the kept alternatives (which
     selecting another reply rearranges by design)."""
-    content: dict[str, Any] = engine.export()["content"]
+    content: dict[str, Any] = exported(engine)["content"]
     for turn in content["turns"]:
         del turn["alternatives"]
     return json.dumps(content, sort_keys=True, ensure_ascii=False)
@@ -65,12 +65,12 @@ async def test_alternatives_lists_every_reply_in_order_with_one_current(
     engine = open_engine(sensitive_character())
     await three_replies(engine, clock)
     replies = engine.alternatives()
-    exported = engine.export()["content"]["turns"][-1]
+    export = exported(engine)["content"]["turns"][-1]
     assert [r["index"] for r in replies] == [0, 1, 2]
     assert [r["current"] for r in replies] == [False, False, True]
-    assert replies[2]["response_text"] == exported["reply"]
+    assert replies[2]["response_text"] == export["reply"]
     assert [r["response_text"] for r in replies[:2]] == [
-        a["reply"] for a in exported["alternatives"]]
+        a["reply"] for a in export["alternatives"]]
     assert replies[0]["created_at"] < replies[1]["created_at"] < replies[2]["created_at"]
 
 
@@ -119,9 +119,9 @@ async def test_selecting_the_current_reply_changes_nothing(
         open_engine: OpenEngine, clock: ManualClock) -> None:
     engine = open_engine(sensitive_character())
     states = await three_replies(engine, clock)
-    before = engine.export()["content"]
+    before = exported(engine)["content"]
     engine.select_alternative(2)
-    assert engine.export()["content"] == before
+    assert exported(engine)["content"] == before
     assert live(engine) == states[2]
 
 
@@ -167,12 +167,12 @@ async def test_select_alternative_with_an_unknown_index_is_bad_request_and_chang
         open_engine: OpenEngine, clock: ManualClock, index: int) -> None:
     engine = open_engine(sensitive_character())
     await three_replies(engine, clock)
-    before = engine.export()["content"]
+    before = exported(engine)["content"]
     with pytest.raises(EngineError) as error:
         engine.select_alternative(index)
     assert error.value.code == "bad_request"
     assert "0 to 2" in error.value.message and "sensitive" in error.value.message
-    assert engine.export()["content"] == before
+    assert exported(engine)["content"] == before
 
 
 async def test_after_a_reset_the_old_turns_replies_cannot_be_selected(
@@ -212,7 +212,7 @@ async def test_export_import_round_trip_keeps_alternatives_exact(
         open_engine: OpenEngine, clock: ManualClock, tmp_path: Path) -> None:
     source = open_engine(sensitive_character(), data_dir=tmp_path / "a")
     states = await three_replies(source, clock)
-    document = json.loads(json.dumps(source.export()))  # through real JSON text
+    document = json.loads(json.dumps(exported(source)))  # through real JSON text
     assert document["format_version"] == 1
     CharacterEngine.import_document(document, data_dir=tmp_path / "b")
     copy = open_engine(sensitive_character(), data_dir=tmp_path / "b")
@@ -220,14 +220,14 @@ async def test_export_import_round_trip_keeps_alternatives_exact(
     copy.select_alternative(0)
     source.select_alternative(0)
     assert live(copy) == states[0]
-    assert copy.export()["content"] == source.export()["content"]
+    assert exported(copy)["content"] == exported(source)["content"]
 
 
 async def test_an_export_without_outcomes_still_imports_and_selects(
         open_engine: OpenEngine, clock: ManualClock, tmp_path: Path) -> None:
     source = open_engine(sensitive_character(), data_dir=tmp_path / "a")
     states = await three_replies(source, clock)
-    document = json.loads(json.dumps(source.export()))
+    document = json.loads(json.dumps(exported(source)))
     for alternative in document["content"]["turns"][-1]["alternatives"]:
         del alternative["outcome"]  # as written before replies could be selected
     CharacterEngine.import_document(document, data_dir=tmp_path / "b")

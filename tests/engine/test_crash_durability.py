@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.engine.characters import sensitive_character
+from tests.engine.conftest import exported
 from tests.support.paths import REPO_ROOT
 from worker.backends.scripted import ScriptedBackend
 from worker.engine import CharacterEngine
@@ -73,10 +74,10 @@ def test_sigkill_between_turns_keeps_every_acknowledged_turn_and_the_vitals(
 
     engine = reopen(tmp_path)
     try:
-        turns = engine.export()["content"]["turns"]
+        turns = exported(engine)["content"]["turns"]
         assert [t["id"] for t in turns] == [a["ack"] for a in acks]
         assert [t["user_message"] for t in turns] == MESSAGES
-        assert engine.export()["content"]["state"]["levels"] == acks[-1]["vitals"]
+        assert exported(engine)["content"]["state"]["levels"] == acks[-1]["vitals"]
     finally:
         engine.close()
 
@@ -90,7 +91,7 @@ def test_sigkill_mid_turn_leaves_the_previous_state_intact(tmp_path: Path) -> No
 
     engine = reopen(tmp_path)
     try:
-        content = engine.export()["content"]
+        content = exported(engine)["content"]
         assert [t["id"] for t in content["turns"]] == [a["ack"] for a in acks]
         assert content["state"]["levels"] == acks[-1]["vitals"]
         assert content["state"]["turn_count"] == 2

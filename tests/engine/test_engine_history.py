@@ -5,7 +5,7 @@ import pytest
 
 from tests.engine.characters import sensitive_character
 from tests.engine.clock import ManualClock
-from tests.engine.conftest import OpenEngine, chat, regenerate
+from tests.engine.conftest import OpenEngine, chat, exported, regenerate
 from worker.engine import CharacterEngine, EngineError
 
 MESSAGES = [
@@ -25,7 +25,7 @@ MESSAGES = [
 
 def content(engine: CharacterEngine) -> str:
     """The live history and state, canonically encoded."""
-    return json.dumps(engine.export()["content"], sort_keys=True, ensure_ascii=False)
+    return json.dumps(exported(engine)["content"], sort_keys=True, ensure_ascii=False)
 
 
 def tree(path: Path) -> list[Path]:
@@ -136,7 +136,7 @@ async def test_undo_of_a_first_meeting_forgets_the_user(open_engine: OpenEngine)
     engine = open_engine()
     await chat(engine, "hello", user="newcomer")
     engine.undo(user="newcomer")
-    assert engine.export()["content"]["relationships"] == []
+    assert exported(engine)["content"]["relationships"] == []
 
 
 async def test_undo_with_no_turn_is_nothing_to_undo(open_engine: OpenEngine) -> None:
@@ -154,7 +154,7 @@ async def test_regenerate_rolls_back_and_keeps_earlier_reply_as_alternative(
     assert again.regenerated
     assert (again.turn_id, again.turn_index) == (original.turn_id, original.turn_index)
     assert again.vitals == original.vitals  # same message from the same state
-    turns = engine.export()["content"]["turns"]
+    turns = exported(engine)["content"]["turns"]
     assert len(turns) == 2
     assert [a["reply"] for a in turns[1]["alternatives"]] == [original.response_text]
     assert engine.character_info()["turn_count"] == 2
@@ -185,11 +185,11 @@ async def test_reset_preserving_memories_keeps_history_and_memories(
     await chat(engine, "My dog is called Biscuit and he loves the beach.", user="sam")
     await chat(engine, "You are a stupid useless idiot and I hate you", user="sam")
     info = engine.reset(preserve_memories=True)
-    exported = engine.export()["content"]
-    assert len(exported["turns"]) == 2
-    assert exported["memories"]
-    assert exported["relationships"] == []
-    assert exported["state"]["levels"] == sensitive_character().neurochemistry.baseline.as_dict()
+    export = exported(engine)["content"]
+    assert len(export["turns"]) == 2
+    assert export["memories"]
+    assert export["relationships"] == []
+    assert export["state"]["levels"] == sensitive_character().neurochemistry.baseline.as_dict()
     assert info["turn_count"] == 2
     with pytest.raises(EngineError, match="nothing_to_undo"):
         engine.undo(user="sam")  # the history was kept, the states it came from were not
@@ -203,11 +203,11 @@ async def test_reset_without_memories_erases_history_and_memories(
     await chat(engine, "My dog is called Biscuit and he loves the beach.", user="sam")
     engine.save("keep")
     info = engine.reset(preserve_memories=False)
-    exported = engine.export()
-    assert exported["content"]["turns"] == []
-    assert exported["content"]["memories"] == []
+    export = exported(engine)
+    assert export["content"]["turns"] == []
+    assert export["content"]["memories"] == []
     assert info["turn_count"] == 0
-    assert [s["name"] for s in exported["snapshots"]] == ["keep"]
+    assert [s["name"] for s in export["snapshots"]] == ["keep"]
     assert (await chat(engine, "hello")).turn_index == 1
 
 
@@ -219,7 +219,7 @@ async def test_export_import_reproduces_state_and_search(
         clock.advance(15)
     source.save("midway")
     await regenerate(source, user="sam")
-    document = json.loads(json.dumps(source.export()))  # through real JSON text
+    document = json.loads(json.dumps(exported(source)))  # through real JSON text
     CharacterEngine.import_document(document, data_dir=tmp_path / "b")
     copy = open_engine(sensitive_character(), data_dir=tmp_path / "b")
     assert content(copy) == content(source)
@@ -233,7 +233,7 @@ async def test_export_import_reproduces_state_and_search(
 
 async def test_import_refuses_a_newer_format_and_writes_nothing(
         open_engine: OpenEngine, tmp_path: Path) -> None:
-    document = open_engine(data_dir=tmp_path / "a").export()
+    document = exported(open_engine(data_dir=tmp_path / "a"))
     document["format_version"] = 99
     with pytest.raises(EngineError) as error:
         CharacterEngine.import_document(document, data_dir=tmp_path / "b")
@@ -248,7 +248,7 @@ async def test_import_refuses_an_existing_character(
     await chat(engine, "hello")
     before = db_files(tmp_path / "a")
     with pytest.raises(EngineError, match="already_exists"):
-        CharacterEngine.import_document(engine.export(), data_dir=tmp_path / "a")
+        CharacterEngine.import_document(exported(engine), data_dir=tmp_path / "a")
     assert before.keys() == db_files(tmp_path / "a").keys()
 
 

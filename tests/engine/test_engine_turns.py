@@ -7,7 +7,7 @@ import pytest
 
 from tests.engine.characters import sensitive_character
 from tests.engine.clock import ManualClock
-from tests.engine.conftest import OpenEngine, chat
+from tests.engine.conftest import OpenEngine, RecordingBackend, chat, exported
 from worker.backends.base import (
     ChatMessage,
     GenerationDone,
@@ -22,7 +22,7 @@ from worker.engine.results import GenerationStarted
 
 
 def content_bytes(engine) -> str:  # type: ignore[no-untyped-def]
-    return json.dumps(engine.export()["content"], sort_keys=True)
+    return json.dumps(exported(engine)["content"], sort_keys=True)
 
 
 async def test_turn_result_carries_the_committed_turn(open_engine: OpenEngine) -> None:
@@ -183,20 +183,6 @@ async def test_status_report_has_summary_goals_and_performance(open_engine: Open
     assert report.performance_stats is not None
     assert report.performance_stats["turns_measured"] == 1
     json.dumps([report.vitals, report.conversation_history, report.performance_stats])
-
-
-class RecordingBackend(ScriptedBackend):
-    """The scripted backend, keeping every request's messages."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.prompts: list[list[ChatMessage]] = []
-
-    async def generate(self, request: GenerationRequest
-                       ) -> AsyncIterator[TextDelta | GenerationDone]:
-        self.prompts.append(list(request.messages))
-        async for event in super().generate(request):
-            yield event
 
 
 async def test_consecutive_turns_prompts_share_a_growing_prefix(open_engine: OpenEngine) -> None:

@@ -92,7 +92,7 @@ async def test_the_vector_cache_follows_additions_and_deletions(
     await hybrid_store.search_hybrid("Mochi", 1, now=NOW)  # builds the cached matrix
     mochi = await hybrid_store.add_with_embedding(memory("Sam's cat is Mochi.", turn_id=2))
     assert (await hybrid_store.search_hybrid("Mochii", 1, now=NOW))[0].id == mochi
-    hybrid_store.delete_from_turn(2)
+    hybrid_store.delete_of_turn(2)
     assert mochi not in [h.id for h in await hybrid_store.search_hybrid("Mochii", 5, now=NOW)]
 
 

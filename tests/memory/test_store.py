@@ -30,7 +30,7 @@ def test_the_store_never_commits_on_its_own(tmp_path: Path) -> None:
     store.add(memory("Sam lives in Porto."))
     store.add_many([memory("Sam loves jazz."), memory("Sam hates mornings.")])
     store.search("Porto", now=NOW)
-    store.delete_from_turn(1)
+    store.delete_of_turn(1)
     store.restore(store.all())
     store.clear()
     store.add(memory("Sam lives in Porto."))
@@ -55,16 +55,16 @@ def test_memories_are_durable_once_the_caller_commits(tmp_path: Path) -> None:
     reopened.close()
 
 
-def test_delete_from_turn_removes_that_turn_and_later_ones(store: MemoryStore) -> None:
-    for turn in range(1, 6):
+def test_delete_of_turn_removes_that_turn_only(store: MemoryStore) -> None:
+    for turn in (1, 2, 3, 3, 4, 5):
         store.add(memory(f"Sam said thing number {turn}.", turn_id=turn))
-    assert store.delete_from_turn(3) == 3
-    assert [m.turn_id for m in store.all()] == [1, 2]
+    assert store.delete_of_turn(3) == 2
+    assert [m.turn_id for m in store.all()] == [1, 2, 4, 5]
 
 
 def test_deleted_memories_are_no_longer_found(store: MemoryStore) -> None:
     store.add(memory("Sam's dog is called Biscuit.", turn_id=4))
-    store.delete_from_turn(4)
+    store.delete_of_turn(4)
     assert store.search("Biscuit", now=NOW) == []
 
 

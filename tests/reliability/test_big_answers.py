@@ -18,6 +18,7 @@ import pytest
 from client.local import LocalCharacter
 from client.remote import CharacterClient
 from supervisor.settings import load_settings
+from tests.engine.conftest import exported
 from tests.support.cli_process import clean_env, greenroom_argv
 from tests.support.json_peer import attach, open_peer
 from tests.support.long_history import build_long_history
@@ -64,7 +65,7 @@ def _check_imports_back(document: dict[str, Any], data_dir: Path) -> None:
     engine = CharacterEngine.open(character, data_dir=data_dir, backend=ScriptedBackend())
     try:
         assert engine.character_info()["turn_count"] == TURNS
-        assert engine.export()["content"] == document["content"]
+        assert exported(engine)["content"] == document["content"]
     finally:
         engine.close()
 

@@ -1,8 +1,8 @@
 """Undo and regenerate through a real supervisor never touch another user's turns.
 
 Three sessions on one character: alice and bob name themselves in ``hello.user``; the third is
-a seed-era client (``init_request`` only), whose user is ``"user"``. Before, any of them
-undid (or regenerated) whichever turn was last — alice's.
+a seed-era client (``init_request`` only), whose user is ``"user"``. Each takes back only
+their own last turn — also after another user spoke (then the shared vitals stay).
 """
 
 from __future__ import annotations
@@ -44,6 +44,12 @@ def code(frame: Frame) -> Any:
     return frame.get("error_code", frame["message_type"])
 
 
+async def content(peer: JsonPeer) -> dict[str, Any]:
+    """The character's live content (state, turns, relationships, memories), exactly."""
+    document: dict[str, Any] = (await peer.request("export_request"))["document"]["content"]
+    return document
+
+
 async def test_undo_and_regenerate_act_only_on_the_asking_users_own_last_turn(
         launch: Launch) -> None:
     server = await launch([CHARACTER])
@@ -61,20 +67,35 @@ async def test_undo_and_regenerate_act_only_on_the_asking_users_own_last_turn(
         kept = await history(bob)
         undone_by_alice = await alice.request("undo_request")
         after_alice = await history(bob)
-        await seed.request("chat_request", user_message="Hi, it's me.")
-        not_last = await alice.request("undo_request")
-        undone_by_seed = await seed.request("undo_request")
-        undone_again_by_alice = await alice.request("undo_request")
+        await bob.request("chat_request", user_message="You are wonderful!")
+        before = await content(bob)
+        undone_in_thread = await alice.request("undo_request")
+        after = await content(bob)
+        logged = await server.wait_for_record(
+            lambda r: r.get("event") == "turn_undone" and r.get("vitals_restored") is False)
+        seeds_again = await seed.request("undo_request")
+        undone_by_bob = await bob.request("undo_request")
         empty = await history(bob)
     assert [u for u, _, _ in alices] == ["alice", "alice"]
     assert [code(f) for f in refused] == ["nothing_to_undo"] * 4
     assert "'bob'" in refused[0]["error"] and "'user'" in refused[1]["error"]
     assert bobs_alternatives["alternatives"] == []
     assert kept == alices
-    assert code(undone_by_alice) == "undo_response"
+    assert code(undone_by_alice) == "undo_response" and undone_by_alice["vitals_restored"]
     assert after_alice == alices[:1]
-    assert code(not_last) == "turn_not_last"
-    assert code(undone_by_seed) == code(undone_again_by_alice) == "undo_response"
+    # alice's first turn has bob's after it: it leaves her thread, the vitals stay.
+    assert code(undone_in_thread) == "undo_response", undone_in_thread
+    assert undone_in_thread["vitals_restored"] is False
+    assert "'bob'" in undone_in_thread["reason"]
+    assert [t["user"] for t in before["turns"]] == ["alice", "bob"]
+    assert after["turns"] == before["turns"][1:]
+    assert after["state"] == before["state"]
+    assert [r["user"] for r in after["relationships"]] == ["bob"]  # alice had none before
+    assert [r for r in before["relationships"] if r["user"] == "bob"] == after["relationships"]
+    assert after["memories"] == [m for m in before["memories"] if m["user"] == "bob"]
+    assert (logged["user"], logged["turn_index"]) == ("alice", 1)
+    assert code(seeds_again) == "nothing_to_undo"
+    assert code(undone_by_bob) == "undo_response" and undone_by_bob["vitals_restored"]
     assert empty == []
 
 

@@ -15,10 +15,12 @@ Promises:
   committed state: the streaming turn is not in it). The engine lives on one asyncio loop
   and no database transaction spans an ``await``.
 * **Undo is per user.** ``undo``, ``regenerate``, ``alternatives`` and
-  ``select_alternative`` act on the last turn *of the user who asks*, never on another
-  user's; and only while that turn is still the character's last one (its vitals are one
-  body: taking back an earlier turn would roll back everybody's later ones), else
-  ``EngineError("turn_not_last")`` and nothing changes.
+  ``select_alternative`` act on the last turn *of the user who asks* (their thread), never
+  on another user's, also when other users have spoken since. The vitals and mood are one
+  body: they are rolled back (or re-appraised) only when that turn is also the character's
+  last one; after a turn that others have answered after, they stay as they are (later
+  turns built on them) and only the turn, its memories, its alternatives and the user's
+  own relationship change.
 * **Resumes.** ``open`` continues from the last committed state.
 * **Bounded turns.** ``chat`` refuses a message over ``max_message_chars`` with
   ``EngineError("message_too_long")`` before touching anything, and every step of a turn
@@ -42,6 +44,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from protocol.message_limit import DEFAULT_MAX_MESSAGE_CHARS, check_message_length
+from protocol.messages import MAX_PAGE_SIZE
 from worker.backends.base import (
     Backend,
     BackendError,
@@ -65,7 +68,6 @@ from worker.engine.errors import (
     MESSAGE_TOO_LONG,
     NOTHING_TO_UNDO,
     SNAPSHOT_NOT_FOUND,
-    TURN_NOT_LAST,
     UNSUPPORTED_FORMAT,
     EngineError,
 )
@@ -90,7 +92,7 @@ from worker.engine.store import (
     current_position,
     database_path,
 )
-from worker.engine.turn import current_mood, current_vitals, plan_turn
+from worker.engine.turn import TurnPlan, current_mood, current_vitals, plan_turn
 from worker.engine.turn_memories import memories_of_turn, put_back
 from worker.engine.vitals import VitalsModel
 from worker.memory.formation import form_memories
@@ -105,8 +107,6 @@ HISTORY_WINDOW: Final = 50
 MEMORIES_PER_TURN: Final = 3
 MIN_VECTOR_SIMILARITY: Final = 0.6
 PERFORMANCE_WINDOW: Final = 100
-#: Turns in one page of ``status(include_history=True)`` unless the caller asks for fewer.
-HISTORY_PAGE: Final = 1000
 GENERATION_STARTED: Final = GenerationStarted()
 #: What a turn stream yields.
 TurnStreamEvent = GenerationStarted | TextDelta | TurnResult
@@ -228,20 +228,27 @@ class CharacterEngine:
 
     async def regenerate(self, *, user: str = "user", keep_partial: bool = False
                          ) -> AsyncGenerator[TurnStreamEvent, None]:
-        """Roll ``user``'s last turn's state back and answer its message again.
+        """Answer ``user``'s last turn's message again.
 
         The turn keeps its id, index, user and message; its earlier reply is kept as an
         alternative together with what it left behind (state, relationship, memories), so
         ``select_alternative`` can bring it back exactly. Memories the old reply formed are
         replaced. The backend is asked for the next ``ReplyContext.variant`` (the number of
-        replies the turn already has). Raises ``EngineError``: ``nothing_to_undo`` when
-        ``user`` has no turn to regenerate, ``turn_not_last`` when another user has spoken
-        since it. ``keep_partial`` as for ``chat``: the cut-off text of the last failed
-        regenerate of this turn becomes its new reply.
+        replies the turn already has); the prompt has the history before the turn.
+        ``keep_partial`` as for ``chat``: the cut-off text of the last failed regenerate of
+        this turn becomes its new reply.
+
+        When the turn is the character's last, the state is rolled back to before it and the
+        message appraised again now. When others have spoken since, the turn is appraised
+        again at its own time (``created_at``, which the new reply keeps) — the same
+        appraisal, vitals and mood it had — and the character's state now is not touched:
+        the result carries the current vitals, an empty ``vitals_delta`` and
+        ``vitals_reappraised=False``. Raises ``EngineError("nothing_to_undo")`` when
+        ``user`` has no turn to regenerate.
         """
         self._begin_turn()
         try:
-            last = self._undoable_turn(user, "regenerate")
+            last = self._users_turn(user, "regenerate")
             async for event in self._turn(last.user_message, user=last.user, regenerating=last,
                                           keep_partial=keep_partial):
                 yield event
@@ -265,9 +272,8 @@ class CharacterEngine:
                 "message; wait for the reply (or cancel it) and try again",
             )
 
-    def _undoable_turn(self, user: str, what: str) -> TurnRow:
-        """``user``'s last turn, if undo may take it back: it is above the undo floor and no
-        other user's turn came after it (so the live state *is* the state after it)."""
+    def _users_turn(self, user: str, what: str) -> TurnRow:
+        """``user``'s last turn above the undo floor, or ``nothing_to_undo``."""
         mine = self._users_last_turn(user)
         if mine is None:
             raise EngineError(
@@ -275,15 +281,20 @@ class CharacterEngine:
                 f"character {self.character.id!r} has no turn of user {user!r} to {what}"
                 + (" since its last reset" if self._state.undo_floor else ""),
             )
-        last = self._db.last_turn()
-        if last is not None and last.id != mine.id:
-            raise EngineError(
-                TURN_NOT_LAST,
-                f"cannot {what} the last turn of user {user!r} with character "
-                f"{self.character.id!r}: {last.user!r} has spoken with it since, and undoing "
-                "an earlier turn would roll back theirs too; nothing was changed",
-            )
         return mine
+
+    def _is_last(self, turn: TurnRow) -> bool:
+        """Whether ``turn`` is the character's last turn: then the live state *is* the state
+        after it, and undo or another reply may roll the shared vitals back."""
+        last = self._db.last_turn()
+        return last is not None and last.id == turn.id
+
+    def _replan(self, turn: TurnRow, *, now: float) -> TurnPlan:
+        """``turn``'s plan again from its stored before-state and relationship, at ``now``:
+        at the time its reply was appraised it is the very plan that reply had (the
+        computation is pure), as long as the vitals settings are the same."""
+        return plan_turn(self._model, EngineState.loads(turn.state_before),
+                         _relationship_before(turn), turn.user_message, now=now)
 
     def _users_last_turn(self, user: str) -> TurnRow | None:
         mine = self._db.last_turn_of(user)
@@ -317,6 +328,9 @@ class CharacterEngine:
         laps = _Clock(time.perf_counter())
         timings: dict[str, float] = {}
         now = self._clock()
+        # Whether the turn moves the shared state: every turn but another reply to a turn
+        # others have answered after (that one stays at its own time, see ``regenerate``).
+        moves_state = regenerating is None or self._is_last(regenerating)
         if regenerating is None:
             state = self._state
             stored = self._db.relationship(user)
@@ -326,14 +340,13 @@ class CharacterEngine:
             history = self._db.recent_exchanges(HISTORY_WINDOW)
             variant = 0
         else:
+            if not moves_state:
+                now = regenerating.created_at
             state = EngineState.loads(regenerating.state_before)
-            before = regenerating.relationship_before
-            relationship = (Relationship(user=user) if before is None
-                            else Relationship.from_json(before))
-            relationship_existed = before is not None
+            relationship = _relationship_before(regenerating)
+            relationship_existed = regenerating.relationship_before is not None
             turn_id = regenerating.id
-            history = [t for t in self._db.recent_exchanges(HISTORY_WINDOW + 1)
-                       if t.id < regenerating.id]
+            history = self._db.recent_exchanges(HISTORY_WINDOW, before=regenerating.id)
             # The turn's replies so far: its alternatives and the current one. The new reply
             # takes the next position, and the backend is asked for that variant.
             variant = len(self._db.alternatives(turn_id)) + 1
@@ -441,12 +454,20 @@ class CharacterEngine:
                     record=regenerating.record, outcome=self._current_outcome(regenerating),
                 ))
                 self._db.replace_reply(turn_id, reply=reply, created_at=now, record=record)
-                self._memory.delete_from_turn(turn_id)
-            self._db.write_state(plan.state_after)
+                self._memory.delete_of_turn(turn_id)
+            if moves_state:
+                self._db.write_state(plan.state_after)
             self._db.put_relationship(plan.relationship_after)
             for memory in formed:
                 self._memory.add(memory)
-        self._state = plan.state_after
+        if moves_state:
+            self._state = plan.state_after
+            vitals, vitals_delta = plan.vitals_after.as_dict(), plan.vitals_delta
+            mood = plan.mood
+        else:
+            clock_now = self._clock()
+            vitals = current_vitals(self._model, self._state, clock_now).as_dict()
+            vitals_delta, mood = {}, current_mood(self._model, self._state, clock_now)
         timings["commit"] = laps.lap()
         timings["total"] = _total_ms(timings)
         yield TurnResult(
@@ -456,15 +477,16 @@ class CharacterEngine:
             user=user,
             appraisal=plan.appraisal.as_dict(),
             intent=plan.appraisal.intent,
-            mood=plan.mood.label,
-            mood_intensity=plan.mood.intensity,
-            vitals=plan.vitals_after.as_dict(),
-            vitals_delta=plan.vitals_delta,
+            mood=mood.label,
+            mood_intensity=mood.intensity,
+            vitals=vitals,
+            vitals_delta=vitals_delta,
             generation=record["generation"],
             memories_used=record["memories_used"],
             memories_formed=record["memories_formed"],
             timings_ms=timings,
             regenerated=regenerating is not None,
+            vitals_reappraised=moves_state,
         )
         # The turn is acknowledged; vectors for its memories are filled in afterwards so an
         # embedding server never delays (or fails) a reply. A failure is logged by the store
@@ -473,22 +495,32 @@ class CharacterEngine:
             await self._memory.embed_missing()
 
     def undo(self, *, user: str = "user") -> UndoResult:
-        """Remove ``user``'s last turn: state, vitals, relationship and memories return
-        exactly to what they were before it. Raises ``EngineError``: ``nothing_to_undo``
-        when ``user`` has no turn (since the last reset), ``turn_not_last`` when another user
-        has spoken since it."""
+        """Remove ``user``'s last turn (its row, alternatives and memories) and give
+        ``user``'s relationship back its value from before it — exact, because only
+        ``user``'s own turns change it and this was the last of them.
+
+        When the turn is the character's last, the state (vitals, mood, turn count) returns
+        exactly to before it too. When others have spoken since, the state stays as it is —
+        the feelings happened and their turns built on them — and the result says so
+        (``vitals_restored=False`` and a ``reason``). Raises
+        ``EngineError("nothing_to_undo")`` when ``user`` has no turn (since the last reset).
+        """
         self._ensure_idle("undo a turn of")
-        last = self._undoable_turn(user, "undo")
+        last = self._users_turn(user, "undo")
+        restores_state = self._is_last(last)
+        reason = None if restores_state else self._kept_state_reason(last)
         self._partial = None
         with self._db.transaction():
-            self._db.write_state_text(last.state_before)
+            if restores_state:
+                self._db.write_state_text(last.state_before)
             if last.relationship_before is None:
                 self._db.delete_relationship(last.user)
             else:
                 self._db.put_relationship(Relationship.from_json(last.relationship_before))
-            removed = self._memory.delete_from_turn(last.id)
+            removed = self._memory.delete_of_turn(last.id)
             self._db.delete_turn(last.id)
-        self._state = EngineState.loads(last.state_before)
+        if restores_state:
+            self._state = EngineState.loads(last.state_before)
         now = self._clock()
         mood = current_mood(self._model, self._state, now)
         return UndoResult(
@@ -496,7 +528,15 @@ class CharacterEngine:
             user_message=last.user_message, response_text=last.reply, memories_removed=removed,
             mood=mood.label, mood_intensity=mood.intensity,
             vitals=current_vitals(self._model, self._state, now).as_dict(),
+            vitals_restored=restores_state, reason=reason,
         )
+
+    def _kept_state_reason(self, turn: TurnRow) -> str:
+        later = ", ".join(repr(u) for u in self._db.users_after(turn.id))
+        return (f"{later} spoke with character {self.character.id!r} after turn "
+                f"{turn.turn_index} of {turn.user!r}; the vitals and mood are shared and their "
+                "turns built on them, so they stay as they are. The turn, its alternatives "
+                f"and memories are gone, and {turn.user!r}'s relationship is back to before it")
 
     # -- alternatives --------------------------------------------------------------------
 
@@ -504,11 +544,10 @@ class CharacterEngine:
         """Every reply ``user``'s last turn has had, in the order they were produced:
         ``{index, response_text, created_at (ISO), current}``; exactly one is ``current``.
         A turn never regenerated has one entry. Empty when ``user`` has no turn that undo
-        could remove (none yet, only turns from before a ``reset`` that kept them, or
-        another user has spoken since), because such a turn's replies cannot be selected."""
+        could remove (none yet, or only turns from before a ``reset`` that kept them),
+        because such a turn's replies cannot be selected."""
         last = self._users_last_turn(user)
-        latest = self._db.last_turn()
-        if last is None or latest is None or latest.id != last.id:
+        if last is None:
             return []
         others = self._db.alternatives(last.id)
         replies = [(alt.position, alt.reply, alt.created_at, False) for alt in others]
@@ -523,23 +562,25 @@ class CharacterEngine:
         """Make reply ``index`` (see ``alternatives``) of ``user``'s last turn its current
         reply.
 
-        State, vitals, mood, the user's relationship and the turn's memories become exactly
-        (byte for byte, memory ids and vectors included) what they were when that reply was
-        produced; the reply that was current is kept as an alternative with what it left
-        behind, so selecting it back is exact too. Undo, regenerate, save and export then
-        work from the selected reply. Selecting the current reply changes nothing. Returns
-        ``character_info()``.
+        The user's relationship and the turn's memories become exactly (byte for byte,
+        memory ids and vectors included) what they were when that reply was produced, and so
+        do the state, vitals and mood when the turn is the character's last; when others
+        have spoken since, the state stays as it is (see ``undo``). The reply that was
+        current is kept as an alternative with what it left behind, so selecting it back is
+        exact too. Undo, regenerate, save and export then work from the selected reply.
+        Selecting the current reply changes nothing. Returns ``character_info()``.
 
         A reply kept by an older greenroom (no stored outcome) is re-derived from the turn's
         before-state at the reply's time — the same computation that produced it, so equal
         as long as the vitals settings are; its memories get fresh ids.
 
         Raises ``EngineError``: ``nothing_to_undo`` when ``user`` has no turn whose reply can
-        change, ``turn_not_last`` when another user has spoken since it, ``bad_request``
-        when the turn has no reply ``index``, ``busy`` while a reply streams.
+        change, ``bad_request`` when the turn has no reply ``index``, ``busy`` while a reply
+        streams.
         """
         self._ensure_idle("choose another reply of")
-        last = self._undoable_turn(user, "choose another reply for")
+        last = self._users_turn(user, "choose another reply for")
+        restores_state = self._is_last(last)
         self._partial = None
         others = self._db.alternatives(last.id)
         current = current_position(others)
@@ -567,23 +608,31 @@ class CharacterEngine:
             self._db.add_alternative(superseded)
             self._db.replace_reply(last.id, reply=chosen.reply, created_at=chosen.created_at,
                                    record=chosen.record)
-            self._memory.delete_from_turn(last.id)
+            self._memory.delete_of_turn(last.id)
             put_back(self._db.conn, outcome.memories)
             for memory in fresh_memories:
                 self._memory.add(memory)
-            self._db.write_state_text(outcome.state)
+            if restores_state:
+                self._db.write_state_text(outcome.state)
             if outcome.relationship is None:
                 self._db.delete_relationship(last.user)
             else:
                 self._db.put_relationship(Relationship.from_json(outcome.relationship))
-        self._state = EngineState.loads(outcome.state)
+        if restores_state:
+            self._state = EngineState.loads(outcome.state)
         return self.character_info()
 
     def _current_outcome(self, turn: TurnRow) -> ReplyOutcome:
         """What ``turn``'s current reply left behind, read from the live database: valid
-        while ``turn`` is the last turn above the undo floor (then the live state *is* the
-        state after it). Call inside the transaction that replaces that reply."""
-        state = self._db.read_state_text()
+        while ``turn`` is its user's last turn above the undo floor (then the live
+        relationship is the one after it). The state is the live one when ``turn`` is the
+        character's last; otherwise the state after the reply, re-derived at the time it was
+        appraised (its ``created_at``). Call inside the transaction that replaces that
+        reply."""
+        if self._is_last(turn):
+            state = self._db.read_state_text()
+        else:
+            state = self._replan(turn, now=turn.created_at).state_after.dumps()
         if state is None:  # open() always writes one; a database without it is not ours
             raise EngineError(BAD_REQUEST, f"character {self.character.id!r} has no stored "
                               "state")
@@ -599,11 +648,7 @@ class CharacterEngine:
         """The outcome of a reply kept without one, computed the way ``_turn`` computed it:
         the turn's before-state and relationship, its message, at the reply's time. The
         memories come back as new ones (``outcome.memories`` is empty)."""
-        before = turn.relationship_before
-        relationship = (Relationship(user=turn.user) if before is None
-                        else Relationship.from_json(before))
-        plan = plan_turn(self._model, EngineState.loads(turn.state_before), relationship,
-                         turn.user_message, now=alternative.created_at)
+        plan = self._replan(turn, now=alternative.created_at)
         formed = form_memories(
             user_message=turn.user_message, reply=alternative.reply,
             valence=plan.appraisal.stimulus.valence, arousal=plan.appraisal.stimulus.arousal,
@@ -618,7 +663,7 @@ class CharacterEngine:
     def status(self, *, include_vitals: bool = True, include_history: bool = False,
                include_performance: bool = False, user: str = "user",
                history_offset: int | None = None,
-               history_limit: int = HISTORY_PAGE) -> StatusReport:
+               history_limit: int = MAX_PAGE_SIZE) -> StatusReport:
         """The character as of now (vitals decayed to the clock's current time).
 
         The history is one page: ``history_limit`` turns from ``history_offset`` (counted
@@ -760,18 +805,13 @@ class CharacterEngine:
 
     # -- export / import -----------------------------------------------------------------
 
-    def export(self) -> dict[str, Any]:
-        """The whole history as one JSON-able document (``format_version`` 1): the live
-        ``content`` (state, turns with alternatives, relationships, memories) and every
-        snapshot's content. Holds it all in memory: ``export_text`` streams it instead."""
-        document: dict[str, Any] = json.loads("".join(self.export_text()))
-        return document
-
     def export_text(self) -> Generator[str, None, None]:
-        """``export()``'s document as JSON text, in pieces, read from a consistent snapshot
-        of the database (turns committed while it is read are not in it); linear in the
-        history, holding one record at a time (see ``worker.engine.export_stream``). Close
-        the iterator when stopping early."""
+        """The whole history as one JSON document (``format_version`` 1: the live
+        ``content`` — state, turns with alternatives, relationships, memories — and every
+        snapshot's content), as text in pieces, read from a consistent snapshot of the
+        database (turns committed while it is read are not in it); linear in the history,
+        holding one record at a time (see ``worker.engine.export_stream``). Close the
+        iterator when stopping early."""
         header = {
             "format": EXPORT_FORMAT,
             "format_version": EXPORT_FORMAT_VERSION,
@@ -783,8 +823,8 @@ class CharacterEngine:
 
     @classmethod
     def import_document(cls, document: dict[str, Any], *, data_dir: Path) -> None:
-        """Write an ``export()`` document into ``data_dir`` (which must not yet hold that
-        character). Refuses a newer ``format_version`` with ``unsupported_format``, a
+        """Write an ``export_text()`` document (decoded) into ``data_dir`` (which must not
+        yet hold that character). Refuses a newer ``format_version`` with ``unsupported_format``, a
         character already there with ``already_exists``, a malformed document with
         ``bad_request``; in every refusal nothing is written."""
         if document.get("format") != EXPORT_FORMAT:
@@ -841,6 +881,12 @@ def _remove_database(path: Path, created_dirs: list[Path]) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     for directory in created_dirs:
         directory.rmdir()
+
+
+def _relationship_before(turn: TurnRow) -> Relationship:
+    """The relationship ``turn``'s user had before it (a fresh one if none)."""
+    before = turn.relationship_before
+    return Relationship(user=turn.user) if before is None else Relationship.from_json(before)
 
 
 def _total_ms(timings: dict[str, float]) -> float:

@@ -12,8 +12,6 @@ from typing import Any, Final
 INVALID_NAME: Final = "invalid_name"
 SNAPSHOT_NOT_FOUND: Final = "snapshot_not_found"
 NOTHING_TO_UNDO: Final = "nothing_to_undo"
-# The asking user's last turn has another user's turn after it: undo cannot take it back.
-TURN_NOT_LAST: Final = "turn_not_last"
 BUSY: Final = "busy"
 BAD_REQUEST: Final = "bad_request"
 # An export document or database written by a newer greenroom than this one.

@@ -1,7 +1,7 @@
 """A character's export document written as JSON text, one record at a time.
 
-The document is the one ``docs/engine.md`` describes (``CharacterEngine.export()`` is this
-text, decoded). It is produced from a second connection inside one read transaction, so it is
+The document is the one ``docs/engine.md`` describes (``CharacterEngine.export_text()``
+yields it). It is produced from a second connection inside one read transaction, so it is
 a consistent picture of the character as of its first read, even while turns commit on the
 engine's own connection (WAL readers never wait for writers, nor writers for them).
 

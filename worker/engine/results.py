@@ -62,6 +62,10 @@ class TurnResult:
     memories_formed: list[str]
     timings_ms: dict[str, float]
     regenerated: bool = False
+    #: ``False`` for another reply to a turn others have answered after: the message kept its
+    #: appraisal and the state was not touched (``vitals`` are the current ones, the delta
+    #: empty).
+    vitals_reappraised: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,10 @@ class UndoResult:
     mood: str
     mood_intensity: float
     vitals: dict[str, float]
+    #: ``False`` when others had spoken after the turn: the shared state was left as it is
+    #: (``reason`` says why); ``True`` when it returned exactly to before the turn.
+    vitals_restored: bool = True
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

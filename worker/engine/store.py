@@ -376,14 +376,22 @@ class CharacterDatabase:
         """The newest ``limit`` turns, oldest first."""
         return list(reversed(self._turns("ORDER BY id DESC LIMIT ?", (limit,))))
 
-    def recent_exchanges(self, limit: int) -> list[Exchange]:
-        """The newest ``limit`` turns as ``Exchange``s, oldest first."""
+    def recent_exchanges(self, limit: int, *, before: int | None = None) -> list[Exchange]:
+        """The newest ``limit`` turns (those with an id below ``before``, if given) as
+        ``Exchange``s, oldest first."""
+        where, params = ("", ()) if before is None else ("WHERE id < ? ", (before,))
         rows = self.conn.execute(
-            "SELECT id, user, user_message, reply FROM turns ORDER BY id DESC LIMIT ?",
-            (limit,),
+            f"SELECT id, user, user_message, reply FROM turns {where}ORDER BY id DESC LIMIT ?",
+            (*params, limit),
         ).fetchall()
         return [Exchange(id=int(r[0]), user=str(r[1]), user_message=str(r[2]), reply=str(r[3]))
                 for r in reversed(rows)]
+
+    def users_after(self, turn_id: int) -> list[str]:
+        """The users who wrote a turn after ``turn_id``, by name."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT user FROM turns WHERE id > ? ORDER BY user", (turn_id,)).fetchall()
+        return [str(r[0]) for r in rows]
 
     def turn_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM turns").fetchone()[0])

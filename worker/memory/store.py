@@ -154,9 +154,10 @@ class MemoryStore:
         )
         return len(rows)
 
-    def delete_from_turn(self, turn_id: int) -> int:
-        """Delete the memories formed by ``turn_id`` and every later turn; returns the count."""
-        cursor = self._conn.execute("DELETE FROM memories WHERE turn_id >= ?", (turn_id,))
+    def delete_of_turn(self, turn_id: int) -> int:
+        """Delete the memories formed by ``turn_id`` (only that turn: a later turn of another
+        user keeps its own); returns the count."""
+        cursor = self._conn.execute("DELETE FROM memories WHERE turn_id = ?", (turn_id,))
         return cursor.rowcount
 
     def clear(self) -> None:
