@@ -812,6 +812,15 @@ class Gateway:
                 )
         except PoolError as exc:
             return error_for(request.message_id, exc.code, str(exc))
+        except TimeoutError:
+            # Waiting for a (re)starting worker plus debugpy's own start can outlast it.
+            return error_for(
+                request.message_id,
+                ErrorCode.TIMEOUT,
+                f"{request.character_id!r}: the debugger was not listening within "
+                f"{self._settings.request_timeout_s:g} s (the worker was not ready yet, or "
+                "debugpy was slow to start); see `greenroom ps`, then retry.",
+            )
         pid = next(
             (s.pid for s in self._pool.snapshots() if s.character_id == request.character_id),
             None,
