@@ -124,7 +124,7 @@ _WIRE_STATE: Final[dict[WorkerState, WireWorkerState]] = {
 
 
 def _address_of(connection: ServerConnection) -> str:
-    """The peer's IP address (no port): what the token throttle counts by."""
+    """The peer's IP address (no port); the token throttle groups it (``source_of``)."""
     remote = connection.remote_address
     return str(remote[0]) if isinstance(remote, tuple) and remote else str(remote)
 
@@ -346,7 +346,8 @@ class Gateway:
                 connection,
                 request,
                 HTTPStatus.TOO_MANY_REQUESTS,
-                f"too many wrong tokens from {address}; retry in {math.ceil(retry_after)} s",
+                f"too many wrong tokens from {address} (or from all addresses together); "
+                f"retry in {math.ceil(retry_after)} s",
             )
             response.headers["Retry-After"] = str(math.ceil(retry_after))
             return response
@@ -684,8 +685,9 @@ class Gateway:
                 return error_for(
                     hello.message_id,
                     ErrorCode.UNAUTHORIZED,
-                    f"too many wrong tokens from {state.address}; retry in "
-                    f"{math.ceil(retry_after)} s with the server's GREENROOM_TOKEN.",
+                    f"too many wrong tokens from {state.address} (or from all addresses "
+                    f"together); retry in {math.ceil(retry_after)} s with the server's "
+                    "GREENROOM_TOKEN.",
                 )
             if not token_matches(hello.token, self._settings.token):
                 state.failed_auth_attempts += 1

@@ -154,10 +154,12 @@ async def test_two_authorization_headers_answer_401_not_500(
     assert "Authorization" in body
 
 
-async def guess_with_header(port: int, token: str) -> int:
+async def guess_with_header(port: int, token: str, source: str = "127.0.0.1") -> int:
+    """The handshake's HTTP status for ``token`` sent from the local address ``source``."""
     try:
         async with connect(f"ws://127.0.0.1:{port}",
-                           additional_headers={"Authorization": f"Bearer {token}"}):
+                           additional_headers={"Authorization": f"Bearer {token}"},
+                           local_addr=(source, 0)):
             return 101
     except InvalidStatus as refused:
         return refused.response.status_code
@@ -173,6 +175,18 @@ async def test_token_guesses_across_reconnects_are_refused_with_429_after_five(
     status, headers, body = await raw_request(
         gateway.port, f"GET /metrics HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer {TOKEN}")
     assert status == 429 and int(headers["retry-after"]) >= 1 and "retry in" in body
+
+
+async def test_a_guesser_rotating_loopback_source_addresses_is_refused_after_five(
+    make_gateway: GatewayFactory,
+) -> None:
+    """Linux lets any local program connect from any of 127.0.0.0/8; each address used to
+    get five fresh guesses."""
+    gateway, _ = await make_gateway(token=TOKEN)
+    guesses = [await guess_with_header(gateway.port, f"guess-{n}", f"127.0.0.{n + 2}")
+               for n in range(6)]
+    assert guesses == [401] * 5 + [429]
+    assert await guess_with_header(gateway.port, TOKEN, "127.0.0.1") == 429
 
 
 async def test_hello_token_guesses_count_too_and_close_the_guessing_session(
