@@ -82,6 +82,7 @@ from supervisor.gateway.http_endpoints import (
     respond,
 )
 from supervisor.gateway.metrics import INVALID_TYPE, OK_CODE, GatewayMetrics
+from supervisor.gateway.refusal_log import RefusalKey, RefusalLogLimiter, Suppressed
 from supervisor.gateway.request_kinds import (
     ALLOWED_BEFORE_AUTH,
     Handling,
@@ -159,6 +160,8 @@ class Gateway:
         self._characters_dir = characters_dir or settings.characters_dir
         self._clock = time.monotonic
         self._throttle = AuthThrottle(self._clock)
+        self._refusal_log = RefusalLogLimiter(self._clock)
+        self._refusal_flush: asyncio.TimerHandle | None = None
         self._tls = False
         self._sessions: dict[str, Session] = {}
         self._log = structlog.get_logger("greenroom.gateway")
@@ -262,6 +265,10 @@ class Gateway:
             self._expiry_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._expiry_task
+        if self._refusal_flush is not None:
+            self._refusal_flush.cancel()
+            self._refusal_flush = None
+        self._log_suppressed(self._refusal_log.drain())
         self._log.info("gateway_closed")
         self._closed.set()
 
@@ -376,18 +383,55 @@ class Gateway:
     def _refuse(
         self, connection: ServerConnection, request: Request, status: HTTPStatus, reason: str
     ) -> Response:
-        """An HTTP refusal with a one-line reason, and its ``handshake_refused`` record."""
+        """An HTTP refusal with a one-line reason, and its ``handshake_refused`` record — the
+        first of its kind per minute; the rest are counted (``refusal_log.py``)."""
         headers = request.headers
-        self._log.warning(
-            "handshake_refused",
-            status=int(status),
-            reason=reason,
-            path=request.path,
-            origin=", ".join(headers.get_all("Origin")) or None,
-            host=", ".join(headers.get_all("Host")) or None,
-            remote=str(connection.remote_address),
+        origin = ", ".join(headers.get_all("Origin")) or None
+        host = ", ".join(headers.get_all("Host")) or None
+        log_it, ended = self._refusal_log.refused(
+            RefusalKey(int(status), origin, None if origin else host)
         )
+        self._log_suppressed(ended)
+        if log_it:
+            self._log.warning(
+                "handshake_refused",
+                status=int(status),
+                reason=reason,
+                path=request.path,
+                origin=origin,
+                host=host,
+                remote=str(connection.remote_address),
+            )
+        self._arm_refusal_flush()
         return respond(connection, status, reason + "\n", "text/plain; charset=utf-8")
+
+    def _log_suppressed(self, ended: list[Suppressed]) -> None:
+        for suppressed in ended:
+            key = suppressed.key
+            self._log.warning(
+                "handshake_refused_suppressed",
+                count=suppressed.count,
+                window_s=suppressed.window_s,
+                **(
+                    {"status": key.status, "origin": key.origin, "host": key.host}
+                    if key is not None
+                    else {"kinds": "other (too many kinds at once)"}
+                ),
+            )
+
+    def _arm_refusal_flush(self) -> None:
+        """Write each window's suppressed count when it ends, even if no refusal follows."""
+        due = self._refusal_log.next_end()
+        if due is None or self._refusal_flush is not None or self._closing:
+            return
+        self._refusal_flush = asyncio.get_running_loop().call_later(
+            max(0.0, due - self._clock()), self._flush_refusals
+        )
+
+    def _flush_refusals(self) -> None:
+        self._refusal_flush = None
+        self._log_suppressed(self._refusal_log.expire())
+        self._arm_refusal_flush()
 
     def _header_token(self, headers: Headers) -> bool | None:
         """With a token configured: ``None`` without an ``Authorization`` header, else whether

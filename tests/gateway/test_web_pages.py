@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import time
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -20,6 +23,7 @@ from websockets.exceptions import InvalidStatus
 
 from protocol.admin import WorkersRequest
 from supervisor.admin_client import AdminError, admin_request
+from supervisor.gateway.refusal_log import RefusalLogLimiter
 from tests.gateway.conftest import GatewayFactory, open_peer, url_of
 
 TOKEN = "correct horse battery staple"
@@ -68,6 +72,64 @@ async def test_a_foreign_page_a_null_origin_and_another_local_port_are_refused_b
     assert "Origin" in response.body.decode()
     [record] = [r for r in logs if r["event"] == "handshake_refused"]
     assert record["origin"] == origin and record["status"] == 403 and record["remote"]
+
+
+async def test_a_page_looping_new_websocket_logs_one_refusal_and_then_a_count(
+    make_gateway: GatewayFactory,
+) -> None:
+    """Every refusal used to write a warning: hundreds of lines a second rotated the crash
+    history away."""
+    gateway, _ = await make_gateway()
+    port = gateway.port
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(40):
+            status, _, _ = await raw_request(
+                gateway.port, websocket_handshake(gateway.port, origin="https://evil.example"))
+            assert status == 403
+        status, _, _ = await raw_request(
+            gateway.port, websocket_handshake(gateway.port, host="evil.example"))
+        assert status == 403
+        await gateway.close(grace_s=0.5)
+    refused = [r for r in logs if r["event"] == "handshake_refused"]
+    suppressed = [r for r in logs if r["event"] == "handshake_refused_suppressed"]
+    assert [(r["origin"], r["host"]) for r in refused] == [
+        ("https://evil.example", f"127.0.0.1:{port}"), (None, "evil.example")]
+    assert [(r["origin"], r["status"], r["count"]) for r in suppressed] == [
+        ("https://evil.example", 403, 39)]
+
+
+@contextmanager
+def logs_until(event: str) -> Iterator[tuple[list[dict[str, Any]], asyncio.Event]]:
+    """Capture structlog records, and set the event when one named ``event`` arrives."""
+    records: list[dict[str, Any]] = []
+    arrived = asyncio.Event()
+
+    def capture(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+        records.append(dict(event_dict))
+        if event_dict["event"] == event:
+            arrived.set()
+        raise structlog.DropEvent
+
+    processors = structlog.get_config()["processors"]
+    structlog.configure(processors=[capture])
+    try:
+        yield records, arrived
+    finally:
+        structlog.configure(processors=processors)
+
+
+async def test_the_suppressed_count_is_written_when_the_window_ends_without_more_refusals(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway, _ = await make_gateway()
+    gateway._refusal_log = RefusalLogLimiter(time.monotonic, window_s=0.2)
+    with logs_until("handshake_refused_suppressed") as (logs, suppressed):
+        for _ in range(3):
+            await raw_request(gateway.port, websocket_handshake(gateway.port, origin="null"))
+        async with asyncio.timeout(10):
+            await suppressed.wait()
+    assert [(r["event"], r.get("count")) for r in logs] == [
+        ("handshake_refused", None), ("handshake_refused_suppressed", 2)]
 
 
 @pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "[::1]"])
