@@ -13,7 +13,7 @@ def make_private_dirs(path: Path) -> None:
     """Create ``path`` and every missing parent with mode 0o700 (``Path.mkdir(parents=True)``
     gives the parents the default mode). Directories that exist are left as they are."""
     missing: list[Path] = []
-    while not path.is_dir():
+    while not path.exists():
         missing.append(path)
         if path.parent == path:
             break

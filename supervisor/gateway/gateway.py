@@ -65,6 +65,7 @@ from protocol import (
 from protocol import WorkerState as WireWorkerState
 from supervisor.gateway.access import (
     bearer_token,
+    check_allowed_names,
     check_bind_allowed,
     host_refusal,
     is_safe_character_id,
@@ -196,6 +197,7 @@ class Gateway:
         settings (a non-loopback host without a token, half a TLS configuration) and
         ``OSError`` when the address cannot be bound."""
         check_bind_allowed(self._settings)
+        check_allowed_names(self._settings)
         ssl_context = tls_context(self._settings)
         self._tls = ssl_context is not None
         self._server = await serve(

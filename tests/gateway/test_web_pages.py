@@ -189,6 +189,19 @@ async def test_admin_requests_from_a_page_are_forbidden_without_a_token(
     assert served["message_type"] == "workers_response"
 
 
+async def test_an_allowed_origin_typed_with_capitals_and_a_slash_admits_its_page(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway, _ = await make_gateway(allowed_origins=("http://LocalHost:3000/",),
+                                    allowed_hosts=("GreenRoom.LAN.",))
+    async with open_peer(gateway, origin="http://localhost:3000") as page:  # type: ignore[arg-type]
+        assert (await page.request("ping_request"))["message_type"] == "ping_response"
+    status, headers, _ = await raw_request(
+        gateway.port, websocket_handshake(gateway.port, host=f"greenroom.lan:{gateway.port}",
+                                          origin="http://localhost:3000"))
+    assert (status, headers["upgrade"]) == (101, "websocket")
+
+
 async def test_a_page_may_administer_only_after_presenting_the_token(
     make_gateway: GatewayFactory,
 ) -> None:
