@@ -194,7 +194,7 @@ async def test_an_allowed_origin_typed_with_capitals_and_a_slash_admits_its_page
 ) -> None:
     gateway, _ = await make_gateway(allowed_origins=("http://LocalHost:3000/",),
                                     allowed_hosts=("GreenRoom.LAN.",))
-    async with open_peer(gateway, origin="http://localhost:3000") as page:  # type: ignore[arg-type]
+    async with open_peer(gateway, origin="http://localhost:3000") as page:
         assert (await page.request("ping_request"))["message_type"] == "ping_response"
     status, headers, _ = await raw_request(
         gateway.port, websocket_handshake(gateway.port, host=f"greenroom.lan:{gateway.port}",
