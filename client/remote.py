@@ -254,7 +254,7 @@ class CharacterClient:
                 )
                 for c in response.characters
             )
-            offset = response.next_offset
+            offset = _next_page(offset, response)
         return entries
 
     async def chat(self, text: str) -> ChatReply:
@@ -327,7 +327,7 @@ class CharacterClient:
         while offset is not None:
             response = await self._call(SnapshotsRequest(offset=offset), SnapshotsResponse)
             entries.extend(response.snapshots)
-            offset = response.next_offset
+            offset = _next_page(offset, response)
         return entries
 
     async def delete_snapshot(self, name: str) -> None:
@@ -710,6 +710,20 @@ def _reply_from(response: ChatResponse) -> ChatReply:
         mood=mood if isinstance(mood, str) else None,
         metadata=metadata,
     )
+
+
+def _next_page(offset: int, page: CharactersResponse | SnapshotsResponse) -> int | None:
+    """The offset of the page after ``page`` (asked for at ``offset``), ``None`` after the
+    last; a ``next_offset`` that does not advance would loop forever: a protocol violation."""
+    next_offset = page.next_offset
+    if next_offset is not None and next_offset <= offset:
+        raise GreenroomError(
+            PROTOCOL_VIOLATION,
+            f"The server's {message_type_of(type(page))} for offset {offset} gave next_offset "
+            f"{next_offset}, which does not advance; stopped paging (a server bug: report it "
+            "with the server's version).",
+        )
+    return next_offset
 
 
 def _close_reason(exc: ConnectionClosed) -> str:

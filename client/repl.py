@@ -21,6 +21,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 
 from client.commands import MultilineInput, parse_line
 from client.session import ChatSession
+from supervisor.private_dirs import make_private_dirs
 
 HISTORY_FILE: Final = "chat_history"
 PROMPT: Final = "> "
@@ -90,7 +91,7 @@ class TerminalInput:
 
     @classmethod
     async def open(cls, session: ChatSession, data_dir: Path) -> TerminalInput:
-        await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(make_private_dirs, data_dir)
         return cls(
             PromptSession(
                 history=FileHistory(str(data_dir / HISTORY_FILE)),

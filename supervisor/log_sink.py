@@ -23,6 +23,7 @@ from typing import Any, TextIO
 import structlog
 
 from supervisor.log_records import level_rank, ordered, to_json_line, with_defaults
+from supervisor.private_dirs import PRIVATE_FILE_MODE, make_private_dirs
 
 ConsoleRender = Callable[[dict[str, Any]], str]
 
@@ -50,6 +51,10 @@ class RotatingJsonlFile:
     once — after its successor is open, or when none can be opened; then the descriptor is
     ``None`` and the next line tries again. A rotation only shifts backups up to the first
     free slot, so a rotation that fails half-way, and its retries, never overwrite a backup.
+
+    The file holds the pdb debugger's one-time key: it is created 0o600 in directories created
+    0o700, and an existing file (or backup) readable by others is narrowed to 0o600 when
+    opened.
     """
 
     def __init__(self, path: Path, max_bytes: int, backups: int, *,
@@ -64,6 +69,9 @@ class RotatingJsonlFile:
         self._size = 0
         self._next_check = clock() + check_interval_s
         self._reopen()
+        for number in range(1, backups + 1):
+            with contextlib.suppress(OSError):  # absent, or not ours to change
+                _make_private(self._backup(number))
 
     def write_line(self, line: str) -> None:
         data = (line + "\n").encode("utf-8")
@@ -113,15 +121,17 @@ class RotatingJsonlFile:
         """Open ``path`` (creating it and its directory), then let the old descriptor go."""
         old, self._fd = self._fd, None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.path.parent)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
-                         0o644)
+                         PRIVATE_FILE_MODE)
         finally:
             if old is not None:
                 with contextlib.suppress(OSError):
                     os.close(old)
         self._fd = fd
         self._size = os.fstat(fd).st_size
+        with contextlib.suppress(OSError):  # another user's file: theirs to protect
+            _make_private(fd)
         return fd
 
     def _rotate(self, fd: int) -> int:
@@ -139,6 +149,13 @@ class RotatingJsonlFile:
 
     def _backup(self, number: int) -> Path:
         return self.path.with_name(f"{self.path.name}.{number}")
+
+
+def _make_private(file: int | Path) -> None:
+    """Narrow ``file`` (a descriptor or a path) to 0o600 if group or others may access it."""
+    mode = os.stat(file).st_mode
+    if mode & 0o077:
+        os.chmod(file, PRIVATE_FILE_MODE)
 
 
 def console_renderer(log_format: str | None, stream: TextIO) -> ConsoleRender:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from supervisor.web_names import normal_host, normal_origin
 
 from protocol.message_limit import DEFAULT_MAX_MESSAGE_CHARS
 
@@ -92,6 +94,20 @@ class Settings(BaseModel):
     log_format: LogFormat | None = None  # None: console on a TTY, JSON otherwise
     log_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     log_backups: int = Field(default=5, ge=0)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _normal_origins(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        """``http://LocalHost:3000/`` → ``http://localhost:3000``; a value that is no origin
+        is kept as given, for the gateway to refuse at start (``check_allowed_names``)."""
+        return tuple(normal_origin(v) or v for v in values)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _normal_hosts(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        """``Box.LAN.:8765`` → ``box.lan`` (a request's port never matters); a value that is
+        no host name is kept as given, for the gateway to refuse at start."""
+        return tuple(normal_host(v) or v for v in values)
 
     @property
     def log_file(self) -> Path:

@@ -105,7 +105,10 @@ class RequestFailed(Exception):
 
 
 class CharacterService:
-    """One character's engine behind the pipe protocol. Lives on the worker's event loop."""
+    """One character's engine behind the pipe protocol. Lives on the worker's event loop.
+
+    ``max_frame_bytes`` is the pipe's frame limit that ``send`` enforces: an unstreamed
+    export larger than that is refused before it is built."""
 
     def __init__(
         self,
@@ -115,11 +118,13 @@ class CharacterService:
         send: SendFrame,
         *,
         keepalive_s: float = MAX_KEEPALIVE_S,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
     ) -> None:
         """``keepalive_s``: seconds between two ``WorkerProgress`` frames of a running turn;
         well below the gateway's request timeout (``open`` derives it from the settings)."""
         self._engine = engine
         self._keepalive_s = keepalive_s
+        self._max_frame_bytes = max_frame_bytes
         self._backend = backend
         self._embedder = embedder
         self._send = send
@@ -484,19 +489,20 @@ class CharacterService:
     async def _whole_export(self) -> dict[str, Any]:
         """The export as one document for an unstreamed ``export_request``. Refused with
         ``answer_too_large`` as soon as its text outgrows a pipe frame, before anything that
-        could not be sent is built; reads chunk by chunk, serving the loop in between."""
+        could not be sent is built; reads chunk by chunk, serving the loop in between. The
+        text keeps non-ASCII characters as they are (up to 4 bytes each): bytes are counted."""
         held: list[str] = []
         size = 0
         with contextlib.closing(self._engine.export_text()) as pieces:
             for chunk in text_chunks(pieces, EXPORT_CHUNK_CHARS):
-                size += len(chunk)
-                if size > MAX_FRAME_BYTES:
+                size += len(chunk.encode("utf-8"))
+                if size > self._max_frame_bytes:
                     raise RequestFailed(
                         ErrorCode.ANSWER_TOO_LARGE,
                         f"character {self.character_id!r}: its export is over the worker "
-                        f"pipe's {MAX_FRAME_BYTES}-byte frame limit, too large to send whole. "
-                        f"{_SMALLER_ANSWER['export_request']}",
-                        details={"max_bytes": MAX_FRAME_BYTES})
+                        f"pipe's {self._max_frame_bytes}-byte frame limit, too large to send "
+                        f"whole. {_SMALLER_ANSWER['export_request']}",
+                        details={"max_bytes": self._max_frame_bytes})
                 held.append(chunk)
                 await asyncio.sleep(0)
         document: dict[str, Any] = json.loads("".join(held))

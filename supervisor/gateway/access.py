@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from supervisor.settings import Settings
+from supervisor.web_names import normal_host, normal_origin
 from worker.characters.model import is_valid_character_id
 
 
@@ -66,6 +67,20 @@ def check_bind_allowed(settings: Settings) -> None:
     )
 
 
+def check_allowed_names(settings: Settings) -> None:
+    """Refuse ``--allowed-origin`` values that are not ``scheme://host[:port]`` and
+    ``--allowed-host`` values that are not a host name: they could never match (settings
+    load has already brought the valid ones to their normal form)."""
+    bad = [f"--allowed-origin {v!r} is not scheme://host[:port] (e.g. http://localhost:3000)"
+           for v in settings.allowed_origins if normal_origin(v) != v]
+    bad += [f"--allowed-host {v!r} is not a host name or address (e.g. greenroom.lan)"
+            for v in settings.allowed_hosts if normal_host(v) != v]
+    if bad:
+        raise GatewayConfigError(
+            "; ".join(bad) + " (GREENROOM_ALLOWED_ORIGINS / GREENROOM_ALLOWED_HOSTS)"
+        )
+
+
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
     """A server TLS context from ``tls_cert``/``tls_key``, or ``None`` when both are unset."""
     if settings.tls_cert is None and settings.tls_key is None:
@@ -110,8 +125,9 @@ def origin_refusal(
 
     No header: a command-line tool or script (browsers always send one), accepted. One header:
     accepted when it is a loopback origin on the gateway's own ``port`` or one of ``allowed``
-    (``--allowed-origin``). ``null`` (sandboxed frames, ``file:`` pages) and any other page
-    are refused, as is more than one header.
+    (``--allowed-origin``, in ``normal_origin`` form; the header is compared in that form
+    too). ``null`` (sandboxed frames, ``file:`` pages) and any other page are refused, as is
+    more than one header.
     """
     if not origins:
         return None
@@ -123,7 +139,8 @@ def origin_refusal(
             "Origin 'null' (a sandboxed or file: page) may not connect; serve the page from an "
             "origin and allow it with --allowed-origin"
         )
-    if origin in allowed or origin.lower() in loopback_origins(port, tls=tls):
+    normal = normal_origin(origin)
+    if normal is not None and (normal in allowed or normal in loopback_origins(port, tls=tls)):
         return None
     return (
         f"Origin {origin!r} may not connect: a web page may drive greenroom only from this "

@@ -68,6 +68,7 @@ from protocol import WorkerState as WireWorkerState
 from protocol.message_limit import check_message_length
 from supervisor.gateway.access import (
     bearer_token,
+    check_allowed_names,
     check_bind_allowed,
     host_refusal,
     is_safe_character_id,
@@ -85,6 +86,7 @@ from supervisor.gateway.http_endpoints import (
     respond,
 )
 from supervisor.gateway.metrics import INVALID_TYPE, OK_CODE, GatewayMetrics
+from supervisor.gateway.refusal_log import RefusalKey, RefusalLogLimiter, Suppressed
 from supervisor.gateway.request_kinds import (
     ALLOWED_BEFORE_AUTH,
     Handling,
@@ -127,7 +129,7 @@ _WIRE_STATE: Final[dict[WorkerState, WireWorkerState]] = {
 
 
 def _address_of(connection: ServerConnection) -> str:
-    """The peer's IP address (no port): what the token throttle counts by."""
+    """The peer's IP address (no port); the token throttle groups it (``source_of``)."""
     remote = connection.remote_address
     return str(remote[0]) if isinstance(remote, tuple) and remote else str(remote)
 
@@ -163,6 +165,8 @@ class Gateway:
         self._characters_dir = characters_dir or settings.characters_dir
         self._clock = time.monotonic
         self._throttle = AuthThrottle(self._clock)
+        self._refusal_log = RefusalLogLimiter(self._clock)
+        self._refusal_flush: asyncio.TimerHandle | None = None
         self._tls = False
         self._sessions: dict[str, Session] = {}
         self._log = structlog.get_logger("greenroom.gateway")
@@ -197,6 +201,7 @@ class Gateway:
         settings (a non-loopback host without a token, half a TLS configuration) and
         ``OSError`` when the address cannot be bound."""
         check_bind_allowed(self._settings)
+        check_allowed_names(self._settings)
         ssl_context = tls_context(self._settings)
         self._tls = ssl_context is not None
         self._server = await serve(
@@ -266,6 +271,10 @@ class Gateway:
             self._expiry_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._expiry_task
+        if self._refusal_flush is not None:
+            self._refusal_flush.cancel()
+            self._refusal_flush = None
+        self._log_suppressed(self._refusal_log.drain())
         self._log.info("gateway_closed")
         self._closed.set()
 
@@ -353,7 +362,8 @@ class Gateway:
                 connection,
                 request,
                 HTTPStatus.TOO_MANY_REQUESTS,
-                f"too many wrong tokens from {address}; retry in {math.ceil(retry_after)} s",
+                f"too many wrong tokens from {address} (or from all addresses together); "
+                f"retry in {math.ceil(retry_after)} s",
             )
             response.headers["Retry-After"] = str(math.ceil(retry_after))
             return response
@@ -382,18 +392,55 @@ class Gateway:
     def _refuse(
         self, connection: ServerConnection, request: Request, status: HTTPStatus, reason: str
     ) -> Response:
-        """An HTTP refusal with a one-line reason, and its ``handshake_refused`` record."""
+        """An HTTP refusal with a one-line reason, and its ``handshake_refused`` record — the
+        first of its kind per minute; the rest are counted (``refusal_log.py``)."""
         headers = request.headers
-        self._log.warning(
-            "handshake_refused",
-            status=int(status),
-            reason=reason,
-            path=request.path,
-            origin=", ".join(headers.get_all("Origin")) or None,
-            host=", ".join(headers.get_all("Host")) or None,
-            remote=str(connection.remote_address),
+        origin = ", ".join(headers.get_all("Origin")) or None
+        host = ", ".join(headers.get_all("Host")) or None
+        log_it, ended = self._refusal_log.refused(
+            RefusalKey(int(status), origin, None if origin else host)
         )
+        self._log_suppressed(ended)
+        if log_it:
+            self._log.warning(
+                "handshake_refused",
+                status=int(status),
+                reason=reason,
+                path=request.path,
+                origin=origin,
+                host=host,
+                remote=str(connection.remote_address),
+            )
+        self._arm_refusal_flush()
         return respond(connection, status, reason + "\n", "text/plain; charset=utf-8")
+
+    def _log_suppressed(self, ended: list[Suppressed]) -> None:
+        for suppressed in ended:
+            key = suppressed.key
+            self._log.warning(
+                "handshake_refused_suppressed",
+                count=suppressed.count,
+                window_s=suppressed.window_s,
+                **(
+                    {"status": key.status, "origin": key.origin, "host": key.host}
+                    if key is not None
+                    else {"kinds": "other (too many kinds at once)"}
+                ),
+            )
+
+    def _arm_refusal_flush(self) -> None:
+        """Write each window's suppressed count when it ends, even if no refusal follows."""
+        due = self._refusal_log.next_end()
+        if due is None or self._refusal_flush is not None or self._closing:
+            return
+        self._refusal_flush = asyncio.get_running_loop().call_later(
+            max(0.0, due - self._clock()), self._flush_refusals
+        )
+
+    def _flush_refusals(self) -> None:
+        self._refusal_flush = None
+        self._log_suppressed(self._refusal_log.expire())
+        self._arm_refusal_flush()
 
     def _header_token(self, headers: Headers) -> bool | None:
         """With a token configured: ``None`` without an ``Authorization`` header, else whether
@@ -703,8 +750,9 @@ class Gateway:
                 return error_for(
                     hello.message_id,
                     ErrorCode.UNAUTHORIZED,
-                    f"too many wrong tokens from {state.address}; retry in "
-                    f"{math.ceil(retry_after)} s with the server's GREENROOM_TOKEN.",
+                    f"too many wrong tokens from {state.address} (or from all addresses "
+                    f"together); retry in {math.ceil(retry_after)} s with the server's "
+                    "GREENROOM_TOKEN.",
                 )
             if not token_matches(hello.token, self._settings.token):
                 state.failed_auth_attempts += 1
@@ -831,6 +879,15 @@ class Gateway:
                 )
         except PoolError as exc:
             return error_for(request.message_id, exc.code, str(exc))
+        except TimeoutError:
+            # Waiting for a (re)starting worker plus debugpy's own start can outlast it.
+            return error_for(
+                request.message_id,
+                ErrorCode.TIMEOUT,
+                f"{request.character_id!r}: the debugger was not listening within "
+                f"{self._settings.request_timeout_s:g} s (the worker was not ready yet, or "
+                "debugpy was slow to start); see `greenroom ps`, then retry.",
+            )
         pid = next(
             (s.pid for s in self._pool.snapshots() if s.character_id == request.character_id),
             None,

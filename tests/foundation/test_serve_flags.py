@@ -56,3 +56,14 @@ def test_a_read_only_data_dir_refuses_to_start_in_one_line(
     immutable.append(data_dir)
     result = serve(data_dir)
     assert_refused_in_one_line(result, "Operation not permitted")
+
+
+def test_an_allowed_origin_that_is_no_origin_refuses_to_start_in_one_line(
+    tmp_path: Path,
+) -> None:
+    result = serve(tmp_path, "--allowed-origin", "localhost:3000")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("greenroom:")]
+    assert line.startswith("greenroom: cannot start the gateway: --allowed-origin "
+                           "'localhost:3000' is not scheme://host[:port]"), line

@@ -54,6 +54,17 @@ def test_comma_separated_origins_and_hosts_become_tuples(tmp_path: Path) -> None
     assert settings.allowed_hosts == ("greenroom.lan", "box.local")
 
 
+def test_allowed_origins_and_hosts_are_normalised_as_browsers_send_them(tmp_path: Path) -> None:
+    """They were matched exactly: ``http://LocalHost:3000/`` never matched a page."""
+    settings = load_settings(
+        {"allowed_hosts": ("Box.LAN.:8765",)},
+        environ={"GREENROOM_ALLOWED_ORIGINS": "http://LocalHost:3000/,https://app.example:443"},
+        dotenv_path=tmp_path / "missing.env",
+    )
+    assert settings.allowed_origins == ("http://localhost:3000", "https://app.example")
+    assert settings.allowed_hosts == ("box.lan",)
+
+
 def test_invalid_value_names_the_variable_and_the_flag(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as excinfo:
         load_settings(environ={"GREENROOM_ENGINE": "gpt"}, dotenv_path=tmp_path / "none")

@@ -9,6 +9,7 @@ import pytest
 from supervisor.gateway.access import (
     GatewayConfigError,
     bearer_token,
+    check_allowed_names,
     check_bind_allowed,
     host_name,
     host_refusal,
@@ -101,6 +102,25 @@ def test_null_is_refused_even_when_configured_and_https_counts_only_with_tls() -
     assert origin_refusal(["null"], port=1, tls=False, allowed=("null",)) is not None
     assert origin_refusal(["https://localhost:443"], port=443, tls=True, allowed=()) is None
     assert origin_refusal(["https://localhost"], port=443, tls=True, allowed=()) is None
+
+
+def test_allowed_origins_and_hosts_that_could_never_match_refuse_to_start() -> None:
+    check_allowed_names(Settings(allowed_origins=("http://LocalHost:3000/",),
+                                 allowed_hosts=("Box.LAN",)))
+    with pytest.raises(GatewayConfigError) as refused:
+        check_allowed_names(Settings(allowed_origins=("localhost:3000", "https://ok.example"),
+                                     allowed_hosts=("http://box.lan",)))
+    message = str(refused.value)
+    assert "--allowed-origin 'localhost:3000' is not scheme://host[:port]" in message
+    assert "--allowed-host 'http://box.lan'" in message and "ok.example" not in message
+
+
+def test_an_origin_header_is_compared_in_normal_form_too() -> None:
+    allowed = Settings(allowed_origins=("http://LocalHost:3000/",)).allowed_origins
+    for header in ("http://localhost:3000", "http://LOCALHOST:3000"):
+        assert origin_refusal([header], port=8765, tls=False, allowed=allowed) is None
+    assert origin_refusal(["http://localhost:3001"], port=8765, tls=False,
+                          allowed=allowed) is not None
 
 
 @pytest.mark.parametrize(

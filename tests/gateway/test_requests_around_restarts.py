@@ -103,6 +103,22 @@ async def test_a_waiting_debug_request_does_not_hold_up_the_sessions_other_reque
     assert debug["message_type"] == "debug_response"
 
 
+async def test_a_debug_request_for_a_worker_slow_to_become_ready_answers_timeout(
+    make_gateway: GatewayFactory,
+) -> None:
+    """Waiting for a restarting worker plus debugpy's start can outlast the request timeout;
+    that used to surface as ``internal`` with a ``request_failed`` traceback."""
+    gateway, pool = await make_gateway(request_timeout_s=0.2)
+    pool.debugger_gate.clear()  # the new worker never becomes ready within the timeout
+    async with open_peer(gateway) as admin:
+        await admin.request("init_request", character_id="alpha")
+        debug = await admin.request("debug_request", character_id="alpha")
+        ping = await admin.request("ping_request")
+    assert (debug["message_type"], debug.get("error_code")) == ("error_response", "timeout")
+    assert "alpha" in debug["error"] and "0.2 s" in debug["error"], debug
+    assert ping["message_type"] == "ping_response"
+
+
 @pytest.mark.process
 async def test_save_while_another_sessions_chat_streams_succeeds_with_the_committed_turns(
     tmp_path: Path,

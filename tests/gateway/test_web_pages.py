@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import time
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -20,6 +23,7 @@ from websockets.exceptions import InvalidStatus
 
 from protocol.admin import WorkersRequest
 from supervisor.admin_client import AdminError, admin_request
+from supervisor.gateway.refusal_log import RefusalLogLimiter
 from tests.gateway.conftest import GatewayFactory, open_peer, url_of
 
 TOKEN = "correct horse battery staple"
@@ -68,6 +72,64 @@ async def test_a_foreign_page_a_null_origin_and_another_local_port_are_refused_b
     assert "Origin" in response.body.decode()
     [record] = [r for r in logs if r["event"] == "handshake_refused"]
     assert record["origin"] == origin and record["status"] == 403 and record["remote"]
+
+
+async def test_a_page_looping_new_websocket_logs_one_refusal_and_then_a_count(
+    make_gateway: GatewayFactory,
+) -> None:
+    """Every refusal used to write a warning: hundreds of lines a second rotated the crash
+    history away."""
+    gateway, _ = await make_gateway()
+    port = gateway.port
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(40):
+            status, _, _ = await raw_request(
+                gateway.port, websocket_handshake(gateway.port, origin="https://evil.example"))
+            assert status == 403
+        status, _, _ = await raw_request(
+            gateway.port, websocket_handshake(gateway.port, host="evil.example"))
+        assert status == 403
+        await gateway.close(grace_s=0.5)
+    refused = [r for r in logs if r["event"] == "handshake_refused"]
+    suppressed = [r for r in logs if r["event"] == "handshake_refused_suppressed"]
+    assert [(r["origin"], r["host"]) for r in refused] == [
+        ("https://evil.example", f"127.0.0.1:{port}"), (None, "evil.example")]
+    assert [(r["origin"], r["status"], r["count"]) for r in suppressed] == [
+        ("https://evil.example", 403, 39)]
+
+
+@contextmanager
+def logs_until(event: str) -> Iterator[tuple[list[dict[str, Any]], asyncio.Event]]:
+    """Capture structlog records, and set the event when one named ``event`` arrives."""
+    records: list[dict[str, Any]] = []
+    arrived = asyncio.Event()
+
+    def capture(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+        records.append(dict(event_dict))
+        if event_dict["event"] == event:
+            arrived.set()
+        raise structlog.DropEvent
+
+    processors = structlog.get_config()["processors"]
+    structlog.configure(processors=[capture])
+    try:
+        yield records, arrived
+    finally:
+        structlog.configure(processors=processors)
+
+
+async def test_the_suppressed_count_is_written_when_the_window_ends_without_more_refusals(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway, _ = await make_gateway()
+    gateway._refusal_log = RefusalLogLimiter(time.monotonic, window_s=0.2)
+    with logs_until("handshake_refused_suppressed") as (logs, suppressed):
+        for _ in range(3):
+            await raw_request(gateway.port, websocket_handshake(gateway.port, origin="null"))
+        async with asyncio.timeout(10):
+            await suppressed.wait()
+    assert [(r["event"], r.get("count")) for r in logs] == [
+        ("handshake_refused", None), ("handshake_refused_suppressed", 2)]
 
 
 @pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "[::1]"])
@@ -127,6 +189,19 @@ async def test_admin_requests_from_a_page_are_forbidden_without_a_token(
     assert served["message_type"] == "workers_response"
 
 
+async def test_an_allowed_origin_typed_with_capitals_and_a_slash_admits_its_page(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway, _ = await make_gateway(allowed_origins=("http://LocalHost:3000/",),
+                                    allowed_hosts=("GreenRoom.LAN.",))
+    async with open_peer(gateway, origin="http://localhost:3000") as page:
+        assert (await page.request("ping_request"))["message_type"] == "ping_response"
+    status, headers, _ = await raw_request(
+        gateway.port, websocket_handshake(gateway.port, host=f"greenroom.lan:{gateway.port}",
+                                          origin="http://localhost:3000"))
+    assert (status, headers["upgrade"]) == (101, "websocket")
+
+
 async def test_a_page_may_administer_only_after_presenting_the_token(
     make_gateway: GatewayFactory,
 ) -> None:
@@ -154,10 +229,12 @@ async def test_two_authorization_headers_answer_401_not_500(
     assert "Authorization" in body
 
 
-async def guess_with_header(port: int, token: str) -> int:
+async def guess_with_header(port: int, token: str, source: str = "127.0.0.1") -> int:
+    """The handshake's HTTP status for ``token`` sent from the local address ``source``."""
     try:
         async with connect(f"ws://127.0.0.1:{port}",
-                           additional_headers={"Authorization": f"Bearer {token}"}):
+                           additional_headers={"Authorization": f"Bearer {token}"},
+                           local_addr=(source, 0)):
             return 101
     except InvalidStatus as refused:
         return refused.response.status_code
@@ -173,6 +250,18 @@ async def test_token_guesses_across_reconnects_are_refused_with_429_after_five(
     status, headers, body = await raw_request(
         gateway.port, f"GET /metrics HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer {TOKEN}")
     assert status == 429 and int(headers["retry-after"]) >= 1 and "retry in" in body
+
+
+async def test_a_guesser_rotating_loopback_source_addresses_is_refused_after_five(
+    make_gateway: GatewayFactory,
+) -> None:
+    """Linux lets any local program connect from any of 127.0.0.0/8; each address used to
+    get five fresh guesses."""
+    gateway, _ = await make_gateway(token=TOKEN)
+    guesses = [await guess_with_header(gateway.port, f"guess-{n}", f"127.0.0.{n + 2}")
+               for n in range(6)]
+    assert guesses == [401] * 5 + [429]
+    assert await guess_with_header(gateway.port, TOKEN, "127.0.0.1") == 429
 
 
 async def test_hello_token_guesses_count_too_and_close_the_guessing_session(

@@ -334,3 +334,46 @@ def test_closing_twice_closes_the_descriptor_once(tmp_path: Path) -> None:
     with (tmp_path / "bystander").open("wb") as bystander:
         file.close()
         os.fstat(bystander.fileno())
+
+
+def mode_of(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_log_is_created_owner_only_in_owner_only_directories(tmp_path: Path) -> None:
+    """The log holds the pdb debugger's one-time key; it used to be 0o644 in a 0o755 tree."""
+    path = tmp_path / "data" / "logs" / "greenroom.jsonl"
+    old_umask = os.umask(0o022)
+    try:
+        file = RotatingJsonlFile(path, 1 << 20, 2)
+    finally:
+        os.umask(old_umask)
+    file.write_line("{}")
+    file.close()
+    assert (mode_of(path), mode_of(path.parent), mode_of(path.parent.parent)) == (
+        0o600, 0o700, 0o700)
+
+
+def test_an_existing_log_and_its_backups_readable_by_others_are_narrowed_at_open(
+    tmp_path: Path,
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir(mode=0o755)
+    path = logs / "greenroom.jsonl"
+    backup = logs / "greenroom.jsonl.1"
+    for existing in (path, backup):
+        existing.write_text("{}\n")
+        existing.chmod(0o644)
+    RotatingJsonlFile(path, 1 << 20, 2).close()
+    assert (mode_of(path), mode_of(backup)) == (0o600, 0o600)
+    assert mode_of(logs) == 0o755  # a directory that existed is left as it is
+
+
+def test_a_log_recreated_after_removal_is_owner_only(tmp_path: Path) -> None:
+    file = RotatingJsonlFile(tmp_path / "logs" / "greenroom.jsonl", 1 << 20, 2,
+                             check_interval_s=0)
+    shutil.rmtree(tmp_path / "logs")
+    file.write_line("{}")
+    file.close()
+    assert mode_of(tmp_path / "logs" / "greenroom.jsonl") == 0o600
+    assert mode_of(tmp_path / "logs") == 0o700

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from protocol.events import TurnEvent, VitalsEvent
 from protocol.extensions import (
@@ -231,3 +233,36 @@ async def test_an_answer_over_the_frame_limit_answers_answer_too_large(
     page = await frames.reply(2)
     assert isinstance(page, StatusResponse) and page.history_total == 600
     assert page.conversation_history is not None and len(page.conversation_history) == 20
+
+
+async def test_a_whole_export_is_measured_in_utf8_bytes_not_characters(tmp_path: Path) -> None:
+    """The export's JSON keeps non-ASCII text as is (3 bytes for each of these characters):
+    counting characters let an export of twice the frame limit through the early check, to
+    be built whole in memory and fail only when encoded."""
+    character = load_character("m-playful", BUNDLED_CHARACTERS).character
+    backend = ScriptedBackend()
+    engine = CharacterEngine.open(character, data_dir=tmp_path, backend=backend)
+    async for _ in engine.chat("日本語の手紙を書きました。" * 1500):
+        pass
+    with contextlib.closing(engine.export_text()) as pieces:
+        text = "".join(pieces)
+    chars, size = len(text), len(text.encode())
+    limit = (chars + size) // 2  # more than the export's characters, less than its bytes
+    assert chars < limit < size
+    frames = Frames()
+
+    def send(frame: FromWorker) -> None:
+        encode_frame(frame, max_frame_bytes=limit)
+        frames(frame)
+
+    svc = CharacterService(engine, backend, None, send, max_frame_bytes=limit)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            svc.submit(request(1, ExportRequest(message_id="e")))
+            answer = await frames.reply(1)
+    finally:
+        await svc.close()
+    assert isinstance(answer, ErrorResponse) and answer.error_code == "answer_too_large"
+    assert answer.details == {"max_bytes": limit} and "stream" in answer.error
+    # Refused before the document was built, not when its encoded frame was too large.
+    assert [r for r in logs if r["event"] == "answer_too_large"] == []

@@ -24,6 +24,7 @@ from typing import Any, Final
 
 import msgspec
 
+from supervisor.private_dirs import make_private_dirs
 from worker.engine.errors import UNSUPPORTED_FORMAT, EngineError
 from worker.engine.relationship import Relationship
 from worker.engine.state import EngineState, canonical_json
@@ -190,8 +191,9 @@ def current_position(alternatives: Sequence[Alternative]) -> int:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) a character database with the pragmas durability needs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating if needed) a character database with the pragmas durability needs;
+    directories it creates are owner-only (conversations are private)."""
+    make_private_dirs(path.parent)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
