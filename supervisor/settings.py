@@ -16,9 +16,8 @@ from typing import Any, Literal
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from supervisor.web_names import normal_host, normal_origin
-
 from protocol.message_limit import DEFAULT_MAX_MESSAGE_CHARS
+from supervisor.web_names import normal_host, normal_origin
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
