@@ -15,6 +15,7 @@ from client.screen import PlainScreen
 from client.session import ChatSession
 from protocol import TurnEvent, VitalsEvent
 from supervisor.settings import load_settings
+from tests.client.chat_driver import run
 
 
 class InterruptingScreen(PlainScreen):
@@ -41,11 +42,6 @@ async def session(tmp_path: Path) -> AsyncIterator[tuple[ChatSession, io.StringI
         await character.close()
 
 
-async def run(chat: ChatSession, out: io.StringIO, line: str) -> str:
-    out.seek(0)
-    out.truncate()
-    await chat.handle(parse_line(line))
-    return out.getvalue()
 
 
 async def test_a_message_streams_the_reply_then_the_vitals(session: tuple[ChatSession, io.StringIO]

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from client.commands import parse_line
 from client.local import LocalCharacter
 from client.screen import PlainScreen
 from client.session import ChatSession
 from supervisor.settings import load_settings
 from tests.backends.fake_llm_servers import FakeOpenAIServer, StreamScript
+from tests.client.chat_driver import run
 
 
 @pytest.fixture
@@ -34,11 +34,6 @@ async def chat(tmp_path: Path) -> AsyncIterator[tuple[ChatSession, io.StringIO, 
             await character.close()
 
 
-async def run(session: ChatSession, out: io.StringIO, line: str) -> str:
-    out.seek(0)
-    out.truncate()
-    await session.handle(parse_line(line))
-    return out.getvalue()
 
 
 async def turns(session: ChatSession) -> int:
