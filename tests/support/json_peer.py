@@ -2,10 +2,11 @@
 client would — used by the reliability tests and the benchmarks.
 
 One owned reader task routes every incoming frame: a frame whose ``message_id`` matches a
-request in flight completes it (``chat_delta`` frames are collected on the way), anything
-else (events, unmatched frames) goes to ``events``. It deliberately uses no greenroom client
-code, so a bug in the client library cannot hide a bug in the server, and the same code path
-talks to the bare echo server the benchmarks compare against.
+request in flight completes it (``chat_delta`` and ``generation_status`` frames are
+collected on the way), anything else (events, unmatched frames) goes to ``events``. It
+deliberately uses no greenroom client code, so a bug in the client library cannot hide a bug
+in the server, and the same code path talks to the bare echo server the benchmarks compare
+against.
 """
 
 from __future__ import annotations
@@ -31,13 +32,16 @@ _ids = itertools.count(1)
 @dataclass(eq=False)
 class PendingRequest:
     """One request in flight. ``final`` resolves with the last frame (anything but a
-    ``chat_delta``); ``first_delta_at`` is the ``perf_counter`` reading when the first
-    ``chat_delta`` arrived (None until then)."""
+    ``chat_delta`` or ``generation_status``); ``first_delta_at`` is the ``perf_counter``
+    reading when the first ``chat_delta`` arrived (None until then). ``statuses`` are its
+    ``generation_status`` frames, each with ``deltas_before``: how many deltas had arrived
+    when it came."""
 
     message_id: str
     sent_at: float
     final: asyncio.Future[Frame]
     deltas: list[str] = field(default_factory=list)
+    statuses: list[Frame] = field(default_factory=list)
     first_delta: asyncio.Event = field(default_factory=asyncio.Event)
     first_delta_at: float | None = None
 
@@ -98,6 +102,8 @@ class JsonPeer:
                         pending.first_delta_at = time.perf_counter()
                         pending.first_delta.set()
                     pending.deltas.append(str(frame.get("delta", "")))
+                elif frame.get("message_type") == "generation_status":
+                    pending.statuses.append({**frame, "deltas_before": len(pending.deltas)})
                 else:
                     del self._pending[pending.message_id]
                     if not pending.final.done():

@@ -1,0 +1,159 @@
+"""What goes wrong with a real llama-cpp-python server, and what greenroom answers: time
+limits on silence, a prompt larger than the server's context, the server going away and
+coming back.
+
+Silence is made real by freezing the server (SIGSTOP): it keeps its connections and sends
+nothing, as a server busy elsewhere or swapping would. A frozen server is always thawed in a
+``finally`` (and ``LlamaServer.stop`` thaws it too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.real_llm.helpers import (
+    CHARACTER,
+    LONG_REPLY_PROMPT,
+    REPLY_TIMEOUT_S,
+    TALKER,
+    chat,
+    chat_reply,
+    greenroom_env,
+    long_message,
+    turn_count,
+    with_talker,
+)
+from tests.real_llm.llama_server import LlamaServer
+from tests.support.json_peer import JsonPeer, attach, open_peer
+from tests.support.running_server import Launch
+
+pytestmark = pytest.mark.timeout(300)
+
+FIRST_TOKEN_TIMEOUT_S = 0.5
+"""Far below the time SmolLM2 needs to read ``LONG_PROMPT_WORDS`` words on 2 cores."""
+LONG_PROMPT_WORDS = 900
+SILENCE_TIMEOUT_S = 1.0
+GENEROUS_S = 60.0
+"""The other limit in each timeout test: never the one that fires."""
+OUTAGE_S = 8.0
+OUTAGE_PACE_S = 0.25
+"""Chats sent while the server is down: one every 0.25 s for 8 s, so greenroom's failures
+pile up (a backoff that only waited would by then wait 15 s before trying again)."""
+RECOVERY_BOUND_S = 3.0
+"""The first chat after the server is back must work within this (the goal: a second or two)."""
+
+
+async def test_first_token_timeout_ends_a_chat_whose_prompt_takes_longer_to_read(
+    launch: Launch, chat_llm: LlamaServer
+) -> None:
+    server = await launch([CHARACTER], engine="openai", env=greenroom_env(
+        chat_llm, GREENROOM_LLM_FIRST_TOKEN_TIMEOUT=str(FIRST_TOKEN_TIMEOUT_S),
+        GREENROOM_LLM_SILENCE_TIMEOUT=str(GENEROUS_S)))
+    async with open_peer(server.url) as peer:
+        await attach(peer, CHARACTER)
+        before = await turn_count(peer)
+        started = time.monotonic()
+        answer = await chat(peer, long_message(LONG_PROMPT_WORDS, seed="w"), stream=True)
+        waited_s = time.monotonic() - started
+        after = await turn_count(peer)
+
+    assert answer["error_code"] == "timeout", answer
+    assert "GREENROOM_LLM_FIRST_TOKEN_TIMEOUT" in answer["error"], answer["error"]
+    assert CHARACTER in answer["error"], answer["error"]
+    assert waited_s < GENEROUS_S, "the first-token limit fired, not the silence limit"
+    assert after == before
+
+
+async def test_silence_timeout_ends_a_reply_whose_stream_goes_quiet(
+    launch: Launch, chat_llm: LlamaServer, tmp_path: Path
+) -> None:
+    server = await launch([TALKER], engine="openai", env=greenroom_env(
+        chat_llm, GREENROOM_LLM_FIRST_TOKEN_TIMEOUT=str(GENEROUS_S),
+        GREENROOM_LLM_SILENCE_TIMEOUT=str(SILENCE_TIMEOUT_S)),
+        characters_dir=with_talker(tmp_path / "characters"))
+    async with open_peer(server.url) as peer:
+        await attach(peer, TALKER)
+        before = await turn_count(peer)
+        pending = await peer.send_frame("chat_request", stream=True,
+                                        user_message=LONG_REPLY_PROMPT)
+        async with asyncio.timeout(REPLY_TIMEOUT_S):
+            await pending.first_delta.wait()
+        chat_llm.suspend()
+        try:
+            async with asyncio.timeout(GENEROUS_S / 2):
+                answer = await pending.final
+        finally:
+            chat_llm.resume()
+        after = await turn_count(peer)
+        follow_up = await chat_reply(peer, "Hello again.")
+
+    assert answer["error_code"] == "timeout", answer
+    assert "GREENROOM_LLM_SILENCE_TIMEOUT" in answer["error"], answer["error"]
+    assert pending.deltas, "the reply had started before the silence"
+    assert after == before, "a reply cut by silence commits nothing"
+    assert follow_up["response_text"]
+
+
+async def test_prompt_over_the_servers_context_answers_context_overflow_with_the_sizes(
+    launch: Launch, small_context_llm: LlamaServer
+) -> None:
+    server = await launch([CHARACTER], engine="openai", env=greenroom_env(small_context_llm))
+    async with open_peer(server.url) as peer:
+        await attach(peer, CHARACTER)
+        before = await turn_count(peer)
+        answer = await chat(peer, long_message(300, seed="o"), stream=True)
+        after = await turn_count(peer)
+
+    assert answer["error_code"] == "context_overflow", answer
+    details = answer["details"]
+    assert details["context_tokens"] == small_context_llm.config.n_ctx, details
+    assert details["prompt_tokens"] > small_context_llm.config.n_ctx, details
+    assert CHARACTER in answer["error"], answer["error"]
+    assert after == before
+
+
+async def chats_until_answered(peer: JsonPeer, *, within_s: float, pace_s: float
+                               ) -> list[dict[str, object]]:
+    """Chat every ``pace_s`` until one is answered ``chat_response`` or ``within_s`` has
+    passed; returns every answer."""
+    answers: list[dict[str, object]] = []
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        answers.append(await chat(peer, "Are you there?"))
+        if answers[-1]["message_type"] == "chat_response":
+            break
+        await asyncio.sleep(pace_s)  # pacing the attempts, not awaiting luck
+    return answers
+
+
+async def test_outage_answers_llm_unavailable_and_chats_work_soon_after_the_server_is_back(
+    launch: Launch, llama_servers: Callable[..., LlamaServer]
+) -> None:
+    llm = llama_servers("outage")
+    server = await launch([CHARACTER], engine="openai", env=greenroom_env(llm))
+    async with open_peer(server.url) as peer:
+        await attach(peer, CHARACTER)
+        await chat_reply(peer, "Hello!")
+        llm.stop()
+        down: list[dict[str, object]] = []
+        deadline = time.monotonic() + OUTAGE_S
+        while time.monotonic() < deadline:
+            down.append(await chat(peer, "Are you there?"))
+            await asyncio.sleep(OUTAGE_PACE_S)
+        llm.start()
+        back_at = time.monotonic()
+        after = await chats_until_answered(peer, within_s=RECOVERY_BOUND_S * 4, pace_s=0.05)
+        recovered_after_s = time.monotonic() - back_at
+
+    assert {answer.get("error_code") for answer in down} == {"llm_unavailable"}, down[-3:]
+    assert llm.base_url in str(down[0]["error"]), down[0]
+    assert after[-1]["message_type"] == "chat_response", after[-3:]
+    print(f"first chat answered {recovered_after_s:.2f} s after the server was back")
+    assert recovered_after_s < RECOVERY_BOUND_S, (
+        f"chats were refused for {recovered_after_s:.1f} s after the server came back "
+        f"({len(after) - 1} refusal(s): {after[0]})")
