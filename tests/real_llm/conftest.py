@@ -13,22 +13,27 @@ free port, started when a test first asks for it and stopped at the end of the s
 * ``small_context_llm``: ``n_ctx`` 256, for context overflow;
 * ``embedding_llm``: ``--embedding true`` with mean pooling, for hybrid memory search.
 
-``llama_servers`` starts servers a test owns (outage and recovery). The terminal summary
-gives the tier's time and each server's load time.
+``llama_servers`` starts servers a test owns (outage and recovery); ``greenroom`` starts
+``greenroom serve --engine openai`` against one (``tests/support/running_server.py``, stopped
+after the test). The terminal summary gives the tier's time and each server's load time.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.real_llm.helpers import CHARACTER, greenroom_env, tier_characters
 from tests.real_llm.llama_server import LlamaServer, LlamaServerConfig
 from tests.support.paths import REPO_ROOT
+from tests.support.running_server import Launch, RunningServer
+
+StartGreenroom = Callable[..., Awaitable[RunningServer]]
 
 TIER_PYTHON_VARIABLE = "REAL_LLM_PYTHON"
 DEFAULT_TIER_PYTHON = REPO_ROOT / ".venv-real-llm" / "bin" / "python"
@@ -92,6 +97,19 @@ def small_context_llm(llama_servers: Callable[..., LlamaServer]) -> LlamaServer:
 @pytest.fixture(scope="session")
 def embedding_llm(llama_servers: Callable[..., LlamaServer]) -> LlamaServer:
     return llama_servers("embedding", embedding=True, pooling="mean")
+
+
+@pytest.fixture
+def greenroom(launch: Launch, tmp_path: Path) -> StartGreenroom:
+    """``await greenroom(llm, characters=(CHARACTER,), **settings)``: a started greenroom with
+    the tier's characters preloaded, its settings from ``greenroom_env(llm, **settings)``."""
+
+    async def start(llm: LlamaServer, characters: Sequence[str] = (CHARACTER,),
+                    **settings: str) -> RunningServer:
+        return await launch(list(characters), engine="openai", env=greenroom_env(llm, **settings),
+                            characters_dir=tier_characters(tmp_path / "characters"))
+
+    return start
 
 
 @pytest.fixture(autouse=True)

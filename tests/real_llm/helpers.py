@@ -1,24 +1,29 @@
-"""What the real-model tests share: greenroom's settings for a llama server, characters
-made to talk long, and reading what a character committed."""
+"""What the real-model tests share: greenroom's settings for a llama server, small
+characters (one made to talk long), and reading what a character committed."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from tests.real_llm.llama_server import MODEL_NAME, LlamaServer
 from tests.support.json_peer import Frame, JsonPeer
-from tests.support.paths import BUNDLED_CHARACTERS
 
-CHARACTER = "m-playful"
-OTHER_CHARACTER = "f-serious"
+CHARACTER = "cook"
+OTHER_CHARACTER = "doctor"
 TALKER = "talker"
-"""A copy of ``m-playful`` with ``llm.max_tokens`` 1000: its replies go on long after a test
-has acted on them (cut, cancelled, silenced); see ``with_talker``."""
+"""``cook`` with ``llm.max_tokens`` 1000: its replies go on long after a test has acted on
+them (cut, cancelled, silenced)."""
+CHARACTERS = {
+    CHARACTER: "name: Toby\narchetype: playful\ndescription: A cheerful food-truck cook.\n",
+    OTHER_CHARACTER: "name: Nadia\narchetype: serious\ndescription: A calm emergency doctor.\n",
+    TALKER: "name: Toby\narchetype: playful\ndescription: A cheerful food-truck cook.\n"
+            "llm:\n  max_tokens: 1000\n",
+}
+"""Characters with short definitions: the bundled ones make a system prompt of about 1100
+tokens, which SmolLM2 on 2 busy cores reads for half a minute; these make about 150."""
 
 MAX_TOKENS = 24
 """``GREENROOM_LLM_MAX_TOKENS`` for every test: short replies keep the tier fast."""
-TALKER_MAX_TOKENS = 1000
 LONG_REPLY_PROMPT = "Count from 1 to 500, one number after another, separated by commas."
 """Greedy decoding (temperature 0) makes SmolLM2 count for hundreds of tokens."""
 REPLY_TIMEOUT_S = 90.0
@@ -28,22 +33,18 @@ REPLY_TIMEOUT_S = 90.0
 
 def greenroom_env(llm: LlamaServer, **settings: str) -> dict[str, str]:
     """greenroom's environment for ``--engine openai`` against ``llm``: short, greedy
-    replies; ``settings`` add to or override it."""
+    replies, and the gateway's limit on one request as long as ``REPLY_TIMEOUT_S``;
+    ``settings`` add to or override it."""
     return {"OPENAI_BASE_URL": llm.base_url, "OPENAI_MODEL": MODEL_NAME,
             "GREENROOM_LLM_MAX_TOKENS": str(MAX_TOKENS), "GREENROOM_LLM_TEMPERATURE": "0",
-            **settings}
+            "GREENROOM_REQUEST_TIMEOUT": str(REPLY_TIMEOUT_S), **settings}
 
 
-def with_talker(dest: Path) -> Path:
-    """A characters directory with the bundled ``CHARACTER`` and ``OTHER_CHARACTER`` and
-    ``TALKER``; returns it."""
+def tier_characters(dest: Path) -> Path:
+    """A characters directory with ``CHARACTERS``; returns it."""
     dest.mkdir(parents=True, exist_ok=True)
-    for character_id in (CHARACTER, OTHER_CHARACTER):
-        shutil.copyfile(BUNDLED_CHARACTERS / f"{character_id}.yaml", dest / f"{character_id}.yaml")
-    text = (BUNDLED_CHARACTERS / f"{CHARACTER}.yaml").read_text()
-    assert "\nllm:" not in text, "the template already has an llm section"
-    talker = f"{text.rstrip()}\nllm:\n  max_tokens: {TALKER_MAX_TOKENS}\n"
-    (dest / f"{TALKER}.yaml").write_text(talker)
+    for character_id, text in CHARACTERS.items():
+        (dest / f"{character_id}.yaml").write_text(text)
     return dest
 
 

@@ -11,10 +11,10 @@ llama-cpp-python's ``Disconnected from client`` when its event publisher was can
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
+from tests.real_llm.conftest import StartGreenroom
 from tests.real_llm.helpers import (
     CHARACTER,
     LONG_REPLY_PROMPT,
@@ -23,23 +23,20 @@ from tests.real_llm.helpers import (
     REPLY_TIMEOUT_S,
     TALKER,
     chat_reply,
-    greenroom_env,
     status,
     turn_count,
-    with_talker,
 )
 from tests.real_llm.llama_server import DISCONNECTED, LlamaServer, request_line
 from tests.support.json_peer import attach, open_peer
-from tests.support.running_server import Launch
 
 pytestmark = pytest.mark.timeout(300)
 
 PHASES = ("queued", "reading_prompt", "streaming")
 
 async def test_streamed_deltas_arrive_before_the_reply_and_add_up_to_the_committed_turn(
-    launch: Launch, chat_llm: LlamaServer
+    greenroom: StartGreenroom, chat_llm: LlamaServer
 ) -> None:
-    server = await launch([CHARACTER], engine="openai", env=greenroom_env(chat_llm))
+    server = await greenroom(chat_llm)
     async with open_peer(server.url) as peer:
         await attach(peer, CHARACTER)
         pending = await peer.send_frame("chat_request", stream=True,
@@ -56,13 +53,13 @@ async def test_streamed_deltas_arrive_before_the_reply_and_add_up_to_the_committ
     assert len(pending.deltas) > 1, pending.deltas
     assert "".join(pending.deltas) == final["response_text"] != ""
     assert history[-1]["user_message"] == "Hello! What do you cook?"
-    assert history[-1]["response_text"] == final["response_text"]
+    assert history[-1]["response"] == final["response_text"]
 
 
 async def test_generation_status_says_the_prompt_is_being_read_before_the_first_token(
-    launch: Launch, chat_llm: LlamaServer
+    greenroom: StartGreenroom, chat_llm: LlamaServer
 ) -> None:
-    server = await launch([CHARACTER], engine="openai", env=greenroom_env(chat_llm))
+    server = await greenroom(chat_llm)
     async with open_peer(server.url) as peer:
         await attach(peer, CHARACTER)
         pending = await peer.send_frame("chat_request", stream=True,
@@ -79,9 +76,9 @@ async def test_generation_status_says_the_prompt_is_being_read_before_the_first_
 
 
 async def test_usage_is_counted_and_marked_so_when_the_server_reports_none(
-    launch: Launch, chat_llm: LlamaServer
+    greenroom: StartGreenroom, chat_llm: LlamaServer
 ) -> None:
-    server = await launch([CHARACTER], engine="openai", env=greenroom_env(chat_llm))
+    server = await greenroom(chat_llm)
     async with open_peer(server.url) as peer:
         await attach(peer, CHARACTER)
         reply = await chat_reply(peer, "Tell me a long story about your food truck.")
@@ -96,10 +93,9 @@ async def test_usage_is_counted_and_marked_so_when_the_server_reports_none(
 
 
 async def test_cancel_closes_the_http_stream_and_the_server_stops_generating(
-    launch: Launch, chat_llm: LlamaServer, tmp_path: Path
+    greenroom: StartGreenroom, chat_llm: LlamaServer
 ) -> None:
-    server = await launch([TALKER], engine="openai", env=greenroom_env(chat_llm),
-                          characters_dir=with_talker(tmp_path / "characters"))
+    server = await greenroom(chat_llm, [TALKER])
     async with open_peer(server.url) as peer:
         await attach(peer, TALKER)
         before = await turn_count(peer)
@@ -134,9 +130,9 @@ async def test_cancel_closes_the_http_stream_and_the_server_stops_generating(
 
 
 async def test_regenerate_replaces_the_reply_and_undo_removes_the_turn(
-    launch: Launch, chat_llm: LlamaServer
+    greenroom: StartGreenroom, chat_llm: LlamaServer
 ) -> None:
-    server = await launch([CHARACTER], engine="openai", env=greenroom_env(chat_llm))
+    server = await greenroom(chat_llm)
     async with open_peer(server.url) as peer:
         await attach(peer, CHARACTER)
         first = await chat_reply(peer, "Name a dessert you like.")
@@ -152,7 +148,7 @@ async def test_regenerate_replaces_the_reply_and_undo_removes_the_turn(
     assert regenerated["message_type"] == "chat_response", regenerated
     assert "".join(pending.deltas) == regenerated["response_text"] != ""
     assert regenerated["response_metadata"]["regenerated"] is True, regenerated
-    assert history[-1]["response_text"] == regenerated["response_text"]
+    assert history[-1]["response"] == regenerated["response_text"]
     texts = [(a["response_text"], a["current"]) for a in alternatives["alternatives"]]
     assert texts == [(first["response_text"], False), (regenerated["response_text"], True)]
     assert undone["success"] is True, undone
@@ -162,14 +158,12 @@ async def test_regenerate_replaces_the_reply_and_undo_removes_the_turn(
 
 
 async def test_a_reply_cut_by_another_characters_request_is_incomplete_and_not_committed(
-    launch: Launch, chat_llm: LlamaServer, tmp_path: Path
+    greenroom: StartGreenroom, chat_llm: LlamaServer
 ) -> None:
     """llama-cpp-python (``interrupt_requests``, on by default) ends the stream in progress
     with a bare ``[DONE]`` when another request arrives: greenroom must not take that for
     the end of the reply."""
-    server = await launch([TALKER, OTHER_CHARACTER], engine="openai",
-                          env=greenroom_env(chat_llm),
-                          characters_dir=with_talker(tmp_path / "characters"))
+    server = await greenroom(chat_llm, [TALKER, OTHER_CHARACTER])
     async with open_peer(server.url) as talker, open_peer(server.url) as other:
         await attach(talker, TALKER)
         await attach(other, OTHER_CHARACTER)

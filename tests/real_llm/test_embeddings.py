@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.real_llm.helpers import CHARACTER, chat_reply, greenroom_env
+from tests.real_llm.conftest import StartGreenroom
+from tests.real_llm.helpers import CHARACTER, chat_reply
 from tests.real_llm.llama_server import MODEL_NAME, LlamaServer, request_line
 from tests.support.json_peer import attach, open_peer
-from tests.support.running_server import Launch
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -19,12 +19,11 @@ UNRELATED_QUERY = "espresso beverage"
 
 
 async def test_memory_search_finds_a_memory_by_its_vector_from_the_embedding_server(
-    launch: Launch, chat_llm: LlamaServer, embedding_llm: LlamaServer
+    greenroom: StartGreenroom, chat_llm: LlamaServer, embedding_llm: LlamaServer
 ) -> None:
     chat_mark, embedding_mark = len(chat_llm.lines), len(embedding_llm.lines)
-    server = await launch([CHARACTER], engine="openai", env=greenroom_env(
-        chat_llm, GREENROOM_EMBEDDING_MODEL=MODEL_NAME,
-        GREENROOM_EMBEDDING_BASE_URL=embedding_llm.base_url))
+    server = await greenroom(chat_llm, GREENROOM_EMBEDDING_MODEL=MODEL_NAME,
+                             GREENROOM_EMBEDDING_BASE_URL=embedding_llm.base_url)
     async with open_peer(server.url) as peer:
         await attach(peer, CHARACTER)
         reply = await chat_reply(peer, FACT)

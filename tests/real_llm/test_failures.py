@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
+from tests.real_llm.conftest import StartGreenroom
 from tests.real_llm.helpers import (
     CHARACTER,
     LONG_REPLY_PROMPT,
@@ -23,14 +23,11 @@ from tests.real_llm.helpers import (
     TALKER,
     chat,
     chat_reply,
-    greenroom_env,
     long_message,
     turn_count,
-    with_talker,
 )
 from tests.real_llm.llama_server import LlamaServer
 from tests.support.json_peer import JsonPeer, attach, open_peer
-from tests.support.running_server import Launch
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -49,11 +46,11 @@ RECOVERY_BOUND_S = 3.0
 
 
 async def test_first_token_timeout_ends_a_chat_whose_prompt_takes_longer_to_read(
-    launch: Launch, chat_llm: LlamaServer
+    greenroom: StartGreenroom, chat_llm: LlamaServer
 ) -> None:
-    server = await launch([CHARACTER], engine="openai", env=greenroom_env(
+    server = await greenroom(
         chat_llm, GREENROOM_LLM_FIRST_TOKEN_TIMEOUT=str(FIRST_TOKEN_TIMEOUT_S),
-        GREENROOM_LLM_SILENCE_TIMEOUT=str(GENEROUS_S)))
+        GREENROOM_LLM_SILENCE_TIMEOUT=str(GENEROUS_S))
     async with open_peer(server.url) as peer:
         await attach(peer, CHARACTER)
         before = await turn_count(peer)
@@ -70,12 +67,11 @@ async def test_first_token_timeout_ends_a_chat_whose_prompt_takes_longer_to_read
 
 
 async def test_silence_timeout_ends_a_reply_whose_stream_goes_quiet(
-    launch: Launch, chat_llm: LlamaServer, tmp_path: Path
+    greenroom: StartGreenroom, chat_llm: LlamaServer
 ) -> None:
-    server = await launch([TALKER], engine="openai", env=greenroom_env(
-        chat_llm, GREENROOM_LLM_FIRST_TOKEN_TIMEOUT=str(GENEROUS_S),
-        GREENROOM_LLM_SILENCE_TIMEOUT=str(SILENCE_TIMEOUT_S)),
-        characters_dir=with_talker(tmp_path / "characters"))
+    server = await greenroom(
+        chat_llm, [TALKER], GREENROOM_LLM_FIRST_TOKEN_TIMEOUT=str(GENEROUS_S),
+        GREENROOM_LLM_SILENCE_TIMEOUT=str(SILENCE_TIMEOUT_S))
     async with open_peer(server.url) as peer:
         await attach(peer, TALKER)
         before = await turn_count(peer)
@@ -100,9 +96,9 @@ async def test_silence_timeout_ends_a_reply_whose_stream_goes_quiet(
 
 
 async def test_prompt_over_the_servers_context_answers_context_overflow_with_the_sizes(
-    launch: Launch, small_context_llm: LlamaServer
+    greenroom: StartGreenroom, small_context_llm: LlamaServer
 ) -> None:
-    server = await launch([CHARACTER], engine="openai", env=greenroom_env(small_context_llm))
+    server = await greenroom(small_context_llm)
     async with open_peer(server.url) as peer:
         await attach(peer, CHARACTER)
         before = await turn_count(peer)
@@ -132,10 +128,10 @@ async def chats_until_answered(peer: JsonPeer, *, within_s: float, pace_s: float
 
 
 async def test_outage_answers_llm_unavailable_and_chats_work_soon_after_the_server_is_back(
-    launch: Launch, llama_servers: Callable[..., LlamaServer]
+    greenroom: StartGreenroom, llama_servers: Callable[..., LlamaServer]
 ) -> None:
     llm = llama_servers("outage")
-    server = await launch([CHARACTER], engine="openai", env=greenroom_env(llm))
+    server = await greenroom(llm)
     async with open_peer(server.url) as peer:
         await attach(peer, CHARACTER)
         await chat_reply(peer, "Hello!")
