@@ -2,11 +2,10 @@
 client would — used by the reliability tests and the benchmarks.
 
 One owned reader task routes every incoming frame: a frame whose ``message_id`` matches a
-request in flight completes it (``chat_delta`` and ``generation_status`` frames are
-collected on the way), anything else (events, unmatched frames) goes to ``events``. It
-deliberately uses no greenroom client code, so a bug in the client library cannot hide a bug
-in the server, and the same code path talks to the bare echo server the benchmarks compare
-against.
+request in flight completes it (``chat_delta`` frames are collected on the way), anything
+else (events, unmatched frames) goes to ``events``. It deliberately uses no greenroom client
+code, so a bug in the client library cannot hide a bug in the server, and the same code path
+talks to the bare echo server the benchmarks compare against.
 """
 
 from __future__ import annotations
@@ -32,18 +31,18 @@ _ids = itertools.count(1)
 @dataclass(eq=False)
 class PendingRequest:
     """One request in flight. ``final`` resolves with the last frame (anything but a
-    ``chat_delta`` or ``generation_status``); ``first_delta_at`` is the ``perf_counter``
-    reading when the first ``chat_delta`` arrived (None until then). ``statuses`` are its
-    ``generation_status`` frames, each with ``deltas_before``: how many deltas had arrived
-    when it came."""
+    ``chat_delta`` or ``generation_status``, which are collected in ``deltas`` and
+    ``statuses``); ``first_delta_at`` is the ``perf_counter`` reading when the first
+    ``chat_delta`` arrived (None until then)."""
 
     message_id: str
     sent_at: float
     final: asyncio.Future[Frame]
     deltas: list[str] = field(default_factory=list)
-    statuses: list[Frame] = field(default_factory=list)
     first_delta: asyncio.Event = field(default_factory=asyncio.Event)
     first_delta_at: float | None = None
+    statuses: list[Frame] = field(default_factory=list)
+    status_seen: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class PeerClosed(Exception):
@@ -103,7 +102,8 @@ class JsonPeer:
                         pending.first_delta.set()
                     pending.deltas.append(str(frame.get("delta", "")))
                 elif frame.get("message_type") == "generation_status":
-                    pending.statuses.append({**frame, "deltas_before": len(pending.deltas)})
+                    pending.statuses.append(frame)
+                    pending.status_seen.set()
                 else:
                     del self._pending[pending.message_id]
                     if not pending.final.done():
