@@ -55,14 +55,21 @@ def cpu_amx_flags(cpuinfo: str) -> list[str]:
     return sorted(flags)
 
 
-def repacking_wanted(mode: str) -> tuple[bool, str]:
-    """Whether to let llama.cpp repack weights, and why."""
+def read_cpuinfo() -> str | None:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+
+
+def repacking_wanted(mode: str, cpuinfo: str | None) -> tuple[bool, str]:
+    """Whether to let llama.cpp repack weights, and why (``cpuinfo``: ``/proc/cpuinfo``'s
+    text, None where there is none)."""
     if mode != "auto":
         return mode == "on", f"--repack {mode}"
-    try:
-        amx = cpu_amx_flags(Path("/proc/cpuinfo").read_text())
-    except OSError:
+    if cpuinfo is None:
         return True, "no /proc/cpuinfo"
+    amx = cpu_amx_flags(cpuinfo)
     if amx:
         return False, f"the CPU reports {','.join(amx)}, which traps on some virtual machines"
     return True, "the CPU reports no AMX"
@@ -105,7 +112,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--pooling", choices=sorted(POOLING))
     parser.add_argument("--model")
     ours, rest = parser.parse_known_args(argv)
-    repack, why = repacking_wanted(ours.repack)
+    repack, why = repacking_wanted(ours.repack, read_cpuinfo())
     if not repack:
         disable_repacking()
     if ours.pooling is not None:
