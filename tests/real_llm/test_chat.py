@@ -189,3 +189,35 @@ async def test_a_reply_cut_by_another_characters_request_is_incomplete_and_not_c
     assert all(turn["user_message"] != LONG_REPLY_PROMPT for turn in talker_history)
     assert short["response_text"]
     assert other_after == other_turns + 1
+
+
+async def test_a_character_starting_up_does_not_cut_another_characters_reply(
+    greenroom: StartGreenroom, chat_llm: LlamaServer
+) -> None:
+    """A worker's start-up health check reaches the server while another character's reply
+    streams from it, and must not be a request that ends that stream: the reply streams on
+    until it is cancelled."""
+    server = await greenroom(chat_llm, [TALKER])
+    async with open_peer(server.url) as talker:
+        await attach(talker, TALKER)
+        mark, records_mark = len(chat_llm.lines), len(server.records)
+        long_chat = await talker.send_frame("chat_request", stream=True,
+                                            user_message=LONG_REPLY_PROMPT)
+        async with asyncio.timeout(REPLY_TIMEOUT_S):
+            await long_chat.first_delta.wait()
+        async with open_peer(server.url) as other:
+            await attach(other, OTHER_CHARACTER)  # not preloaded: its worker starts now
+            await server.wait_for_record(
+                lambda r: r.get("event") == "llm_check_passed"
+                and r.get("character") == OTHER_CHARACTER, REPLY_TIMEOUT_S, start=records_mark)
+        await talker.request("cancel_request", target_message_id=long_chat.message_id)
+        async with asyncio.timeout(REPLY_TIMEOUT_S):
+            ended = await long_chat.final
+        disconnected = await chat_llm.wait_for_line_async(
+            lambda line: DISCONNECTED in line, REPLY_TIMEOUT_S, start=mark)
+        until_then = chat_llm.lines[mark:chat_llm.lines.index(disconnected, mark)]
+
+    requests = [request_line(line) for line in until_then if request_line(line)]
+    assert requests[0] == "POST /v1/chat/completions" and len(requests) >= 2, (
+        f"the check reached the server while the reply streamed: {requests}")
+    assert ended["error_code"] == "cancelled", f"the reply ended before the cancel: {ended}"
