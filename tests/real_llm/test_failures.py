@@ -37,10 +37,11 @@ SILENCE_TIMEOUT_S = 3.0
 """Above the longest gap between two tokens on 2 busy cores, so only the freeze trips it."""
 GENEROUS_S = 60.0
 """The other limit in each timeout test: never the one that fires."""
-OUTAGE_S = 8.0
+OUTAGE_S = 16.0
 OUTAGE_PACE_S = 0.25
-"""Chats sent while the server is down: one every 0.25 s for 8 s, so greenroom's failures
-pile up (a backoff that only waited would by then wait 15 s before trying again)."""
+"""Chats sent while the server is down: one every 0.25 s for 16 s, so greenroom's failures
+pile up: a backoff that only waited (0.5, 1, 2, 4, 8 s) would then wait 15 s more before
+trying the server again, whatever the server did meanwhile."""
 RECOVERY_BOUND_S = 3.0
 """A chat sent this long after the server is back must work (the goal: a second or two)."""
 
