@@ -133,7 +133,8 @@ async def open_character(
     if options.local:
         return LocalCharacter(settings, user=options.user)
     remote = CharacterClient(settings.server_url, token=settings.token, user=options.user,
-                             client_name=CLIENT_NAME)
+                             client_name=CLIENT_NAME,
+                             request_timeout_s=settings.request_timeout_s)
     announcer = asyncio.create_task(_announce_connecting(remote, screen))
     try:
         await remote.open()

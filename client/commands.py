@@ -11,7 +11,7 @@ from typing import Final, Literal
 
 CommandName = Literal[
     "help", "status", "vitals", "mood", "goals", "memory", "save", "load", "snapshots",
-    "reset", "undo", "regen", "alternatives", "pick", "export", "characters", "switch",
+    "reset", "undo", "regen", "keep", "alternatives", "pick", "export", "characters", "switch",
     "clear", "quit",
 ]
 
@@ -39,6 +39,7 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
                 "reset state; memories are kept unless --wipe-memories", "optional"),
     CommandSpec("undo", "/undo", "remove your last turn"),
     CommandSpec("regen", "/regen", "replace the last reply with a new one"),
+    CommandSpec("keep", "/keep", "save a reply the server cut off, as it is (marked incomplete)"),
     CommandSpec("alternatives", "/alternatives", "the replies kept for the last turn"),
     CommandSpec("pick", "/pick N", "make reply N of /alternatives the current one", "required"),
     CommandSpec("export", "/export [FILE]", "export the full state as JSON (to FILE or screen)",

@@ -31,6 +31,15 @@ class ChatReply:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyPhase:
+    """Where a reply stands before its first token (a ``generation_status`` frame):
+    ``queued``, ``reading_prompt`` or ``streaming``; ``elapsed_s`` as the server measured it."""
+
+    phase: str
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class CharacterStatus:
     """The attached character's state; ``history``/``performance`` only when asked for."""
 
@@ -95,12 +104,14 @@ class Character(Protocol):
     async def chat(self, text: str) -> ChatReply:
         """One turn; returns the whole reply."""
 
-    def chat_stream(self, text: str) -> ReplyStream:
+    def chat_stream(self, text: str, *, keep_partial: bool = False) -> ReplyStream:
         """One turn, streamed: iterate for text deltas. Nothing is sent until iteration
-        starts; leaving the iteration early cancels the generation."""
+        starts; leaving the iteration early cancels the generation. ``keep_partial``:
+        commit the cut-off reply of the last ``llm_incomplete`` answer to ``text`` instead."""
 
-    def regenerate_stream(self) -> ReplyStream:
-        """Replace the last reply with a new one, streamed (``collect()`` for the whole)."""
+    def regenerate_stream(self, *, keep_partial: bool = False) -> ReplyStream:
+        """Replace the last reply with a new one, streamed (``collect()`` for the whole);
+        ``keep_partial`` as for ``chat_stream``."""
 
     async def cancel(self) -> bool:
         """Cancel the chat in flight; ``False`` when there was none."""

@@ -35,13 +35,13 @@ from worker.backends.options import default_options
 from worker.characters.loader import list_characters, load_character
 from worker.characters.problems import CharacterError, CharacterFileError
 from worker.characters.problems import CharacterNotFound as CharacterFileMissing
-from worker.engine.character_engine import CharacterEngine
+from worker.engine.character_engine import CharacterEngine, TurnStreamEvent
 from worker.engine.errors import EngineError
-from worker.engine.results import TurnResult
+from worker.engine.results import GenerationStarted, TurnResult
 
 DEFAULT_USER: Final = "user"
 
-TurnSource = Callable[[], AsyncIterator[TextDelta | TurnResult]]
+TurnSource = Callable[[], AsyncIterator[TurnStreamEvent]]
 
 
 class _Cancelled:
@@ -103,7 +103,7 @@ class LocalCharacter:
                 raise error_for(ErrorCode.CHARACTER_NOT_FOUND, str(exc)) from None
             character = loaded.character
             backend = make_backend(self._settings, character.llm)
-            embedder = make_embedder(self._settings)
+            embedder = make_embedder(self._settings, backend)
             try:
                 engine = CharacterEngine.open(
                     character,
@@ -137,11 +137,13 @@ class LocalCharacter:
     async def chat(self, text: str) -> ChatReply:
         return await self.chat_stream(text).collect()
 
-    def chat_stream(self, text: str) -> ReplyStream:
-        return ReplyStream(lambda: self._stream(lambda: self._live().chat(text, user=self._user)))
+    def chat_stream(self, text: str, *, keep_partial: bool = False) -> ReplyStream:
+        return ReplyStream(lambda: self._stream(lambda: self._live().chat(
+            text, user=self._user, keep_partial=keep_partial)))
 
-    def regenerate_stream(self) -> ReplyStream:
-        return ReplyStream(lambda: self._stream(lambda: self._live().regenerate(user=self._user)))
+    def regenerate_stream(self, *, keep_partial: bool = False) -> ReplyStream:
+        return ReplyStream(lambda: self._stream(lambda: self._live().regenerate(
+            user=self._user, keep_partial=keep_partial)))
 
     async def cancel(self) -> bool:
         pump = self._pump
@@ -285,7 +287,8 @@ class LocalCharacter:
         try:
             with _engine_errors():
                 async for item in start():
-                    queue.put_nowait(item)
+                    if not isinstance(item, GenerationStarted):  # no status line in-process
+                        queue.put_nowait(item)
         except GreenroomError as exc:
             queue.put_nowait(exc)
         queue.put_nowait(_FINISHED)
@@ -325,7 +328,7 @@ def _engine_errors() -> Iterator[None]:
     except EngineError as exc:
         raise error_for(exc.code, exc.message) from None
     except BackendError as exc:
-        raise error_for(exc.code, str(exc)) from None
+        raise error_for(exc.code, str(exc), exc.details) from None
 
 
 async def _close_quietly(backend: Backend | None, embedder: Embedder | None) -> None:

@@ -42,6 +42,7 @@ from client.interface import (
     ChatReply,
     ConnectionEvent,
     JsonObject,
+    ReplyPhase,
 )
 from client.reply_stream import ReplyStream
 from client.request_table import Arrival, RequestTable
@@ -63,6 +64,7 @@ from protocol import (
     ErrorResponse,
     ExportRequest,
     ExportResponse,
+    GenerationStatus,
     Hello,
     HelloResponse,
     InitRequest,
@@ -113,8 +115,11 @@ class CharacterClient:
 
     Use ``await CharacterClient.connect(url, character_id=...)`` (or construct, subscribe to
     ``events()`` to see the first connection attempts, then ``await open(...)``), and always
-    ``await close()`` (or ``async with``). ``request_timeout_s`` bounds the wait for each
-    answer frame — for a streamed reply, the wait for the next delta.
+    ``await close()`` (or ``async with``). ``request_timeout_s`` bounds the time without
+    progress: the wait for each answer frame — for a streamed reply, the wait for the next
+    delta or ``generation_status`` (the server repeats that one while it reads a long prompt),
+    so a reply that keeps streaming is never cut off however long it is. Front ends pass
+    the configured ``GREENROOM_REQUEST_TIMEOUT``.
     """
 
     def __init__(
@@ -246,12 +251,14 @@ class CharacterClient:
     async def chat(self, text: str) -> ChatReply:
         return await self.chat_stream(text).collect()
 
-    def chat_stream(self, text: str) -> ReplyStream:
-        request = ChatRequest(user_message=text, stream=True, user=self._user)
+    def chat_stream(self, text: str, *, keep_partial: bool = False) -> ReplyStream:
+        request = ChatRequest(user_message=text, stream=True, user=self._user,
+                              keep_partial=keep_partial)
         return ReplyStream(lambda: self._stream_reply(request))
 
-    def regenerate_stream(self) -> ReplyStream:
-        return ReplyStream(lambda: self._stream_reply(RegenerateRequest(stream=True)))
+    def regenerate_stream(self, *, keep_partial: bool = False) -> ReplyStream:
+        request = RegenerateRequest(stream=True, keep_partial=keep_partial)
+        return ReplyStream(lambda: self._stream_reply(request))
 
     async def cancel(self) -> bool:
         target = self._inflight_chat
@@ -539,7 +546,7 @@ class CharacterClient:
 
     async def _stream_reply(
         self, template: ChatRequest | RegenerateRequest
-    ) -> AsyncGenerator[str | ChatReply, None]:
+    ) -> AsyncGenerator[str | ReplyPhase | ChatReply, None]:
         if self._inflight_chat is not None:
             raise error_for(
                 ErrorCode.BUSY,
@@ -561,6 +568,9 @@ class CharacterClient:
                     if isinstance(arrival, ChatDelta):
                         delivered_any = True
                         yield arrival.delta
+                        continue
+                    if isinstance(arrival, GenerationStatus):
+                        yield ReplyPhase(arrival.phase, arrival.elapsed_s)
                         continue
                     answered = True
                     if (

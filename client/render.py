@@ -297,3 +297,21 @@ def _clip(text: str, limit: int = 80) -> str:
     one_line = " ".join(text.split())
     return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
 
+
+
+PHASE_LABELS: Final[dict[str, str]] = {
+    "queued": "waiting for the character's previous reply",
+    "reading_prompt": "reading the prompt",
+}
+
+
+def waiting_text(phase: str, elapsed_s: float) -> str:
+    """The spinner's line while a reply has no token yet: ``reading the prompt… 12s``."""
+    return f"{PHASE_LABELS.get(phase, phase)}… {elapsed_s:.0f}s"
+
+
+def partial_notice(regenerate: bool) -> str:
+    """What to tell the user about a reply the server cut off."""
+    again = "/regen again" if regenerate else "send the message again"
+    return (f"the reply above was cut off by the server and is not saved: /keep saves it as it"
+            f" is (marked incomplete), or {again} for a new one")

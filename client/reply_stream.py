@@ -12,9 +12,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 
 from client.errors import PROTOCOL_VIOLATION, GreenroomError
-from client.interface import ChatReply
+from client.interface import ChatReply, ReplyPhase
 
-ReplySource = Callable[[], AsyncGenerator[str | ChatReply, None]]
+ReplySource = Callable[[], AsyncGenerator[str | ReplyPhase | ChatReply, None]]
 
 
 class ReplyStream:
@@ -22,12 +22,15 @@ class ReplyStream:
 
     Errors from the source (``Cancelled``, ``CharacterUnavailable``, ...) propagate out of the
     iteration unchanged. The source is started lazily, on the first ``__anext__``.
+    ``on_phase``, when set before iterating, is called with each ``ReplyPhase`` the server
+    reports (queued, reading the prompt, first token).
     """
 
     def __init__(self, source: ReplySource) -> None:
         self._source = source
         self._started = False
         self._reply: ChatReply | None = None
+        self.on_phase: Callable[[ReplyPhase], None] | None = None
 
     @property
     def reply(self) -> ChatReply | None:
@@ -51,6 +54,9 @@ class ReplyStream:
             async for item in source:
                 if isinstance(item, ChatReply):
                     self._reply = item
+                elif isinstance(item, ReplyPhase):
+                    if self.on_phase is not None:
+                        self.on_phase(item)
                 else:
                     yield item
         if self._reply is None:

@@ -9,9 +9,11 @@ plain ``> `` line so a script (or pexpect) can wait for it.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Protocol, TextIO
 
 from rich.console import Console, RenderableType
+from rich.status import Status
 from rich.text import Text
 
 from client import render
@@ -22,6 +24,12 @@ class Screen(Protocol):
     """Output of the chat. ``reply_*`` frame one streamed reply; the rest are whole lines."""
 
     def reply_begin(self, speaker: str) -> None: ...
+
+    def reply_waiting(self, phase: str, elapsed_s: float) -> None:
+        """The reply has no token yet: the server is at ``phase`` since ``elapsed_s``."""
+
+    def reply_waiting_end(self) -> None:
+        """The wait shown by ``reply_waiting`` is over (first token, error, cancel)."""
 
     def reply_delta(self, text: str) -> None: ...
 
@@ -60,6 +68,12 @@ class PlainScreen:
         self._out.write(f"{speaker}: ")
         self._out.flush()
 
+    def reply_waiting(self, phase: str, elapsed_s: float) -> None:
+        """Nothing: a pipe or a script gets the reply, not a progress display."""
+
+    def reply_waiting_end(self) -> None:
+        """Nothing was shown."""
+
     def reply_delta(self, text: str) -> None:
         self._out.write(text)
         self._out.flush()
@@ -93,9 +107,23 @@ class RichScreen:
 
     def __init__(self, console: Console | None = None) -> None:
         self._console = console or Console(force_terminal=True, highlight=False, soft_wrap=True)
+        self._waiting: Status | None = None
+        self._elapsed = _Elapsed()
 
     def reply_begin(self, speaker: str) -> None:
         self._console.print(Text(f"{speaker}: ", style="bold magenta"), end="")
+
+    def reply_waiting(self, phase: str, elapsed_s: float) -> None:
+        """A transient spinner with the phase and a running count of seconds."""
+        self._elapsed.restart(phase, elapsed_s)
+        if self._waiting is None:
+            self._waiting = self._console.status(self._elapsed, spinner="dots")
+            self._waiting.start()
+
+    def reply_waiting_end(self) -> None:
+        if self._waiting is not None:
+            self._waiting.stop()
+            self._waiting = None
 
     def reply_delta(self, text: str) -> None:
         self._console.print(Text(text), end="")
@@ -123,3 +151,19 @@ class RichScreen:
 
     def show(self, renderable: RenderableType) -> None:
         self._console.print(renderable)
+
+
+class _Elapsed:
+    """The spinner's text, rendered afresh on every refresh so the seconds keep counting."""
+
+    def __init__(self) -> None:
+        self._phase = ""
+        self._since = time.monotonic()
+
+    def restart(self, phase: str, elapsed_s: float) -> None:
+        self._phase = phase
+        self._since = time.monotonic() - elapsed_s
+
+    def __rich__(self) -> Text:
+        return Text(render.waiting_text(self._phase, time.monotonic() - self._since),
+                    style="dim")

@@ -35,6 +35,8 @@ class ChatSession:
         self._interrupted = asyncio.Event()
         self._replying = False
         self._busy = False
+        #: Starts the ``/keep`` of the reply the server last cut off; ``None``: nothing to keep.
+        self._keep: Callable[[], ReplyStream] | None = None
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -63,7 +65,9 @@ class ChatSession:
 
     async def say(self, text: str) -> bool:
         """One turn, streamed to the screen; ``True`` when a reply was committed."""
-        return await self._stream(self.character.chat_stream(text))
+        character = self.character
+        return await self._stream(character.chat_stream(text),
+                                  keep=lambda: character.chat_stream(text, keep_partial=True))
 
     def interrupt(self) -> None:
         """Ctrl+C: cancel the reply being generated (nothing happens between replies)."""
@@ -115,9 +119,18 @@ class ChatSession:
 
     # -- internals ------------------------------------------------------------------------
 
-    async def _stream(self, stream: ReplyStream) -> bool:
+    async def _stream(self, stream: ReplyStream, *,
+                      keep: Callable[[], ReplyStream] | None = None,
+                      regenerate: bool = False) -> bool:
+        """Show one reply as it streams (a spinner until its first token). A reply the
+        server cut off (``llm_incomplete``) stays on screen, marked as such, and ``keep``
+        becomes what ``/keep`` runs."""
         self._interrupted.clear()
+        self._keep = None
         self._replying = True
+        screen = self.screen
+        stream.on_phase = lambda p: (screen.reply_waiting(p.phase, p.elapsed_s)
+                                     if p.phase != "streaming" else screen.reply_waiting_end())
         loop = asyncio.get_running_loop()
         watcher = asyncio.create_task(self._cancel_when_interrupted(), name="greenroom-ctrl-c")
         restore_sigint = _catch_sigint(loop, self.interrupt)
@@ -128,19 +141,33 @@ class ChatSession:
         try:
             async for delta in stream:
                 if not begun:
+                    screen.reply_waiting_end()
                     self.screen.reply_begin(self.speaker)
                     begun = True
                 self.screen.reply_delta(delta)
             ok = True
         except Cancelled:
+            screen.reply_waiting_end()
             if begun:
                 self.screen.reply_end()
             self.screen.notice("stopped — reply cancelled (nothing was committed)")
         except GreenroomError as exc:
+            screen.reply_waiting_end()
+            partial = (exc.details or {}).get("partial_text")
+            if isinstance(partial, str) and partial and not begun:
+                self.screen.reply_begin(self.speaker)
+                self.screen.reply_delta(partial)
+                begun = True
             if begun:
+                self.screen.reply_delta(" […]")
                 self.screen.reply_end()
             self.screen.error(render.error_text(exc))
+            if isinstance(partial, str) and partial:
+                self._keep = keep
+                if keep is not None:
+                    self.screen.notice(render.partial_notice(regenerate))
         finally:
+            screen.reply_waiting_end()
             restore_sigint()
             self._replying = False
             watcher.cancel()
@@ -207,7 +234,17 @@ class ChatSession:
                 screen.notice(f"undid your last turn: {render.describe_info(info)}")
                 await self._after_state_change()
             case "regen":
-                await self._stream(character.regenerate_stream())
+                await self._stream(
+                    character.regenerate_stream(), regenerate=True,
+                    keep=lambda: character.regenerate_stream(keep_partial=True))
+            case "keep":
+                keep = self._keep
+                if keep is None:
+                    screen.error("nothing to keep: /keep saves a reply the server cut off, "
+                                 "right after it happened")
+                    return
+                if await self._stream(keep()):
+                    screen.notice("kept the cut-off reply as it is (marked incomplete)")
             case "alternatives":
                 screen.text(render.alternatives_plain(await character.alternatives()))
             case "pick":

@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     STORAGE_ERROR = "storage_error"
     LLM_UNAVAILABLE = "llm_unavailable"
     LLM_ERROR = "llm_error"
+    LLM_INCOMPLETE = "llm_incomplete"
+    CONTEXT_OVERFLOW = "context_overflow"
     SHUTTING_DOWN = "shutting_down"
     BAD_FRAME = "bad_frame"
     INTERNAL = "internal"
@@ -97,8 +99,11 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
         "the worker is being restarted. Retry once it is ready."
     ),
     ErrorCode.TIMEOUT: (
-        "The request took longer than the server's limit and was abandoned. Retry, or ask "
-        "for less (a shorter reply, a smaller search)."
+        "The request went without progress for longer than a limit and was abandoned; the "
+        "text names the limit: GREENROOM_REQUEST_TIMEOUT (no answer and no sign of work), "
+        "GREENROOM_LLM_FIRST_TOKEN_TIMEOUT (the LLM sent no first token) or "
+        "GREENROOM_LLM_SILENCE_TIMEOUT (the LLM stopped between tokens). Nothing was "
+        "committed; retry, or raise that limit."
     ),
     ErrorCode.BUSY: (
         "The character's turn queue is full (GREENROOM_CHAT_QUEUE_DEPTH), or this session has "
@@ -140,6 +145,19 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.LLM_ERROR: (
         "The LLM server answered with an error or a malformed stream. Retry; the error text "
         "carries the server's message."
+    ),
+    ErrorCode.LLM_INCOMPLETE: (
+        "The LLM server's stream ended before it said the reply was finished (no "
+        "`finish_reason`; llama-cpp-python's server does this when another request arrives "
+        "unless started with `--interrupt_requests false`). Nothing was committed; "
+        "`details.partial_text` holds what streamed. Retry, or commit that text as the reply "
+        "by resending the same request with `keep_partial: true`."
+    ),
+    ErrorCode.CONTEXT_OVERFLOW: (
+        "The prompt does not fit the LLM server's context window; `details.prompt_tokens` and "
+        "`details.context_tokens` give the sizes when the server said them. Start the server "
+        "with a larger context (llama-server `-c`, llama-cpp-python `--n_ctx`, Ollama "
+        "GREENROOM_LLM_NUM_CTX) or lower GREENROOM_PROMPT_TOKEN_BUDGET. Nothing was committed."
     ),
     ErrorCode.SHUTTING_DOWN: (
         "The server is shutting down and accepts no new requests. Reconnect later."

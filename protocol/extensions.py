@@ -7,7 +7,7 @@ only a newer client sends, and ``chat_delta`` flows only for ``stream: true`` re
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -57,6 +57,26 @@ class ChatDelta(Message, tag="chat_delta"):
     index: NonNegativeInt
 
 
+GenerationPhase = Literal["queued", "reading_prompt", "streaming"]
+
+
+class GenerationStatus(Message, tag="generation_status"):
+    """Where a streamed reply stands before its text arrives, ``message_id`` = the chat
+    request's id; sent only for ``stream: true`` requests, at each change of ``phase``:
+
+    * ``queued``: the turn waits behind another turn of the same character (the gateway);
+    * ``reading_prompt``: the request went to the LLM server, which is queueing it, loading
+      the model or reading the prompt (no token yet);
+    * ``streaming``: the first token came (sent once, right after the first ``chat_delta``,
+      so that it never delays it).
+
+    ``elapsed_s``: seconds since the server started on the request (``queued``: 0).
+    """
+
+    phase: GenerationPhase
+    elapsed_s: float = 0.0
+
+
 class CancelRequest(Message, tag="cancel_request"):
     """Cancel the in-flight chat/regenerate whose ``message_id`` is ``target_message_id``.
 
@@ -88,9 +108,11 @@ class UndoResponse(Message, tag="undo_response"):
 
 class RegenerateRequest(Message, tag="regenerate_request"):
     """Replace this session's last reply with a new one; answered exactly like a chat
-    (``chat_delta`` frames when ``stream``, then ``chat_response``)."""
+    (``chat_delta`` frames when ``stream``, then ``chat_response``). ``keep_partial`` as for
+    ``chat_request``: the cut-off text of the last failed regenerate becomes the reply."""
 
     stream: bool = False
+    keep_partial: bool = False
 
 
 class AlternativesRequest(Message, tag="alternatives_request"):

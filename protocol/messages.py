@@ -59,12 +59,19 @@ class ChatRequest(Message, tag="chat_request"):
     With ``stream: true`` the server first sends ``chat_delta`` frames carrying this request's
     ``message_id``, then the final ``chat_response``. ``user`` names the speaker for per-user
     relationship state; ``None`` means the session's user (from ``hello``) or ``"user"``.
+
+    ``keep_partial: true`` asks nothing of the LLM: it commits, as the reply to this same
+    ``user_message``, the text that the previous answer's ``llm_incomplete`` (or
+    ``timeout``) error carried in ``details.partial_text``. The kept turn says
+    ``finish_reason: "incomplete"`` in ``generation_info`` and ``incomplete: true`` in
+    ``response_metadata``. Without such a text it answers ``bad_request``.
     """
 
     user_message: str
     context: JsonObject | None = None
     stream: bool = False
     user: str | None = None
+    keep_partial: bool = False
 
 
 class ChatResponse(Message, tag="chat_response"):

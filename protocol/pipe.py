@@ -71,6 +71,15 @@ class WorkerReply(PipeFrame, tag="reply"):
     final: bool = True
 
 
+class WorkerProgress(PipeFrame, tag="progress"):
+    """Worker → gateway: ``request_id`` (a chat turn) is still being worked on. Sent every
+    few seconds while a turn runs, whether or not its client asked for ``chat_delta``
+    frames, so the gateway's request timeout bounds a silent worker, not a long reply. Never
+    forwarded to a client."""
+
+    request_id: RequestId
+
+
 class WorkerEvent(PipeFrame, tag="event"):
     """Worker → gateway: an event for the character's subscribed sessions."""
 
@@ -119,5 +128,8 @@ class Fatal(PipeFrame, tag="fatal"):
 ToWorker = WorkerRequest | WorkerCancel | Heartbeat | Shutdown | StartDebugger
 """Every frame the gateway/supervisor sends to a worker."""
 
-FromWorker = WorkerReply | WorkerEvent | Ready | HeartbeatAck | LogRecord | DebuggerStarted | Fatal
+FromWorker = (
+    WorkerReply | WorkerProgress | WorkerEvent | Ready | HeartbeatAck | LogRecord
+    | DebuggerStarted | Fatal
+)
 """Every frame a worker sends to the gateway/supervisor."""

@@ -31,6 +31,7 @@ from protocol.extensions import (
     DeleteSnapshotResponse,
     ExportRequest,
     ExportResponse,
+    GenerationStatus,
     Hello,
     HelloResponse,
     RegenerateRequest,
@@ -103,6 +104,7 @@ ServerMessage = (
     | ErrorResponse
     | HelloResponse
     | ChatDelta
+    | GenerationStatus
     | CancelResponse
     | UndoResponse
     | AlternativesResponse

@@ -51,11 +51,13 @@ class Settings(BaseModel):
     openai_model: str = "default"
     openai_api_key: str | None = None
     embedding_model: str | None = None
+    embedding_base_url: str | None = None  # None: the chat server's URL
     llm_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     llm_num_ctx: int = Field(default=4096, gt=0)
     llm_max_tokens: int = Field(default=512, gt=0)
     llm_connect_timeout_s: float = Field(default=5.0, gt=0)
-    llm_read_timeout_s: float = Field(default=120.0, gt=0)
+    llm_first_token_timeout_s: float = Field(default=300.0, gt=0)
+    llm_silence_timeout_s: float = Field(default=60.0, gt=0)
     scripted_word_delay_s: float = Field(default=0.0, ge=0, le=5.0)
 
     # Engine
@@ -112,11 +114,13 @@ ENV_VARS: dict[str, str] = {
     "OPENAI_MODEL": "openai_model",
     "OPENAI_API_KEY": "openai_api_key",
     "GREENROOM_EMBEDDING_MODEL": "embedding_model",
+    "GREENROOM_EMBEDDING_BASE_URL": "embedding_base_url",
     "GREENROOM_LLM_TEMPERATURE": "llm_temperature",
     "GREENROOM_LLM_NUM_CTX": "llm_num_ctx",
     "GREENROOM_LLM_MAX_TOKENS": "llm_max_tokens",
     "GREENROOM_LLM_CONNECT_TIMEOUT": "llm_connect_timeout_s",
-    "GREENROOM_LLM_READ_TIMEOUT": "llm_read_timeout_s",
+    "GREENROOM_LLM_FIRST_TOKEN_TIMEOUT": "llm_first_token_timeout_s",
+    "GREENROOM_LLM_SILENCE_TIMEOUT": "llm_silence_timeout_s",
     "GREENROOM_SCRIPTED_WORD_DELAY": "scripted_word_delay_s",
     "GREENROOM_DECAY_HALF_LIFE": "decay_half_life_s",
     "GREENROOM_PROMPT_TOKEN_BUDGET": "prompt_token_budget",

@@ -31,6 +31,7 @@ from protocol.pipe import (
     Ready,
     ToWorker,
     WorkerEvent,
+    WorkerProgress,
     WorkerReply,
 )
 from supervisor.crash_report import CrashReport
@@ -176,7 +177,7 @@ class WorkerProcess:
 
     def _dispatch(self, frame: Any) -> None:
         match frame:
-            case WorkerReply() | WorkerEvent():
+            case WorkerReply() | WorkerProgress() | WorkerEvent():
                 self._on_client_frame(frame)
             case LogRecord(record=record):
                 self._emit({**record, **self._identity})

@@ -29,6 +29,8 @@ from protocol.extensions import (
     DeleteSnapshotResponse,
     ExportRequest,
     ExportResponse,
+    GenerationPhase,
+    GenerationStatus,
     RegenerateRequest,
     SelectAlternativeRequest,
     SelectAlternativeResponse,
@@ -56,18 +58,20 @@ from protocol.messages import (
     StatusRequest,
     StatusResponse,
 )
-from protocol.pipe import FromWorker, WorkerEvent, WorkerReply, WorkerRequest
+from protocol.pipe import FromWorker, WorkerEvent, WorkerProgress, WorkerReply, WorkerRequest
 from protocol.unions import ClientMessage, ServerMessage, message_type_of
 from supervisor.settings import Settings
 from worker.backends.base import Backend, BackendError, Embedder, TextDelta
 from worker.backends.factory import make_backend, make_embedder
 from worker.backends.options import default_options
 from worker.characters.loader import load_character
-from worker.engine.character_engine import CharacterEngine
+from worker.engine.character_engine import CharacterEngine, TurnStreamEvent
 from worker.engine.errors import EngineError
 from worker.engine.results import TurnResult
 
 SendFrame = Callable[[FromWorker], None]
+#: The longest gap between two ``WorkerProgress`` frames of a running turn, in seconds.
+MAX_KEEPALIVE_S = 5.0
 
 log = structlog.get_logger()
 
@@ -90,8 +94,13 @@ class CharacterService:
         backend: Backend,
         embedder: Embedder | None,
         send: SendFrame,
+        *,
+        keepalive_s: float = MAX_KEEPALIVE_S,
     ) -> None:
+        """``keepalive_s``: seconds between two ``WorkerProgress`` frames of a running turn;
+        well below the gateway's request timeout (``open`` derives it from the settings)."""
         self._engine = engine
+        self._keepalive_s = keepalive_s
         self._backend = backend
         self._embedder = embedder
         self._send = send
@@ -116,7 +125,7 @@ class CharacterService:
         """
         character = load_character(character_id, settings.characters_dir).character
         backend = make_backend(settings, character.llm)
-        embedder = make_embedder(settings)
+        embedder = make_embedder(settings, backend)
         try:
             engine = CharacterEngine.open(
                 character, data_dir=settings.data_dir, backend=backend,
@@ -127,7 +136,8 @@ class CharacterService:
         except BaseException:
             await _aclose(backend, embedder)
             raise
-        service = cls(engine, backend, embedder, send)
+        service = cls(engine, backend, embedder, send,
+                      keepalive_s=keepalive_interval(settings.request_timeout_s))
         service._backend_check = asyncio.get_running_loop().create_task(
             service._check_backend(), name="llm-health-check")
         return service
@@ -146,6 +156,8 @@ class CharacterService:
             await self._backend.check()
         except BackendError as exc:
             log.warning("llm_check_failed", code=exc.code, error=str(exc))
+            return
+        log.info("llm_check_passed")
 
     @property
     def in_flight(self) -> int:
@@ -219,7 +231,7 @@ class CharacterService:
                 return
             except BackendError as exc:
                 self._reply_error(request, exc.code,
-                                  f"character {self.character_id!r}: {exc}")
+                                  f"character {self.character_id!r}: {exc}", details=exc.details)
                 log.warning("llm_failed", code=exc.code, error=str(exc))
                 return
             except (sqlite3.Error, OSError) as exc:
@@ -246,11 +258,14 @@ class CharacterService:
         match message:
             case ChatRequest():
                 return await self._stream_turn(
-                    request, engine.chat(message.user_message, user=message.user or request.user),
+                    request, engine.chat(message.user_message, user=message.user or request.user,
+                                         keep_partial=message.keep_partial),
                     stream=message.stream)
             case RegenerateRequest():
                 return await self._stream_turn(
-                    request, engine.regenerate(user=request.user), stream=message.stream)
+                    request, engine.regenerate(user=request.user,
+                                               keep_partial=message.keep_partial),
+                    stream=message.stream)
             case StatusRequest():
                 status = engine.status(
                     include_vitals=message.include_vitals,
@@ -311,24 +326,37 @@ class CharacterService:
     async def _stream_turn(
         self,
         request: WorkerRequest,
-        events: AsyncIterator[TextDelta | TurnResult],
+        events: AsyncIterator[TurnStreamEvent],
         *,
         stream: bool,
     ) -> ChatResponse:
         mid = request.message.message_id
+        request_id = request.request_id
         result: TurnResult | None = None
         index = 0
+        progress = _TurnProgress(self._send, request_id, mid, stream=stream,
+                                 interval_s=self._keepalive_s)
         # aclosing: a cancelled turn closes the engine's generator at once, so it commits
         # nothing and frees the engine for the next turn.
-        async with contextlib.aclosing(events) as turn:  # type: ignore[type-var]
-            async for event in turn:
-                if isinstance(event, TurnResult):
-                    result = event
-                elif stream and event.text:
-                    delta = ChatDelta(message_id=mid, delta=event.text, index=index)
-                    self._send(WorkerReply(request_id=request.request_id, message=delta,
-                                           final=False))
-                    index += 1
+        try:
+            async with contextlib.aclosing(events) as turn:  # type: ignore[type-var]
+                async for event in turn:
+                    if isinstance(event, TextDelta):
+                        if not stream or not event.text:
+                            continue
+                        delta = ChatDelta(message_id=mid, delta=event.text, index=index)
+                        self._send(WorkerReply(request_id=request_id, message=delta,
+                                               final=False))
+                        if index == 0:  # after the delta: the first token is never delayed
+                            progress.enter("streaming")
+                        progress.quiet = False
+                        index += 1
+                    elif isinstance(event, TurnResult):
+                        result = event
+                    else:
+                        progress.enter_soon("reading_prompt")
+        finally:
+            progress.stop()
         if result is None:
             raise RequestFailed("internal", f"character {self.character_id!r} ended a turn "
                                 "without a result")
@@ -350,10 +378,77 @@ class CharacterService:
             character_id=self.character_id, vitals=vitals, mood=info.get("mood"),
             cause=cause)))
 
-    def _reply_error(self, request: WorkerRequest, code: str, text: str) -> None:
+    def _reply_error(self, request: WorkerRequest, code: str, text: str, *,
+                     details: dict[str, Any] | None = None) -> None:
         error = ErrorResponse(message_id=request.message.message_id, error=text,
-                              error_code=code)
+                              error_code=code, details=details)
         self._send(WorkerReply(request_id=request.request_id, message=error))
+
+
+def keepalive_interval(request_timeout_s: float) -> float:
+    """A third of the gateway's request timeout (so two frames may be late before it
+    fires), at most ``MAX_KEEPALIVE_S``."""
+    return min(MAX_KEEPALIVE_S, request_timeout_s / 3)
+
+
+class _TurnProgress:
+    """What a running turn tells the gateway besides its deltas.
+
+    ``enter(phase)`` sends a ``generation_status`` (only for a ``stream: true`` request; the
+    gateway forwards it). Every ``interval_s`` a timer (a loop callback, no task) sends a
+    keepalive: the current ``generation_status`` again when the client was sent nothing
+    since the last one (a long prompt, a stalled stream), else a ``WorkerProgress`` frame
+    for the gateway alone. Either keeps the gateway's request deadline from expiring while
+    the worker is working; a blocked event loop sends nothing, as it should.
+    """
+
+    def __init__(self, send: SendFrame, request_id: int, message_id: str | None, *,
+                 stream: bool, interval_s: float) -> None:
+        self._send = send
+        self._request_id = request_id
+        self._message_id = message_id
+        self._stream = stream
+        self._progress = WorkerProgress(request_id=request_id)
+        self._interval_s = interval_s
+        self._loop = asyncio.get_running_loop()
+        self._started = self._loop.time()
+        self._phase: GenerationPhase | None = None
+        #: Nothing was sent to the client since the last tick (the turn's owner clears it).
+        self.quiet = True
+        self._handle = self._loop.call_later(interval_s, self._tick)
+
+    def enter(self, phase: GenerationPhase) -> None:
+        self._phase = phase
+        if self._stream:
+            self._send_status(phase)
+
+    def enter_soon(self, phase: GenerationPhase) -> None:
+        """``enter`` once the turn's task next waits — for ``reading_prompt``, when the HTTP
+        request has been written — so the frame never delays the request itself. Skipped if
+        another phase was entered meanwhile (a backend that answered without waiting)."""
+        self._phase = phase
+        self._loop.call_soon(self._enter_if_still, phase)
+
+    def _enter_if_still(self, phase: GenerationPhase) -> None:
+        if self._phase == phase and self._stream:
+            self._send_status(phase)
+
+    def _send_status(self, phase: GenerationPhase) -> None:
+        status = GenerationStatus(message_id=self._message_id, phase=phase,
+                                  elapsed_s=round(self._loop.time() - self._started, 3))
+        self._send(WorkerReply(request_id=self._request_id, message=status, final=False))
+        self.quiet = False
+
+    def _tick(self) -> None:
+        if self._stream and self._phase is not None and self.quiet:
+            self._send_status(self._phase)
+        else:
+            self._send(self._progress)
+        self.quiet = True
+        self._handle = self._loop.call_later(self._interval_s, self._tick)
+
+    def stop(self) -> None:
+        self._handle.cancel()
 
 
 def _user_message(request: WorkerRequest) -> str:
@@ -368,7 +463,8 @@ def _chat_response(message_id: str | None, result: TurnResult) -> ChatResponse:
         character_insights={"mood": result.mood, "mood_intensity": result.mood_intensity,
                             "intent": result.intent},
         response_metadata={"turn_id": result.turn_id, "turn_index": result.turn_index,
-                           "user": result.user, "regenerated": result.regenerated},
+                           "user": result.user, "regenerated": result.regenerated,
+                           "incomplete": result.generation.get("finish_reason") == "incomplete"},
         generation_info=result.generation,
         cognitive_summary={"appraisal": result.appraisal,
                            "memories_used": result.memories_used,

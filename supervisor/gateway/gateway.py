@@ -52,6 +52,7 @@ from protocol import (
     ServerMessage,
     WorkerEvent,
     WorkerInfo,
+    WorkerProgress,
     WorkerReply,
     WorkersRequest,
     WorkersResponse,
@@ -251,10 +252,13 @@ class Gateway:
     # PoolListener
 
     def on_worker_frame(self, character_id: str, frame: Any) -> None:
-        """A ``WorkerReply`` or ``WorkerEvent`` from a worker. Never raises into the pool."""
+        """A ``WorkerReply``, ``WorkerProgress`` or ``WorkerEvent`` from a worker. Never raises
+        into the pool."""
         try:
             if isinstance(frame, WorkerReply):
                 self._router.on_reply(character_id, frame)
+            elif isinstance(frame, WorkerProgress):
+                self._router.on_progress(character_id, frame.request_id)
             elif isinstance(frame, WorkerEvent):
                 self._fan_out(character_id, frame.message)
             else:

@@ -12,7 +12,11 @@ Promises:
   ``shutting_down``), carrying the client's ``message_id``, unless its session is gone;
 * a character's worker receives at most one turn at a time from this gateway;
 * a request the client stopped waiting for (timeout, closed session) keeps its turn slot
-  until the worker's final reply, so turns never overlap inside a worker.
+  until the worker's final reply, so turns never overlap inside a worker;
+* ``timeout`` means ``request_timeout_s`` went by without an answer *and* without progress
+  (a delta, a ``generation_status``, a ``WorkerProgress`` keepalive) since the request was
+  dispatched: a reply that keeps streaming is never cut off by it. A queued turn's clock
+  starts when it is dispatched.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from protocol import (
     ChatDelta,
     ErrorCode,
     ErrorResponse,
+    GenerationStatus,
     ServerMessage,
     WorkerCancel,
     WorkerReply,
@@ -121,11 +126,13 @@ class Router:
                 return
         else:
             admission = Admission.START
-        due = route.started_at + self._timeout_s
-        self.deadlines.add(route.request_id, due)
-        self.on_deadline_added(due)
         if admission is Admission.START:
+            self._start_deadline(route)
             self._dispatch(route)
+        elif route.stream:
+            # A queued turn has no deadline yet: it waits for the turns ahead of it, each
+            # bounded by its own deadline, and gets its own when it is dispatched.
+            session.send(GenerationStatus(message_id=route.message_id, phase="queued"))
 
     def cancel(self, session: Session, target_message_id: str) -> bool:
         """Cancel the session's request with that ``message_id``; False when none is live.
@@ -167,16 +174,26 @@ class Router:
     # Time
 
     def expire(self) -> None:
-        """Answer ``timeout`` for every request past its deadline."""
-        for request_id in self.deadlines.pop_expired(self._clock()):
+        """Answer ``timeout`` for every request past its deadline: ``request_timeout_s``
+        without an answer and without progress. A request that made progress since its
+        deadline was set gets a new one, ``request_timeout_s`` after that progress (so each
+        progress frame costs one attribute write, not a heap entry)."""
+        now = self._clock()
+        for request_id in self.deadlines.pop_expired(now):
             route = self.table.get(request_id)
             if route is None or route.abandoned:
+                continue
+            if route.progress_at is not None and route.progress_at + self._timeout_s > now:
+                due = route.progress_at + self._timeout_s
+                self.deadlines.add(request_id, due)
+                self.on_deadline_added(due)
                 continue
             answer = error_for(
                 route.message_id,
                 ErrorCode.TIMEOUT,
-                f"{route.message_type} to {route.character_id!r} got no answer within "
-                f"{self._timeout_s:g} s (GREENROOM_REQUEST_TIMEOUT); it was abandoned.",
+                f"{route.message_type} to {route.character_id!r} got no answer and no sign of "
+                f"progress for {self._timeout_s:g} s (GREENROOM_REQUEST_TIMEOUT); it was "
+                "abandoned.",
             )
             if route.dispatched:
                 self._deliver(route, answer, final=True)
@@ -196,12 +213,19 @@ class Router:
             )
             return
         if not reply.final:
-            if isinstance(reply.message, ChatDelta) and delivers_deltas(
+            route.progress_at = self._clock()
+            if isinstance(reply.message, ChatDelta | GenerationStatus) and delivers_deltas(
                 stream_requested=route.stream, abandoned=route.abandoned
             ):
                 self._deliver(route, reply.message, final=False)
             return
         self._finish(route, reply.message)
+
+    def on_progress(self, character_id: str, request_id: int) -> None:
+        """The worker is still working on ``request_id`` (a ``WorkerProgress`` keepalive)."""
+        route = self.table.get(request_id)
+        if route is not None and route.character_id == character_id:
+            route.progress_at = self._clock()
 
     def on_worker_down(self, character_id: str, state: WorkerState, detail: str | None) -> None:
         """The character's worker died (``restarting``/``failed``) or stopped: every request
@@ -255,6 +279,11 @@ class Router:
 
     # Internals
 
+    def _start_deadline(self, route: Route) -> None:
+        due = self._clock() + self._timeout_s
+        self.deadlines.add(route.request_id, due)
+        self.on_deadline_added(due)
+
     def _dispatch(self, route: Route) -> None:
         frame = WorkerRequest(
             session_id=route.session_id,
@@ -280,6 +309,7 @@ class Router:
             next_route = self.table.get(next_id) if next_id is not None else None
             if next_route is not None:
                 # A failed dispatch finishes that route in turn, which starts the one after.
+                self._start_deadline(next_route)
                 self._dispatch(next_route)
         self._maybe_idle()
 

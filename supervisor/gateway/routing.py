@@ -33,6 +33,9 @@ class Route:
     serial: bool
     stream: bool
     started_at: float
+    #: The last sign of progress from the worker (a delta, a status, a keepalive) on the same
+    #: clock; the request's deadline counts from it. ``None``: none yet.
+    progress_at: float | None = None
     dispatched: bool = False
     abandoned: bool = False
     cancel_requested: bool = field(default=False)

@@ -14,8 +14,17 @@ Reusable by the backend tests, the integration tests and ``bench/ttft_bench.py``
 A ``StreamScript`` says what every chat request is answered with (``queue_script`` sets a
 one-off for the next request): tokens, the delay between them, holding after *n* tokens until
 ``release()``, an error line or abrupt connection abort after *n* tokens, an error status,
-``length`` finish. ``stats`` counts requests, tokens written and client disconnects;
-``disconnected`` is set the moment a client drops a stream the server was still writing.
+``length`` finish, or no finish at all (``finish_reason=None``: a bare ``[DONE]`` for OpenAI,
+no ``done: true`` line for Ollama). ``stats`` counts requests, tokens written and client
+disconnects; ``disconnected`` is set the moment a client drops a stream the server was still
+writing.
+
+llama.cpp behaviours, for the OpenAI fake: ``interrupt_requests=True`` ends a running stream
+with a bare ``[DONE]`` when another request touching the model arrives (llama-cpp-python's
+default), ``serve_health=False`` answers ``/health`` with 404 (llama-cpp-python has none),
+``health_status=503`` is llama-server loading its model, ``per_token_embeddings=True`` returns
+one vector per token (a GGUF without a pooling type), ``LLAMA_CPP_OVERFLOW`` /
+``LLAMA_CPP_PYTHON_OVERFLOW`` are their context-overflow error bodies (with ``status=400``).
 """
 
 from __future__ import annotations
@@ -31,6 +40,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+#: llama.cpp's llama-server answering a prompt of 1131 tokens with ``-c 1024`` (HTTP 400).
+LLAMA_CPP_OVERFLOW = {"error": {
+    "code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": 1131, "n_ctx": 1024,
+    "message": "request (1131 tokens) exceeds the available context size (1024 tokens), try"
+               " increasing it"}}
+#: llama-cpp-python's server, same prompt, ``--n_ctx 1024`` (HTTP 400, its error formatter).
+LLAMA_CPP_PYTHON_OVERFLOW = {"error": {
+    "message": "This model's maximum context length is 1024 tokens. However, you requested 1131"
+               " tokens (1131 in the messages, 0 in the completion). Please reduce the length"
+               " of the messages or completion.",
+    "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}
+
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
            500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -41,13 +62,14 @@ class StreamScript:
 
     tokens: Sequence[str] = ("Hello", ",", " world", "!")
     token_delay_s: float = 0.0
+    first_token_delay_s: float = 0.0  # the model reading the prompt
     hold_after: int | None = None
     error_after: int | None = None
     error_message: str = "model runner has unexpectedly stopped"
     die_after: int | None = None
     status: int = 200
     error_body: Any = None
-    finish_reason: str = "stop"
+    finish_reason: str | None = "stop"  # None: the stream ends without saying it finished
     prompt_tokens: int = 7
     send_usage: bool = True
     # OpenAI only:
@@ -102,6 +124,7 @@ class FakeLLMServer:
         self.first_token_written = asyncio.Event()
         self._release = asyncio.Event()
         self._queued: deque[StreamScript] = deque()
+        self._interrupts: set[asyncio.Event] = set()
         self._port = port
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -161,6 +184,10 @@ class FakeLLMServer:
     def release(self) -> None:
         """Let a stream held by ``hold_after`` continue."""
         self._release.set()
+
+    def interrupted_ending(self) -> bytes:
+        """What an interrupted stream ends with (only the OpenAI fake interrupts)."""
+        return b""
 
     def _next_script(self) -> StreamScript:
         return self._queued.popleft() if self._queued else self.script
@@ -231,7 +258,9 @@ class FakeLLMServer:
                       "Transfer-Encoding: chunked\r\n\r\n").encode())
         await writer.drain()
         watcher = asyncio.create_task(reader.read(1))
-        writing = asyncio.create_task(self._write_pieces(writer, pieces, script))
+        interrupt = asyncio.Event()
+        self._interrupts.add(interrupt)
+        writing = asyncio.create_task(self._write_pieces(writer, pieces, script, interrupt))
         try:
             await asyncio.wait({watcher, writing}, return_when=asyncio.FIRST_COMPLETED)
             if writing.done():
@@ -243,6 +272,7 @@ class FakeLLMServer:
             self._note_disconnect()
             return False
         finally:
+            self._interrupts.discard(interrupt)
             for task in (watcher, writing):
                 task.cancel()
             await asyncio.gather(watcher, writing, return_exceptions=True)
@@ -251,8 +281,14 @@ class FakeLLMServer:
         self.stats.disconnects += 1
         self.disconnected.set()
 
+    def interrupt_streams(self) -> None:
+        """End every running stream the way llama-cpp-python does for a new request."""
+        for interrupt in self._interrupts:
+            interrupt.set()
+
     async def _write_pieces(
-        self, writer: asyncio.StreamWriter, pieces: list[tuple[str, bytes]], script: StreamScript
+        self, writer: asyncio.StreamWriter, pieces: list[tuple[str, bytes]], script: StreamScript,
+        interrupt: asyncio.Event,
     ) -> bool:
         written = 0
         for kind, data in pieces:
@@ -261,13 +297,24 @@ class FakeLLMServer:
                 return False
             if kind == "token" and written > 0 and script.token_delay_s:
                 await asyncio.sleep(script.token_delay_s)
+            if kind == "token" and written == 0 and script.first_token_delay_s:
+                await asyncio.sleep(script.first_token_delay_s)
             if kind == "token" and script.hold_after is not None and written == script.hold_after:
                 self.holding.set()
+                released = asyncio.create_task(self._release.wait())
+                interrupted = asyncio.create_task(interrupt.wait())
                 try:
-                    await self._release.wait()
+                    await asyncio.wait({released, interrupted},
+                                       return_when=asyncio.FIRST_COMPLETED)
                 finally:  # also when the client disconnects while held (cancel)
+                    released.cancel()
+                    interrupted.cancel()
                     self._release.clear()
                     self.holding.clear()
+            if interrupt.is_set():
+                data = self.interrupted_ending()
+                writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                break
             writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             await writer.drain()
             if kind == "token":
@@ -344,6 +391,8 @@ class FakeOllamaServer(FakeLLMServer):
                 "role": "assistant", "content": token}, "done": False})))
         else:
             count = len(script.tokens)
+            if script.finish_reason is None:
+                return await self._stream(reader, writer, "application/x-ndjson", pieces, script)
             final: dict[str, Any] = {
                 "model": model, "created_at": created,
                 "message": {"role": "assistant", "content": ""}, "done": True,
@@ -366,10 +415,22 @@ class FakeOpenAIServer(FakeLLMServer):
     """
 
     def __init__(self, *, api_key: str | None = None, serve_models: bool = True,
-                 models: Sequence[str] = ("local-model",), **kwargs: Any) -> None:
+                 models: Sequence[str] = ("local-model",), serve_health: bool = True,
+                 health_status: int = 200, interrupt_requests: bool = False,
+                 per_token_embeddings: bool = False, **kwargs: Any) -> None:
         super().__init__(models=models, **kwargs)
         self.api_key = api_key
         self.serve_models = serve_models
+        self.serve_health = serve_health
+        self.health_status = health_status
+        self.interrupt_requests = interrupt_requests
+        self.per_token_embeddings = per_token_embeddings
+        #: Streams that an interrupting request ended (``interrupt_requests=True``).
+        self.interrupted = 0
+
+    def interrupted_ending(self) -> bytes:
+        self.interrupted += 1
+        return b"data: [DONE]\n\n"
 
     @property
     def base_url(self) -> str:
@@ -385,6 +446,11 @@ class FakeOpenAIServer(FakeLLMServer):
                 "message": "Incorrect API key provided", "type": "invalid_request_error",
                 "code": "invalid_api_key"}})
         route = (request.method, request.path)
+        if route == ("GET", "/health") and self.serve_health:
+            return await self._send_json(writer, self.health_status, {
+                "status": "ok" if self.health_status == 200 else "loading model"})
+        if self.interrupt_requests and request.path.startswith("/v1/"):
+            self.interrupt_streams()  # llama-cpp-python: every route that takes the model
         if route == ("GET", "/v1/models") and self.serve_models:
             return await self._send_json(writer, 200, {"object": "list", "data": [
                 {"id": m, "object": "model", "owned_by": "fake"} for m in self.models]})
@@ -400,7 +466,9 @@ class FakeOpenAIServer(FakeLLMServer):
             inputs = body.get("input")
             texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
             # Out of order on purpose: clients must sort by "index".
-            data = [{"object": "embedding", "index": i, "embedding": self.embedding(t)}
+            data = [{"object": "embedding", "index": i, "embedding": (
+                        [self.embedding(word) for word in t.split()] if self.per_token_embeddings
+                        else self.embedding(t))}
                     for i, t in enumerate(texts)][::-1]
             return await self._send_json(writer, 200, {
                 "object": "list", "data": data, "model": model,
@@ -447,6 +515,10 @@ class FakeOpenAIServer(FakeLLMServer):
             if script.sse_comments and index == 0:
                 pieces.append(("other", b": still generating\n\n"))
         else:
+            if script.finish_reason is None:
+                if script.send_done_marker:
+                    pieces.append(("other", b"data: [DONE]\n\n"))
+                return await self._stream(reader, writer, "text/event-stream", pieces, script)
             pieces.append(("other", event(chunk({}, script.finish_reason))))
             if include_usage and script.send_usage:
                 count = len(script.tokens)

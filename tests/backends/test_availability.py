@@ -41,7 +41,7 @@ def test_after_a_failure_requests_are_refused_until_the_backoff_elapses() -> Non
     refusal = gate.refusal()
     assert refusal is not None
     assert refusal.code == "llm_unavailable"
-    assert "cannot reach Ollama" in str(refusal) and "checked again in 1.0s" in str(refusal)
+    assert "cannot reach Ollama" in str(refusal) and "at the latest in 1.0s" in str(refusal)
     clock.now += 1.0
     assert gate.refusal() is None
 
@@ -83,7 +83,7 @@ async def test_server_down_then_back_chats_answer_unavailable_then_work() -> Non
     await server.start()
     try:
         # Inside the backoff window: refused without contacting the (now running) server.
-        with pytest.raises(LLMUnavailable, match="checked again"):
+        with pytest.raises(LLMUnavailable, match="probes the LLM server in the background"):
             await collect(backend.generate(HELLO))
         assert server.stats.connections == 0
         clock.now += 1.0

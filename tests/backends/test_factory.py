@@ -8,7 +8,7 @@ from supervisor.settings import Settings, load_settings
 from tests.backends.fake_llm_servers import FakeOllamaServer, FakeOpenAIServer
 from tests.backends.helpers import HELLO, collect
 from worker.backends.availability import GuardedBackend
-from worker.backends.embeddings import OllamaEmbedder, OpenAIEmbedder
+from worker.backends.embeddings import NonInterruptingEmbedder, OllamaEmbedder, OpenAIEmbedder
 from worker.backends.factory import make_backend, make_embedder, timeouts_from
 from worker.characters.model import ModelOverrides
 
@@ -64,9 +64,10 @@ async def test_openai_engine_sends_the_configured_key(tmp_path: Path) -> None:
 
 def test_timeouts_come_from_settings(tmp_path: Path) -> None:
     settings = settings_from_env(tmp_path, GREENROOM_LLM_CONNECT_TIMEOUT="2.5",
-                                 GREENROOM_LLM_READ_TIMEOUT="30")
+                                 GREENROOM_LLM_FIRST_TOKEN_TIMEOUT="90",
+                                 GREENROOM_LLM_SILENCE_TIMEOUT="7")
     timeouts = timeouts_from(settings)
-    assert (timeouts.connect_s, timeouts.read_s) == (2.5, 30.0)
+    assert (timeouts.connect_s, timeouts.first_token_s, timeouts.silence_s) == (2.5, 90.0, 7.0)
 
 
 def test_no_embedder_without_an_embedding_model_or_offline(tmp_path: Path) -> None:
@@ -100,3 +101,22 @@ def test_scripted_word_delay_comes_from_the_settings(tmp_path: Path) -> None:
     backend = make_backend(settings_from_env(tmp_path, GREENROOM_SCRIPTED_WORD_DELAY="0.04"))
     assert isinstance(backend, ScriptedBackend)
     assert backend.word_delay_s == 0.04
+
+
+def test_embeddings_come_from_the_embedding_base_url_when_set(tmp_path: Path) -> None:
+    settings = settings_from_env(tmp_path, GREENROOM_ENGINE="openai",
+                                 OPENAI_BASE_URL="http://127.0.0.1:8000/v1",
+                                 GREENROOM_EMBEDDING_MODEL="nomic",
+                                 GREENROOM_EMBEDDING_BASE_URL="http://127.0.0.1:8081/v1")
+    embedder = make_embedder(settings, make_backend(settings))
+    assert isinstance(embedder, OpenAIEmbedder)
+    assert embedder.base_url == "http://127.0.0.1:8081/v1"
+
+
+def test_embeddings_from_the_chat_server_never_interrupt_its_replies(tmp_path: Path) -> None:
+    settings = settings_from_env(tmp_path, GREENROOM_ENGINE="openai",
+                                 OPENAI_BASE_URL="http://127.0.0.1:8000/v1",
+                                 GREENROOM_EMBEDDING_MODEL="nomic")
+    embedder = make_embedder(settings, make_backend(settings))
+    assert isinstance(embedder, NonInterruptingEmbedder)
+    assert embedder.inner.base_url == "http://127.0.0.1:8000/v1"

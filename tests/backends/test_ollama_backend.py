@@ -17,7 +17,13 @@ from tests.backends.fake_llm_servers import (
 from tests.backends.helpers import HELLO, collect, request
 from tests.support.ports import closed_port
 from worker.backends.backoff import ConnectRetry, ExponentialBackoff
-from worker.backends.base import GenerationOptions, LLMError, LLMUnavailable, TextDelta
+from worker.backends.base import (
+    GenerationOptions,
+    LLMError,
+    LLMTimeout,
+    LLMUnavailable,
+    TextDelta,
+)
 from worker.backends.http_transport import HTTPTimeouts
 from worker.backends.ollama import OllamaBackend
 
@@ -176,12 +182,16 @@ async def test_next_chat_works_after_a_failed_one(ollama_server: FakeOllamaServe
     assert text == "Hello, world!"
 
 
-async def test_read_timeout_is_a_clear_llm_error(ollama_server: FakeOllamaServer) -> None:
+async def test_silence_between_tokens_is_a_timeout_naming_the_limit(
+    ollama_server: FakeOllamaServer,
+) -> None:
     ollama_server.script = StreamScript(hold_after=1)
     backend = backend_for(ollama_server.base_url,
-                          timeouts=HTTPTimeouts(connect_s=1.0, read_s=0.05))
-    with pytest.raises(LLMError, match=r"sent nothing for 0\.05s.*GREENROOM_LLM_READ_TIMEOUT"):
+                          timeouts=HTTPTimeouts(connect_s=1.0, first_token_s=5.0, silence_s=0.05))
+    with pytest.raises(LLMTimeout, match=r"no token for 0\.05s after 1 token.*"
+                                         r"GREENROOM_LLM_SILENCE_TIMEOUT") as caught:
         await collect(backend.generate(HELLO))
+    assert caught.value.code == "timeout"
     ollama_server.release()
     await backend.aclose()
 
@@ -216,7 +226,7 @@ async def test_connect_timeout_is_unavailable_naming_the_setting_and_not_retried
     sleep = RecordingSleep()
     with unaccepting_port() as port:
         backend = backend_for(f"http://127.0.0.1:{port}", sleep,
-                              timeouts=HTTPTimeouts(connect_s=0.2, read_s=5.0))
+                              timeouts=HTTPTimeouts(connect_s=0.2, first_token_s=5.0))
         with pytest.raises(LLMUnavailable,
                            match=r"no connection within 0\.2s, GREENROOM_LLM_CONNECT_TIMEOUT"):
             await collect(backend.generate(HELLO))

@@ -76,7 +76,7 @@ def test_openai_decoder_collects_finish_and_usage_from_one_chunk() -> None:
              '"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":1},'
              '"timings":{"predicted_per_second":42.5}}')
     assert decoder.feed(SSEEvent(chunk)) == TextDelta("ok")
-    done = decoder.done(duration_s=1.0, generation_s=0.5)
+    done = decoder.done(duration_s=1.0, generation_s=0.5, counted_tokens=1)
     assert (done.model, done.finish_reason, done.prompt_tokens) == ("served", "length", 3)
     assert done.tokens_per_s == 42.5
 
@@ -84,7 +84,7 @@ def test_openai_decoder_collects_finish_and_usage_from_one_chunk() -> None:
 def test_openai_decoder_computes_tokens_per_second_when_the_server_does_not() -> None:
     decoder = ChatStreamDecoder("m")
     decoder.feed(SSEEvent('{"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":10}}'))
-    assert decoder.done(duration_s=3.0, generation_s=2.0).tokens_per_s == 5.0
+    assert decoder.done(duration_s=3.0, generation_s=2.0, counted_tokens=10).tokens_per_s == 5.0
 
 
 def test_openai_decoder_raises_on_error_data() -> None:
@@ -92,10 +92,24 @@ def test_openai_decoder_raises_on_error_data() -> None:
         ChatStreamDecoder("m").feed(SSEEvent('{"error":{"message":"overloaded"}}'))
 
 
-def test_openai_done_marker_completes_the_stream() -> None:
+def test_a_bare_done_marker_ends_the_stream_but_does_not_complete_the_reply() -> None:
     decoder = ChatStreamDecoder("m")
     assert decoder.feed(SSEEvent("[DONE]")) is None
-    assert decoder.complete
+    assert decoder.saw_done_marker and not decoder.complete
+
+
+def test_without_usage_the_decoder_reports_counted_tokens_marked_as_counted() -> None:
+    decoder = ChatStreamDecoder("m")
+    decoder.feed(SSEEvent('{"choices":[{"delta":{},"finish_reason":"stop"}]}'))
+    done = decoder.done(duration_s=1.0, generation_s=0.5, counted_tokens=4)
+    assert (done.completion_tokens, done.usage_source, done.tokens_per_s) == (4, "counted", 8.0)
+
+
+def test_reported_usage_is_marked_as_reported() -> None:
+    decoder = ChatStreamDecoder("m")
+    decoder.feed(SSEEvent('{"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":10}}'))
+    done = decoder.done(duration_s=1.0, generation_s=None, counted_tokens=3)
+    assert (done.completion_tokens, done.usage_source) == (10, "reported")
 
 
 def test_model_ids_of_a_non_listing_is_none() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from tests.engine.characters import full_character
 from tests.engine.clock import ManualClock
-from worker.backends.base import Backend
+from worker.backends.base import Backend, TextDelta
 from worker.backends.scripted import ScriptedBackend
 from worker.characters.model import Character
 from worker.engine import CharacterEngine, TurnResult
@@ -44,7 +44,7 @@ async def chat(engine: CharacterEngine, message: str, *, user: str = "user") -> 
     async for event in engine.chat(message, user=user):
         if isinstance(event, TurnResult):
             result = event
-        else:
+        elif isinstance(event, TextDelta):
             text.append(event.text)
     assert result is not None
     assert "".join(text) == result.response_text

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from tests.engine.characters import sensitive_character
+from worker.backends.base import TextDelta
 from worker.backends.scripted import ScriptedBackend
 from worker.engine import CharacterEngine, TurnResult
 
@@ -27,7 +28,7 @@ async def main(data_dir: Path, now: float) -> None:
         async for event in engine.chat(line.rstrip("\n"), user="sam"):
             if isinstance(event, TurnResult):
                 print(json.dumps({"ack": event.turn_id, "vitals": event.vitals}), flush=True)
-            else:
+            elif isinstance(event, TextDelta):
                 print(json.dumps({"delta": event.text}), flush=True)
 
 

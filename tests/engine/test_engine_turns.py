@@ -10,6 +10,7 @@ from tests.engine.conftest import OpenEngine, chat
 from worker.backends.base import GenerationDone, GenerationRequest, LLMUnavailable, TextDelta
 from worker.backends.scripted import ScriptedBackend
 from worker.engine import EngineError, TurnResult
+from worker.engine.results import GenerationStarted
 
 
 def content_bytes(engine) -> str:  # type: ignore[no-untyped-def]
@@ -70,6 +71,7 @@ async def test_closing_the_stream_early_commits_nothing(open_engine: OpenEngine)
     await chat(engine, "hello")
     before = content_bytes(engine)
     stream = engine.chat("You are a stupid useless idiot and I hate you")
+    assert isinstance(await stream.__anext__(), GenerationStarted)
     first = await stream.__anext__()
     assert isinstance(first, TextDelta)
     await stream.aclose()

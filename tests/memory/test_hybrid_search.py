@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from structlog.testing import capture_logs
 
+from tests.backends.fake_llm_servers import FakeOpenAIServer
 from tests.memory.conftest import NOW, memory
 from tests.memory.embedders import HashedTrigramEmbedder, UnreachableEmbedder
+from worker.backends.embeddings import OpenAIEmbedder
 from worker.memory.ranking import HYBRID_WEIGHTS
 from worker.memory.store import MemoryStore
 
@@ -154,3 +156,18 @@ async def test_an_unreachable_embedder_falls_back_to_lexical_search(
     assert "vector" not in hits[0].scores
     assert await store.embed_missing() == 0
     assert embedder.calls == 3
+
+
+async def test_per_token_vectors_from_llama_cpp_fall_back_to_text_search_with_a_warning(
+    conn: sqlite3.Connection,
+) -> None:
+    async with FakeOpenAIServer(per_token_embeddings=True, models=["embed"]) as server:
+        embedder = OpenAIEmbedder(server.base_url, "embed")
+        store = MemoryStore(conn, embedder=embedder)
+        store.add(memory("Sam's dog is called Biscuit."))
+        with capture_logs() as logs:
+            hits = await store.search_hybrid("Biscuit", 3, now=NOW)
+        await embedder.aclose()
+    assert [h.text for h in hits] == ["Sam's dog is called Biscuit."]
+    warning = next(r for r in logs if r["event"] == "memory_embedding_failed")
+    assert "--pooling mean" in warning["error"] and server.base_url in warning["error"]

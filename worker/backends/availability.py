@@ -4,25 +4,29 @@
 says whether the next request may go out or must be refused at once. ``GuardedBackend`` is
 the thin shell that wraps any ``Backend`` with a gate.
 
-Re-checks are lazy: no background task polls the server. After the *n*-th consecutive
-failure requests are refused for ``backoff.delay_s(n)`` seconds; the first request after that
-goes through to the server and is itself the probe. So a chat sent long after the server came
-back works at once, and a burst of chats while it is down costs one connection attempt per
-backoff period, not one each.
+After the *n*-th consecutive failure requests are refused for ``backoff.delay_s(n)`` seconds
+(a burst of chats while the server is down costs no connection attempt each), and meanwhile
+``GuardedBackend`` probes the server in the background every ``RECOVERY_PROBE_INTERVAL_S``
+with its non-interrupting health check: the first probe that passes opens the gate, so the
+first chat after the server is back works within about a second instead of waiting out the
+backoff. The first request after the backoff goes through to the server in any case.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import structlog
+
 from worker.backends.backoff import ExponentialBackoff
 from worker.backends.base import (
     Backend,
+    BackendError,
     GenerationDone,
     GenerationRequest,
-    LLMError,
     LLMUnavailable,
     TextDelta,
     closing_stream,
@@ -31,6 +35,11 @@ from worker.backends.base import (
 AvailabilityState = Literal["unknown", "available", "unavailable"]
 
 DEFAULT_RECHECK_BACKOFF = ExponentialBackoff(initial_s=0.5, factor=2.0, max_s=15.0)
+#: Seconds between two background probes while the server is known to be down: one cheap
+#: request a second to a server that is not there, and a recovery noticed within a second.
+RECOVERY_PROBE_INTERVAL_S = 1.0
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +80,8 @@ class AvailabilityGate:
         if wait <= 0:
             return None
         return LLMUnavailable(
-            f"{self._last_error} [the LLM server is checked again in {wait:.1f}s;"
+            f"{self._last_error} [greenroom probes the LLM server in the background and lets"
+            f" chats through as soon as it answers (at the latest in {wait:.1f}s);"
             f" {self._failures} failed attempt(s) in a row]",
             retryable=True,
         )
@@ -94,18 +104,29 @@ class AvailabilityGate:
 
 
 class GuardedBackend:
-    """A ``Backend`` that refuses fast while its inner backend's server is known to be down.
+    """A ``Backend`` that refuses fast while its inner backend's server is known to be down,
+    and probes it in the background until it is back.
 
     ``check()`` and ``generate()`` feed the gate: ``LLMUnavailable`` from the inner backend
-    is a failure, any answer from the server (a first event, or an ``LLMError``) a success.
-    Never hangs longer than the inner backend's own timeouts, never raises anything but
-    ``BackendError`` subclasses (and ``CancelledError``).
+    is a failure, any answer from the server (a first event, or another ``BackendError``) a
+    success. After a failure a probe task (owned here, ended by ``aclose()``) calls the inner
+    ``check()`` every ``probe_interval_s`` until one passes; it never probes while a reply of
+    this backend streams (``streams``), so it cannot interrupt one. Never hangs longer than
+    the inner backend's own timeouts, never raises anything but ``BackendError`` subclasses
+    (and ``CancelledError``).
     """
 
-    def __init__(self, inner: Backend, gate: AvailabilityGate) -> None:
+    def __init__(self, inner: Backend, gate: AvailabilityGate, *,
+                 probe_interval_s: float = RECOVERY_PROBE_INTERVAL_S) -> None:
         self.inner = inner
         self.gate = gate
         self.name = inner.name
+        #: Replies streaming from the server right now (0 or 1 in a worker).
+        self.streams = 0
+        self._probe_interval_s = probe_interval_s
+        self._probe: asyncio.Task[None] | None = None
+        self._available = asyncio.Event()
+        self._available.set()  # no failure outstanding yet
 
     @property
     def availability(self) -> AvailabilitySnapshot:
@@ -116,9 +137,14 @@ class GuardedBackend:
         try:
             await self.inner.check()
         except LLMUnavailable as exc:
-            self.gate.record_failure(exc)
+            self._failed(exc)
             raise
-        self.gate.record_success()
+        self._succeeded()
+
+    async def wait_available(self) -> None:
+        """Return once the server has answered since the last failure (a probe passed, or a
+        request got an answer); at once when no failure is outstanding."""
+        await self._available.wait()
 
     async def generate(
         self, request: GenerationRequest
@@ -127,6 +153,7 @@ class GuardedBackend:
         if refusal is not None:
             raise refusal
         answered = False
+        self.streams += 1
         try:
             # Closing this generator must close the inner one (and its HTTP response) now,
             # not when the garbage collector gets to it.
@@ -134,16 +161,47 @@ class GuardedBackend:
                 async for event in stream:
                     if not answered:
                         answered = True
-                        self.gate.record_success()
+                        self._succeeded()
                     yield event
         except LLMUnavailable as exc:
-            self.gate.record_failure(exc)
+            self._failed(exc)
             raise
-        except LLMError:
-            self.gate.record_success()  # it answered, if only with an error: it is up
+        except BackendError:
+            self._succeeded()  # it answered, if only with an error: it is up
             raise
+        finally:
+            self.streams -= 1
+
+    def _failed(self, error: LLMUnavailable) -> None:
+        self.gate.record_failure(error)
+        self._available.clear()
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.get_running_loop().create_task(
+                self._probe_until_available(), name="llm-recovery-probe")
+
+    def _succeeded(self) -> None:
+        self.gate.record_success()
+        self._available.set()
+
+    async def _probe_until_available(self) -> None:
+        while not self._available.is_set():
+            await asyncio.sleep(self._probe_interval_s)
+            if self.streams or self._available.is_set():
+                continue  # a request got through meanwhile; it is the probe
+            try:
+                await self.inner.check()
+            except LLMUnavailable as exc:
+                self.gate.record_failure(exc)
+                continue
+            except BackendError:
+                pass  # it answered, if only with an error: it is up
+            self._succeeded()
+            log.info("llm_available_again", backend=self.name)
 
     async def aclose(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            await asyncio.gather(self._probe, return_exceptions=True)
         await self.inner.aclose()
 
 

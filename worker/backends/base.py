@@ -16,13 +16,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from worker.characters.model import Character
 
 Role = Literal["system", "user", "assistant"]
-FinishReason = Literal["stop", "length", "cancelled"]
+#: ``incomplete``: a reply the stream cut off, kept anyway at the user's request (``keep_partial``).
+FinishReason = Literal["stop", "length", "cancelled", "incomplete"]
+#: ``reported``: the server sent the token counts; ``counted``: it did not (a server that ignores
+#: ``stream_options.include_usage``), so ``completion_tokens`` is the number of deltas received.
+UsageSource = Literal["reported", "counted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,17 +97,21 @@ class GenerationDone:
     completion_tokens: int | None = None
     duration_s: float | None = None
     tokens_per_s: float | None = None
+    usage_source: UsageSource = "reported"
     extra: dict[str, float | int | str] = field(default_factory=dict)
 
 
 class BackendError(Exception):
-    """A generation failed; ``code`` is the protocol error code it maps to."""
+    """A generation failed; ``code`` is the protocol error code it maps to, ``details`` the
+    machine-readable facts that go into ``error_response.details`` (``None``: none)."""
 
     code = "llm_error"
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, retryable: bool = False,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.details = details
 
 
 class LLMUnavailable(BackendError):
@@ -116,6 +124,28 @@ class LLMError(BackendError):
     """The server answered, but with an error (mid-stream error line, bad status, bad JSON)."""
 
     code = "llm_error"
+
+
+class LLMIncomplete(BackendError):
+    """The stream ended (``[DONE]``, end of body, Ollama without ``done: true``) before the
+    server said the reply was finished: llama-cpp-python's server does this to a reply when
+    another request arrives. The engine adds ``details.partial_text`` (what streamed)."""
+
+    code = "llm_incomplete"
+
+
+class LLMTimeout(BackendError):
+    """No first token within ``GREENROOM_LLM_FIRST_TOKEN_TIMEOUT``, or a gap between tokens
+    longer than ``GREENROOM_LLM_SILENCE_TIMEOUT``; the message names the limit."""
+
+    code = "timeout"
+
+
+class ContextOverflow(BackendError):
+    """The prompt does not fit the server's context window. ``details`` carries
+    ``prompt_tokens`` and ``context_tokens`` when the server's message gave them."""
+
+    code = "context_overflow"
 
 
 class Backend(Protocol):

@@ -13,8 +13,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from worker.backends.availability import GuardedBackend
 from worker.backends.backoff import DEFAULT_CONNECT_RETRY, ConnectRetry
-from worker.backends.base import LLMError
+from worker.backends.base import LLMError, LLMUnavailable
 from worker.backends.http_transport import (
     DEFAULT_TIMEOUTS,
     HTTPTimeouts,
@@ -62,6 +63,15 @@ class HTTPEmbedder(ABC):
         if status != 200:
             raise self._status_error(status, detail)
         vectors = self._vectors(body)
+        if vectors and all(_is_per_token(v) for v in vectors):
+            raise LLMError(
+                f"{self.kind.display} at {self.base_url} returned one vector per token instead"
+                f" of one per text for the embedding model {self.model!r}: its GGUF names no"
+                " pooling type. Restart the server with mean pooling (llama-server"
+                " `--pooling mean`; llama-cpp-python `--pooling_type 1`, i.e."
+                " LLAMA_POOLING_TYPE_MEAN) or use another embedding model; memory search is"
+                " text-only until then"
+            )
         if len(vectors) != len(texts) or not all(_is_vector(v) for v in vectors):
             raise LLMError(
                 f"{self.kind.display} at {self.base_url} returned {len(vectors)} embedding(s)"
@@ -79,6 +89,35 @@ class HTTPEmbedder(ABC):
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class NonInterruptingEmbedder:
+    """An embedder that never asks the chat server for embeddings while a reply of this
+    worker streams from it: llama-cpp-python's server would end that reply (its
+    ``interrupt_requests``). Such a call raises ``LLMUnavailable`` at once, and memory search
+    falls back to text for that query (logged as ``memory_embedding_failed``). Used only when
+    embeddings and chats share a server (no ``GREENROOM_EMBEDDING_BASE_URL``)."""
+
+    def __init__(self, inner: HTTPEmbedder, chat: GuardedBackend) -> None:
+        self.inner = inner
+        self._chat = chat
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if self._chat.streams:
+            raise LLMUnavailable(
+                f"not asking {self.inner.kind.display} at {self.inner.base_url} for"
+                f" {len(texts)} embedding(s) while it streams a reply of this character (the"
+                " request could interrupt the reply); set GREENROOM_EMBEDDING_BASE_URL to a"
+                " separate embedding server to search by meaning meanwhile"
+            )
+        return await self.inner.embed(texts)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 class OllamaEmbedder(HTTPEmbedder):
@@ -127,6 +166,10 @@ class OpenAIEmbedder(HTTPEmbedder):
         # The API promises an "index" per item, not that items come in input order.
         ordered = sorted(data, key=lambda d: d.get("index", 0))
         return [d.get("embedding") for d in ordered]
+
+
+def _is_per_token(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(_is_vector(v) for v in value)
 
 
 def _is_vector(value: Any) -> bool:

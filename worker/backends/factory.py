@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING
 
 from worker.backends.availability import AvailabilityGate, GuardedBackend
 from worker.backends.base import Backend
-from worker.backends.embeddings import HTTPEmbedder, OllamaEmbedder, OpenAIEmbedder
+from worker.backends.embeddings import (
+    HTTPEmbedder,
+    NonInterruptingEmbedder,
+    OllamaEmbedder,
+    OpenAIEmbedder,
+)
 from worker.backends.http_transport import HTTPTimeouts, Sleep
 from worker.backends.ollama import OllamaBackend
 from worker.backends.openai import OpenAIBackend
@@ -27,7 +32,8 @@ if TYPE_CHECKING:
 
 def timeouts_from(settings: Settings) -> HTTPTimeouts:
     return HTTPTimeouts(connect_s=settings.llm_connect_timeout_s,
-                        read_s=settings.llm_read_timeout_s)
+                        first_token_s=settings.llm_first_token_timeout_s,
+                        silence_s=settings.llm_silence_timeout_s)
 
 
 def make_backend(
@@ -61,18 +67,37 @@ def make_backend(
     return GuardedBackend(inner, AvailabilityGate(clock))
 
 
-def make_embedder(settings: Settings) -> HTTPEmbedder | None:
+def make_embedder(settings: Settings, chat: Backend | None = None
+                  ) -> HTTPEmbedder | NonInterruptingEmbedder | None:
     """The embedder for hybrid memory search, or ``None`` when ``GREENROOM_EMBEDDING_MODEL``
     is unset or the engine is ``scripted`` (offline: memory search is then text-only).
 
-    The embedder talks to the same server as the chat backend. The caller must
-    ``aclose()`` it.
+    The embedder talks to ``GREENROOM_EMBEDDING_BASE_URL`` when set (a second server that
+    serves the embedding model), else to the chat server (``embedding_url``). The caller
+    must ``aclose()`` it. When it shares the server with ``chat`` (the character's guarded
+    backend), it is wrapped so that it never sends a request while a reply streams there.
     """
     model = settings.embedding_model
     if model is None or settings.engine == "scripted":
         return None
     timeouts = timeouts_from(settings)
+    url = embedding_url(settings)
+    embedder: HTTPEmbedder
     if settings.engine == "ollama":
-        return OllamaEmbedder(settings.ollama_base_url, model, timeouts=timeouts)
-    return OpenAIEmbedder(settings.openai_base_url, model, api_key=settings.openai_api_key,
-                          timeouts=timeouts)
+        embedder = OllamaEmbedder(url, model, timeouts=timeouts)
+    else:
+        embedder = OpenAIEmbedder(url, model, api_key=settings.openai_api_key,
+                                  timeouts=timeouts)
+    if isinstance(chat, GuardedBackend) and url.rstrip("/") == chat_url(settings).rstrip("/"):
+        return NonInterruptingEmbedder(embedder, chat)
+    return embedder
+
+
+def chat_url(settings: Settings) -> str:
+    """The base URL of the chat server of an HTTP engine."""
+    return settings.ollama_base_url if settings.engine == "ollama" else settings.openai_base_url
+
+
+def embedding_url(settings: Settings) -> str:
+    """Where embeddings are asked for: ``GREENROOM_EMBEDDING_BASE_URL``, else the chat server."""
+    return settings.embedding_base_url or chat_url(settings)

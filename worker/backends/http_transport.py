@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from worker.backends.backoff import ConnectRetry
-from worker.backends.base import LLMError, LLMUnavailable
+from worker.backends.base import BackendError, LLMError, LLMTimeout, LLMUnavailable
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -44,36 +44,100 @@ TAIL_DRAIN_S = 1.0
 
 @dataclass(frozen=True, slots=True)
 class HTTPTimeouts:
-    """``connect_s``: to open the TCP connection. ``read_s``: the longest silence between two
-    pieces of a response (a model loading into memory counts as silence before the first)."""
+    """``connect_s``: to open the TCP connection. ``first_token_s``: the longest wait from
+    sending a request to its first token (queueing, loading the model, reading the prompt) or,
+    for a request that is not streamed (embeddings), to its whole answer. ``silence_s``: the
+    longest gap between two tokens once a reply streams. Nothing bounds a reply's total length:
+    a reply that keeps making progress is never cut off."""
 
     connect_s: float = 5.0
-    read_s: float = 120.0
+    first_token_s: float = 300.0
+    silence_s: float = 60.0
 
     def for_stream(self) -> httpx.Timeout:
-        return httpx.Timeout(connect=self.connect_s, read=self.read_s, write=self.read_s,
-                             pool=self.connect_s)
+        # A backstop only: the stream readers enforce first_token_s and silence_s themselves
+        # (``StreamDeadline``), since httpx's read timeout restarts on every byte (keep-alive
+        # comments included) and cannot tell the first token from the next.
+        read = max(self.first_token_s, self.silence_s)
+        return httpx.Timeout(connect=self.connect_s, read=read, write=read, pool=self.connect_s)
 
     def for_check(self) -> httpx.Timeout:
-        read = min(self.read_s, CHECK_READ_TIMEOUT_S)
+        read = min(self.first_token_s, CHECK_READ_TIMEOUT_S)
         return httpx.Timeout(connect=self.connect_s, read=read, write=read, pool=self.connect_s)
 
 
 DEFAULT_TIMEOUTS = HTTPTimeouts()
 
 
+class StreamDeadline:
+    """When the next token of one streamed reply is due, on the event loop's clock.
+
+    Starts at ``first_token_s`` from the request; every token moves it to ``silence_s`` from
+    that token. Lines that carry no token (SSE comments, keep-alive pings, a role-only chunk)
+    do not move it, so a server that pings while it reads the prompt still meets the
+    first-token limit. Costs one float per token.
+    """
+
+    __slots__ = ("_loop", "_timeouts", "due_at", "tokens")
+
+    def __init__(self, timeouts: HTTPTimeouts) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._timeouts = timeouts
+        self.tokens = 0
+        self.due_at = self._loop.time() + timeouts.first_token_s
+
+    def token(self) -> None:
+        self.tokens += 1
+        self.due_at = self._loop.time() + self._timeouts.silence_s
+
+    def expired(self, kind: ServerKind, url: str) -> LLMTimeout:
+        if self.tokens == 0:
+            return LLMTimeout(
+                f"{kind.display} at {url} sent no token within"
+                f" {self._timeouts.first_token_s:g}s of the request"
+                " (GREENROOM_LLM_FIRST_TOKEN_TIMEOUT: the wait for a free slot, the model"
+                " loading and the prompt being read); raise it for a slow machine or a long"
+                " prompt, or check the server's log",
+                details={"limit": "first_token", "limit_s": self._timeouts.first_token_s},
+            )
+        return LLMTimeout(
+            f"the stream from {kind.display} at {url} sent no token for"
+            f" {self._timeouts.silence_s:g}s after {self.tokens} token(s)"
+            " (GREENROOM_LLM_SILENCE_TIMEOUT); the reply is incomplete and was not committed",
+            details={"limit": "silence", "limit_s": self._timeouts.silence_s,
+                     "tokens": self.tokens},
+        )
+
+
+async def next_line(lines: AsyncIterator[str], deadline: StreamDeadline, *,
+                    kind: ServerKind, url: str) -> str:
+    """The next line of a streamed body, or ``LLMTimeout`` once ``deadline`` has passed.
+    Raises ``StopAsyncIteration`` at the end of the body and httpx errors as they come."""
+    try:
+        async with asyncio.timeout_at(deadline.due_at):
+            return await anext(lines)
+    except TimeoutError:
+        raise deadline.expired(kind, url) from None
+
+
 @dataclass(frozen=True, slots=True)
 class ServerKind:
-    """How to name a kind of LLM server in an error message, and how to bring it up."""
+    """How to name a kind of LLM server in an error message, and how to bring it up.
+
+    ``start_hint`` may name ``{port}``: it is filled with the port of the URL that could not
+    be reached, so the hint matches the configuration instead of a fixed default."""
 
     display: str
     url_variable: str
     start_hint: str
 
     def unreachable(self, url: str, reason: str) -> LLMUnavailable:
+        parsed = httpx.URL(url)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
         return LLMUnavailable(
-            f"cannot reach {self.display} at {url} ({reason}); start it with {self.start_hint}"
-            f" or point {self.url_variable} at a running server",
+            f"cannot reach {self.display} at {url} ({reason}); start it with"
+            f" {self.start_hint.format(port=port)} or point {self.url_variable} at a running"
+            " server",
             retryable=True,
         )
 
@@ -116,20 +180,29 @@ async def open_stream(
     timeouts: HTTPTimeouts,
     retry: ConnectRetry,
     sleep: Sleep = asyncio.sleep,
+    deadline: StreamDeadline | None = None,
 ) -> AsyncIterator[httpx.Response]:
     """Send ``request`` and yield the streaming response (headers read, body not yet).
 
     Raises ``LLMUnavailable`` when no connection could be opened after ``retry.attempts``
     tries, or when connecting timed out (not retried: waiting again would double a wait the
-    user already found too long). The response is closed when the block exits, however it
-    exits.
+    user already found too long); ``LLMTimeout`` when ``deadline`` passes before the headers
+    came (servers that send them with the first token). The response is closed when the
+    block exits, however it exits.
     """
     url = str(request.url)
     failures = 0
     while True:
         try:
-            response = await client.send(request, stream=True)
+            if deadline is None:
+                response = await client.send(request, stream=True)
+            else:
+                async with asyncio.timeout_at(deadline.due_at):
+                    response = await client.send(request, stream=True)
             break
+        except TimeoutError:
+            assert deadline is not None  # only our own timeout raises the builtin
+            raise deadline.expired(kind, url) from None
         except httpx.ConnectTimeout as exc:
             raise kind.unreachable(
                 url, f"no connection within {timeouts.connect_s:g}s, GREENROOM_LLM_CONNECT_TIMEOUT"
@@ -142,9 +215,9 @@ async def open_stream(
                 ) from exc
             await sleep(retry.backoff.delay_s(failures))
         except httpx.TimeoutException as exc:
-            raise LLMError(
-                f"{kind.display} at {url} did not answer within {timeouts.read_s:g}s"
-                " (GREENROOM_LLM_READ_TIMEOUT); is the model still loading?"
+            raise LLMTimeout(
+                f"{kind.display} at {url} did not answer within {timeouts.first_token_s:g}s"
+                " (GREENROOM_LLM_FIRST_TOKEN_TIMEOUT); is the model still loading?"
             ) from exc
         except httpx.HTTPError as exc:
             raise LLMError(
@@ -167,22 +240,21 @@ async def drain_tail(lines: AsyncIterator[str], limit_s: float = TAIL_DRAIN_S) -
         pass
 
 
-def stream_broke(exc: httpx.HTTPError, *, kind: ServerKind, url: str, tokens: int,
-                 timeouts: HTTPTimeouts) -> LLMError:
+def stream_broke(exc: httpx.HTTPError, *, kind: ServerKind, url: str,
+                 deadline: StreamDeadline) -> BackendError:
     """The error for a response that failed after streaming began; it is never retried."""
     if isinstance(exc, httpx.TimeoutException):
-        what = (f"sent nothing for {timeouts.read_s:g}s (GREENROOM_LLM_READ_TIMEOUT)")
-    else:
-        what = f"broke ({describe(exc)})"
+        return deadline.expired(kind, url)
     return LLMError(
-        f"the stream from {kind.display} at {url} {what} after {tokens} token(s); the reply is"
-        " incomplete and was not retried"
+        f"the stream from {kind.display} at {url} broke ({describe(exc)}) after"
+        f" {deadline.tokens} token(s); the reply is incomplete and was not retried"
     )
 
 
-async def read_error_detail(response: httpx.Response) -> str:
-    """The server's own explanation of an error status: ``error`` / ``error.message`` of a JSON
-    body, else the start of the body text, else the status phrase."""
+async def read_error_detail(response: httpx.Response) -> tuple[str, str]:
+    """The server's own explanation of an error status, and the raw body it came from: the
+    explanation is ``error`` / ``error.message`` of a JSON body, else the start of the body
+    text, else the status phrase."""
     body = bytearray()
     try:
         async for chunk in response.aiter_bytes():
@@ -192,7 +264,8 @@ async def read_error_detail(response: httpx.Response) -> str:
     except httpx.HTTPError:
         pass  # the status line already says it failed; the body is only a better wording
     text = body[:MAX_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
-    return error_text(text) or response.reason_phrase or f"HTTP {response.status_code}"
+    detail = error_text(text) or response.reason_phrase or f"HTTP {response.status_code}"
+    return detail, text
 
 
 def error_text(body: str) -> str:
@@ -252,7 +325,8 @@ async def post_json(
         client, request, kind=kind, timeouts=timeouts, retry=retry, sleep=sleep
     ) as response:
         if response.status_code >= 300:
-            return response.status_code, None, await read_error_detail(response)
+            detail, _body = await read_error_detail(response)
+            return response.status_code, None, detail
         try:
             body = await response.aread()
         except httpx.HTTPError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncGenerator
 
 import httpx
@@ -13,17 +14,21 @@ from worker.backends.base import (
     GenerationOptions,
     GenerationRequest,
     LLMError,
+    LLMIncomplete,
     LLMUnavailable,
     TextDelta,
 )
+from worker.backends.context_overflow import context_overflow
 from worker.backends.http_transport import (
     DEFAULT_TIMEOUTS,
     HTTPTimeouts,
     ServerKind,
     Sleep,
+    StreamDeadline,
     drain_tail,
     get_json,
     make_client,
+    next_line,
     open_stream,
     read_error_detail,
     stream_broke,
@@ -105,14 +110,17 @@ class OllamaBackend:
             "POST", "api/chat", json=chat_payload(request.messages, options)
         )
         url = str(http_request.url)
-        tokens = 0
+        deadline = StreamDeadline(self._timeouts)
         async with open_stream(self._client, http_request, kind=OLLAMA,
                                timeouts=self._timeouts, retry=self._retry,
-                               sleep=self._sleep) as response:
+                               sleep=self._sleep, deadline=deadline) as response:
             if response.status_code != 200:
-                detail = await read_error_detail(response)
+                detail, body = await read_error_detail(response)
                 if is_model_not_found(response.status_code, detail):
                     raise model_missing(model, self.base_url, detail)
+                overflow = context_overflow(detail, body, server=f"Ollama at {url}")
+                if overflow is not None:
+                    raise overflow
                 raise LLMError(
                     f"Ollama at {url} answered HTTP {response.status_code}: {detail}",
                     retryable=response.status_code == 503,
@@ -121,29 +129,40 @@ class OllamaBackend:
             lines = response.aiter_lines()
             while final is None:
                 try:
-                    line = await anext(lines)
+                    line = await next_line(lines, deadline, kind=OLLAMA, url=url)
                 except StopAsyncIteration:
                     break
                 except httpx.HTTPError as exc:
-                    raise stream_broke(exc, kind=OLLAMA, url=url, tokens=tokens,
-                                       timeouts=self._timeouts) from exc
+                    raise stream_broke(exc, kind=OLLAMA, url=url, deadline=deadline) from exc
                 if not line.strip():
                     continue
-                event = decode_chat_line(line, requested_model=model)
+                try:
+                    event = decode_chat_line(line, requested_model=model)
+                except LLMError as exc:
+                    overflow = context_overflow(str(exc), server=f"Ollama at {url}")
+                    if overflow is not None:
+                        raise overflow from exc
+                    raise
                 if isinstance(event, TextDelta):
-                    tokens += 1
+                    deadline.token()
                     yield event
                 elif isinstance(event, GenerationDone):
                     trailing = event.extra.pop("trailing_text", "")
                     if isinstance(trailing, str) and trailing:
+                        deadline.token()
                         yield TextDelta(trailing)
                     final = event
                     await drain_tail(lines)
         if final is None:
-            raise LLMError(
-                f"the stream from Ollama at {url} ended after {tokens} token(s) without its"
-                " final line; the reply is incomplete and was not retried"
+            raise LLMIncomplete(
+                f"the stream from Ollama at {url} ended after {deadline.tokens} token(s)"
+                " without its final `done: true` line, so the reply was cut off; nothing was"
+                " committed",
+                details={"tokens": deadline.tokens},
             )
+        if final.completion_tokens is None:
+            final = dataclasses.replace(final, completion_tokens=deadline.tokens,
+                                        usage_source="counted")
         yield final
 
     async def aclose(self) -> None:

@@ -14,21 +14,26 @@ import httpx
 
 from worker.backends.backoff import DEFAULT_CONNECT_RETRY, ConnectRetry
 from worker.backends.base import (
+    ContextOverflow,
     GenerationDone,
     GenerationOptions,
     GenerationRequest,
     LLMError,
+    LLMIncomplete,
     LLMUnavailable,
     TextDelta,
 )
+from worker.backends.context_overflow import context_overflow
 from worker.backends.http_transport import (
     DEFAULT_TIMEOUTS,
     HTTPTimeouts,
     ServerKind,
     Sleep,
+    StreamDeadline,
     drain_tail,
     get_json,
     make_client,
+    next_line,
     open_stream,
     read_error_detail,
     stream_broke,
@@ -40,17 +45,24 @@ from worker.backends.openai_wire import (
     model_ids,
 )
 from worker.backends.options import merge_options
-from worker.backends.sse import SSEDecoder
+from worker.backends.sse import SSEDecoder, SSEEvent
 
 OPENAI = ServerKind(
     display="the OpenAI-compatible server",
     url_variable="OPENAI_BASE_URL",
-    start_hint="e.g. `llama-server -m model.gguf --port 8080`",
+    start_hint=("e.g. `llama-server -m model.gguf -c 8192 --port {port}` or"
+                " `python -m llama_cpp.server --model model.gguf --n_ctx 8192"
+                " --interrupt_requests false --port {port}`"),
 )
 
 
-def status_error(status: int, detail: str, *, url: str, model: str) -> LLMUnavailable | LLMError:
-    """The error for a non-200 answer, shared by chat and embeddings."""
+def status_error(status: int, detail: str, *, url: str, model: str, body: str = ""
+                 ) -> LLMUnavailable | LLMError | ContextOverflow:
+    """The error for a non-200 answer, shared by chat and embeddings; ``body`` is the raw
+    error body (llama.cpp puts the context sizes in fields of its own)."""
+    overflow = context_overflow(detail, body, server=f"the OpenAI-compatible server at {url}")
+    if overflow is not None:
+        return overflow
     if status in (401, 403):
         return LLMUnavailable(
             f"the OpenAI-compatible server at {url} refused the request (HTTP {status}:"
@@ -109,10 +121,41 @@ class OpenAIBackend:
         self._client = make_client(self.base_url, timeouts, auth_headers(api_key))
 
     async def check(self) -> None:
-        """``GET {base}/models``: unreachable, refused key or a server error →
-        ``LLMUnavailable``. A server without ``/models`` (404) but answering passes. A listing
-        that names several models but not ours fails; a single-model listing passes whatever
-        its id, because single-model servers (llama.cpp) ignore the requested name."""
+        """Probe the server without disturbing a reply it may be streaming (to this worker or
+        to any other): ``GET /health`` at the server's root first.
+
+        llama-cpp-python's server ends the reply in progress whenever a request that touches
+        the model arrives (its ``interrupt_requests``, on by default), and ``GET /v1/models``
+        is one of them; it has no ``/health`` (404, which touches nothing). So only a server
+        that answers ``/health`` with 200 (llama.cpp's ``llama-server``, vLLM) is asked
+        ``GET {base}/models`` too, for the served model's name; a 404 means "up, nothing more
+        to ask". Unreachable, 503 (llama-server still loading the model), another server
+        error, a refused key or a listing that names several models but not ours →
+        ``LLMUnavailable``. A single-model listing passes whatever its id, because
+        single-model servers (llama.cpp) ignore the requested name."""
+        health_url = str(httpx.URL(self.base_url).copy_with(path="/health", query=None))
+        status, body = await get_json(self._client, health_url, kind=OPENAI,
+                                      timeouts=self._timeouts)
+        if status in (401, 403):
+            error = status_error(status, str(body)[:300], url=health_url, model="")
+            raise error if isinstance(error, LLMUnavailable) else LLMUnavailable(str(error))
+        if status == 503:
+            raise LLMUnavailable(
+                f"the OpenAI-compatible server at {self.base_url} is not ready (HTTP 503 on"
+                f" /health: {str(body)[:200]}); it is probably still loading the model",
+                retryable=True,
+            )
+        if status >= 500:
+            raise LLMUnavailable(
+                f"the OpenAI-compatible server at {self.base_url} answered HTTP {status} to"
+                " GET /health; check the server's log",
+                retryable=True,
+            )
+        if status != 200:
+            return
+        await self._check_models()
+
+    async def _check_models(self) -> None:
         url = f"{self.base_url}/models"
         status, body = await get_json(self._client, "models", kind=OPENAI,
                                       timeouts=self._timeouts)
@@ -136,8 +179,9 @@ class OpenAIBackend:
         """Yield each delta as its SSE event arrives, then one ``GenerationDone``.
 
         Errors as for ``OllamaBackend.generate``; in addition HTTP 401/403 (API key) and 404
-        (wrong model or base URL) are ``LLMUnavailable``. Closing this generator closes the
-        HTTP response at once.
+        (wrong model or base URL) are ``LLMUnavailable``. A stream that ends (``[DONE]`` or
+        end of body) before a ``finish_reason`` is ``LLMIncomplete``. Closing this generator
+        closes the HTTP response at once.
         """
         options = merge_options(self.defaults, request.options)
         model = options.model or ""
@@ -147,53 +191,67 @@ class OpenAIBackend:
         url = str(http_request.url)
         started = self._clock()
         first_token_at: float | None = None
-        tokens = 0
         decoder = ChatStreamDecoder(model)
         sse = SSEDecoder()
+        deadline = StreamDeadline(self._timeouts)
         async with open_stream(self._client, http_request, kind=OPENAI,
                                timeouts=self._timeouts, retry=self._retry,
-                               sleep=self._sleep) as response:
+                               sleep=self._sleep, deadline=deadline) as response:
             if response.status_code != 200:
-                detail = await read_error_detail(response)
-                raise status_error(response.status_code, detail, url=url, model=model)
+                detail, body = await read_error_detail(response)
+                raise status_error(response.status_code, detail, url=url, model=model, body=body)
             lines = response.aiter_lines()
             while not decoder.saw_done_marker:
                 try:
-                    line = await anext(lines)
+                    line = await next_line(lines, deadline, kind=OPENAI, url=url)
                 except StopAsyncIteration:
                     pending = sse.finish()
                     if pending is not None:
-                        delta = decoder.feed(pending)
+                        delta = self._feed(decoder, pending, url)
                         if delta is not None:
+                            deadline.token()
                             yield delta
                     break
                 except httpx.HTTPError as exc:
                     if decoder.complete:
                         break  # finish_reason came; a server without [DONE] may just hang up
-                    raise stream_broke(exc, kind=OPENAI, url=url, tokens=tokens,
-                                       timeouts=self._timeouts) from exc
+                    raise stream_broke(exc, kind=OPENAI, url=url, deadline=deadline) from exc
                 event = sse.feed_line(line)
                 if event is None:
                     continue
-                delta = decoder.feed(event)
+                delta = self._feed(decoder, event, url)
                 if delta is not None:
                     if first_token_at is None:
                         first_token_at = self._clock()
-                    tokens += 1
+                    deadline.token()
                     yield delta
             if decoder.saw_done_marker:
                 await drain_tail(lines)
         if not decoder.complete:
-            raise LLMError(
-                f"the stream from the OpenAI-compatible server at {url} ended after {tokens}"
-                " token(s) without a finish_reason or [DONE]; the reply is incomplete and was"
-                " not retried"
+            ending = "[DONE]" if decoder.saw_done_marker else "the end of the response body"
+            raise LLMIncomplete(
+                f"the stream from the OpenAI-compatible server at {url} ended ({ending}) after"
+                f" {deadline.tokens} token(s) without a finish_reason, so the reply was cut off"
+                " (llama-cpp-python's server does this when another request arrives; start it"
+                " with `--interrupt_requests false`); nothing was committed",
+                details={"tokens": deadline.tokens},
             )
         ended = self._clock()
         yield decoder.done(
             duration_s=ended - started,
             generation_s=None if first_token_at is None else ended - first_token_at,
+            counted_tokens=deadline.tokens,
         )
+
+    def _feed(self, decoder: ChatStreamDecoder, event: SSEEvent, url: str) -> TextDelta | None:
+        """``decoder.feed``, with a mid-stream context-overflow error recognised as such."""
+        try:
+            return decoder.feed(event)
+        except LLMError as exc:
+            overflow = context_overflow(str(exc), server=f"the OpenAI-compatible server at {url}")
+            if overflow is not None:
+                raise overflow from exc
+            raise
 
     async def aclose(self) -> None:
         await self._client.aclose()

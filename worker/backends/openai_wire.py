@@ -22,6 +22,7 @@ from worker.backends.base import (
     GenerationOptions,
     LLMError,
     TextDelta,
+    UsageSource,
 )
 from worker.backends.sse import SSEEvent
 
@@ -59,7 +60,7 @@ class ChatStreamDecoder:
 
     ``feed`` returns the text delta an event carries (or ``None``) and raises ``LLMError`` for
     an error event or a malformed chunk. ``complete`` tells whether the stream said it was
-    finished (``[DONE]``, or a ``finish_reason`` for servers that omit ``[DONE]``).
+    finished (a ``finish_reason``; ``[DONE]`` alone only ends the stream).
     """
 
     def __init__(self, requested_model: str) -> None:
@@ -72,7 +73,9 @@ class ChatStreamDecoder:
 
     @property
     def complete(self) -> bool:
-        return self.saw_done_marker or self.finish_reason is not None
+        """The server said the reply is finished: a ``finish_reason`` came. A bare ``[DONE]``
+        does not count (llama-cpp-python ends an interrupted reply with one)."""
+        return self.finish_reason is not None
 
     def feed(self, event: SSEEvent) -> TextDelta | None:
         if event.data.strip() == DONE_MARKER:
@@ -107,14 +110,21 @@ class ChatStreamDecoder:
                                                     int | float):
             self.server_tokens_per_s = float(timings["predicted_per_second"])
 
-    def done(self, *, duration_s: float, generation_s: float | None) -> GenerationDone:
+    def done(self, *, duration_s: float, generation_s: float | None,
+             counted_tokens: int) -> GenerationDone:
         """The final report. ``duration_s``: request to end, measured by the client;
         ``generation_s``: first token to end (``None`` when no token came), used for tokens/s
-        when the server did not measure it."""
+        when the server did not measure it; ``counted_tokens``: content deltas received,
+        reported as ``completion_tokens`` (``usage_source: counted``) when the server sent no
+        usage (one that ignores ``stream_options.include_usage``)."""
         finish: FinishReason = "length" if self.finish_reason == "length" else "stop"
+        completion_tokens = self.completion_tokens
+        usage_source: UsageSource = "reported"
+        if completion_tokens is None:
+            completion_tokens, usage_source = counted_tokens, "counted"
         tokens_per_s = self.server_tokens_per_s
-        if tokens_per_s is None and self.completion_tokens and generation_s:
-            tokens_per_s = self.completion_tokens / generation_s
+        if tokens_per_s is None and completion_tokens and generation_s:
+            tokens_per_s = completion_tokens / generation_s
         extra: dict[str, float | int | str] = {}
         if self.finish_reason is not None:
             extra["finish_reason"] = self.finish_reason
@@ -123,9 +133,10 @@ class ChatStreamDecoder:
             model=self.model,
             finish_reason=finish,
             prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
+            completion_tokens=completion_tokens,
             duration_s=duration_s,
             tokens_per_s=tokens_per_s,
+            usage_source=usage_source,
             extra=extra,
         )
 

@@ -31,11 +31,13 @@ from typing import Any, Final
 
 from worker.backends.base import (
     Backend,
+    BackendError,
     Embedder,
     GenerationDone,
     GenerationOptions,
     GenerationRequest,
     LLMError,
+    LLMIncomplete,
     ReplyContext,
     TextDelta,
     closing_stream,
@@ -54,7 +56,13 @@ from worker.engine.errors import (
 )
 from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship
-from worker.engine.results import StatusReport, TurnResult, UndoResult
+from worker.engine.results import (
+    GenerationStarted,
+    PartialReply,
+    StatusReport,
+    TurnResult,
+    UndoResult,
+)
 from worker.engine.state import EngineState, canonical_json
 from worker.engine.store import (
     Alternative,
@@ -80,6 +88,9 @@ HISTORY_WINDOW: Final = 50
 MEMORIES_PER_TURN: Final = 3
 MIN_VECTOR_SIMILARITY: Final = 0.6
 PERFORMANCE_WINDOW: Final = 100
+GENERATION_STARTED: Final = GenerationStarted()
+#: What a turn stream yields.
+TurnStreamEvent = GenerationStarted | TextDelta | TurnResult
 
 
 @dataclass(slots=True)
@@ -124,6 +135,7 @@ class CharacterEngine:
             raise EngineError(BAD_REQUEST, f"character {character.id!r} has no stored state")
         self._state = state
         self._turn_in_progress = False
+        self._partial: PartialReply | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -165,21 +177,28 @@ class CharacterEngine:
 
     # -- turns ---------------------------------------------------------------------------
 
-    async def chat(self, user_message: str, *, user: str = "user"
-                   ) -> AsyncGenerator[TextDelta | TurnResult, None]:
-        """Stream the reply to ``user_message``: ``TextDelta``s, then one ``TurnResult``
-        after the turn is committed. Raises ``EngineError("busy")`` when a turn is already
-        in progress, ``BackendError`` (``.code``) when the backend fails — then nothing is
-        committed."""
+    async def chat(self, user_message: str, *, user: str = "user", keep_partial: bool = False
+                   ) -> AsyncGenerator[TurnStreamEvent, None]:
+        """Stream the reply to ``user_message``: ``GenerationStarted`` when the request goes
+        to the LLM, ``TextDelta``s, then one ``TurnResult`` after the turn is committed.
+        Raises ``EngineError("busy")`` when a turn is already in progress, ``BackendError``
+        (``.code``) when the backend fails — then nothing is committed, and what streamed
+        before the failure is in ``details["partial_text"]``.
+
+        ``keep_partial``: do not ask the LLM; commit what the last failed generation of this
+        same message (and user) streamed as the reply, marked ``finish_reason: incomplete``
+        in its generation record. ``EngineError("bad_request")`` when there is no such text.
+        """
         self._begin_turn()
         try:
-            async for event in self._turn(user_message, user=user, regenerating=None):
+            async for event in self._turn(user_message, user=user, regenerating=None,
+                                          keep_partial=keep_partial):
                 yield event
         finally:
             self._turn_in_progress = False
 
-    async def regenerate(self, *, user: str = "user"
-                         ) -> AsyncGenerator[TextDelta | TurnResult, None]:
+    async def regenerate(self, *, user: str = "user", keep_partial: bool = False
+                         ) -> AsyncGenerator[TurnStreamEvent, None]:
         """Roll the last turn's state back and answer its message again.
 
         The turn keeps its id, index, user and message; its earlier reply is kept as an
@@ -188,13 +207,15 @@ class CharacterEngine:
         replaced. The backend is asked for the next ``ReplyContext.variant`` (the number of
         replies the turn already has). ``user`` names who asks; the turn keeps the user who
         wrote it. Raises ``EngineError("nothing_to_undo")`` when there is no turn to
-        regenerate.
+        regenerate. ``keep_partial`` as for ``chat``: the cut-off text of the last failed
+        regenerate of this turn becomes its new reply.
         """
         del user  # the regenerated turn keeps its own author
         self._begin_turn()
         try:
             last = self._undoable_turn("regenerate")
-            async for event in self._turn(last.user_message, user=last.user, regenerating=last):
+            async for event in self._turn(last.user_message, user=last.user, regenerating=last,
+                                          keep_partial=keep_partial):
                 yield event
         finally:
             self._turn_in_progress = False
@@ -226,8 +247,31 @@ class CharacterEngine:
             )
         return last
 
-    async def _turn(self, user_message: str, *, user: str, regenerating: TurnRow | None
-                    ) -> AsyncGenerator[TextDelta | TurnResult, None]:
+    def _take_partial(self, user_message: str, *, user: str, regenerating: TurnRow | None,
+                      keep: bool) -> PartialReply | None:
+        """The partial reply a ``keep_partial`` turn commits (``None`` for a normal turn).
+        Any turn forgets the partial reply kept so far."""
+        pending, self._partial = self._partial, None
+        if not keep:
+            return None
+        regenerating_id = None if regenerating is None else regenerating.id
+        if (pending is None or not pending.text or pending.user != user
+                or pending.user_message != user_message
+                or pending.regenerating_turn_id != regenerating_id):
+            raise EngineError(
+                BAD_REQUEST,
+                f"character {self.character.id!r} has no cut-off reply to keep for this"
+                f" {'regenerate' if regenerating else 'message'}: keep_partial only commits"
+                " the text an llm_incomplete (or timeout) answer to the very same request"
+                " carried in details.partial_text, before any other turn. Send it without"
+                " keep_partial for a new reply",
+            )
+        return pending
+
+    async def _turn(self, user_message: str, *, user: str, regenerating: TurnRow | None,
+                    keep_partial: bool = False) -> AsyncGenerator[TurnStreamEvent, None]:
+        kept = self._take_partial(user_message, user=user, regenerating=regenerating,
+                                  keep=keep_partial)
         laps = _Clock(time.perf_counter())
         timings: dict[str, float] = {}
         now = self._clock()
@@ -254,8 +298,10 @@ class CharacterEngine:
         plan = plan_turn(self._model, state, relationship, user_message, now=now)
         timings["appraisal"] = laps.lap()
 
-        hits = await self._memory.search_hybrid(user_message, MEMORIES_PER_TURN, now=now)
-        relevant = [h for h in hits if h.turn_id < turn_id and _matched(h)]
+        relevant: list[MemoryHit] = []
+        if kept is None:  # a kept reply needs no memories: nothing is asked of the LLM
+            hits = await self._memory.search_hybrid(user_message, MEMORIES_PER_TURN, now=now)
+            relevant = [h for h in hits if h.turn_id < turn_id and _matched(h)]
         timings["memory_search"] = laps.lap()
 
         messages = build_prompt(PromptInput(
@@ -282,16 +328,30 @@ class CharacterEngine:
 
         parts: list[str] = []
         done: GenerationDone | None = None
-        request = GenerationRequest(messages=messages, options=self._options, context=context)
-        async with closing_stream(self._backend.generate(request)) as stream:
-            async for event in stream:
-                if isinstance(event, TextDelta):
-                    if not parts:
-                        timings["first_token"] = laps.lap()
-                    parts.append(event.text)
-                    yield event
-                else:
-                    done = event
+        if kept is not None:
+            parts.append(kept.text)
+            done = GenerationDone(backend=kept.backend, model="", finish_reason="incomplete",
+                                  usage_source="counted")
+        else:
+            request = GenerationRequest(messages=messages, options=self._options,
+                                        context=context)
+            yield GENERATION_STARTED
+            async with closing_stream(self._backend.generate(request)) as stream:
+                try:
+                    async for event in stream:
+                        if isinstance(event, TextDelta):
+                            if not parts:
+                                timings["first_token"] = laps.lap()
+                            parts.append(event.text)
+                            yield event
+                        else:
+                            done = event
+                except BackendError as exc:
+                    self._partial = _partial_of(exc, "".join(parts), user=user,
+                                                user_message=user_message,
+                                                regenerating=regenerating,
+                                                backend=self._backend.name)
+                    raise
         if done is None:
             raise LLMError(
                 f"backend {self._backend.name!r} ended the reply for character "
@@ -372,6 +432,7 @@ class CharacterEngine:
         what they were before it. Raises ``EngineError("nothing_to_undo")``."""
         self._ensure_idle("undo a turn of")
         last = self._undoable_turn("undo")
+        self._partial = None
         with self._db.transaction():
             self._db.write_state_text(last.state_before)
             if last.relationship_before is None:
@@ -430,6 +491,7 @@ class CharacterEngine:
         """
         self._ensure_idle("choose another reply of")
         last = self._undoable_turn("choose another reply for")
+        self._partial = None
         others = self._db.alternatives(last.id)
         current = current_position(others)
         chosen = next((alt for alt in others if alt.position == index), None)
@@ -585,6 +647,7 @@ class CharacterEngine:
                 "list_snapshots() shows the ones it has",
             )
         content = json.loads(found[1])
+        self._partial = None
         with self._db.transaction():
             hist.restore_content(self._db, self._memory, content)
         state = self._db.read_state()
@@ -597,6 +660,7 @@ class CharacterEngine:
         relationships). ``preserve_memories`` keeps memories and history (which undo can then
         no longer cross); otherwise both are erased too. Snapshots are kept."""
         self._ensure_idle("reset")
+        self._partial = None
         with self._db.transaction():
             if preserve_memories:
                 last = self._db.last_turn()
@@ -723,6 +787,19 @@ def _matched(hit: MemoryHit) -> bool:
 
 def _hit_dict(hit: MemoryHit) -> dict[str, Any]:
     return {"id": hit.id, "text": hit.text, "score": hit.score, "turn_id": hit.turn_id}
+
+
+def _partial_of(error: BackendError, text: str, *, user: str, user_message: str,
+                regenerating: TurnRow | None, backend: str) -> PartialReply | None:
+    """Put what streamed before ``error`` into its ``details.partial_text`` (always for a
+    cut-off stream, else when anything streamed) and return it as the reply ``keep_partial``
+    may commit (``None`` when nothing streamed)."""
+    if text or isinstance(error, LLMIncomplete):
+        error.details = {**(error.details or {}), "partial_text": text}
+    if not text:
+        return None
+    return PartialReply(user=user, user_message=user_message, text=text, backend=backend,
+                        regenerating_turn_id=None if regenerating is None else regenerating.id)
 
 
 def _generation_dict(done: GenerationDone) -> dict[str, Any]:

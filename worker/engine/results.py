@@ -8,6 +8,24 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class GenerationStarted:
+    """Yielded by a turn stream the moment its request goes to the LLM (the prompt is built):
+    from here until the first ``TextDelta`` the server is queueing and reading the prompt."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartialReply:
+    """What the last failed generation streamed before it was cut off, kept until the next
+    turn (or undo/reset/load/select) so ``keep_partial`` can commit it as the reply."""
+
+    user: str
+    user_message: str
+    regenerating_turn_id: int | None
+    text: str
+    backend: str
+
+
+@dataclass(frozen=True, slots=True)
 class TurnResult:
     """The committed turn: yielded only after its transaction has committed.
 
