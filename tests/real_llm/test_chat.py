@@ -91,7 +91,6 @@ async def test_usage_is_counted_and_marked_so_when_the_server_reports_none(
     assert info["finish_reason"] == "length", info
     # llama-cpp-python streams one token per chunk, so a reply cut at the limit counts it.
     assert info["completion_tokens"] == MAX_TOKENS, info
-    assert info["prompt_tokens"] > 0, info
 
 
 async def test_cancel_closes_the_http_stream_and_the_server_stops_generating(
