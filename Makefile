@@ -47,7 +47,7 @@ $(REAL_LLM_STAMP): tests/real_llm/install_tier.sh
 	touch $@
 
 test-real-llm: setup $(REAL_LLM_STAMP)
-	REAL_LLM_PYTHON=$(REAL_LLM_VENV)/bin/python $(PY) -m pytest -q tests/real_llm
+	REAL_LLM_PYTHON=$(REAL_LLM_VENV)/bin/python $(PY) -m pytest -q --durations=5 tests/real_llm
 
 lint: setup
 	$(VENV)/bin/ruff check .
