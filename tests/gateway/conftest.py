@@ -51,10 +51,11 @@ class Peer:
                 return frames
 
     async def request(self, message_type: str, **fields: Any) -> dict[str, Any]:
-        """Send and return the final answer (skipping deltas and events)."""
+        """Send and return the final answer (skipping deltas, statuses and events)."""
         message_id = await self.send(message_type, **fields)
         frames = await self.recv_until(
-            lambda f: f.get("message_id") == message_id and f["message_type"] != "chat_delta"
+            lambda f: f.get("message_id") == message_id
+            and f["message_type"] not in ("chat_delta", "generation_status")
         )
         return frames[-1]
 
