@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test test-fast lint typecheck check bench schemas clean
+.PHONY: setup demo test test-fast test-real-llm lint typecheck check bench schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,20 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not process" --forbid-processes
 
+# The real-model tier (tests/real_llm/, docs/backends.md): llama-cpp-python's server with
+# SmolLM2-135M in a virtual environment of its own. The first run compiles llama-cpp-python
+# (~20 min on 2 cores) into ~/.cache/greenroom/wheels; later runs install from that wheel.
+REAL_LLM_VENV ?= .venv-real-llm
+LLAMA_CPP_VERSION ?= 0.3.36
+REAL_LLM_STAMP := $(REAL_LLM_VENV)/.installed-llama-cpp-$(LLAMA_CPP_VERSION)
+
+$(REAL_LLM_STAMP): tests/real_llm/install_tier.sh
+	tests/real_llm/install_tier.sh $(REAL_LLM_VENV) $(PYTHON) $(LLAMA_CPP_VERSION)
+	touch $@
+
+test-real-llm: setup $(REAL_LLM_STAMP)
+	REAL_LLM_PYTHON=$(REAL_LLM_VENV)/bin/python $(PY) -m pytest -q --durations=5 tests/real_llm
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
@@ -57,4 +71,4 @@ schemas: setup
 	$(PY) -m protocol.schema_gen
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(REAL_LLM_VENV) .pytest_cache .mypy_cache .ruff_cache
