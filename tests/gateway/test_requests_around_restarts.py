@@ -16,12 +16,15 @@ from tests.gateway.test_gateway_with_real_workers import A, hello, serving
 
 pytestmark = pytest.mark.timeout(120)
 
+PROGRESS = ("chat_delta", "generation_status")
+"""Frames of a streamed chat before its final answer."""
+
 HELD = StreamScript(tokens=["Once", " upon", " a", " time", "."], hold_after=2)
 
 
 def final_of(frames: list[dict[str, Any]], message_id: str) -> dict[str, Any]:
     return next(f for f in frames if f.get("message_id") == message_id
-                and f["message_type"] != "chat_delta")
+                and f["message_type"] not in PROGRESS)
 
 
 async def until_ready(watcher: Peer) -> list[dict[str, Any]]:
@@ -50,13 +53,13 @@ async def test_requests_right_after_restart_request_answer_character_restarting(
             await hello(watcher, A, ["worker_state"])
             held_id = await alice.send("chat_request", user_message="Tell me a story.",
                                        stream=True)
-            assert (await alice.recv())["message_type"] == "chat_delta"
+            await alice.recv_until(lambda f: f["message_type"] == "chat_delta")
             await llm.holding.wait()
             restarted = await admin.request("restart_request", character_id=A)
             status = await admin.request("status_request")
             queued = await bob.request("chat_request", user_message="Hello?")
             held = final_of(await alice.recv_until(
-                lambda f: f.get("message_id") == held_id and f["message_type"] != "chat_delta"),
+                lambda f: f.get("message_id") == held_id and f["message_type"] not in PROGRESS),
                 held_id)
             await until_ready(watcher)
             after = await bob.request("chat_request", user_message="Are you back?")
@@ -132,13 +135,13 @@ async def test_save_while_another_sessions_chat_streams_succeeds_with_the_commit
         llm.queue_script(HELD)
         held_id = await alice.send("chat_request", user_message="Tell me a story.",
                                    stream=True)
-        assert (await alice.recv())["message_type"] == "chat_delta"
+        await alice.recv_until(lambda f: f["message_type"] == "chat_delta")
         await llm.holding.wait()
         saved = await bob.request("save_request", filename="mid-reply")
         listed = await bob.request("snapshots_request")
         llm.release()
         rest = await alice.recv_until(
-            lambda f: f.get("message_id") == held_id and f["message_type"] != "chat_delta")
+            lambda f: f.get("message_id") == held_id and f["message_type"] not in PROGRESS)
     assert first["message_type"] == "chat_response"
     assert saved["message_type"] == "save_response", saved
     assert saved["filename"] == "mid-reply"
