@@ -190,6 +190,34 @@ async def test_a_context_overflow_is_context_overflow_with_the_sizes(body: objec
     assert "0 token(s)" not in str(caught.value)
 
 
+async def test_a_stream_closed_silently_before_any_token_is_checked_for_an_overflow() -> None:
+    """llama-cpp-python streams 200, then fails an over-long prompt inside the stream and
+    closes it without a word; asked once more without streaming, it says why."""
+    silent = StreamScript(tokens=(), finish_reason=None, send_done_marker=False)
+    async with FakeOpenAIServer() as server:
+        server.queue_script(silent)
+        server.queue_script(StreamScript(status=400, error_body=LLAMA_CPP_PYTHON_OVERFLOW))
+        backend = openai_backend(server.base_url)
+        with pytest.raises(ContextOverflow) as caught:
+            await collect(backend.generate(HELLO))
+        await backend.aclose()
+    assert caught.value.details == {"prompt_tokens": 1131, "context_tokens": 1024}
+    probe = server.stats.bodies[-1]
+    assert probe["stream"] is False and probe["max_tokens"] == 1
+
+
+async def test_an_interrupted_stream_ending_in_done_is_never_asked_again() -> None:
+    """A bare ``[DONE]`` is how the server ends a reply another request interrupted:
+    asking again would interrupt that request in turn."""
+    async with FakeOpenAIServer() as server:
+        server.queue_script(StreamScript(tokens=(), finish_reason=None))
+        backend = openai_backend(server.base_url)
+        with pytest.raises(LLMIncomplete):
+            await collect(backend.generate(HELLO))
+        await backend.aclose()
+    assert server.stats.requests["POST /v1/chat/completions"] == 1
+
+
 async def test_a_context_overflow_reported_mid_stream_is_context_overflow() -> None:
     script = StreamScript(error_after=0,
                           error_message="Requested tokens (1131) exceed context window of 1024")
@@ -259,7 +287,7 @@ async def test_one_vector_per_token_is_an_error_saying_how_to_pool() -> None:
     async with FakeOpenAIServer(per_token_embeddings=True, models=["embed"]) as server:
         embedder = OpenAIEmbedder(server.base_url, "embed")
         with pytest.raises(LLMError, match=rf"{server.base_url}.*one vector per token.*"
-                                           r"--pooling mean.*--pooling_type 1"):
+                                           r"--pooling mean.*pooling_type=1"):
             await embedder.embed(["two words", "and three words"])
         await embedder.aclose()
 

@@ -67,10 +67,11 @@ class HTTPEmbedder(ABC):
             raise LLMError(
                 f"{self.kind.display} at {self.base_url} returned one vector per token instead"
                 f" of one per text for the embedding model {self.model!r}: its GGUF names no"
-                " pooling type. Restart the server with mean pooling (llama-server"
-                " `--pooling mean`; llama-cpp-python `--pooling_type 1`, i.e."
-                " LLAMA_POOLING_TYPE_MEAN) or use another embedding model; memory search is"
-                " text-only until then"
+                " pooling type. Serve it with mean pooling (llama-server `--pooling mean`;"
+                " llama-cpp-python's server has no such flag: load the model with"
+                " `Llama(..., pooling_type=1)`, i.e. LLAMA_POOLING_TYPE_MEAN, as"
+                " tests/real_llm/launch_llama_server.py --pooling mean does) or use another"
+                " embedding model; memory search is text-only until then"
             )
         if len(vectors) != len(texts) or not all(_is_vector(v) for v in vectors):
             raise LLMError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
+from dataclasses import replace
 
 import httpx
 
@@ -228,6 +229,8 @@ class OpenAIBackend:
             if decoder.saw_done_marker:
                 await drain_tail(lines)
         if not decoder.complete:
+            if deadline.tokens == 0 and not decoder.saw_done_marker:
+                await self._raise_if_overflowing(request, options, url)
             ending = "[DONE]" if decoder.saw_done_marker else "the end of the response body"
             raise LLMIncomplete(
                 f"the stream from the OpenAI-compatible server at {url} ended ({ending}) after"
@@ -242,6 +245,29 @@ class OpenAIBackend:
             generation_s=None if first_token_at is None else ended - first_token_at,
             counted_tokens=deadline.tokens,
         )
+
+    async def _raise_if_overflowing(self, request: GenerationRequest,
+                                    options: GenerationOptions, url: str) -> None:
+        """A stream that ended before its first token may hide why: llama-cpp-python's
+        server answers 200, then fails a prompt longer than its context inside the stream
+        and closes it without a word. The same prompt asked once more without streaming and
+        for one token gets the sized HTTP 400; raise ``ContextOverflow`` when that is what it
+        says. Any other outcome leaves the stream's own verdict (incomplete) standing. Not
+        after a ``[DONE]``: that is how the same server ends a reply another request
+        interrupted, and asking again would interrupt that request in turn."""
+        payload = chat_payload(request.messages, replace(options, max_tokens=1))
+        payload["stream"] = False
+        payload.pop("stream_options", None)
+        try:
+            response = await self._client.post("chat/completions", json=payload)
+        except httpx.HTTPError:
+            return
+        if response.status_code == 200:
+            return
+        overflow = context_overflow(response.text, response.text,
+                                    server=f"the OpenAI-compatible server at {url}")
+        if overflow is not None:
+            raise overflow
 
     def _feed(self, decoder: ChatStreamDecoder, event: SSEEvent, url: str) -> TextDelta | None:
         """``decoder.feed``, with a mid-stream context-overflow error recognised as such."""
