@@ -1,13 +1,13 @@
-"""Run the benchmarks: ``python -m bench [name ...]`` (``make bench`` runs all seven).
+"""Run the benchmarks: ``python -m bench [name ...]`` (``make bench`` runs them all).
 
 Each benchmark measures greenroom and its baseline side by side in this run and prints one
 Markdown table; the tables go to stdout and, together, to ``bench/results.md`` (with the
 machine and the date), which ``bench/README.md`` quotes. Names: ``gateway``, ``crash``,
-``cold_start``, ``memory``, ``ttft``, ``concurrency``, ``prompt_cache``, ``long_message``
-(default: all, in that order; ``prompt_cache`` needs a llama.cpp server and skips without
-one, see ``bench/prompt_cache_bench.py``). Every benchmark binds loopback only and is bounded
-in time; they take about five minutes on two cores, most of it the 60-second concurrency run
-and the 100k memory store.
+``cold_start``, ``memory``, ``ttft``, ``concurrency``, ``prompt_cache``, ``long_message``,
+``cancel``, ``slow_reader`` (default: all, in that order; ``prompt_cache`` needs a llama.cpp
+server and skips without one, see ``bench/prompt_cache_bench.py``). Every benchmark binds
+loopback only and is bounded in time; they take about six minutes on two cores, most of it the
+60-second concurrency run and the 100k memory store.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bench import (
+    cancel_bench,
     cold_start_bench,
     concurrency_bench,
     crash_bench,
@@ -28,6 +29,7 @@ from bench import (
     long_message_bench,
     memory_bench,
     prompt_cache_bench,
+    slow_reader_bench,
     ttft_greenroom,
 )
 from bench.report import Row, machine_line, render_table
@@ -52,6 +54,8 @@ BENCHES: dict[str, Callable[[], Awaitable[str]]] = {
     "concurrency": concurrency_bench.run,
     "prompt_cache": prompt_cache_bench.run,
     "long_message": long_message_bench.run,
+    "cancel": cancel_bench.run,
+    "slow_reader": slow_reader_bench.run,
 }
 
 

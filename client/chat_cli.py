@@ -181,12 +181,14 @@ async def _run_mode(
         return EXIT_OK
     if options.message is not None:
         return await _one_turn(character, options.message, screen)
+    # Subscribed with no await since the attach answered: no later event is missed (run_repl).
+    events = character.events()
     session = ChatSession(character, screen, show_vitals=options.show_vitals)
     try:
         await session.attached(info)
     except GreenroomError as exc:
         screen.error(render.error_text(exc))
-    await run_repl(session, tty=options.tty, data_dir=settings.data_dir)
+    await run_repl(session, events, tty=options.tty, data_dir=settings.data_dir)
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ from prompt_toolkit.history import FileHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from client.commands import MultilineInput, parse_line
+from client.interface import CharacterEvent
 from client.session import ChatSession
 from supervisor.private_dirs import make_private_dirs
 
@@ -38,10 +39,16 @@ class LineInput(Protocol):
         """Redraw the prompt's toolbar after the state it shows changed."""
 
 
-async def run_repl(session: ChatSession, *, tty: bool, data_dir: Path) -> None:
-    """Chat until ``/quit``, Ctrl+D or the end of input."""
+async def run_repl(session: ChatSession, events: AsyncIterator[CharacterEvent], *, tty: bool,
+                   data_dir: Path) -> None:
+    """Chat until ``/quit``, Ctrl+D or the end of input, showing ``events`` meanwhile.
+
+    ``events`` must be subscribed before the session announces its character: opening the
+    terminal input takes a while (prompt_toolkit, the history file), and an event published
+    before the follower subscribed (a worker restarting right after "talking to …" was shown)
+    would otherwise be lost."""
     source = await TerminalInput.open(session, data_dir) if tty else StdinInput()
-    async with _following(session, source):
+    async with _following(session, events, source):
         await _loop(session, source)
 
 
@@ -63,12 +70,13 @@ async def _loop(session: ChatSession, source: LineInput) -> None:
 
 
 @asynccontextmanager
-async def _following(session: ChatSession, source: LineInput) -> AsyncIterator[None]:
+async def _following(session: ChatSession, events: AsyncIterator[CharacterEvent],
+                     source: LineInput) -> AsyncIterator[None]:
     """Feed the character's events to the session while the loop runs; the follower task is
     owned here, cancelled and awaited on the way out (its failure is re-raised)."""
 
     async def follow() -> None:
-        async for event in session.character.events():
+        async for event in events:
             session.on_event(event)
             source.redraw()
 

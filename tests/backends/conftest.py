@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.backends.fake_llm_servers import FakeOllamaServer, FakeOpenAIServer
+from worker.backends import http_transport
 
 
 class RecordingSleep:
@@ -32,3 +33,11 @@ async def ollama_server() -> AsyncIterator[FakeOllamaServer]:
 async def openai_server() -> AsyncIterator[FakeOpenAIServer]:
     async with FakeOpenAIServer(models=["local-model", "embed-model"]) as server:
         yield server
+
+
+@pytest.fixture
+def drain_forever(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``drain_tail`` wait as long as the stream lasts: a backend that drained a held
+    stream instead of closing it would then never disconnect, so a test of prompt closing
+    fails (on its own timeout) rather than passing a second later."""
+    monkeypatch.setattr(http_transport, "TAIL_DRAIN_S", 3600.0)

@@ -2,13 +2,13 @@
 
 Each test runs once per backend against its real-HTTP fake server: one pooled connection,
 a delta as soon as its token is written, ``length`` finishes, a mid-stream death that is an
-``LLMError`` and never retried, and ``aclose()`` of the stream disconnecting at once.
+``LLMError`` and never retried, and ``aclose()`` of the stream disconnecting
+the server while it holds the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -23,6 +23,9 @@ from worker.backends.ollama import OllamaBackend
 from worker.backends.openai import OpenAIBackend
 
 Backend = OllamaBackend | OpenAIBackend
+
+CLOSE_WAIT_S = 30.0
+"""Bounds a wait that, if the backend failed to close the stream, would never end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +103,22 @@ async def test_server_dying_mid_stream_is_an_llm_error_and_not_retried(
     assert streaming.server.stats.requests[streaming.chat_request] == 1
 
 
-async def test_aclose_disconnects_the_server_within_100_ms(streaming: Streaming) -> None:
+@pytest.mark.usefixtures("drain_forever")
+async def test_aclose_disconnects_the_server_while_it_holds_the_stream(
+    streaming: Streaming,
+) -> None:
     server = streaming.server
-    server.script = StreamScript(tokens=["tok"] * 200, token_delay_s=0.05)
+    server.script = StreamScript(tokens=["tok"] * 200, hold_after=1)
     backend = streaming.make()
     stream = backend.generate(HELLO)
     await anext(stream)
-    closed_at = time.monotonic()
-    await stream.aclose()
-    await asyncio.wait_for(server.disconnected.wait(), timeout=2.0)
-    assert time.monotonic() - closed_at < 0.1
+    await server.holding.wait()
+    # The server holds the stream and never ends it by itself, and a drain would wait as
+    # long as the stream lasts (drain_forever): the disconnect can only be the backend
+    # closing the connection. How fast it does so is measured by bench/cancel_bench.py.
+    async with asyncio.timeout(CLOSE_WAIT_S):
+        await stream.aclose()
+        await server.disconnected.wait()
     assert server.stats.disconnects == 1
-    assert server.stats.tokens_written < 200
+    assert server.stats.tokens_written == 1
     await backend.aclose()

@@ -16,7 +16,6 @@ the availability backoff after the model server comes back) is bounded by attemp
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -49,16 +48,6 @@ REPLY = StreamScript(tokens=("Hello", ",", " world", "!"))
 """What every chat is answered with unless a test queues another script."""
 STORY = ("Once", " upon", " a", " time", ".")
 TOKEN_DELAY_S = 0.05
-
-CANCEL_DEADLINE_S = 0.25
-"""How soon after ``cancel_request`` leaves the client the model server must see its HTTP
-stream closed. The goal is 100 ms. The path crosses three processes (test → gateway →
-worker → back to the test's fake server), and on a 2-core machine shared with other test
-runs each hop may wait for a CPU behind busy neighbours; so the bound is 2.5 × the goal.
-Measured (2 cores, Python 3.11): 1–2.5 ms idle, 1–5.3 ms with two CPU-bound processes
-competing, about 50 × below the bound, so a failure means a real regression. The stream is
-held idle while cancelling, so a worker that did not close it would never disconnect (the
-read timeout is 120 s) and one that drained it first would take ``TAIL_DRAIN_S`` (1 s)."""
 
 RECOVERY_ATTEMPTS = 400
 RECOVERY_PACE_S = 0.025
@@ -237,30 +226,32 @@ async def test_first_token_reaches_the_client_while_the_model_server_holds_the_s
 # -- cancellation ------------------------------------------------------------------------
 
 
-async def test_cancel_closes_the_model_stream_promptly_and_commits_nothing(
+async def test_cancel_closes_the_held_model_stream_and_commits_nothing(
     stack: Stack, peer: JsonPeer
 ) -> None:
+    """The stream is held after two tokens and never released, so it would never end by
+    itself (the read timeout is minutes): the model server seeing its client go away proves
+    the cancel reached the backend, which closed the stream. That the backend closes rather
+    than drains is proven by the backend tests (``drain_forever``); how soon, end to end, is
+    measured by ``bench/cancel_bench.py``."""
     llm = stack.llm
     before = await status(peer)
+    written_before = llm.stats.tokens_written
+    disconnects_before = llm.stats.disconnects
     llm.queue_script(StreamScript(tokens=STORY, token_delay_s=TOKEN_DELAY_S, hold_after=2))
     chat = await peer.send_frame("chat_request", user_message="Tell me a story.", stream=True)
     async with asyncio.timeout(10):
         await llm.holding.wait()
     assert not llm.disconnected.is_set()
 
-    sent_at = time.perf_counter()
     cancel = await peer.send_frame("cancel_request", target_message_id=chat.message_id)
     async with asyncio.timeout(10):
         await llm.disconnected.wait()
-    latency_s = time.perf_counter() - sent_at
-    async with asyncio.timeout(10):
         cancelled, cancel_answer = await chat.final, await cancel.final
     after = await status(peer)
 
-    assert latency_s < CANCEL_DEADLINE_S, (
-        f"{stack.engine}: the model server saw its stream closed {latency_s * 1000:.1f} ms "
-        f"after cancel_request was sent (goal 100 ms, bound {CANCEL_DEADLINE_S * 1000:.0f} ms)")
-    print(f"{stack.engine}: cancel → model stream closed in {latency_s * 1000:.1f} ms")
+    assert llm.stats.disconnects - disconnects_before == 1
+    assert llm.stats.tokens_written - written_before == 2 < len(STORY)
     assert cancelled["error_code"] == "cancelled", cancelled
     assert cancel_answer["success"] is True, cancel_answer
     assert_same_commit(before, after)

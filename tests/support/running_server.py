@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.cli_process import greenroom_argv
 from tests.support.paths import BUNDLED_CHARACTERS
@@ -175,6 +176,20 @@ class RunningServer:
                                         headers=headers)
         document: dict[str, Any] = response.json()
         return document
+
+    async def metric(self, name: str) -> float:
+        """The value of the unlabelled sample ``name`` of ``/metrics`` (which needs the
+        server to have a token, ``GREENROOM_TOKEN`` in the config's env)."""
+        token = self.config.env.get("GREENROOM_TOKEN")
+        assert token, "/metrics needs GREENROOM_TOKEN in the server's env"
+        response = await self._http.get(f"http://127.0.0.1:{self.port}/metrics",
+                                        headers={"Authorization": f"Bearer {token}"})
+        response.raise_for_status()
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                if sample.name == name and not sample.labels:
+                    return float(sample.value)
+        raise AssertionError(f"/metrics has no sample {name!r}")
 
     async def workers(self) -> dict[str, dict[str, Any]]:
         """``/healthz`` workers by character id (state, pid, generation, restarts)."""

@@ -229,11 +229,12 @@ async def open_stream(
         await response.aclose()
 
 
-async def drain_tail(lines: AsyncIterator[str], limit_s: float = TAIL_DRAIN_S) -> None:
-    """Read what is left of a stream whose reply is complete; never raises (a connection
+async def drain_tail(lines: AsyncIterator[str]) -> None:
+    """Read what is left of a stream whose reply is complete, for at most ``TAIL_DRAIN_S``
+    (read at each call, so a test can make a drain wait forever); never raises (a connection
     that cannot be drained is simply not reused)."""
     try:
-        async with asyncio.timeout(limit_s):
+        async with asyncio.timeout(TAIL_DRAIN_S):
             async for _ in lines:
                 pass
     except (TimeoutError, httpx.HTTPError):
