@@ -28,7 +28,7 @@ demo: setup
 	    $(foreach c,$(DEMO_CHARACTERS),-c $(c)) > data/logs/demo-serve.out 2>&1 & \
 	server=$$!; \
 	trap 'kill -TERM $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT; \
-	$(PY) -m supervisor.wait_healthy --port $(DEMO_PORT) --pid $$server --timeout 30 \
+	$(PY) -m supervisor.commands.wait_healthy --port $(DEMO_PORT) --pid $$server --timeout 30 \
 	  || { cat data/logs/demo-serve.out; exit 1; }; \
 	$(VENV)/bin/greenroom ps --server-url ws://127.0.0.1:$(DEMO_PORT); \
 	$(VENV)/bin/greenroom chat --server-url ws://127.0.0.1:$(DEMO_PORT) \
@@ -67,7 +67,7 @@ bench: setup
 	$(PY) -m bench
 
 schemas: setup
-	$(PY) -m worker.characters.schema_gen
+	$(PY) -m schemas.schema_gen
 	$(PY) -m protocol.schema_gen
 
 clean:

@@ -24,24 +24,18 @@ from typing import Any
 import msgspec
 
 from bench.report import Row, machine_line, render_table
-from protocol import (
-    ChatDelta,
-    ChatRequest,
-    ChatResponse,
-    ClientMessage,
-    PingRequest,
-    ServerMessage,
-    StatusResponse,
-    WorkerReply,
-    WorkerRequest,
+from protocol.chat import ChatDelta, ChatRequest, ChatResponse
+from protocol.frame_codec import encode_frame, from_worker_decoder, to_worker_decoder
+from protocol.json_codec import (
     decode_client_message,
     decode_server_message,
     encode_client_message,
-    encode_frame,
     encode_server_message,
-    from_worker_decoder,
-    to_worker_decoder,
 )
+from protocol.pipe import WorkerReply, WorkerRequest
+from protocol.queries import StatusResponse
+from protocol.session import PingRequest
+from protocol.unions import ClientMessage, ServerMessage
 
 REPEATS = 5
 TARGET_SECONDS_PER_REPEAT = 0.02

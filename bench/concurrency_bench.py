@@ -34,11 +34,11 @@ import psutil
 
 from bench.load import LoadResult, Request, closed_loop
 from bench.report import Row, machine_line, percentile, render_table
+from schemas.loader import load_character
 from tests.support.character_copies import character_copies
 from tests.support.json_peer import JsonPeer, attach, open_peer
 from tests.support.running_server import RunningServer, ServerConfig, running_server
 from worker.backends.scripted import ScriptedBackend
-from worker.characters.loader import load_character
 from worker.engine.character_engine import CharacterEngine
 
 USER_MESSAGE = "How is the food truck doing this week?"

@@ -31,10 +31,10 @@ from pathlib import Path
 from bench.baselines import bare_echo_server, in_process_echo_server
 from bench.load import Request, closed_loop, interleaved_latencies_s
 from bench.report import Row, machine_line, percentile, render_table
+from schemas.loader import load_character
 from tests.support.json_peer import JsonPeer, attach, open_peer
 from tests.support.running_server import BUNDLED_CHARACTERS, ServerConfig, running_server
 from worker.backends.scripted import ScriptedBackend
-from worker.characters.loader import load_character
 from worker.engine.character_engine import CharacterEngine
 
 CHARACTER = "m-playful"

@@ -26,11 +26,11 @@ from pathlib import Path
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bench.report import Row, machine_line, render_table
-from supervisor.settings import Settings
+from runtime.settings import Settings
+from schemas.loader import load_character
 from worker.backends.scripted import ScriptedBackend
-from worker.characters.loader import load_character
-from worker.engine import CharacterEngine
 from worker.engine.appraisal import appraise
+from worker.engine.character_engine import CharacterEngine
 from worker.engine.errors import EngineError
 from worker.engine.results import TurnResult
 

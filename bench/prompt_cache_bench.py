@@ -42,6 +42,7 @@ from unittest import mock
 import httpx
 
 from bench.report import machine_line
+from schemas.loader import load_character
 from tests.support.paths import BUNDLED_CHARACTERS, REPO_ROOT
 from worker.backends.base import (
     ChatMessage,
@@ -51,7 +52,6 @@ from worker.backends.base import (
     TextDelta,
 )
 from worker.backends.openai import OpenAIBackend
-from worker.characters.loader import load_character
 from worker.engine import character_engine
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.prompt import PromptInput

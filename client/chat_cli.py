@@ -27,7 +27,7 @@ from client.remote import CharacterClient
 from client.repl import run_repl
 from client.screen import PlainScreen, RichScreen, Screen
 from client.session import ChatSession
-from supervisor.settings import Settings, SettingsError, load_settings
+from runtime.settings import Settings, SettingsError, load_settings
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1

@@ -22,7 +22,7 @@ from client.errors import GreenroomError
 from client.interface import Character, CharacterEvent, JsonObject
 from client.screen import PlainScreen
 from client.vitals_view import VitalsView, view_from_event, view_from_status
-from protocol import TurnEvent, VitalsEvent
+from protocol.events import TurnEvent, VitalsEvent
 
 DEFAULT_REFRESH_S: Final = 5.0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from protocol import ErrorCode
+from protocol.errors import ErrorCode
 
 CONNECTION_FAILED: Final = "connection_failed"
 """No server answered at the URL after every connection attempt."""

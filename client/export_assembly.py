@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 from client.errors import PROTOCOL_VIOLATION, GreenroomError
 from client.interface import JsonObject
-from protocol import ExportChunk, ExportResponse
+from protocol.snapshots import ExportChunk, ExportResponse
 
 
 class ExportAssembly:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from protocol import TurnEvent, VitalsEvent, WorkerStateEvent
+from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 
 if TYPE_CHECKING:
     from client.reply_stream import ReplyStream

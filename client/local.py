@@ -28,14 +28,15 @@ from client.interface import (
     JsonObject,
 )
 from client.reply_stream import ReplyStream
-from protocol import ErrorCode, VitalsEvent
-from supervisor.settings import Settings
+from protocol.errors import ErrorCode
+from protocol.events import VitalsEvent
+from runtime.settings import Settings
+from schemas.loader import list_characters, load_character
+from schemas.problems import CharacterError, CharacterFileError
+from schemas.problems import CharacterNotFound as CharacterFileMissing
 from worker.backends.base import Backend, BackendError, Embedder, TextDelta
 from worker.backends.factory import make_backend, make_embedder
 from worker.backends.options import default_options
-from worker.characters.loader import list_characters, load_character
-from worker.characters.problems import CharacterError, CharacterFileError
-from worker.characters.problems import CharacterNotFound as CharacterFileMissing
 from worker.engine.character_engine import CharacterEngine, TurnStreamEvent
 from worker.engine.errors import EngineError
 from worker.engine.results import GenerationStarted, TurnResult

@@ -48,56 +48,50 @@ from client.interface import (
 )
 from client.reply_stream import ReplyStream
 from client.request_table import Arrival, RequestTable
-from protocol import (
-    PROTOCOL_VERSION,
+from protocol.chat import (
     AlternativesRequest,
     AlternativesResponse,
     CancelRequest,
     CancelResponse,
-    CharactersRequest,
-    CharactersResponse,
     ChatDelta,
     ChatRequest,
     ChatResponse,
-    ClientMessage,
+    GenerationStatus,
+    RegenerateRequest,
+    SelectAlternativeRequest,
+    SelectAlternativeResponse,
+    UndoRequest,
+    UndoResponse,
+)
+from protocol.errors import ErrorCode, ErrorResponse, ProtocolError
+from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
+from protocol.json_codec import decode_server_message, encode_client_message
+from protocol.queries import (
+    CharactersRequest,
+    CharactersResponse,
+    MemorySearchRequest,
+    MemorySearchResponse,
+    StatusRequest,
+    StatusResponse,
+)
+from protocol.session import Hello, HelloResponse, InitRequest, InitResponse
+from protocol.snapshots import (
     DeleteSnapshotRequest,
     DeleteSnapshotResponse,
-    ErrorCode,
-    ErrorResponse,
     ExportChunk,
     ExportRequest,
     ExportResponse,
-    GenerationStatus,
-    Hello,
-    HelloResponse,
-    InitRequest,
-    InitResponse,
     LoadRequest,
     LoadResponse,
-    MemorySearchRequest,
-    MemorySearchResponse,
-    ProtocolError,
-    RegenerateRequest,
     ResetRequest,
     ResetResponse,
     SaveRequest,
     SaveResponse,
-    SelectAlternativeRequest,
-    SelectAlternativeResponse,
-    ServerMessage,
     SnapshotsRequest,
     SnapshotsResponse,
-    StatusRequest,
-    StatusResponse,
-    TurnEvent,
-    UndoRequest,
-    UndoResponse,
-    VitalsEvent,
-    WorkerStateEvent,
-    decode_server_message,
-    encode_client_message,
-    message_type_of,
 )
+from protocol.states import PROTOCOL_VERSION
+from protocol.unions import ClientMessage, ServerMessage, message_type_of
 
 logger = logging.getLogger("greenroom.client")
 

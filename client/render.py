@@ -18,7 +18,7 @@ from client.commands import help_lines
 from client.errors import GreenroomError
 from client.interface import CharacterEntry, CharacterEvent, ConnectionEvent, JsonObject
 from client.vitals_view import Level, Relationship, VitalsView
-from protocol import TurnEvent, VitalsEvent, WorkerStateEvent
+from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 
 BAR_WIDTH: Final = 20
 STEADY_BELOW: Final = 0.5

@@ -22,7 +22,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from client.commands import MultilineInput, parse_line
 from client.interface import CharacterEvent
 from client.session import ChatSession
-from supervisor.private_dirs import make_private_dirs
+from runtime.private_dirs import make_private_dirs
 
 HISTORY_FILE: Final = "chat_history"
 PROMPT: Final = "> "

@@ -12,7 +12,7 @@ import itertools
 import secrets
 
 from client.errors import GreenroomError
-from protocol import ServerMessage
+from protocol.unions import ServerMessage
 
 Arrival = ServerMessage | GreenroomError
 

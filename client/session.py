@@ -20,7 +20,7 @@ from client.interface import Character, CharacterEvent, JsonObject
 from client.reply_stream import ReplyStream
 from client.screen import Screen
 from client.vitals_view import VitalsView, view_from_event, view_from_status
-from protocol import TurnEvent, VitalsEvent
+from protocol.events import TurnEvent, VitalsEvent
 
 
 class ChatSession:

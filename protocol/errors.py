@@ -10,6 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from protocol.envelope import Message
+from protocol.fields import JsonObject
+
 
 class ErrorCode(StrEnum):
     """Machine-readable reason carried by ``error_response.error_code``."""
@@ -212,3 +215,13 @@ class ProtocolError(Exception):
             f"ProtocolError(code={self.code.value!r}, message={self.message!r}, "
             f"message_id={self.message_id!r})"
         )
+
+
+class ErrorResponse(Message, tag="error_response"):
+    """Any failure. ``error_code`` is one of ``ErrorCode`` (kept ``str`` so a client decodes
+    codes added later); ``error`` is text for a human; ``success`` is always false."""
+
+    error: str
+    error_code: str
+    details: JsonObject | None = None
+    success: bool = False

@@ -11,7 +11,7 @@ from typing import Annotated
 import msgspec
 
 from protocol.envelope import Message
-from protocol.messages import JsonObject
+from protocol.fields import JsonObject
 from protocol.states import WorkerState
 
 

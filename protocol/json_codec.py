@@ -28,8 +28,7 @@ from typing import Any, Final, TypeVar, get_args
 
 import msgspec
 
-from protocol.errors import ErrorCode, ProtocolError
-from protocol.messages import ErrorResponse
+from protocol.errors import ErrorCode, ErrorResponse, ProtocolError
 from protocol.nesting import MAX_NESTING_DEPTH, json_nesting_exceeds
 from protocol.unions import (
     CLIENT_MESSAGE_TYPES,

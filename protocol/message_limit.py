@@ -9,10 +9,7 @@ Lengths are in characters (Unicode code points), as Python's ``len`` counts them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
-
-DEFAULT_MAX_MESSAGE_CHARS: Final = 32_000
-"""Default of ``GREENROOM_MAX_MESSAGE_CHARS``: about 5,000 English words, a long letter."""
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)

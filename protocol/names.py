@@ -4,8 +4,8 @@
 field name); the server keeps snapshots as database rows keyed by it, never as files.
 ``snapshot_name_problem`` is the one rule that makes a name safe (never a path, never a hidden
 file, no control characters): ``check_snapshot_name`` applies it to a message, and the
-character engine applies exactly it (``worker.engine.history.validate_snapshot_name``); every
-other name is accepted as it is.
+character engine applies exactly it
+(``worker.engine.snapshot_content.validate_snapshot_name``); every other name is accepted as it is.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ from typing import Any, Final
 import msgspec
 
 from protocol.errors import ERROR_CODE_MEANINGS
-from protocol.generated_file import generated_file_main
 from protocol.pipe import FromWorker, ToWorker
 from protocol.states import PROTOCOL_VERSION
 from protocol.unions import ClientMessage, ServerMessage
+from runtime.generated_file import generated_file_main
 
 SCHEMA_PATH: Final = Path(__file__).resolve().parent.parent / "schemas" / "protocol.schema.json"
 

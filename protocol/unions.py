@@ -17,50 +17,54 @@ from protocol.admin import (
     WorkersRequest,
     WorkersResponse,
 )
-from protocol.envelope import Message
-from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
-from protocol.extensions import (
+from protocol.chat import (
     AlternativesRequest,
     AlternativesResponse,
     CancelRequest,
     CancelResponse,
+    ChatDelta,
+    ChatRequest,
+    ChatResponse,
+    GenerationStatus,
+    RegenerateRequest,
+    SelectAlternativeRequest,
+    SelectAlternativeResponse,
+    UndoRequest,
+    UndoResponse,
+)
+from protocol.envelope import Message
+from protocol.errors import ErrorResponse
+from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
+from protocol.queries import (
     CharactersRequest,
     CharactersResponse,
-    ChatDelta,
+    MemorySearchRequest,
+    MemorySearchResponse,
+    StatusRequest,
+    StatusResponse,
+)
+from protocol.session import (
+    Hello,
+    HelloResponse,
+    InitRequest,
+    InitResponse,
+    PingRequest,
+    PingResponse,
+)
+from protocol.snapshots import (
     DeleteSnapshotRequest,
     DeleteSnapshotResponse,
     ExportChunk,
     ExportRequest,
     ExportResponse,
-    GenerationStatus,
-    Hello,
-    HelloResponse,
-    RegenerateRequest,
-    SelectAlternativeRequest,
-    SelectAlternativeResponse,
-    SnapshotsRequest,
-    SnapshotsResponse,
-    UndoRequest,
-    UndoResponse,
-)
-from protocol.messages import (
-    ChatRequest,
-    ChatResponse,
-    ErrorResponse,
-    InitRequest,
-    InitResponse,
     LoadRequest,
     LoadResponse,
-    MemorySearchRequest,
-    MemorySearchResponse,
-    PingRequest,
-    PingResponse,
     ResetRequest,
     ResetResponse,
     SaveRequest,
     SaveResponse,
-    StatusRequest,
-    StatusResponse,
+    SnapshotsRequest,
+    SnapshotsResponse,
 )
 
 SeedRequest = (

@@ -14,12 +14,12 @@ import click
 # command name → "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
     "chat": "client.chat_cli:chat",
-    "characters": "worker.characters.cli:characters",
-    "serve": "supervisor.serve:serve",
-    "ps": "supervisor.admin_commands:ps",
-    "restart": "supervisor.admin_commands:restart",
-    "debug": "supervisor.admin_commands:debug",
-    "logs": "supervisor.logs_command:logs",
+    "characters": "supervisor.commands.characters:characters",
+    "serve": "supervisor.commands.serve:serve",
+    "ps": "supervisor.commands.admin:ps",
+    "restart": "supervisor.commands.admin:restart",
+    "debug": "supervisor.commands.admin:debug",
+    "logs": "supervisor.commands.logs:logs",
 }
 
 

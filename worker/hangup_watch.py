@@ -2,7 +2,7 @@
 the channel hangs up (or, in portable mode, once the parent is gone), even when the event loop
 is stuck in character code.
 
-Two ways to notice the hang-up (``supervisor.platform_support`` chooses):
+Two ways to notice the hang-up (``runtime.platform_support`` chooses):
 
 * Linux: ``poll`` for ``POLLRDHUP`` alone — woken by the peer closing, never by data (that is
   the event loop's to read), so the thread sleeps without the GIL until then.
@@ -23,8 +23,8 @@ import threading
 from collections.abc import Callable
 from typing import Final
 
-from supervisor.platform_support import PARENT_CHECK_S, mechanisms
-from supervisor.process_death import parent_gone
+from runtime.platform_support import PARENT_CHECK_S, mechanisms
+from runtime.process_death import parent_gone
 
 EOF_EXIT_GRACE_S: Final = 2.0
 """After the hang-up the worker closes cleanly if it can; past this it ``_exit``s anyway."""

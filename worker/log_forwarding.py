@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 from protocol.pipe import FromWorker, LogRecord
-from supervisor.log_records import json_safe, level_rank
+from runtime.log_records import json_safe, level_rank
 
 SendFrame = Callable[[FromWorker], None]
 

@@ -1,6 +1,6 @@
 """A worker process: one character's engine behind its channel (fd 3).
 
-Started by the fork server (``supervisor.zygote``), which calls ``run_worker_process`` in a
+Started by the fork server (``supervisor.pool.zygote``), which calls ``run_worker_process`` in a
 fresh fork. The process:
 
 * puts its channel on fd 3, ``/dev/null`` on stdin, the supervisor's pipes on stdout/stderr
@@ -29,7 +29,6 @@ import socket
 import sys
 import threading
 import traceback
-from dataclasses import dataclass
 from typing import Final
 
 import structlog
@@ -50,34 +49,18 @@ from protocol.pipe import (
     WorkerCancel,
     WorkerRequest,
 )
-from supervisor.process_death import die_with_parent
-from supervisor.settings import Settings
+from runtime.process_death import die_with_parent
 from worker import debugging
 from worker.hangup_watch import start_hangup_watch
 from worker.log_forwarding import configure_worker_logging
 from worker.service import CharacterService
+from worker.spec import WorkerSpec
 
 CHANNEL_FD: Final = 3
 EXIT_OK: Final = 0
 EXIT_CANNOT_START: Final = 1
 
 log = structlog.get_logger()
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerSpec:
-    """What the supervisor tells a new worker (pickled through the fork server).
-
-    ``generation`` counts starts of this character's worker (1 for the first). With
-    ``debug_port`` set, debugpy listens on it (0: any free port) before the engine opens;
-    ``debug_wait`` then blocks until a debugger attaches.
-    """
-
-    character_id: str
-    generation: int
-    settings: Settings
-    debug_port: int | None = None
-    debug_wait: bool = False
 
 
 class Channel:

@@ -26,48 +26,23 @@ from typing import Any, Final
 
 import structlog
 
-from protocol.errors import ErrorCode, ProtocolError
-from protocol.events import TurnEvent, VitalsEvent
-from protocol.extensions import (
-    EXPORT_CHUNK_CHARS,
+from protocol.chat import (
     AlternativesRequest,
     AlternativesResponse,
     ChatDelta,
-    DeleteSnapshotRequest,
-    DeleteSnapshotResponse,
-    ExportChunk,
-    ExportRequest,
-    ExportResponse,
+    ChatRequest,
+    ChatResponse,
     GenerationPhase,
     GenerationStatus,
     RegenerateRequest,
     SelectAlternativeRequest,
     SelectAlternativeResponse,
-    SnapshotsRequest,
-    SnapshotsResponse,
     UndoRequest,
     UndoResponse,
 )
+from protocol.errors import ErrorCode, ErrorResponse, ProtocolError
+from protocol.events import TurnEvent, VitalsEvent
 from protocol.frame_codec import MAX_FRAME_BYTES
-from protocol.messages import (
-    ChatRequest,
-    ChatResponse,
-    ErrorResponse,
-    InitRequest,
-    InitResponse,
-    LoadRequest,
-    LoadResponse,
-    MemorySearchRequest,
-    MemorySearchResponse,
-    PingRequest,
-    PingResponse,
-    ResetRequest,
-    ResetResponse,
-    SaveRequest,
-    SaveResponse,
-    StatusRequest,
-    StatusResponse,
-)
 from protocol.pipe import (
     EXPORT_CHUNK_WINDOW,
     FromWorker,
@@ -76,12 +51,35 @@ from protocol.pipe import (
     WorkerReply,
     WorkerRequest,
 )
+from protocol.queries import (
+    MemorySearchRequest,
+    MemorySearchResponse,
+    StatusRequest,
+    StatusResponse,
+)
+from protocol.session import InitRequest, InitResponse, PingRequest, PingResponse
+from protocol.snapshots import (
+    EXPORT_CHUNK_CHARS,
+    DeleteSnapshotRequest,
+    DeleteSnapshotResponse,
+    ExportChunk,
+    ExportRequest,
+    ExportResponse,
+    LoadRequest,
+    LoadResponse,
+    ResetRequest,
+    ResetResponse,
+    SaveRequest,
+    SaveResponse,
+    SnapshotsRequest,
+    SnapshotsResponse,
+)
 from protocol.unions import ClientMessage, ServerMessage, message_type_of
-from supervisor.settings import Settings
+from runtime.settings import Settings
+from schemas.loader import load_character
 from worker.backends.base import Backend, BackendError, Embedder, TextDelta
 from worker.backends.factory import make_backend, make_embedder
 from worker.backends.options import default_options
-from worker.characters.loader import load_character
 from worker.engine.character_engine import CharacterEngine, TurnStreamEvent
 from worker.engine.errors import EngineError
 from worker.engine.results import TurnResult

@@ -13,7 +13,7 @@ build and close an HTTP client — so every worker forked afterwards inherits th
 Promises: nothing outside a temporary directory is read or written except the character file
 read; nothing of the rehearsal survives it but caches (no open file, socket, thread or event
 loop is left behind, which matters in a process that forks); in portable mode (macOS) no
-HTTP client is built and no proxy is looked up (``supervisor.fork_hazards``). Any failure is
+HTTP client is built and no proxy is looked up (``supervisor.pool.fork_hazards``). Any failure is
 returned as text and costs only the warm-up — the worker will meet the same problem itself
 and report it. Not for use inside a worker: it would run a turn there.
 """
@@ -25,13 +25,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from supervisor.platform_support import mechanisms
-from supervisor.settings import Settings
+from runtime.platform_support import mechanisms
+from runtime.settings import Settings
+from schemas.loader import CHARACTER_SUFFIX, load_character
+from schemas.model import Character
+from schemas.problems import CharacterError
 from worker.backends.http_transport import DEFAULT_TIMEOUTS, make_client, shared_tls_context
 from worker.backends.scripted import ScriptedBackend
-from worker.characters.loader import CHARACTER_SUFFIX, load_character
-from worker.characters.model import Character
-from worker.characters.problems import CharacterError
 from worker.engine.appraisal import appraise
 from worker.engine.character_engine import CharacterEngine
 
@@ -61,7 +61,7 @@ def rehearse(characters_dir: Path | None = None) -> list[str]:
 async def _rehearse(characters_dir: Path, scratch: Path, problems: list[str]) -> None:
     # A client per backend process is the norm; building one here loads the shared TLS
     # context and httpx's lazily imported transport code. Not on macOS (portable mode): no
-    # HTTP client may be built before fork there (``supervisor.fork_hazards``); the TLS
+    # HTTP client may be built before fork there (``supervisor.pool.fork_hazards``); the TLS
     # context alone is safe.
     if mechanisms().zygote_http_warmup:
         await make_client("http://127.0.0.1:9", DEFAULT_TIMEOUTS).aclose()

@@ -1,7 +1,2 @@
 """The gateway: client WebSocket sessions, routing to character workers, events, limits,
 auth, and the ``/healthz`` and ``/metrics`` endpoints. See ``docs/gateway.md``."""
-
-from supervisor.gateway.access import GatewayConfigError
-from supervisor.gateway.gateway import Gateway
-
-__all__ = ["Gateway", "GatewayConfigError"]

@@ -17,9 +17,9 @@ import ssl
 from collections.abc import Sequence
 from typing import Final
 
-from supervisor.settings import Settings
-from supervisor.web_names import normal_host, normal_origin
-from worker.characters.model import is_valid_character_id
+from runtime.settings import Settings
+from runtime.web_names import normal_host, normal_origin
+from schemas.model import is_valid_character_id
 
 
 class GatewayConfigError(ValueError):

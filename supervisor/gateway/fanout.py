@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from protocol import EventKind, EventMessage, TurnEvent, VitalsEvent, WorkerStateEvent
+from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
+from protocol.states import EventKind
+from protocol.unions import EventMessage
 
 EVENT_KIND: Final[dict[type[EventMessage], EventKind]] = {
     VitalsEvent: "vitals",

@@ -30,42 +30,28 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from protocol import (
-    CLIENT_MESSAGE_TYPES,
-    PROTOCOL_VERSION,
-    CancelRequest,
-    CancelResponse,
-    CharacterListing,
-    CharactersRequest,
-    CharactersResponse,
-    ChatRequest,
+from protocol.admin import (
     DebugRequest,
     DebugResponse,
-    ErrorCode,
-    ErrorResponse,
-    EventMessage,
-    Hello,
-    HelloResponse,
-    InitRequest,
-    PingRequest,
-    PingResponse,
-    ProtocolError,
     RestartRequest,
     RestartResponse,
-    ServerMessage,
-    WorkerEvent,
     WorkerInfo,
-    WorkerProgress,
-    WorkerReply,
     WorkersRequest,
     WorkersResponse,
-    WorkerStateEvent,
-    decode_client_message,
-    error_response_for,
-    message_type_of,
 )
-from protocol import WorkerState as WireWorkerState
+from protocol.chat import CancelRequest, CancelResponse, ChatRequest
+from protocol.errors import ErrorCode, ErrorResponse, ProtocolError
+from protocol.events import WorkerStateEvent
+from protocol.json_codec import decode_client_message, error_response_for
 from protocol.message_limit import check_message_length
+from protocol.pipe import WorkerEvent, WorkerProgress, WorkerReply
+from protocol.queries import CharacterListing, CharactersRequest, CharactersResponse
+from protocol.session import Hello, HelloResponse, InitRequest, PingRequest, PingResponse
+from protocol.states import PROTOCOL_VERSION
+from protocol.states import WorkerState as WireWorkerState
+from protocol.unions import CLIENT_MESSAGE_TYPES, EventMessage, ServerMessage, message_type_of
+from runtime.settings import Settings
+from schemas.loader import list_characters
 from supervisor.gateway.access import (
     bearer_token,
     check_allowed_names,
@@ -102,9 +88,7 @@ from supervisor.gateway.session import (
     Session,
     SessionState,
 )
-from supervisor.pool_api import PoolError, WorkerPoolApi, WorkerSnapshot, WorkerState
-from supervisor.settings import Settings
-from worker.characters.loader import list_characters
+from supervisor.pool.api import PoolError, WorkerPoolApi, WorkerSnapshot, WorkerState
 
 MAX_FAILED_AUTH_ATTEMPTS: Final = 3
 """A session that sends this many ``hello`` frames with a wrong token is closed (1008)."""

@@ -14,7 +14,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Response
 
-from supervisor.pool_api import WorkerSnapshot, WorkerState
+from supervisor.pool.api import WorkerSnapshot, WorkerState
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

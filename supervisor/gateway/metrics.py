@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from supervisor.pool_api import WorkerSnapshot
+from supervisor.pool.api import WorkerSnapshot
 
 OK_CODE = "ok"
 """The ``code`` label of a request answered without ``error_response``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from protocol import CLIENT_MESSAGE_TYPES
+from protocol.unions import CLIENT_MESSAGE_TYPES
 
 
 class Handling(StrEnum):

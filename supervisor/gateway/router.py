@@ -29,26 +29,18 @@ from typing import Any
 import msgspec
 import structlog
 
-from protocol import (
-    ChatDelta,
-    ErrorCode,
-    ErrorResponse,
-    ExportChunk,
-    ExportCredit,
-    GenerationStatus,
-    ServerMessage,
-    WorkerCancel,
-    WorkerReply,
-    WorkerRequest,
-    message_type_of,
-)
+from protocol.chat import ChatDelta, GenerationStatus
+from protocol.errors import ErrorCode, ErrorResponse
+from protocol.pipe import ExportCredit, WorkerCancel, WorkerReply, WorkerRequest
+from protocol.snapshots import ExportChunk
+from protocol.unions import ServerMessage, message_type_of
 from supervisor.gateway.deadlines import DeadlineBook
 from supervisor.gateway.fanout import delivers_deltas
 from supervisor.gateway.metrics import OK_CODE, GatewayMetrics
 from supervisor.gateway.routing import Route, RoutingTable
 from supervisor.gateway.session import Session
 from supervisor.gateway.turn_queue import Admission, TurnQueue
-from supervisor.pool_api import PoolError, WorkerPoolApi, WorkerState
+from supervisor.pool.api import PoolError, WorkerPoolApi, WorkerState
 
 _log = structlog.get_logger("greenroom.gateway")
 

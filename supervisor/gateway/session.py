@@ -28,7 +28,9 @@ import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from protocol import ProtocolError, ServerMessage, encode_server_message, error_response_for
+from protocol.errors import ProtocolError
+from protocol.json_codec import encode_server_message, error_response_for
+from protocol.unions import ServerMessage
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY_VIOLATION = 1008

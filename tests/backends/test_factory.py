@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from supervisor.settings import Settings, load_settings
+from runtime.settings import Settings, load_settings
+from schemas.model import ModelOverrides
 from tests.backends.fake_llm_servers import FakeOllamaServer, FakeOpenAIServer
 from tests.backends.helpers import HELLO, collect
 from worker.backends.availability import GuardedBackend
 from worker.backends.embeddings import NonInterruptingEmbedder, OllamaEmbedder, OpenAIEmbedder
 from worker.backends.factory import make_backend, make_embedder, timeouts_from
-from worker.characters.model import ModelOverrides
 
 
 def settings_from_env(tmp_path: Path, **env: str) -> Settings:

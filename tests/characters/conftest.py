@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.characters.loader import LoadedCharacter, load_character
-from worker.characters.problems import CharacterFileError, Problem
+from schemas.loader import LoadedCharacter, load_character
+from schemas.problems import CharacterFileError, Problem
 
 WriteCharacter = Callable[[str, str], Path]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from schemas.loader import available_ids, list_characters, load_character
+from schemas.normalised import to_yaml
+from schemas.parsing import parse_character_text
 from tests.support.paths import BUNDLED_CHARACTERS
-from worker.characters.loader import available_ids, list_characters, load_character
-from worker.characters.normalised import to_yaml
-from worker.characters.parsing import parse_character_text
 
 REQUIRED_IDS = {"m-playful", "f-playful", "m-serious", "f-serious", "m-sarcastic",
                 "f-sarcastic", "zen-master", "ada-lovelace"}

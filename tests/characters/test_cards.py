@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from schemas.card_import import id_from_name, import_card
+from schemas.cards import CardImportError, character_to_card
+from schemas.loader import load_character
 from tests.characters.cards_factory import (
     card_text,
     v2_card,
@@ -14,9 +17,6 @@ from tests.characters.cards_factory import (
     write_json,
     write_png,
 )
-from worker.characters.card_import import id_from_name, import_card
-from worker.characters.cards import CardImportError, character_to_card
-from worker.characters.loader import load_character
 
 
 def test_v2_png_round_trips_into_yaml_with_nothing_lost(tmp_path: Path,

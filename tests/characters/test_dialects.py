@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from schemas.dialects import SETPOINT_SWING, baseline_from_setpoint
 from tests.characters.conftest import WriteCharacter, load
-from worker.characters.dialects import SETPOINT_SWING, baseline_from_setpoint
 
 DIALECT_A = """\
     name: Ada Lovelace

@@ -7,9 +7,9 @@ from typing import Any, NoReturn, cast
 
 import pytest
 
+from schemas.loader import character_path, list_characters, load_character
+from schemas.problems import CharacterNotFound, InvalidCharacterId
 from tests.characters.conftest import WriteCharacter
-from worker.characters.loader import character_path, list_characters, load_character
-from worker.characters.problems import CharacterNotFound, InvalidCharacterId
 
 
 class DirectoryThatMustNotBeTouched:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from worker.characters.schema_gen import SCHEMA_PATH, render_schema
+from schemas.schema_gen import SCHEMA_PATH, render_schema
 
 
 def test_committed_schema_matches_the_model() -> None:
     assert SCHEMA_PATH.read_text(encoding="utf-8") == render_schema(), (
-        "schemas/character.schema.json is stale: run python -m worker.characters.schema_gen"
+        "schemas/character.schema.json is stale: run python -m schemas.schema_gen"
     )
 
 

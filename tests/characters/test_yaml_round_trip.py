@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker.characters.model import Character
-from worker.characters.normalised import to_yaml
-from worker.characters.parsing import parse_character_text
+from schemas.model import Character
+from schemas.normalised import to_yaml
+from schemas.parsing import parse_character_text
 
 json_values: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text()

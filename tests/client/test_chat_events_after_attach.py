@@ -12,8 +12,8 @@ import pytest
 from client.chat_cli import ChatOptions, _run_mode
 from client.local import LocalCharacter
 from client.screen import PlainScreen
-from protocol import WorkerStateEvent
-from supervisor.settings import load_settings
+from protocol.events import WorkerStateEvent
+from runtime.settings import load_settings
 
 CHARACTER = "m-playful"
 

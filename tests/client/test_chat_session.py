@@ -13,8 +13,8 @@ from client.commands import parse_line
 from client.local import LocalCharacter
 from client.screen import PlainScreen
 from client.session import ChatSession
-from protocol import TurnEvent, VitalsEvent
-from supervisor.settings import load_settings
+from protocol.events import TurnEvent, VitalsEvent
+from runtime.settings import load_settings
 from tests.client.chat_driver import run
 
 

@@ -14,7 +14,8 @@ from client.errors import (
 )
 from client.interface import ConnectionEvent
 from client.render import connection_notice, event_notice, worker_state_notice
-from protocol import ErrorCode, TurnEvent, WorkerStateEvent
+from protocol.errors import ErrorCode
+from protocol.events import TurnEvent, WorkerStateEvent
 
 
 def test_reconnecting_shows_the_attempt_count() -> None:

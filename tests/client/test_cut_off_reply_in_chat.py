@@ -13,7 +13,7 @@ import pytest
 from client.local import LocalCharacter
 from client.screen import PlainScreen
 from client.session import ChatSession
-from supervisor.settings import load_settings
+from runtime.settings import load_settings
 from tests.backends.fake_llm_servers import FakeOpenAIServer, StreamScript
 from tests.client.chat_driver import run
 

@@ -11,8 +11,8 @@ import pytest
 from client.errors import Cancelled, CharacterNotFound, GreenroomError, InvalidName, NothingToUndo
 from client.interface import Character
 from client.local import LocalCharacter
-from protocol import VitalsEvent
-from supervisor.settings import load_settings
+from protocol.events import VitalsEvent
+from runtime.settings import load_settings
 
 CHARACTER = "m-playful"
 

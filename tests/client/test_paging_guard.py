@@ -14,21 +14,12 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from client.errors import PROTOCOL_VIOLATION, GreenroomError
 from client.remote import CharacterClient
-from protocol import (
-    PROTOCOL_VERSION,
-    CharacterListing,
-    CharactersRequest,
-    CharactersResponse,
-    Hello,
-    HelloResponse,
-    InitRequest,
-    InitResponse,
-    ServerMessage,
-    SnapshotsRequest,
-    SnapshotsResponse,
-    decode_client_message,
-    encode_server_message,
-)
+from protocol.json_codec import decode_client_message, encode_server_message
+from protocol.queries import CharacterListing, CharactersRequest, CharactersResponse
+from protocol.session import Hello, HelloResponse, InitRequest, InitResponse
+from protocol.snapshots import SnapshotsRequest, SnapshotsResponse
+from protocol.states import PROTOCOL_VERSION
+from protocol.unions import ServerMessage
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -11,7 +11,8 @@ from client.event_hub import EventHub
 from client.interface import ChatReply, ConnectionEvent
 from client.reply_stream import ReplyStream
 from client.request_table import RequestTable
-from protocol import ChatDelta, PingResponse
+from protocol.chat import ChatDelta
+from protocol.session import PingResponse
 
 
 async def test_response_reaches_only_the_request_with_its_id() -> None:

@@ -13,7 +13,7 @@ import pytest
 from client.errors import Cancelled, CharacterNotFound, ConnectionFailed, InvalidName
 from client.interface import CharacterEvent, ConnectionEvent
 from client.remote import CharacterClient
-from protocol import TurnEvent, VitalsEvent, WorkerStateEvent
+from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript
 from tests.support.ports import closed_port
 from tests.support.running_server import RunningServer, ServerConfig, running_server

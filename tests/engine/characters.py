@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.characters.model import Character
+from schemas.model import Character
 
 
 def character(**fields: Any) -> Character:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from schemas.model import Character
 from tests.engine.characters import full_character
 from tests.engine.clock import ManualClock
 from worker.backends.base import (
@@ -17,8 +18,8 @@ from worker.backends.base import (
     TextDelta,
 )
 from worker.backends.scripted import ScriptedBackend
-from worker.characters.model import Character
-from worker.engine import CharacterEngine, TurnResult
+from worker.engine.character_engine import CharacterEngine
+from worker.engine.results import TurnResult
 
 OpenEngine = Callable[..., CharacterEngine]
 

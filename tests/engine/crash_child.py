@@ -16,7 +16,8 @@ from pathlib import Path
 from tests.engine.characters import sensitive_character
 from worker.backends.base import TextDelta
 from worker.backends.scripted import ScriptedBackend
-from worker.engine import CharacterEngine, TurnResult
+from worker.engine.character_engine import CharacterEngine
+from worker.engine.results import TurnResult
 
 
 async def main(data_dir: Path, now: float) -> None:

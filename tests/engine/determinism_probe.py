@@ -8,16 +8,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from schemas.loader import available_ids, load_character
 from tests.engine.characters import full_character, sensitive_character
 from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.base import ReplyContext
 from worker.backends.scripted import compose_reply
-from worker.characters.loader import available_ids, load_character
 from worker.engine.appraisal import appraise
+from worker.engine.database import Exchange
 from worker.engine.mood import derive_mood
 from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship, update
-from worker.engine.store import Exchange
 from worker.engine.vitals import VitalsModel
 
 MESSAGES = ("Hello there!", "You are a stupid useless idiot and I hate you",

@@ -16,7 +16,7 @@ from tests.engine.characters import sensitive_character
 from tests.engine.conftest import exported
 from tests.support.paths import REPO_ROOT
 from worker.backends.scripted import ScriptedBackend
-from worker.engine import CharacterEngine
+from worker.engine.character_engine import CharacterEngine
 
 pytestmark = pytest.mark.process
 

@@ -6,7 +6,8 @@ import pytest
 from tests.engine.characters import sensitive_character
 from tests.engine.clock import ManualClock
 from tests.engine.conftest import OpenEngine, chat, exported, regenerate
-from worker.engine import CharacterEngine, EngineError
+from worker.engine.character_engine import CharacterEngine
+from worker.engine.errors import EngineError
 
 MESSAGES = [
     "Hello there!",

@@ -16,9 +16,10 @@ from worker.backends.base import (
     TextDelta,
 )
 from worker.backends.scripted import ScriptedBackend
-from worker.engine import EngineError, TurnResult, turn
+from worker.engine import turn
 from worker.engine.appraisal import Appraisal, appraise
-from worker.engine.results import GenerationStarted
+from worker.engine.errors import EngineError
+from worker.engine.results import GenerationStarted, TurnResult
 
 
 def content_bytes(engine) -> str:  # type: ignore[no-untyped-def]

@@ -14,7 +14,8 @@ from worker.backends.base import (
     LLMIncomplete,
     TextDelta,
 )
-from worker.engine import EngineError, TurnResult
+from worker.engine.errors import EngineError
+from worker.engine.results import TurnResult
 
 
 class CutOffBackend:

@@ -15,8 +15,9 @@ import pytest
 from tests.engine.characters import sensitive_character
 from tests.engine.clock import ManualClock
 from tests.engine.conftest import OpenEngine, RecordingBackend, chat, exported, regenerate
-from worker.engine import CharacterEngine, EngineError
-from worker.engine.store import database_path
+from worker.engine.character_engine import CharacterEngine
+from worker.engine.database import database_path
+from worker.engine.errors import EngineError
 
 
 def content(engine: CharacterEngine) -> str:

@@ -1,17 +1,17 @@
 
 import pytest
 
+from schemas.loader import available_ids, load_character
+from schemas.model import Character
 from tests.engine.characters import character, full_character
 from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.base import ChatMessage
-from worker.characters.loader import available_ids, load_character
-from worker.characters.model import Character
 from worker.engine.appraisal import appraise
+from worker.engine.database import Exchange
 from worker.engine.goals import Goals
 from worker.engine.mood import Mood, derive_mood
 from worker.engine.prompt import HISTORY_CUT_STEP, PromptInput, build_prompt, estimate_tokens
 from worker.engine.relationship import Relationship, update
-from worker.engine.store import Exchange
 from worker.engine.vitals import Vitals, VitalsModel
 
 

@@ -13,6 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.loader import available_ids, load_character
+from schemas.model import Character
 from tests.engine.characters import character, full_character
 from tests.engine.conftest import OpenEngine, chat
 from worker.backends.base import (
@@ -24,8 +26,6 @@ from worker.backends.base import (
     TextDelta,
 )
 from worker.backends.scripted import ScriptedBackend, compose_reply
-from worker.characters.loader import available_ids, load_character
-from worker.characters.model import Character
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = [load_character(i, ROOT / "schemas" / "characters").character

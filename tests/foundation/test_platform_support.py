@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from supervisor import process_death
-from supervisor.platform_support import (
+from runtime import process_death
+from runtime.platform_support import (
     PARENT_CHECK_S,
     PORTABLE_VARIABLE,
     PlatformSettingError,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from supervisor.settings import ENV_VARS, REPO_ROOT, Settings, SettingsError, load_settings
+from runtime.settings import ENV_VARS, REPO_ROOT, Settings, SettingsError, load_settings
 
 
 def test_defaults_are_safe(tmp_path: Path) -> None:

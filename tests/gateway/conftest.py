@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from supervisor.gateway import Gateway
-from supervisor.settings import Settings
+from runtime.settings import Settings
+from supervisor.gateway.gateway import Gateway
 from tests.gateway.in_process_pool import InProcessPool
 
 KNOWN = {"alpha", "beta", "gamma"}

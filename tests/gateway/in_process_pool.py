@@ -14,24 +14,14 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from protocol import (
-    ChatDelta,
-    ChatRequest,
-    ChatResponse,
-    ErrorResponse,
-    InitResponse,
-    MemorySearchResponse,
-    PingResponse,
-    ServerMessage,
-    StatusResponse,
-    TurnEvent,
-    VitalsEvent,
-    WorkerCancel,
-    WorkerEvent,
-    WorkerReply,
-    WorkerRequest,
-)
-from supervisor.pool_api import (
+from protocol.chat import ChatDelta, ChatRequest, ChatResponse
+from protocol.errors import ErrorResponse
+from protocol.events import TurnEvent, VitalsEvent
+from protocol.pipe import WorkerCancel, WorkerEvent, WorkerReply, WorkerRequest
+from protocol.queries import MemorySearchResponse, StatusResponse
+from protocol.session import InitResponse, PingResponse
+from protocol.unions import ServerMessage
+from supervisor.pool.api import (
     CharacterNotFound,
     CharacterRestarting,
     PoolListener,

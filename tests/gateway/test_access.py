@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from runtime.settings import Settings
 from supervisor.gateway.access import (
     GatewayConfigError,
     bearer_token,
@@ -19,7 +20,6 @@ from supervisor.gateway.access import (
     tls_context,
     token_matches,
 )
-from supervisor.settings import Settings
 
 
 def test_no_configured_token_accepts_anything() -> None:

@@ -13,8 +13,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from supervisor.gateway import Gateway, GatewayConfigError
-from supervisor.settings import Settings
+from runtime.settings import Settings
+from supervisor.gateway.access import GatewayConfigError
+from supervisor.gateway.gateway import Gateway
 from tests.gateway.conftest import GatewayFactory, open_peer, start_held_chat, url_of
 from tests.gateway.in_process_pool import InProcessPool
 

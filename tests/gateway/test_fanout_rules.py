@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol import TurnEvent, VitalsEvent, WorkerStateEvent
+from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 from supervisor.gateway.fanout import Audience, delivers_deltas, event_recipients
 
 ALL = frozenset({"vitals", "turns", "worker_state"})

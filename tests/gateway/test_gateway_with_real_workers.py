@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from supervisor.gateway import Gateway
-from supervisor.settings import Settings
-from supervisor.worker_pool import WorkerPool
+from runtime.settings import Settings
+from supervisor.gateway.gateway import Gateway
+from supervisor.pool.worker_pool import WorkerPool
 from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript
 from tests.gateway.conftest import Peer, open_peer
 

@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from supervisor.gateway import Gateway
+from supervisor.gateway.gateway import Gateway
 from tests.gateway.conftest import GatewayFactory, Peer, PeerFactory, open_peer, url_of
 from tests.gateway.in_process_pool import InProcessPool
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol import CLIENT_MESSAGE_TYPES
+from protocol.unions import CLIENT_MESSAGE_TYPES
 from supervisor.gateway.request_kinds import (
     ADMIN_KINDS,
     HANDLING,

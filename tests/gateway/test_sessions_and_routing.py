@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from supervisor.gateway import Gateway
-from supervisor.pool_api import WorkerState
+from supervisor.gateway.gateway import Gateway
+from supervisor.pool.api import WorkerState
 from tests.gateway.conftest import GatewayFactory, PeerFactory, open_peer, start_held_chat
 from tests.gateway.in_process_pool import InProcessPool
 

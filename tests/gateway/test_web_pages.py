@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from protocol.admin import WorkersRequest
-from supervisor.admin_client import AdminError, admin_request
+from supervisor.commands.admin_client import AdminError, admin_request
 from supervisor.gateway.refusal_log import RefusalLogLimiter
 from tests.gateway.conftest import GatewayFactory, open_peer, url_of
 

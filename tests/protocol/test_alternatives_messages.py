@@ -6,22 +6,17 @@ import json
 
 import pytest
 
-from protocol import (
-    SEED_MESSAGE_TYPES,
+from protocol.chat import (
     AlternativesRequest,
     AlternativesResponse,
-    ErrorCode,
-    ProtocolError,
     SelectAlternativeRequest,
     SelectAlternativeResponse,
-    decode_client_message,
-    decode_server_message,
-    encode_frame,
-    encode_server_message,
-    response_type_for,
-    to_worker_decoder,
 )
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.frame_codec import encode_frame, to_worker_decoder
+from protocol.json_codec import decode_client_message, decode_server_message, encode_server_message
 from protocol.pipe import WorkerRequest
+from protocol.unions import SEED_MESSAGE_TYPES, response_type_for
 
 
 def test_each_request_is_answered_by_its_own_response_type() -> None:

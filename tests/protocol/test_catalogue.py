@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import get_args
 
-from protocol import (
+from protocol.errors import ERROR_CODE_MEANINGS, ErrorCode
+from protocol.schema_gen import SCHEMA_PATH, render_schema
+from protocol.unions import (
     CLIENT_MESSAGE_TYPES,
-    ERROR_CODE_MEANINGS,
     RESPONSE_TYPES,
     ClientMessage,
-    ErrorCode,
     ServerMessage,
     message_type_of,
     response_type_for,
 )
-from protocol.schema_gen import SCHEMA_PATH, render_schema
 
 REQUIRED_ERROR_CODES = {
     "bad_json", "bad_request", "unknown_message_type", "not_initialized",

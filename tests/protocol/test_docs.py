@@ -8,17 +8,10 @@ from typing import get_args
 
 import pytest
 
-from protocol import (
-    ERROR_CODE_MEANINGS,
-    ClientMessage,
-    ErrorCode,
-    ProtocolError,
-    ServerMessage,
-    decode_client_message,
-    decode_server_message,
-    message_type_of,
-)
+from protocol.errors import ERROR_CODE_MEANINGS, ErrorCode, ProtocolError
+from protocol.json_codec import decode_client_message, decode_server_message
 from protocol.pipe import FromWorker, ToWorker
+from protocol.unions import ClientMessage, ServerMessage, message_type_of
 from tests.support.paths import REPO_ROOT
 
 DOC = (REPO_ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import (
-    ChatDelta,
-    ChatResponse,
-    ErrorCode,
+from protocol.chat import ChatDelta, ChatResponse
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.events import VitalsEvent
+from protocol.frame_codec import encode_frame, from_worker_decoder, to_worker_decoder
+from protocol.json_codec import decode_client_message
+from protocol.nesting import MAX_NESTING_DEPTH, PIPE_MAX_NESTING_DEPTH
+from protocol.pipe import (
     FromWorker,
     Heartbeat,
     HeartbeatAck,
     LogRecord,
-    ProtocolError,
     Ready,
     Shutdown,
-    VitalsEvent,
     WorkerEvent,
     WorkerReply,
     WorkerRequest,
-    decode_client_message,
-    encode_frame,
-    from_worker_decoder,
-    to_worker_decoder,
 )
-from protocol.nesting import MAX_NESTING_DEPTH, PIPE_MAX_NESTING_DEPTH
 
 FRAMES: list[FromWorker] = [
     Ready(pid=4242, character_id="m-playful", generation=3, engine="scripted"),

@@ -12,25 +12,14 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from protocol import (
-    CLIENT_MESSAGE_TYPES,
-    ChatDelta,
-    ChatResponse,
-    ErrorCode,
-    Fatal,
-    FromWorker,
-    Heartbeat,
-    LogRecord,
-    ProtocolError,
-    Ready,
-    StatusResponse,
-    WorkerEvent,
-    WorkerReply,
-    WorkerStateEvent,
-    decode_client_message,
-    encode_frame,
-    from_worker_decoder,
-)
+from protocol.chat import ChatDelta, ChatResponse
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.events import WorkerStateEvent
+from protocol.frame_codec import encode_frame, from_worker_decoder
+from protocol.json_codec import decode_client_message
+from protocol.pipe import Fatal, FromWorker, Heartbeat, LogRecord, Ready, WorkerEvent, WorkerReply
+from protocol.queries import StatusResponse
+from protocol.unions import CLIENT_MESSAGE_TYPES
 
 SEED = 20240301
 MAX_BYTES = 4096

@@ -7,10 +7,9 @@ import json
 
 import pytest
 
-from protocol import (
-    ChatResponse,
-    ErrorCode,
-    ProtocolError,
+from protocol.chat import ChatResponse
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.json_codec import (
     decode_client_message,
     decode_server_message,
     encode_server_message,

@@ -9,21 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocol import (
-    ClientMessage,
-    FromWorker,
-    ServerMessage,
-    ToWorker,
-    WorkerReply,
-    WorkerRequest,
+from protocol.frame_codec import encode_frame, from_worker_decoder, to_worker_decoder
+from protocol.json_codec import (
     decode_client_message,
     decode_server_message,
     encode_client_message,
-    encode_frame,
     encode_server_message,
-    from_worker_decoder,
-    to_worker_decoder,
 )
+from protocol.pipe import FromWorker, ToWorker, WorkerReply, WorkerRequest
+from protocol.unions import ClientMessage, ServerMessage
 from tests.protocol.strategies import messages_of, struct_strategy, union_members
 
 PROPERTY_SETTINGS = settings(

@@ -8,31 +8,26 @@ from typing import Any
 
 import pytest
 
-from protocol import (
-    RESPONSE_TYPES,
-    SEED_MESSAGE_TYPES,
-    ChatRequest,
-    ChatResponse,
-    ErrorResponse,
-    InitRequest,
-    InitResponse,
-    LoadRequest,
-    LoadResponse,
+from protocol.chat import ChatRequest, ChatResponse
+from protocol.envelope import Message
+from protocol.errors import ErrorResponse
+from protocol.json_codec import decode_client_message, encode_server_message
+from protocol.queries import (
     MemorySearchRequest,
     MemorySearchResponse,
-    Message,
-    PingRequest,
-    PingResponse,
+    StatusRequest,
+    StatusResponse,
+)
+from protocol.session import InitRequest, InitResponse, PingRequest, PingResponse
+from protocol.snapshots import (
+    LoadRequest,
+    LoadResponse,
     ResetRequest,
     ResetResponse,
     SaveRequest,
     SaveResponse,
-    StatusRequest,
-    StatusResponse,
-    decode_client_message,
-    encode_server_message,
-    message_type_of,
 )
+from protocol.unions import RESPONSE_TYPES, SEED_MESSAGE_TYPES, message_type_of
 
 SEED_FRAMES: list[tuple[str, Message]] = [
     ('{"message_type": "ping_request"}', PingRequest()),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import ErrorCode, ProtocolError, check_snapshot_name
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.names import check_snapshot_name
 
 
 @pytest.mark.parametrize("name", ["before-party", "save_2024-03-01", "Zen 1", "café", "a.b",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from protocol import ChatRequest, PingResponse, decode_client_message
+from protocol.chat import ChatRequest
+from protocol.json_codec import decode_client_message
+from protocol.session import PingResponse
 
 
 def _parse(stamp: str) -> datetime:

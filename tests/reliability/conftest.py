@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from supervisor.platform_support import PORTABLE_VARIABLE, mechanisms_for
+from runtime.platform_support import PORTABLE_VARIABLE, mechanisms_for
 from tests.backends.fake_llm_servers import FakeOllamaServer, StreamScript
 from tests.support.running_server import Launch, RunningServer
 

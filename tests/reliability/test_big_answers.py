@@ -17,7 +17,8 @@ import pytest
 
 from client.local import LocalCharacter
 from client.remote import CharacterClient
-from supervisor.settings import load_settings
+from runtime.settings import load_settings
+from schemas.loader import load_character
 from tests.engine.conftest import exported
 from tests.support.cli_process import clean_env, greenroom_argv
 from tests.support.json_peer import attach, open_peer
@@ -25,9 +26,8 @@ from tests.support.long_history import build_long_history
 from tests.support.paths import BUNDLED_CHARACTERS, REPO_ROOT
 from tests.support.running_server import Launch
 from worker.backends.scripted import ScriptedBackend
-from worker.characters.loader import load_character
 from worker.engine.character_engine import CharacterEngine
-from worker.engine.store import CharacterDatabase, TurnRow, connect, database_path
+from worker.engine.database import CharacterDatabase, TurnRow, connect, database_path
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 

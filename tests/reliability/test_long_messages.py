@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from protocol.message_limit import DEFAULT_MAX_MESSAGE_CHARS
+from runtime.settings import DEFAULT_MAX_MESSAGE_CHARS
 from tests.support.json_peer import attach, open_peer
 from tests.support.running_server import Launch
 

@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.json_peer import Frame, JsonPeer, attach, open_peer
 from tests.support.running_server import Launch
-from worker.engine.store import database_path
+from worker.engine.database import database_path
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 

@@ -24,7 +24,7 @@ from tests.support.character_copies import with_bundled
 from tests.support.json_peer import JsonPeer, PeerClosed, attach, open_peer
 from tests.support.process_watch import descendants, wait_all_exited
 from tests.support.running_server import Launch
-from worker.engine.store import database_path
+from worker.engine.database import database_path
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 

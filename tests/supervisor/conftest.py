@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import structlog
 
-from supervisor.log_records import to_json_line
-from supervisor.log_sink import LogSink, RotatingJsonlFile, install_as_structlog_output
-from supervisor.pool_api import WorkerSnapshot, WorkerState
-from supervisor.settings import Settings, load_settings
-from supervisor.worker_pool import WorkerPool
+from runtime.log_records import to_json_line
+from runtime.settings import Settings, load_settings
+from supervisor.logs.sink import LogSink, RotatingJsonlFile, install_as_structlog_output
+from supervisor.pool.api import WorkerSnapshot, WorkerState
+from supervisor.pool.worker_pool import WorkerPool
 from tests.support.character_copies import with_bundled
 
 THREE = ("m-playful", "zen-master", "f-serious")

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from protocol.messages import PingRequest, StatusRequest
 from protocol.pipe import WorkerReply, WorkerRequest
-from supervisor.worker_pool import WorkerPool
+from protocol.queries import StatusRequest
+from protocol.session import PingRequest
+from supervisor.pool.worker_pool import WorkerPool
 from tests.supervisor.conftest import RecordingListener
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from supervisor.control_frames import (
+from supervisor.pool.control_frames import (
     HEADER,
     MAX_MESSAGE_BYTES,
     ControlDecoder,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from supervisor.crash_report import CrashReport, describe_exit
+from supervisor.pool.crash_report import CrashReport, describe_exit
 
 
 def test_negative_exit_codes_name_the_signal() -> None:

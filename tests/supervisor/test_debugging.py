@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from supervisor.settings import REPO_ROOT
+from runtime.settings import REPO_ROOT
 from worker.debugging import key_refusal
 
 pytestmark = pytest.mark.process

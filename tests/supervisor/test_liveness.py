@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from supervisor.liveness import Liveness
+from supervisor.pool.liveness import Liveness
 
 
 def test_a_worker_is_responsive_until_the_timeout_passes_without_acks() -> None:

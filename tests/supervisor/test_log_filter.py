@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from supervisor.log_filter import RecordFilter, parse_line
-from supervisor.logs_command import read_lines
+from supervisor.commands.logs import read_lines
+from supervisor.logs.record_filter import RecordFilter, parse_line
 
 
 def test_level_is_a_minimum() -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from supervisor.log_records import json_safe, to_json_line, with_defaults
-from supervisor.log_sink import CHECK_INTERVAL_S, LogSink, RotatingJsonlFile, console_renderer
+from runtime.log_records import json_safe, to_json_line, with_defaults
+from supervisor.logs.sink import CHECK_INTERVAL_S, LogSink, RotatingJsonlFile, console_renderer
 
 
 def read_lines(path: Path) -> list[dict[str, object]]:

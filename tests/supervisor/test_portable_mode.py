@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from supervisor.platform_support import PORTABLE_VARIABLE
+from runtime.platform_support import PORTABLE_VARIABLE
 from tests.supervisor.helpers import pid_of
 from tests.support.paths import REPO_ROOT
 from tests.support.process_watch import _wait_portably, wait_all_exited
@@ -22,9 +22,9 @@ pytestmark = pytest.mark.process
 
 ORPHANING_PARENT = """
 import os, signal, socket, subprocess, sys
-from supervisor.control_frames import ControlDecoder
+from supervisor.pool.control_frames import ControlDecoder
 ours, theirs = socket.socketpair()
-zygote = subprocess.Popen([sys.executable, "-m", "supervisor.zygote", str(theirs.fileno()),
+zygote = subprocess.Popen([sys.executable, "-m", "supervisor.pool.zygote", str(theirs.fileno()),
                            str(os.getpid())], pass_fds=(theirs.fileno(),),
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 theirs.close()
@@ -43,7 +43,7 @@ os._exit(0)
 
 PRELOAD_PROBE = """
 import json, sys
-from supervisor import zygote
+from supervisor.pool import zygote
 zygote.PRELOAD = (*zygote.PRELOAD, *sys.argv[1:])
 print(json.dumps(zygote._preload()))
 """

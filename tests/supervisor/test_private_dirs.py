@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from supervisor.private_dirs import make_private_dirs
-from worker.engine.store import connect, database_path
+from runtime.private_dirs import make_private_dirs
+from worker.engine.database import connect, database_path
 
 
 def mode_of(path: Path) -> int:

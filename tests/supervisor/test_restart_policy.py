@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from supervisor.restart_policy import (
+from supervisor.pool.restart_policy import (
     Quarantine,
     Restart,
     RestartLimits,

@@ -13,29 +13,19 @@ from typing import Any
 import pytest
 import structlog
 
-from protocol.events import TurnEvent, VitalsEvent
-from protocol.extensions import (
+from protocol.chat import (
     AlternativesRequest,
     AlternativesResponse,
     ChatDelta,
-    ExportChunk,
-    ExportRequest,
-    ExportResponse,
+    ChatRequest,
+    ChatResponse,
     RegenerateRequest,
     SelectAlternativeRequest,
     SelectAlternativeResponse,
 )
+from protocol.errors import ErrorResponse
+from protocol.events import TurnEvent, VitalsEvent
 from protocol.frame_codec import encode_frame
-from protocol.messages import (
-    ChatRequest,
-    ChatResponse,
-    ErrorResponse,
-    LoadRequest,
-    PingRequest,
-    SaveRequest,
-    StatusRequest,
-    StatusResponse,
-)
 from protocol.pipe import (
     EXPORT_CHUNK_WINDOW,
     FromWorker,
@@ -43,10 +33,13 @@ from protocol.pipe import (
     WorkerReply,
     WorkerRequest,
 )
+from protocol.queries import StatusRequest, StatusResponse
+from protocol.session import PingRequest
+from protocol.snapshots import ExportChunk, ExportRequest, ExportResponse, LoadRequest, SaveRequest
+from schemas.loader import load_character
 from tests.support.long_history import build_long_history
 from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.scripted import ScriptedBackend
-from worker.characters.loader import load_character
 from worker.engine.character_engine import CharacterEngine
 from worker.service import CharacterService
 

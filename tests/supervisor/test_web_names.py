@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from supervisor.web_names import normal_host, normal_origin
+from runtime.web_names import normal_host, normal_origin
 
 
 @pytest.mark.parametrize(("value", "normal"), [

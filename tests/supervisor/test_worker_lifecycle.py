@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from supervisor.pool_api import WorkerState as S
-from supervisor.worker_lifecycle import (
+from supervisor.pool.api import WorkerState as S
+from supervisor.pool.lifecycle import (
     TRANSITIONS,
     IllegalTransition,
     Lifecycle,

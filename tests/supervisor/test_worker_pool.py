@@ -9,8 +9,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from protocol.messages import PingResponse, StatusRequest, StatusResponse
-from supervisor.pool_api import CharacterNotFound, CharacterUnavailable, WorkerState
+from protocol.queries import StatusRequest, StatusResponse
+from protocol.session import PingResponse
+from supervisor.pool.api import CharacterNotFound, CharacterUnavailable, WorkerState
 from tests.supervisor.conftest import THREE
 from tests.supervisor.helpers import log_records, pid_of, request, wait_until
 from tests.support.paths import BUNDLED_CHARACTERS

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from protocol.admin import WorkerInfo
-from supervisor.workers_table import (
+from supervisor.commands.workers_table import (
     DROP_ORDER,
     fit_columns,
     format_bytes,

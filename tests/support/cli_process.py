@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from supervisor.settings import REPO_ROOT
+from runtime.settings import REPO_ROOT
 
 CLI_TIMEOUT_S = 30.0
 """How long ``run_greenroom`` lets one command run before the test fails."""

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from schemas.loader import load_character
 from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.scripted import ScriptedBackend
-from worker.characters.loader import load_character
-from worker.engine import history as hist
+from worker.engine import snapshot_content as hist
 from worker.engine.character_engine import CharacterEngine
+from worker.engine.database import CharacterDatabase, connect, database_path
 from worker.engine.results import TurnResult
-from worker.engine.store import CharacterDatabase, connect, database_path
 from worker.memory.store import MemoryStore
 
 FIRST_MESSAGE = "Hello there! I spent the whole morning hiking up to the old lighthouse."

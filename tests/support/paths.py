@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from supervisor.settings import REPO_ROOT, Settings
+from runtime.settings import REPO_ROOT, Settings
 
 __all__ = ["BUNDLED_CHARACTERS", "REPO_ROOT"]
 

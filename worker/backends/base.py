@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
-    from worker.characters.model import Character
+    from schemas.model import Character
 
 Role = Literal["system", "user", "assistant"]
 #: ``incomplete``: a reply the stream cut off, kept anyway at the user's request (``keep_partial``).

@@ -26,8 +26,8 @@ from worker.backends.openai import OpenAIBackend
 from worker.backends.options import default_options
 
 if TYPE_CHECKING:
-    from supervisor.settings import Settings
-    from worker.characters.model import ModelOverrides
+    from runtime.settings import Settings
+    from schemas.model import ModelOverrides
 
 
 def timeouts_from(settings: Settings) -> HTTPTimeouts:

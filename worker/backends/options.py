@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from worker.backends.base import GenerationOptions
 
 if TYPE_CHECKING:
-    from supervisor.settings import Settings
-    from worker.characters.model import ModelOverrides
+    from runtime.settings import Settings
+    from schemas.model import ModelOverrides
 
 
 def settings_model(settings: Settings) -> str:

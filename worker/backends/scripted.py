@@ -39,6 +39,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from schemas.model import Character
 from worker.backends.base import (
     ChatMessage,
     GenerationDone,
@@ -46,7 +47,6 @@ from worker.backends.base import (
     ReplyContext,
     TextDelta,
 )
-from worker.characters.model import Character
 
 _TOKEN_RE: Final = re.compile(r"\S+\s*")
 _WORD_RE: Final = re.compile(r"[A-Za-z][A-Za-z'-]*")

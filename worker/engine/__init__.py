@@ -2,12 +2,7 @@
 
 Pure core: ``appraisal`` (message → stimulus, intent), ``vitals`` (levels, response, decay),
 ``mood``, ``relationship``, ``goals``, ``turn`` (one turn planned), ``prompt`` (chat
-messages), ``report`` (status dicts). Edges: ``store`` (SQLite), ``history`` (snapshot and
-export content). Facade: ``character_engine.CharacterEngine``.
+messages), ``report`` (status dicts). Edges: ``database`` (the character's SQLite database),
+``snapshot_content`` (snapshot names, snapshot and export content).
+Facade: ``character_engine.CharacterEngine``.
 """
-
-from worker.engine.character_engine import CharacterEngine
-from worker.engine.errors import EngineError
-from worker.engine.results import StatusReport, TurnResult, UndoResult
-
-__all__ = ["CharacterEngine", "EngineError", "StatusReport", "TurnResult", "UndoResult"]

@@ -43,8 +43,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from protocol.message_limit import DEFAULT_MAX_MESSAGE_CHARS, check_message_length
-from protocol.messages import MAX_PAGE_SIZE
+from protocol.fields import MAX_PAGE_SIZE
+from protocol.message_limit import check_message_length
+from runtime.settings import DEFAULT_MAX_MESSAGE_CHARS
+from schemas.model import Character, is_valid_character_id
 from worker.backends.base import (
     Backend,
     BackendError,
@@ -58,9 +60,17 @@ from worker.backends.base import (
     TextDelta,
     closing_stream,
 )
-from worker.characters.model import Character, is_valid_character_id
-from worker.engine import history as hist
 from worker.engine import report
+from worker.engine import snapshot_content as hist
+from worker.engine.database import (
+    Alternative,
+    CharacterDatabase,
+    ReplyOutcome,
+    TurnRow,
+    connect,
+    current_position,
+    database_path,
+)
 from worker.engine.errors import (
     ALREADY_EXISTS,
     BAD_REQUEST,
@@ -83,15 +93,6 @@ from worker.engine.results import (
     UndoResult,
 )
 from worker.engine.state import EngineState, canonical_json
-from worker.engine.store import (
-    Alternative,
-    CharacterDatabase,
-    ReplyOutcome,
-    TurnRow,
-    connect,
-    current_position,
-    database_path,
-)
 from worker.engine.turn import TurnPlan, current_mood, current_vitals, plan_turn
 from worker.engine.turn_memories import memories_of_turn, put_back
 from worker.engine.vitals import VitalsModel

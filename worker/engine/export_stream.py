@@ -24,9 +24,9 @@ from typing import Any
 
 import msgspec
 
-from worker.engine import history as hist
+from worker.engine import snapshot_content as hist
+from worker.engine.database import CharacterDatabase, connect
 from worker.engine.state import canonical_json
-from worker.engine.store import CharacterDatabase, connect
 from worker.memory.store import MemoryStore
 
 

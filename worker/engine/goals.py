@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from worker.characters.model import Character, Goal
+from schemas.model import Character, Goal
 
 
 def _by_priority(goals: list[Goal]) -> tuple[Goal, ...]:

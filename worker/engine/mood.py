@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from worker.characters.model import NEUROCHEMICALS
+from schemas.model import NEUROCHEMICALS
 from worker.engine.vitals import Vitals
 
 #: Prototype levels: dopamine, serotonin, oxytocin, endorphins, cortisol, adrenaline.

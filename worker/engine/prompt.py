@@ -37,12 +37,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from schemas.model import NEUROCHEMICALS, Character
 from worker.backends.base import ChatMessage
-from worker.characters.model import NEUROCHEMICALS, Character
+from worker.engine.database import Exchange
 from worker.engine.goals import Goals
 from worker.engine.mood import Mood
 from worker.engine.relationship import Relationship
-from worker.engine.store import Exchange
 from worker.engine.vitals import Vitals
 
 MESSAGE_OVERHEAD_TOKENS: Final = 4

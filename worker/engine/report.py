@@ -8,13 +8,13 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from worker.characters.model import NEUROCHEMICALS, Character
+from schemas.model import NEUROCHEMICALS, Character
+from worker.engine.database import TurnRow
 from worker.engine.goals import Goals
 from worker.engine.mood import Mood
 from worker.engine.prompt import describe_vitals
 from worker.engine.relationship import Relationship
 from worker.engine.state import EngineState
-from worker.engine.store import TurnRow
 from worker.engine.vitals import Vitals, VitalsModel
 
 

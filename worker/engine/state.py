@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from worker.characters.model import Character
+from schemas.model import Character
 from worker.engine.mood import MOODS, derive_mood
 from worker.engine.vitals import Vitals
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from worker.characters.model import NEUROCHEMICALS, Character
+from schemas.model import NEUROCHEMICALS, Character
 from worker.engine.appraisal import Stimulus
 
 LEVEL_MIN: Final = 0.0

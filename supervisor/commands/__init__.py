@@ -1,0 +1,1 @@
+"""The ``greenroom`` subcommands (``supervisor.cli`` imports each only when it is invoked)."""

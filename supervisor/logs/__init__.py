@@ -1,0 +1,2 @@
+"""The one log stream: ``sink`` writes every process's records, ``record_filter`` chooses
+what ``greenroom logs`` shows."""

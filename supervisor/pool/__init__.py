@@ -1,0 +1,7 @@
+"""The worker pool: one supervised worker process per character, forked by the fork server.
+
+``api`` is the contract the gateway sees; ``worker_pool`` implements it over
+``supervised_worker`` (the restart loop), ``worker_process`` (one running process),
+``lifecycle`` (its state table), ``restart_policy``, ``liveness``, ``crash_report`` and the fork
+server (``zygote``, ``zygote_client``, ``control_frames``, ``fork_hazards``).
+"""

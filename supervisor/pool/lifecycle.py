@@ -1,0 +1,89 @@
+"""The lifecycle of one character's worker as a state table (h11 style: data, not code).
+
+States are ``pool_api.WorkerState``; inputs are ``Lifecycle`` values. ``TRANSITIONS`` lists
+every legal (state, input) pair; anything else is a bug in the shell and raises
+``IllegalTransition`` rather than silently drifting. The pool drives one ``WorkerLifecycle``
+per character and reports every change to the gateway.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+from supervisor.pool.api import WorkerState
+
+S = WorkerState
+
+
+class Lifecycle(StrEnum):
+    """What can happen to a worker."""
+
+    SPAWN = "spawn"  # a process is being forked for the character
+    READY = "ready"  # the worker sent ``Ready``: its engine is open
+    DEBUGGER = "debugger"  # a debugger listens in the worker: heartbeats no longer apply
+    CRASHED = "crashed"  # abnormal exit (or killed for silence/memory), will be restarted
+    QUARANTINED = "quarantined"  # abnormal exit past the restart intensity limit
+    RESTART = "restart"  # an operator asked for a restart (clears quarantine)
+    STOP = "stop"  # the pool stops the worker for good (shutdown)
+
+
+_RUNNING: Final = (S.STARTING, S.READY, S.DEBUGGING)
+
+TRANSITIONS: Final[dict[tuple[WorkerState, Lifecycle], WorkerState]] = {
+    (S.STOPPED, Lifecycle.SPAWN): S.STARTING,
+    (S.RESTARTING, Lifecycle.SPAWN): S.STARTING,
+    (S.STARTING, Lifecycle.READY): S.READY,
+    # A worker started with --debug-wait announces its debugger before it is ready, and stays
+    # ``debugging`` once ready: it may be paused at a breakpoint at any moment.
+    (S.DEBUGGING, Lifecycle.READY): S.DEBUGGING,
+    **{(state, Lifecycle.DEBUGGER): S.DEBUGGING for state in _RUNNING},
+    **{(state, Lifecycle.CRASHED): S.RESTARTING for state in _RUNNING},
+    **{(state, Lifecycle.QUARANTINED): S.FAILED for state in _RUNNING},
+    **{(state, Lifecycle.RESTART): S.RESTARTING for state in S},
+    **{(state, Lifecycle.STOP): S.STOPPED for state in S},
+}
+
+
+class IllegalTransition(RuntimeError):
+    """The shell fed an input the current state does not accept (a supervisor bug)."""
+
+    def __init__(self, character_id: str, state: WorkerState, event: Lifecycle) -> None:
+        super().__init__(
+            f"worker {character_id!r}: input {event.value!r} is not valid in state "
+            f"{state.value!r}"
+        )
+        self.state = state
+        self.event = event
+
+
+def next_state(state: WorkerState, event: Lifecycle, character_id: str = "?") -> WorkerState:
+    """The state after ``event``; raises ``IllegalTransition`` for a pair not in the table."""
+    try:
+        return TRANSITIONS[(state, event)]
+    except KeyError:
+        raise IllegalTransition(character_id, state, event) from None
+
+
+class WorkerLifecycle:
+    """The current state of one character's worker; ``apply`` moves it by the table."""
+
+    def __init__(self, character_id: str, state: WorkerState = S.STOPPED) -> None:
+        self.character_id = character_id
+        self.state = state
+
+    def apply(self, event: Lifecycle) -> WorkerState:
+        """Move to the next state and return it (raises ``IllegalTransition``)."""
+        self.state = next_state(self.state, event, self.character_id)
+        return self.state
+
+    @property
+    def accepts_requests(self) -> bool:
+        """Whether client requests may be forwarded to the worker in this state (the shell
+        additionally checks that the worker sent ``Ready``)."""
+        return self.state in (S.READY, S.DEBUGGING)
+
+    @property
+    def heartbeats_apply(self) -> bool:
+        """Silence kills a worker only when nobody may legitimately have paused it."""
+        return self.state in (S.STARTING, S.READY)

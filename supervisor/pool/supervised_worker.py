@@ -1,0 +1,466 @@
+"""One character's worker across its restarts: the supervision loop around ``WorkerProcess``.
+
+The loop (one task per character, owned by ``WorkerPool``):
+
+    spawn ─▶ starting ─▶ ready ─▶ (exit) ─▶ policy ─┬─▶ restarting ─(backoff)─▶ spawn
+                                                    └─▶ failed ─(operator restart)─▶ spawn
+
+Any exit the pool did not ask for is a crash (workers are OTP "permanent" children). The
+lifecycle table (``worker_lifecycle``) and restart policy (``restart_policy``) make every
+decision; this module only waits for events: the ``Ready`` frame, the exit report, the
+ready timeout, a heartbeat verdict, an operator's restart, the pool's stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+import structlog
+
+from protocol.pipe import Heartbeat, Shutdown, ToWorker
+from supervisor.pool.api import WorkerSnapshot, WorkerState
+from supervisor.pool.crash_report import CrashReport
+from supervisor.pool.lifecycle import Lifecycle, WorkerLifecycle
+from supervisor.pool.liveness import Liveness
+from supervisor.pool.restart_policy import Quarantine, RestartPolicy
+from supervisor.pool.worker_process import EmitRecord, WorkerProcess
+from supervisor.pool.zygote_client import ZygoteClient, ZygoteError
+from worker.spec import WorkerSpec
+
+log = structlog.get_logger()
+
+TERM_WAIT_S = 2.0
+"""After SIGTERM, how long a stopping worker gets before SIGKILL."""
+RESTART_GRACE_S = 1.0
+"""An operator's restart lets in-flight requests finish for this long."""
+
+
+@dataclass(frozen=True, slots=True)
+class DebugConfig:
+    """Start debugpy in every generation of this worker (``serve --debug ID[:PORT]``)."""
+
+    port: int = 0
+    wait: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The supervision timings (seconds) taken from the settings."""
+
+    ready_timeout_s: float
+    heartbeat_interval_s: float
+    heartbeat_timeout_s: float
+    memory_limit_bytes: int | None
+
+
+class _Stop(Exception):
+    """Internal: the pool stops this worker for good."""
+
+
+class SupervisedWorker:
+    """State, policy, current process and history of one character's worker."""
+
+    def __init__(
+        self,
+        spec_for: Callable[[int, DebugConfig | None], WorkerSpec],
+        zygote: Callable[[], Awaitable[ZygoteClient]],
+        policy: RestartPolicy,
+        timing: Timing,
+        *,
+        character_id: str,
+        emit: EmitRecord,
+        on_frame: Callable[[str, Any], None],
+        on_state: Callable[[SupervisedWorker], None],
+        debug: DebugConfig | None = None,
+    ) -> None:
+        self.character_id = character_id
+        self.lifecycle = WorkerLifecycle(character_id)
+        self.policy = policy
+        self.process: WorkerProcess | None = None
+        self.generation = 0
+        self.last_crash: CrashReport | None = None
+        self.debug_port: int | None = None
+        self._spec_for = spec_for
+        self._zygote = zygote
+        self._timing = timing
+        self._emit = emit
+        self._on_frame = on_frame
+        self._on_state = on_state
+        self._debug = debug
+        self._liveness: Liveness | None = None
+        self._next_delay_s = 0.0
+        self._stop_grace_s = 0.0
+        self._changed = asyncio.Event()
+        self._restart_requested = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self._debugger_waiters: list[asyncio.Future[int]] = []
+        self._log = log.bind(character=character_id)
+
+    # -- what the pool and gateway read -----------------------------------------------------
+
+    @property
+    def state(self) -> WorkerState:
+        return self.lifecycle.state
+
+    @property
+    def accepts_requests(self) -> bool:
+        """Whether a request sent now reaches a worker that will answer it. Not once an
+        operator asked for a restart: the old process stops reading at its ``Shutdown``, so a
+        request sent to it then would be lost (and answered ``worker_crashed``); the pool
+        answers ``character_restarting`` instead until the new worker is ready."""
+        return (self.lifecycle.accepts_requests and self.process is not None
+                and self.process.is_ready and not self.restart_pending)
+
+    @property
+    def restart_pending(self) -> bool:
+        """An operator's restart was asked for and the new process is not spawned yet."""
+        return self._restart_requested.is_set()
+
+    def snapshot(self, *, unique_memory: bool = True) -> WorkerSnapshot:
+        """What ``ps`` shows. ``unique_memory=False`` skips USS, which costs a read of
+        ``/proc/<pid>/smaps`` (milliseconds): state notifications on the restart path skip it."""
+        process = self.process if self.state in (WorkerState.STARTING, WorkerState.READY,
+                                                 WorkerState.DEBUGGING) else None
+        rss = uss = None
+        if process is not None:
+            rss, uss = _memory_of(process.pid, unique=unique_memory)
+        return WorkerSnapshot(
+            character_id=self.character_id, state=self.state,
+            pid=process.pid if process else None, generation=self.generation,
+            uptime_s=round(process.uptime_s, 3) if process else None,
+            restarts=self.policy.restarts, rss_bytes=rss, uss_bytes=uss,
+            debug_port=self.debug_port if process else None,
+            last_crash=self.last_crash.summary if self.last_crash else None,
+        )
+
+    def send(self, frame: ToWorker) -> None:
+        assert self.process is not None
+        self.process.send(frame)
+
+    async def wait_until_serving(self) -> WorkerState:
+        """Return once the worker accepts requests, or is ``failed``/``stopped``."""
+        # ``stopped`` is also the state before the first spawn: terminal only once stopping;
+        # ``failed`` is not terminal once an operator asked for a restart.
+        while not (self.accepts_requests
+                   or (self.state is WorkerState.FAILED and not self.restart_pending)
+                   or (self.state is WorkerState.STOPPED and self._stop_requested.is_set())):
+            self._changed.clear()
+            await self._changed.wait()
+        return self.state
+
+    async def wait_for_debug_port(self) -> int:
+        """Return the port once this generation's debugger listens."""
+        while self.debug_port is None:
+            if self.state in (WorkerState.FAILED, WorkerState.STOPPED) and self.generation:
+                raise RuntimeError(f"worker {self.character_id!r} is {self.state.value}")
+            self._changed.clear()
+            await self._changed.wait()
+        return self.debug_port
+
+    # -- commands ------------------------------------------------------------------------
+
+    def request_restart(self) -> None:
+        """Restart now, clearing quarantine and the restart history."""
+        self._restart_requested.set()
+        self._wake()
+
+    def request_stop(self, grace_s: float = 0.0) -> None:
+        """Stop for good: in-flight requests get ``grace_s`` seconds to finish."""
+        self._stop_grace_s = grace_s
+        self._stop_requested.set()
+        self._wake()
+
+    async def start_debugger(self, port: int, wait: bool, timeout_s: float) -> int:
+        """Ask the running worker to start debugpy; returns its port."""
+        from protocol.pipe import StartDebugger
+
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._debugger_waiters.append(future)
+        # Importing and starting debugpy blocks the worker for a while (seconds on a busy
+        # machine): that silence is not a hang, so heartbeats wait until it has started.
+        liveness = self._liveness
+        if liveness is not None:
+            liveness.suspend()
+        try:
+            self.send(StartDebugger(port=port, wait=wait))
+            return await asyncio.wait_for(future, timeout_s)
+        except BaseException:
+            if liveness is not None and liveness is self._liveness and self.debug_port is None:
+                liveness.resume(time.monotonic())
+            raise
+        finally:
+            with contextlib.suppress(ValueError):
+                self._debugger_waiters.remove(future)
+
+    # -- the supervision loop ------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Supervise until ``request_stop``; the pool owns this task."""
+        try:
+            while True:
+                await self._one_generation()
+                if self.state is WorkerState.FAILED:
+                    await self._wait_for(self._restart_requested)
+                    self._restart_by_operator()
+        except _Stop:
+            pass
+        finally:
+            self._set(Lifecycle.STOP)
+
+    async def _one_generation(self) -> None:
+        """Spawn one process and supervise it until it is gone and the policy has decided
+        what comes next (state ``restarting`` after the backoff, or ``failed``)."""
+        if self._stop_requested.is_set():
+            raise _Stop
+        self.generation += 1
+        self._set(Lifecycle.SPAWN)
+        try:
+            process = await self._spawn()
+        except (ZygoteError, OSError) as exc:
+            self._log.error("worker_spawn_failed", error=str(exc))
+            self._crashed(CrashReport(self.character_id, None, self.generation, None, 0.0,
+                                      error=f"could not fork: {exc}"), started_at=time.monotonic())
+            await self._backoff()
+            return
+        self.process = process
+        try:
+            outcome = await self._supervise(process)
+        finally:
+            self._liveness = None
+        grace_s = self._stop_grace_s if outcome == "stop" else RESTART_GRACE_S
+        exitcode = await self._finish(process, graceful=outcome != "exited", grace_s=grace_s)
+        if outcome == "stop":
+            raise _Stop
+        if outcome == "restart":
+            self._restart_by_operator()
+            return
+        self._crashed(process.crash_report(exitcode), started_at=process.started_at)
+        if self.state is WorkerState.RESTARTING:
+            await self._backoff()
+
+    async def _spawn(self) -> WorkerProcess:
+        zygote = await self._zygote()
+        spec = self._spec_for(self.generation, self._debug)
+        ours, theirs = socket.socketpair()
+        out_r, out_w = socket.socketpair()
+        err_r, err_w = socket.socketpair()
+        try:
+            pid = await zygote.spawn(spec, theirs.fileno(), out_w.fileno(), err_w.fileno())
+        except BaseException:
+            for sock in (ours, out_r, err_r):
+                sock.close()
+            raise
+        finally:
+            for sock in (theirs, out_w, err_w):
+                sock.close()
+        process = WorkerProcess(
+            spec, pid, ours, out_r, err_r, zygote.exit_future(pid), emit=self._emit,
+            on_client_frame=lambda frame: self._on_frame(self.character_id, frame),
+            on_debugger=self._debugger_started, on_ack=self._heartbeat_ack,
+        )
+        await process.start_readers()
+        self._log.info("worker_spawned", worker_pid=pid, worker_generation=self.generation)
+        return process
+
+    async def _supervise(self, process: WorkerProcess) -> str:
+        """Wait for the process's end: ``"exited"`` (crash), ``"restart"`` or ``"stop"``."""
+        ready_deadline = time.monotonic() + self._timing.ready_timeout_s
+        while True:
+            if self._stop_requested.is_set():
+                return "stop"
+            if self._restart_requested.is_set():
+                return "restart"
+            if process.exited.done():
+                return "exited"
+            if process.is_ready and self.state is WorkerState.STARTING:
+                self._became_ready(process)
+            now = time.monotonic()
+            timeout: float | None
+            if not process.is_ready:
+                if self.state is WorkerState.DEBUGGING:
+                    timeout = None  # held by --debug-wait: no ready deadline
+                elif now >= ready_deadline:
+                    process.kill(f"not ready within {self._timing.ready_timeout_s:g} s")
+                    timeout = None
+                else:
+                    timeout = ready_deadline - now
+            else:
+                timeout = self._heartbeat_tick(process, now)
+            self._changed.clear()
+            changed = asyncio.ensure_future(self._changed.wait())
+            waiters: set[asyncio.Future[Any]] = {process.exited, changed}
+            if not process.is_ready:
+                waiters.add(process.ready)
+            try:
+                await asyncio.wait(waiters, timeout=timeout,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                changed.cancel()
+
+    def _became_ready(self, process: WorkerProcess) -> None:
+        self._liveness = Liveness.start(time.monotonic(), self._timing.heartbeat_interval_s,
+                                        self._timing.heartbeat_timeout_s)
+        if self.state is WorkerState.DEBUGGING:
+            self._liveness.suspend()
+        self._set(Lifecycle.READY)
+        self._log.info("worker_ready", worker_pid=process.pid,
+                       worker_generation=self.generation,
+                       start_ms=round(process.uptime_s * 1000, 1))
+
+    def _heartbeat_tick(self, process: WorkerProcess, now: float) -> float:
+        """Send a heartbeat, kill the worker if silent or over its memory limit; returns the
+        seconds until the next tick."""
+        live = self._liveness
+        if live is None:
+            self._became_ready(process)
+            live = self._liveness
+            assert live is not None
+        if not self.lifecycle.heartbeats_apply:
+            live.suspend()
+        if live.is_unresponsive(now):
+            silent = live.silent_for(now)
+            self._log.error("worker_unresponsive", worker_pid=process.pid,
+                            silent_s=round(silent, 2))
+            process.kill(f"no heartbeat answered for {silent:.1f} s")
+            return self._timing.heartbeat_interval_s
+        limit = self._timing.memory_limit_bytes
+        if limit is not None:
+            rss, _uss = _memory_of(process.pid, unique=False)
+            if rss is not None and rss > limit:
+                self._log.error("worker_over_memory_limit", rss_bytes=rss, limit_bytes=limit)
+                process.kill(f"resident memory {rss >> 20} MiB over the {limit >> 20} MiB limit")
+        with contextlib.suppress(ConnectionError):
+            process.send(Heartbeat(seq=live.ping()))
+        return self._timing.heartbeat_interval_s
+
+    def _heartbeat_ack(self, seq: int) -> None:
+        if self._liveness is not None:
+            self._liveness.on_ack(seq, time.monotonic())
+
+    def _debugger_started(self, port: int) -> None:
+        self.debug_port = port
+        if self._liveness is not None:
+            self._liveness.suspend()
+        if self.state is not WorkerState.DEBUGGING:
+            self._set(Lifecycle.DEBUGGER)
+        self._log.warning("worker_debugging", debug_port=port,
+                          attach=f"127.0.0.1:{port}")
+        for waiter in self._debugger_waiters:
+            if not waiter.done():
+                waiter.set_result(port)
+        self._wake()
+
+    async def _finish(
+        self, process: WorkerProcess, *, graceful: bool, grace_s: float
+    ) -> int | None:
+        """Make sure the process is gone (gracefully if asked), drain its output; returns
+        its exit code."""
+        if graceful and not process.exited.done():
+            await stop_process(process, grace_s=grace_s)
+        exitcode = await process.wait_exit()
+        await process.finish()
+        return exitcode
+
+    def _crashed(self, report: CrashReport, *, started_at: float) -> None:
+        self.last_crash = report
+        self.debug_port = None
+        decision = self.policy.on_exit(time.monotonic(), started_at)
+        if isinstance(decision, Quarantine):
+            self._log.error("worker_crashed", **report.as_log_fields(), decision="quarantine",
+                            reason=decision.reason)
+            self._log.error("worker_quarantined", reason=decision.reason,
+                            fix="fix the character, then `greenroom restart "
+                                f"{self.character_id}`")
+            self._set(Lifecycle.QUARANTINED)
+        else:
+            self._log.error("worker_crashed", **report.as_log_fields(), decision="restart",
+                            restart_in_ms=round(decision.delay_s * 1000, 1),
+                            attempt=decision.attempt)
+            self._next_delay_s = decision.delay_s
+            self._set(Lifecycle.CRASHED)
+        self.process = None
+
+    async def _backoff(self) -> None:
+        """Sleep the policy's delay; a stop or an operator restart cuts it short."""
+        deadline = time.monotonic() + self._next_delay_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self._stop_requested.is_set():
+                raise _Stop
+            if self._restart_requested.is_set():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wait_for_any(), timeout=remaining)
+        if self._stop_requested.is_set():
+            raise _Stop
+
+    def _restart_by_operator(self) -> None:
+        self._restart_requested.clear()
+        self.policy.clear()
+        self.process = None
+        self.debug_port = None
+        self._log.info("worker_restart_requested")
+        self._set(Lifecycle.RESTART)
+
+    async def _wait_for(self, event: asyncio.Event) -> None:
+        while not event.is_set():
+            if self._stop_requested.is_set():
+                raise _Stop
+            await self._wait_for_any()
+
+    async def _wait_for_any(self) -> None:
+        self._changed.clear()
+        await self._changed.wait()
+
+    def _wake(self) -> None:
+        self._changed.set()
+
+    def _set(self, event: Lifecycle) -> None:
+        before = self.lifecycle.state
+        after = self.lifecycle.apply(event)
+        self._wake()
+        if after is not before or event is Lifecycle.RESTART:
+            self._on_state(self)
+
+
+async def stop_process(process: WorkerProcess, grace_s: float) -> None:
+    """Shutdown frame → wait ``grace_s`` (+1 s to close) → SIGTERM → wait → SIGKILL."""
+    with contextlib.suppress(ConnectionError):
+        process.send(Shutdown(grace_s=grace_s))
+
+    def kill() -> None:
+        process.kill("did not stop after SIGTERM")
+
+    escalations: tuple[Callable[[], None], ...] = (process.terminate, kill)
+    for wait_s, escalate in zip((grace_s + 1.0, TERM_WAIT_S), escalations, strict=True):
+        try:
+            await asyncio.wait_for(asyncio.shield(process.exited), wait_s)
+            return
+        except TimeoutError:
+            escalate()
+        except ZygoteError:
+            return  # the fork server died, and its workers with it
+    await process.wait_exit()
+
+
+def _memory_of(pid: int, *, unique: bool) -> tuple[int | None, int | None]:
+    """(RSS, USS) in bytes; ``None`` where unavailable (process gone, no permission) or
+    not asked for (``unique=False``)."""
+    try:
+        proc = psutil.Process(pid)
+        if not unique:
+            return int(proc.memory_info().rss), None
+        try:
+            full = proc.memory_full_info()
+            return int(full.rss), int(full.uss)
+        except (psutil.AccessDenied, AttributeError):
+            return int(proc.memory_info().rss), None
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+        return None, None
+

@@ -1,0 +1,314 @@
+"""``WorkerPool``: one supervised worker process per character, behind ``WorkerPoolApi``.
+
+The gateway calls ``ensure``/``send``/``restart``/``start_debugger``/``snapshots``; the pool
+calls back ``listener.on_worker_frame`` for every reply/event a worker sends and
+``listener.on_worker_state`` for every state change (a crash is reported before the
+restarted worker can send anything). Workers are forked by one fork server (zygote);
+each character's restarts are governed by its own ``RestartPolicy``.
+
+Ownership: the pool owns one supervision task per character and awaits all of them in
+``close``; ``close`` stops every worker in parallel (Shutdown → SIGTERM → SIGKILL) and then
+the fork server, leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import random
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import structlog
+
+from protocol.pipe import ToWorker
+from runtime.log_records import level_rank
+from runtime.settings import Settings
+from schemas.loader import character_path
+from schemas.problems import InvalidCharacterId
+from supervisor.logs.sink import LogSink
+from supervisor.pool.api import (
+    CharacterNotFound,
+    CharacterRestarting,
+    CharacterUnavailable,
+    PoolError,
+    PoolListener,
+    WorkerSnapshot,
+    WorkerState,
+)
+from supervisor.pool.restart_policy import RestartLimits, RestartPolicy
+from supervisor.pool.supervised_worker import DebugConfig, SupervisedWorker, Timing
+from supervisor.pool.zygote_client import ZygoteClient
+from worker.spec import WorkerSpec
+
+log = structlog.get_logger()
+
+DEBUGGER_START_TIMEOUT_S = 15.0
+
+
+class _NoListener:
+    def on_worker_frame(self, character_id: str, frame: Any) -> None:
+        return None
+
+    def on_worker_state(
+        self, character_id: str, state: WorkerState, snapshot: WorkerSnapshot
+    ) -> None:
+        return None
+
+
+class WorkerPool:
+    """Implements ``supervisor.pool.api.WorkerPoolApi``.
+
+    ``listener`` may be set after construction (``pool.listener = gateway``): the gateway
+    and the pool reference each other. ``debug`` maps character ids to the debugger every
+    generation of that worker starts with (``serve --debug``). ``rng`` draws restart jitter.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        listener: PoolListener | None = None,
+        *,
+        sink: LogSink | None = None,
+        debug: Mapping[str, DebugConfig] | None = None,
+        rng: random.Random | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        self.settings = settings
+        self.listener: PoolListener = listener if listener is not None else _NoListener()
+        self._sink = sink
+        self._debug = dict(debug or {})
+        self._rng = rng if rng is not None else random.Random()
+        self._zygote = ZygoteClient(python=python)
+        self._zygote_lock = asyncio.Lock()
+        self._workers: dict[str, SupervisedWorker] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
+        self._limits = RestartLimits(
+            max_restarts=settings.restart_max, window_s=settings.restart_window_s,
+            backoff_initial_s=settings.restart_backoff_initial_s,
+            backoff_max_s=settings.restart_backoff_max_s,
+            stable_after_s=settings.restart_stable_after_s,
+        )
+        limit_mb = settings.worker_memory_limit_mb
+        self._timing = Timing(
+            ready_timeout_s=settings.ready_timeout_s,
+            heartbeat_interval_s=settings.heartbeat_interval_s,
+            heartbeat_timeout_s=settings.heartbeat_timeout_s,
+            memory_limit_bytes=limit_mb * 1024 * 1024 if limit_mb is not None else None,
+        )
+
+    # -- lifecycle of the pool -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the fork server (its preload is the one interpreter start-up paid)."""
+        await self._running_zygote()
+
+    async def preload(self, character_ids: Iterable[str]) -> dict[str, WorkerState]:
+        """Start these characters concurrently and wait for each to serve or fail; returns
+        each one's state (``ready``/``debugging``/``failed``). Unknown ids raise."""
+        ids = list(dict.fromkeys(character_ids))
+        for character_id in ids:
+            self._check_exists(character_id)
+        results = await asyncio.gather(*(self._start_and_wait(cid) for cid in ids))
+        return dict(zip(ids, results, strict=True))
+
+    def launch(self, character_id: str) -> None:
+        """Start the character's worker without waiting for it (a ``--debug-wait`` worker
+        is held until a debugger attaches)."""
+        self._check_exists(character_id)
+        self._worker(character_id)
+
+    async def wait_for_debugger(self, character_id: str, timeout_s: float) -> int:
+        """The port of the character's debugger once it listens (``TimeoutError`` after
+        ``timeout_s``)."""
+        async with asyncio.timeout(timeout_s):
+            return await self._worker(character_id).wait_for_debug_port()
+
+    async def close(self, grace_s: float | None = None) -> None:
+        """Stop every worker in parallel — ``Shutdown(grace_s)``, then SIGTERM, then
+        SIGKILL — and the fork server. Safe to call twice."""
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        self._closing = True
+        # Each supervision task stops its own process: all of them at once, in parallel.
+        for worker in self._workers.values():
+            worker.request_stop(grace)
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await self._zygote.close()
+
+    # -- WorkerPoolApi -------------------------------------------------------------------
+
+    async def ensure(self, character_id: str) -> None:
+        if self._closing:
+            raise CharacterUnavailable(character_id, "the server is shutting down")
+        self._check_exists(character_id)
+        state = await self._start_and_wait(character_id)
+        if state is WorkerState.FAILED:
+            raise CharacterUnavailable(character_id, self._failed_message(character_id))
+        if state is WorkerState.STOPPED:
+            raise CharacterUnavailable(character_id,
+                                       f"character {character_id!r} is stopped")
+
+    def state(self, character_id: str) -> WorkerState | None:
+        worker = self._workers.get(character_id)
+        return worker.state if worker is not None else None
+
+    def send(self, character_id: str, frame: ToWorker) -> None:
+        worker = self._workers.get(character_id)
+        if worker is None:
+            raise CharacterUnavailable(
+                character_id, f"character {character_id!r} has no worker; attach first")
+        if worker.accepts_requests:
+            try:
+                worker.send(frame)
+                return
+            except ConnectionError as exc:
+                raise CharacterRestarting(
+                    character_id, f"character {character_id!r}'s worker just went away "
+                    f"({exc}); it is being restarted") from None
+        if worker.restart_pending:
+            raise CharacterRestarting(
+                character_id, f"character {character_id!r} is restarting (an operator asked "
+                "for it); retry when it is ready")
+        if worker.state is WorkerState.FAILED:
+            raise CharacterUnavailable(character_id, self._failed_message(character_id))
+        if worker.state is WorkerState.STOPPED:
+            raise CharacterUnavailable(character_id, f"character {character_id!r} is stopped")
+        raise CharacterRestarting(
+            character_id, f"character {character_id!r} is {worker.state.value}; retry when "
+            "it is ready")
+
+    def snapshots(self) -> list[WorkerSnapshot]:
+        return [self._workers[cid].snapshot() for cid in sorted(self._workers)]
+
+    async def restart(self, character_id: str) -> None:
+        if self._closing:
+            raise CharacterUnavailable(character_id, "the server is shutting down")
+        worker = self._workers.get(character_id)
+        if worker is None:
+            self._check_exists(character_id)
+            self._worker(character_id)
+            return
+        worker.request_restart()
+
+    async def start_debugger(self, character_id: str, port: int | None, wait: bool) -> int:
+        if importlib.util.find_spec("debugpy") is None:
+            raise PoolError(
+                character_id,
+                f"cannot debug character {character_id!r}: debugpy is not installed; "
+                "install it with `pip install 'greenroom[debug]'`")
+        worker = self._workers.get(character_id)
+        if worker is None:
+            raise CharacterUnavailable(
+                character_id, f"character {character_id!r} is not running; attach to it (or "
+                "start it with `serve -c`) before debugging it")
+        # Right after a restart (or a crash) the debugger goes into the new worker: wait for
+        # it (the caller bounds the wait); a quarantined or stopped worker fails at once.
+        await worker.wait_until_serving()
+        if not worker.accepts_requests:
+            raise CharacterUnavailable(
+                character_id, f"character {character_id!r} is {worker.state.value}; it has no "
+                "running worker to debug")
+        if worker.debug_port is not None:
+            return worker.debug_port
+        try:
+            return await worker.start_debugger(port or 0, wait, DEBUGGER_START_TIMEOUT_S)
+        except TimeoutError:
+            raise PoolError(character_id, f"character {character_id!r}: the debugger did not "
+                            f"start within {DEBUGGER_START_TIMEOUT_S:g} s; see the log") from None
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _check_exists(self, character_id: str) -> None:
+        try:
+            path = character_path(character_id, self.settings.characters_dir)
+        except InvalidCharacterId:
+            raise CharacterNotFound(character_id,
+                                    f"{character_id!r} is not a valid character id") from None
+        if not path.is_file() and character_id not in self._workers:
+            raise CharacterNotFound(
+                character_id, f"no character {character_id!r} in "
+                f"{self.settings.characters_dir} (list them with `greenroom characters list`)")
+
+    def _failed_message(self, character_id: str) -> str:
+        worker = self._workers[character_id]
+        crash = worker.last_crash.summary if worker.last_crash else "unknown cause"
+        return (f"character {character_id!r} is quarantined after repeated crashes (last: "
+                f"{crash}); fix it, then run `greenroom restart {character_id}`")
+
+    async def _start_and_wait(self, character_id: str) -> WorkerState:
+        return await self._worker(character_id).wait_until_serving()
+
+    def _worker(self, character_id: str) -> SupervisedWorker:
+        worker = self._workers.get(character_id)
+        if worker is not None:
+            return worker
+        worker = SupervisedWorker(
+            self._spec_for(character_id), self._running_zygote,
+            RestartPolicy(self._limits, self._rng), self._timing,
+            character_id=character_id, emit=self._emit, on_frame=self._on_frame,
+            on_state=self._on_state, debug=self._debug.get(character_id),
+        )
+        self._workers[character_id] = worker
+        self._tasks[character_id] = asyncio.get_running_loop().create_task(
+            self._supervise(worker), name=f"supervise {character_id}")
+        return worker
+
+    async def _supervise(self, worker: SupervisedWorker) -> None:
+        try:
+            await worker.run()
+        except Exception:
+            # A bug in the supervision loop must not take the other characters down.
+            log.exception("supervisor_bug", character=worker.character_id)
+            raise
+
+    def _spec_for(self, character_id: str) -> Any:
+        settings = self.settings
+
+        def spec(generation: int, debug: DebugConfig | None) -> WorkerSpec:
+            return WorkerSpec(
+                character_id=character_id, generation=generation, settings=settings,
+                debug_port=debug.port if debug else None,
+                debug_wait=debug.wait if debug else False,
+            )
+
+        return spec
+
+    async def _running_zygote(self) -> ZygoteClient:
+        async with self._zygote_lock:
+            if not self._zygote.running:
+                if self._zygote.pid is not None:
+                    log.error("zygote_died", zygote_pid=self._zygote.pid)
+                    await self._zygote.close()
+                await self._zygote.start()
+                log.info("zygote_started", zygote_pid=self._zygote.pid)
+            return self._zygote
+
+    def _emit(self, record: Mapping[str, Any]) -> None:
+        if self._sink is not None:
+            self._sink.emit(record)
+        else:
+            fields = {k: v for k, v in record.items() if k not in ("event", "level")}
+            with contextlib.suppress(Exception):
+                level = level_rank(record.get("level", "info"))
+                log.log(level, str(record.get("event", "")), **fields)
+
+    def _on_frame(self, character_id: str, frame: Any) -> None:
+        try:
+            self.listener.on_worker_frame(character_id, frame)
+        except Exception:
+            log.exception("listener_failed", character=character_id, hook="on_worker_frame")
+
+    def _on_state(self, worker: SupervisedWorker) -> None:
+        snapshot = worker.snapshot(unique_memory=False)
+        log.info("worker_state", character=worker.character_id, state=snapshot.state.value,
+                 worker_generation=worker.generation)
+        try:
+            self.listener.on_worker_state(worker.character_id, snapshot.state, snapshot)
+        except Exception:
+            log.exception("listener_failed", character=worker.character_id,
+                          hook="on_worker_state")
+

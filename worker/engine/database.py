@@ -1,0 +1,512 @@
+"""The character's SQLite database: the thin I/O edge under the engine.
+
+One database per character at ``<data_dir>/characters/<id>/character.db``, in WAL mode with
+``synchronous=FULL``: a committed transaction survives a process kill and a power cut.
+The connection runs in autocommit mode (``isolation_level=None``) and every write the engine
+makes goes through ``transaction()`` (``BEGIN IMMEDIATE`` … ``COMMIT``), so a turn's rows,
+its memories and the new state land together or not at all. Nothing here awaits: a
+transaction never spans an ``await``, so the single asyncio loop never interleaves two.
+
+The schema is versioned (``meta.schema_version``); a database from a newer greenroom is
+refused with ``unsupported_format`` instead of being misread, an older one is migrated in
+place (version 1 → 2 adds each alternative's outcome columns, empty for replies kept before).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+
+from runtime.private_dirs import make_private_dirs
+from worker.engine.errors import UNSUPPORTED_FORMAT, EngineError
+from worker.engine.relationship import Relationship
+from worker.engine.state import EngineState, canonical_json
+from worker.memory.models import StoredMemory
+
+SCHEMA_VERSION: Final = 2
+DATABASE_NAME: Final = "character.db"
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS engine_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY,
+    turn_index INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    user_message TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    record TEXT NOT NULL,
+    state_before TEXT NOT NULL,
+    relationship_before TEXT
+);
+CREATE INDEX IF NOT EXISTS turns_by_user ON turns (user, id);
+CREATE TABLE IF NOT EXISTS turn_alternatives (
+    turn_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    reply TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    record TEXT NOT NULL,
+    state_after TEXT,
+    relationship_after TEXT,
+    memories TEXT,
+    PRIMARY KEY (turn_id, position)
+);
+CREATE TABLE IF NOT EXISTS relationships (user TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+    name TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    content TEXT NOT NULL
+);
+"""
+
+
+def database_path(data_dir: Path, character_id: str) -> Path:
+    """Where a character's database lives; ``character_id`` is already a validated id."""
+    return data_dir / "characters" / character_id / DATABASE_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """What the prompt needs of a past turn: who wrote what, and the reply. Reading these
+    instead of whole ``TurnRow``s skips decoding every turn's JSON record on the path to the
+    first token (about a millisecond for a 50-turn window)."""
+
+    id: int
+    user: str
+    user_message: str
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRow:
+    """One committed turn. ``record`` holds the appraisal, vitals, generation figures and
+    timings; ``state_before``/``relationship_before`` are what undo restores, verbatim."""
+
+    id: int
+    turn_index: int
+    user: str
+    user_message: str
+    reply: str
+    created_at: float
+    record: dict[str, Any]
+    state_before: str
+    relationship_before: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "turn_index": self.turn_index, "user": self.user,
+            "user_message": self.user_message, "reply": self.reply,
+            "created_at": self.created_at, "record": self.record,
+            "state_before": json.loads(self.state_before),
+            "relationship_before": self.relationship_before,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TurnRow:
+        return cls(
+            id=int(data["id"]), turn_index=int(data["turn_index"]), user=str(data["user"]),
+            user_message=str(data["user_message"]), reply=str(data["reply"]),
+            created_at=float(data["created_at"]), record=dict(data["record"]),
+            state_before=canonical_json(data["state_before"]),
+            relationship_before=data.get("relationship_before"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    """What one reply of a turn left behind: the engine state after it (canonical JSON
+    text, byte for byte), the speaking user's relationship after it (``None``: the user had
+    none) and the memories it formed, with their ids and vectors. Selecting the reply again
+    writes exactly these back."""
+
+    state: str
+    relationship: dict[str, Any] | None
+    memories: tuple[StoredMemory, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": json.loads(self.state), "relationship": self.relationship,
+                "memories": [msgspec.to_builtins(m) for m in self.memories]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReplyOutcome:
+        relationship = data["relationship"]
+        return cls(
+            state=canonical_json(data["state"]),
+            relationship=None if relationship is None else dict(relationship),
+            memories=tuple(msgspec.convert(data["memories"], list[StoredMemory])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """A reply of a turn that is not its current one.
+
+    ``position`` numbers a turn's replies in the order they were produced (0: the first
+    answer, 1: the first regenerate, …). The current reply lives in the ``turns`` row and
+    its position is the one missing here (see ``current_position``). ``outcome`` is what the
+    reply left behind, kept so it can be selected again exactly; it is ``None`` for replies
+    kept by a greenroom from before selection existed (schema 1, or an export without it).
+    """
+
+    turn_id: int
+    position: int
+    reply: str
+    created_at: float
+    record: dict[str, Any]
+    outcome: ReplyOutcome | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"position": self.position, "reply": self.reply,
+                "created_at": self.created_at, "record": self.record}
+        if self.outcome is not None:  # absent rather than null: old documents stay as they were
+            data["outcome"] = self.outcome.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, turn_id: int, data: dict[str, Any]) -> Alternative:
+        outcome = data.get("outcome")
+        return cls(
+            turn_id=turn_id, position=int(data["position"]), reply=str(data["reply"]),
+            created_at=float(data["created_at"]), record=dict(data["record"]),
+            outcome=None if outcome is None else ReplyOutcome.from_json(outcome),
+        )
+
+
+def current_position(alternatives: Sequence[Alternative]) -> int:
+    """The position of a turn's current reply, given its other replies: the smallest one
+    they do not use (their positions and the current one's are exactly ``0..len``)."""
+    taken = {alt.position for alt in alternatives}
+    return next(p for p in range(len(alternatives) + 1) if p not in taken)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) a character database with the pragmas durability needs;
+    directories it creates are owner-only (conversations are private)."""
+    make_private_dirs(path.parent)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class CharacterDatabase:
+    """Typed reads and writes over one character's tables. Writes must run inside
+    ``transaction()``; reads may run anywhere.
+
+    ``migrate=False`` is for a second, read-only connection to a database the engine has
+    already opened (and so migrated): it writes nothing at all."""
+
+    def __init__(self, conn: sqlite3.Connection, *, character_id: str,
+                 migrate: bool = True) -> None:
+        self.conn = conn
+        self.character_id = character_id
+        if migrate:
+            self._migrate()
+
+    @property
+    def path(self) -> Path:
+        """The database file this connection reads."""
+        return Path(self.conn.execute("PRAGMA database_list").fetchone()[2])
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """One read transaction: every read inside sees the database as of its first read,
+        whatever other connections commit meanwhile (WAL). Writes nothing."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("ROLLBACK")
+
+    def _migrate(self) -> None:
+        row = self._meta_version()
+        if row is not None and row > SCHEMA_VERSION:
+            raise EngineError(
+                UNSUPPORTED_FORMAT,
+                f"the database of character {self.character_id!r} has schema version {row}, "
+                f"newer than this greenroom's {SCHEMA_VERSION}; upgrade greenroom to open it",
+            )
+        # CREATE ... IF NOT EXISTS is idempotent; executescript commits first, so it runs
+        # outside any transaction of ours.
+        self.conn.executescript(_SCHEMA)
+        with self.transaction():
+            if row == 1:
+                # CREATE IF NOT EXISTS left the old table as it was: add the outcome columns
+                # (NULL for the alternatives already kept), in the same transaction as the
+                # version bump, so a crash leaves version 1 with version 1's columns.
+                for column in ("state_after", "relationship_after", "memories"):
+                    self.conn.execute(f"ALTER TABLE turn_alternatives ADD COLUMN {column} TEXT")
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
+            )
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('character_id', ?)",
+                (self.character_id,),
+            )
+
+    def _meta_version(self) -> int | None:
+        exists = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        if exists is None:
+            return None
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return None if row is None else int(row[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; any exception rolls everything back."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- state ---------------------------------------------------------------------------
+
+    def read_state_text(self) -> str | None:
+        row = self.conn.execute("SELECT state FROM engine_state WHERE id = 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def read_state(self) -> EngineState | None:
+        text = self.read_state_text()
+        return None if text is None else EngineState.loads(text)
+
+    def write_state_text(self, text: str) -> None:
+        self.conn.execute(
+            "INSERT INTO engine_state (id, state) VALUES (1, ?) "
+            "ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+            (text,),
+        )
+
+    def write_state(self, state: EngineState) -> None:
+        self.write_state_text(state.dumps())
+
+    # -- relationships -------------------------------------------------------------------
+
+    def relationship(self, user: str) -> Relationship | None:
+        row = self.conn.execute("SELECT data FROM relationships WHERE user = ?", (user,)).fetchone()
+        return None if row is None else Relationship.from_json(json.loads(row[0]))
+
+    def put_relationship(self, relationship: Relationship) -> None:
+        self.conn.execute(
+            "INSERT INTO relationships (user, data) VALUES (?, ?) "
+            "ON CONFLICT (user) DO UPDATE SET data = excluded.data",
+            (relationship.user, canonical_json(relationship.to_json())),
+        )
+
+    def delete_relationship(self, user: str) -> None:
+        self.conn.execute("DELETE FROM relationships WHERE user = ?", (user,))
+
+    def relationships(self) -> list[Relationship]:
+        rows = self.conn.execute("SELECT data FROM relationships ORDER BY user").fetchall()
+        return [Relationship.from_json(json.loads(row[0])) for row in rows]
+
+    def clear_relationships(self) -> None:
+        self.conn.execute("DELETE FROM relationships")
+
+    # -- turns ---------------------------------------------------------------------------
+
+    def insert_turn(self, turn: TurnRow) -> None:
+        """Insert ``turn`` with its own id (the caller picks ``next_turn_id()``)."""
+        self.conn.execute(
+            "INSERT INTO turns (id, turn_index, user, user_message, reply, created_at, record, "
+            "state_before, relationship_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                turn.id, turn.turn_index, turn.user, turn.user_message, turn.reply,
+                turn.created_at, canonical_json(turn.record), turn.state_before,
+                None if turn.relationship_before is None
+                else canonical_json(turn.relationship_before),
+            ),
+        )
+
+    def next_turn_id(self) -> int:
+        row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM turns").fetchone()
+        return int(row[0]) + 1
+
+    def replace_reply(self, turn_id: int, *, reply: str, created_at: float,
+                      record: dict[str, Any]) -> None:
+        self.conn.execute(
+            "UPDATE turns SET reply = ?, created_at = ?, record = ? WHERE id = ?",
+            (reply, created_at, canonical_json(record), turn_id),
+        )
+
+    def delete_turn(self, turn_id: int) -> None:
+        self.conn.execute("DELETE FROM turn_alternatives WHERE turn_id = ?", (turn_id,))
+        self.conn.execute("DELETE FROM turns WHERE id = ?", (turn_id,))
+
+    def clear_turns(self) -> None:
+        self.conn.execute("DELETE FROM turn_alternatives")
+        self.conn.execute("DELETE FROM turns")
+
+    def last_turn(self) -> TurnRow | None:
+        rows = self._turns("ORDER BY id DESC LIMIT 1")
+        return rows[0] if rows else None
+
+    def last_turn_of(self, user: str) -> TurnRow | None:
+        """The newest turn ``user`` wrote (``turns_by_user`` finds it without a scan)."""
+        rows = self._turns("WHERE user = ? ORDER BY id DESC LIMIT 1", (user,))
+        return rows[0] if rows else None
+
+    def iter_turns(self) -> Iterator[TurnRow]:
+        """Every turn, oldest first, read from the cursor one row at a time (memory: one
+        turn, however many there are)."""
+        cursor = self.conn.execute(f"{_TURN_SELECT} ORDER BY id")
+        return map(_turn_row, cursor)
+
+    def turns_page(self, offset: int, limit: int) -> list[TurnRow]:
+        """Turns ``offset`` .. ``offset + limit - 1``, counted from the oldest."""
+        return self._turns("ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
+
+    def recent_turns(self, limit: int) -> list[TurnRow]:
+        """The newest ``limit`` turns, oldest first."""
+        return list(reversed(self._turns("ORDER BY id DESC LIMIT ?", (limit,))))
+
+    def recent_exchanges(self, limit: int, *, before: int | None = None) -> list[Exchange]:
+        """The newest ``limit`` turns (those with an id below ``before``, if given) as
+        ``Exchange``s, oldest first."""
+        where, params = ("", ()) if before is None else ("WHERE id < ? ", (before,))
+        rows = self.conn.execute(
+            f"SELECT id, user, user_message, reply FROM turns {where}ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [Exchange(id=int(r[0]), user=str(r[1]), user_message=str(r[2]), reply=str(r[3]))
+                for r in reversed(rows)]
+
+    def users_after(self, turn_id: int) -> list[str]:
+        """The users who wrote a turn after ``turn_id``, by name."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT user FROM turns WHERE id > ? ORDER BY user", (turn_id,)).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def turn_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM turns").fetchone()[0])
+
+    def _turns(self, suffix: str, params: tuple[Any, ...] = ()) -> list[TurnRow]:
+        rows = self.conn.execute(f"{_TURN_SELECT} {suffix}", params).fetchall()
+        return [_turn_row(r) for r in rows]
+
+    def add_alternative(self, alternative: Alternative) -> None:
+        outcome = alternative.outcome
+        self.conn.execute(
+            "INSERT INTO turn_alternatives (turn_id, position, reply, created_at, record, "
+            "state_after, relationship_after, memories) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (alternative.turn_id, alternative.position, alternative.reply,
+             alternative.created_at, canonical_json(alternative.record),
+             None if outcome is None else outcome.state,
+             None if outcome is None or outcome.relationship is None
+             else canonical_json(outcome.relationship),
+             None if outcome is None
+             else canonical_json([msgspec.to_builtins(m) for m in outcome.memories])),
+        )
+
+    def delete_alternative(self, turn_id: int, position: int) -> None:
+        self.conn.execute("DELETE FROM turn_alternatives WHERE turn_id = ? AND position = ?",
+                          (turn_id, position))
+
+    def alternatives(self, turn_id: int) -> list[Alternative]:
+        """The replies of ``turn_id`` other than its current one, by position."""
+        rows = self.conn.execute(
+            "SELECT turn_id, position, reply, created_at, record, state_after, "
+            "relationship_after, memories FROM turn_alternatives WHERE turn_id = ? "
+            "ORDER BY position",
+            (turn_id,),
+        ).fetchall()
+        return [
+            Alternative(turn_id=int(r[0]), position=int(r[1]), reply=str(r[2]),
+                        created_at=float(r[3]), record=json.loads(r[4]),
+                        outcome=_outcome(r[5], r[6], r[7]))
+            for r in rows
+        ]
+
+    def alternative_counts(self, turn_ids: Sequence[int]) -> dict[int, int]:
+        """turn id → number of replies kept besides the current one, for those of
+        ``turn_ids`` that have any."""
+        marks = ", ".join("?" * len(turn_ids))
+        rows = self.conn.execute(
+            "SELECT turn_id, COUNT(*) FROM turn_alternatives "
+            f"WHERE turn_id IN ({marks}) GROUP BY turn_id", tuple(turn_ids)).fetchall()
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    def put_snapshot(self, name: str, *, created_at: float, content: str) -> None:
+        self.conn.execute(
+            "INSERT INTO snapshots (name, created_at, content) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET created_at = excluded.created_at, "
+            "content = excluded.content",
+            (name, created_at, content),
+        )
+
+    def snapshot(self, name: str) -> tuple[float, str] | None:
+        row = self.conn.execute(
+            "SELECT created_at, content FROM snapshots WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else (float(row[0]), str(row[1]))
+
+    def iter_snapshots(self) -> Iterator[tuple[str, float, str]]:
+        """``(name, created_at, content)`` for every snapshot, oldest first, read from the
+        cursor one row at a time."""
+        cursor = self.conn.execute(
+            "SELECT name, created_at, content FROM snapshots ORDER BY created_at, name")
+        return ((str(r[0]), float(r[1]), str(r[2])) for r in cursor)
+
+    def snapshot_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0])
+
+    def snapshot_page(self, offset: int, limit: int) -> list[tuple[str, float, int]]:
+        """``(name, created_at, turn_count)`` of snapshots ``offset`` .. ``offset + limit -
+        1``, oldest first. The turn count is read by SQLite from the stored JSON, so a page
+        costs its own rows, never a decode of every snapshot's content."""
+        rows = self.conn.execute(
+            "SELECT name, created_at, COALESCE(json_extract(content, '$.state.turn_count'), 0) "
+            "FROM snapshots ORDER BY created_at, name LIMIT ? OFFSET ?", (limit, offset),
+        ).fetchall()
+        return [(str(r[0]), float(r[1]), int(r[2])) for r in rows]
+
+    def delete_snapshot(self, name: str) -> bool:
+        cursor = self.conn.execute("DELETE FROM snapshots WHERE name = ?", (name,))
+        return cursor.rowcount > 0
+
+
+_TURN_SELECT: Final = (
+    "SELECT id, turn_index, user, user_message, reply, created_at, record, state_before, "
+    "relationship_before FROM turns"
+)
+
+
+def _turn_row(r: Sequence[Any]) -> TurnRow:
+    return TurnRow(
+        id=int(r[0]), turn_index=int(r[1]), user=str(r[2]), user_message=str(r[3]),
+        reply=str(r[4]), created_at=float(r[5]), record=json.loads(r[6]),
+        state_before=str(r[7]), relationship_before=None if r[8] is None else json.loads(r[8]),
+    )
+
+
+def _outcome(state: str | None, relationship: str | None, memories: str | None
+             ) -> ReplyOutcome | None:
+    # The three columns are written together: all NULL only for a reply kept before
+    # schema 2 (a turn's relationship column alone may be NULL: the user had none).
+    if state is None or memories is None:
+        return None
+    return ReplyOutcome(
+        state=state,
+        relationship=None if relationship is None else json.loads(relationship),
+        memories=tuple(msgspec.json.decode(memories, type=list[StoredMemory])),
+    )
