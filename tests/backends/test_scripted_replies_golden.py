@@ -20,7 +20,7 @@ from schemas.loader import available_ids, load_character
 from schemas.model import Character
 from tests.support.paths import REPO_ROOT
 from worker.backends.base import ReplyContext
-from worker.backends.scripted import compose_reply
+from worker.scripted_replies.compose import compose_reply
 
 GOLDEN = Path(__file__).with_name("scripted_replies_golden.json")
 CHARACTERS_DIR = REPO_ROOT / "schemas" / "characters"
