@@ -19,9 +19,10 @@ from typing import Any
 import click
 import structlog
 
+from runtime.log_chain import route_records
 from runtime.platform_support import PlatformSettingError, mechanisms
 from runtime.settings import Settings, SettingsError, load_settings
-from supervisor.logs.sink import LogSink, install_as_structlog_output, open_sink
+from supervisor.logs.sink import LogSink, open_sink
 from supervisor.pool.api import WorkerState
 from supervisor.pool.supervised_worker import DebugConfig
 from supervisor.pool.worker_pool import WorkerPool
@@ -199,7 +200,7 @@ def serve(
         _say(f"greenroom: cannot start: cannot open the log file {settings.log_file} "
              f"({exc.strerror}: {exc.filename}); give a writable --data-dir", err=True)
         sys.exit(2)
-    install_as_structlog_output(sink, settings.log_level)
+    route_records(sink.emit, level=settings.log_level)
     log.info("platform_mechanisms", **platform.describe())
     try:
         code = asyncio.run(run_server(settings, preload, debug, sink))

@@ -2,7 +2,8 @@
 
 Workers never write the log file: their records arrive as ``LogRecord`` frames and their stray
 stdout/stderr as lines, and the pool hands both to ``LogSink.emit``. The supervisor process's
-own structlog and stdlib ``logging`` records go through the same sink. One lock serialises
+own structlog and stdlib ``logging`` records reach the same ``emit`` through the shared chain
+(``runtime.log_chain.route_records(sink.emit, …)``). One lock serialises
 writes, and each record is written as one complete line with one ``write`` call, so lines
 are never interleaved or cut, whatever the load or the thread.
 """
@@ -11,12 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -240,24 +240,6 @@ class LogSink:
                 self._file = None
 
 
-class _StdlibToSink(logging.Handler):
-    """Routes stdlib ``logging`` records (websockets, asyncio, httpx) into the sink."""
-
-    def __init__(self, sink: LogSink) -> None:
-        super().__init__()
-        self._sink = sink
-
-    def emit(self, record: logging.LogRecord) -> None:
-        fields: dict[str, Any] = {
-            "event": record.getMessage(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-        }
-        if record.exc_info:
-            fields["exception"] = logging.Formatter().formatException(record.exc_info)
-        self._sink.emit(fields)
-
-
 def open_sink(
     log_file: Path | None,
     *,
@@ -273,32 +255,3 @@ def open_sink(
     render = console_renderer(log_format, console) if console is not None else to_json_line
     return LogSink(file, console, render, level, defaults={"process": process,
                                                             "pid": os.getpid()})
-
-
-def install_as_structlog_output(sink: LogSink, level: str) -> None:
-    """Configure structlog (and stdlib ``logging``) in this process to write through ``sink``.
-
-    Context bound with ``structlog.contextvars`` (``session``, ``message_id``) is merged into
-    every record.
-    """
-
-    def to_sink(
-        _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
-    ) -> Mapping[str, Any]:
-        sink.emit(event_dict)
-        raise structlog.DropEvent
-
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
-            structlog.processors.format_exc_info,
-            to_sink,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level_rank(level)),
-        cache_logger_on_first_use=False,
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [_StdlibToSink(sink)]
-    root.setLevel(max(level_rank(level), logging.INFO))

@@ -12,13 +12,13 @@ from schemas.loader import available_ids, load_character
 from tests.engine.characters import full_character, sensitive_character
 from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.base import ReplyContext
-from worker.backends.scripted import compose_reply
 from worker.engine.appraisal import appraise
 from worker.engine.database import Exchange
 from worker.engine.mood import derive_mood
 from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship, update
 from worker.engine.vitals import VitalsModel
+from worker.scripted_replies.compose import compose_reply
 
 MESSAGES = ("Hello there!", "You are a stupid useless idiot and I hate you",
             "lol that joke was hilarious haha", "Why does the moon glow at night?",

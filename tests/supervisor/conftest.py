@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import structlog
 
+from runtime.log_chain import route_records
 from runtime.log_records import to_json_line
 from runtime.settings import Settings, load_settings
-from supervisor.logs.sink import LogSink, RotatingJsonlFile, install_as_structlog_output
+from supervisor.logs.sink import LogSink, RotatingJsonlFile
 from supervisor.pool.api import WorkerSnapshot, WorkerState
 from supervisor.pool.worker_pool import WorkerPool
 from tests.support.character_copies import with_bundled
@@ -103,7 +104,7 @@ async def start_pool(
         listener = RecordingListener()
         sink = LogSink(RotatingJsonlFile(log_file, 1 << 24, 1), None, to_json_line, "debug")
         sinks.append(sink)
-        install_as_structlog_output(sink, "debug")  # the pool's own records, as `serve` does
+        route_records(sink.emit, level="debug")  # the pool's own records, as `serve` does
         pool = WorkerPool(make_settings(**settings_overrides), listener, sink=sink, **kwargs)
         pools.append(pool)
         await pool.start()

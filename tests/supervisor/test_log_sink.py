@@ -5,13 +5,17 @@ from __future__ import annotations
 import errno
 import io
 import json
+import logging
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
+from runtime.log_chain import route_records
 from runtime.log_records import json_safe, to_json_line, with_defaults
 from supervisor.logs.sink import CHECK_INTERVAL_S, LogSink, RotatingJsonlFile, console_renderer
 
@@ -102,6 +106,34 @@ def test_json_safe_cuts_deep_nesting() -> None:
         cursor.append(nxt)
         cursor = nxt
     assert isinstance(json.dumps(json_safe(deep)), str)
+
+
+@pytest.fixture
+def routed_sink(tmp_path: Path) -> Iterator[Path]:
+    """This process's records routed into a sink writing the returned file, as ``serve`` does;
+    structlog and the root logger restored afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    sink, path = make_sink(tmp_path)
+    route_records(sink.emit, level="info")
+    yield path
+    structlog.reset_defaults()
+    root.handlers[:], root.level = handlers, level
+    sink.close()
+
+
+def test_a_stdlib_record_is_one_line_with_the_bound_context_of_a_structlog_one(
+        routed_sink: Path) -> None:
+    with structlog.contextvars.bound_contextvars(session="s-1", message_id="m-1"):
+        structlog.get_logger().warning("handshake_failed", peer=object)
+        logging.getLogger("websockets").warning("opening handshake failed")
+    ours, theirs = read_lines(routed_sink)
+    assert theirs.keys() == ours.keys() - {"peer"} | {"logger"}
+    assert (theirs["session"], theirs["message_id"], theirs["process"]) == (
+        "s-1", "m-1", "gateway")
+    first = ["ts", "level", "event", "process", "pid", "session", "message_id"]
+    assert list(ours)[:7] == list(theirs)[:7] == first
+    assert ours["peer"] == repr(object)
 
 
 def test_console_renders_json_when_asked_even_on_a_tty() -> None:
