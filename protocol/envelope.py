@@ -39,3 +39,13 @@ class Message(
 
     message_id: str | None = None
     timestamp: str = msgspec.field(default_factory=utc_now_iso)
+
+
+class Event(Message):
+    """Envelope fields shared by every event: the character it is about.
+
+    Events answer no request (``message_id`` is ``None``); each is declared with
+    ``protocol.declaration.event``, which names the subscription that delivers it.
+    """
+
+    character_id: str
