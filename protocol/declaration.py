@@ -22,6 +22,7 @@ a real response, unique tags) is checked where the catalogue is built.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,6 +36,7 @@ from protocol.states import EventKind
 M = TypeVar("M", bound=type[Message])
 E = TypeVar("E", bound=type[Event])
 F = TypeVar("F", bound=type[msgspec.Struct])
+D = TypeVar("D")
 
 
 class DeclarationError(TypeError):
@@ -119,20 +121,19 @@ class DeclaredFrame:
 MessageDeclaration = (
     DeclaredRequest | DeclaredResponse | DeclaredStreamFrame | DeclaredEvent | DeclaredFailure
 )
-Declaration = MessageDeclaration | DeclaredFrame
 
 _EVENT_KINDS: Final = frozenset(get_args(EventKind))
+_SNAKE_CASE: Final = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 
-# Filled by the decorators as the message modules are imported; read through declaration_of.
-_declarations: dict[type, Declaration] = {}
+# Filled by the decorators as the modules are imported; read through the two lookups below.
+_messages: dict[type, MessageDeclaration] = {}
+_frames: dict[type, DeclaredFrame] = {}
 
 
 def request(*, answer: str, handling: Handling, seed: bool = False) -> Callable[[M], M]:
     """Declare a client request answered by the message tagged ``answer``."""
     if not isinstance(handling, Handling):
         raise DeclarationError(f"handling must be a Handling, not {handling!r}")
-    if not isinstance(answer, str):
-        raise DeclarationError(f"answer must be a response's message_type, not {answer!r}")
     return _declaring(DeclaredRequest(answer=answer, handling=handling, seed=seed))
 
 
@@ -169,26 +170,37 @@ def failure(*, seed: bool) -> Callable[[M], M]:
 
 def to_worker(cls: F) -> F:
     """Declare a pipe frame the gateway/supervisor sends to a worker."""
-    _register(cls, DeclaredFrame(PipeDirection.TO_WORKER), tag_field="kind")
+    _register(_frames, cls, DeclaredFrame(PipeDirection.TO_WORKER), tag_field="kind")
     return cls
 
 
 def from_worker(cls: F) -> F:
     """Declare a pipe frame a worker sends to the gateway/supervisor."""
-    _register(cls, DeclaredFrame(PipeDirection.FROM_WORKER), tag_field="kind")
+    _register(_frames, cls, DeclaredFrame(PipeDirection.FROM_WORKER), tag_field="kind")
     return cls
 
 
-def declaration_of(cls: type) -> Declaration:
-    """The declaration of ``cls``; ``DeclarationError`` saying how to add one if it has none
-    (a subclass does not inherit its base's declaration)."""
+def message_declaration(cls: type) -> MessageDeclaration:
+    """The declaration of message class ``cls``; ``DeclarationError`` saying how to add one
+    if it has none (a subclass does not inherit its base's declaration)."""
     try:
-        return _declarations[cls]
+        return _messages[cls]
     except KeyError:
         raise DeclarationError(
-            f"{cls.__module__}.{cls.__qualname__} has no declaration: put one of @request, "
-            "@response, @stream_frame, @event, @failure (messages) or @to_worker, "
-            "@from_worker (pipe frames) from protocol.declaration above its class"
+            f"message {cls.__module__}.{cls.__qualname__} has no declaration: put @request, "
+            "@response, @stream_frame, @event or @failure from protocol.declaration above "
+            "its class"
+        ) from None
+
+
+def frame_declaration(cls: type) -> DeclaredFrame:
+    """The declaration of pipe frame class ``cls``, as ``message_declaration`` does."""
+    try:
+        return _frames[cls]
+    except KeyError:
+        raise DeclarationError(
+            f"pipe frame {cls.__module__}.{cls.__qualname__} has no declaration: put "
+            "@to_worker or @from_worker from protocol.declaration above its class"
         ) from None
 
 
@@ -196,19 +208,21 @@ def _declaring(declaration: MessageDeclaration) -> Callable[[M], M]:
     def declare(cls: M) -> M:
         if not issubclass(cls, Message):
             raise DeclarationError(f"{cls.__name__} is declared a message but is no Message")
-        _register(cls, declaration, tag_field="message_type")
+        _register(_messages, cls, declaration, tag_field="message_type")
         return cls
 
     return declare
 
 
-def _register(cls: type, declaration: Declaration, *, tag_field: str) -> None:
+def _register(registry: dict[type, D], cls: type, declaration: D, *, tag_field: str) -> None:
     config = getattr(cls, "__struct_config__", None)
-    if config is None or config.tag_field != tag_field or not isinstance(config.tag, str):
+    # Without tag= msgspec tags a class by its name, so a forgotten tag shows as no snake_case.
+    if (config is None or config.tag_field != tag_field or not isinstance(config.tag, str)
+            or not _SNAKE_CASE.fullmatch(config.tag)):
         raise DeclarationError(
-            f"{cls.__name__} needs a string tag on {tag_field!r} (class {cls.__name__}(..., "
-            'tag="...")) to be declared'
+            f"{cls.__name__} needs a snake_case tag on {tag_field!r} "
+            f'(class {cls.__name__}(..., tag="...")) to be declared'
         )
-    if cls in _declarations:
+    if cls in _messages or cls in _frames:
         raise DeclarationError(f"{cls.__name__} is declared twice")
-    _declarations[cls] = declaration
+    registry[cls] = declaration

@@ -28,13 +28,12 @@ from protocol.declaration import (
     DeclarationError,
     DeclaredEvent,
     DeclaredFailure,
-    DeclaredFrame,
     DeclaredRequest,
     DeclaredResponse,
-    DeclaredStreamFrame,
     MessageDeclaration,
     PipeDirection,
-    declaration_of,
+    frame_declaration,
+    message_declaration,
 )
 from protocol.envelope import Event, Message
 from protocol.states import EventKind
@@ -80,24 +79,21 @@ class Catalogue:
 def catalogue_of(messages: Iterable[type[Message]]) -> Catalogue:
     """Derive the catalogue of ``messages`` from their declarations.
 
-    Raises ``DeclarationError`` when a message has no declaration (or a pipe frame's), when
-    two messages share a tag, when a request's ``answer`` names no declared response, when a
-    seed-era request is answered by a newer response, or when a response answers nothing.
+    Raises ``DeclarationError`` when a message has no declaration, when two messages share a
+    tag, when a request's ``answer`` names no declared response, when a seed-era request is
+    answered by a newer response, or when a response answers no request.
     """
-    declared: dict[str, tuple[type[Message], MessageDeclaration]] = {}
+    by_tag: dict[str, tuple[type[Message], MessageDeclaration]] = {}
     for cls in messages:
-        declaration = declaration_of(cls)
-        if isinstance(declaration, DeclaredFrame):
-            raise DeclarationError(f"{cls.__name__} is a message declared as a pipe frame")
         tag = message_type_of(cls)
-        if tag in declared:
+        if tag in by_tag:
             raise DeclarationError(
-                f"{cls.__name__} and {declared[tag][0].__name__} share the tag {tag!r}"
+                f"{cls.__name__} and {by_tag[tag][0].__name__} share the tag {tag!r}"
             )
-        declared[tag] = (cls, declaration)
-    by_tag = dict(sorted(declared.items()))
+        by_tag[tag] = (cls, message_declaration(cls))
+    by_tag = dict(sorted(by_tag.items()))
 
-    requests = {t: d for t, (_, d) in by_tag.items() if isinstance(d, DeclaredRequest)}
+    requests = {tag: d for tag, (_, d) in by_tag.items() if isinstance(d, DeclaredRequest)}
     responses: dict[type[Message], type[Message]] = {}
     for tag, request in requests.items():
         answer_cls, answer = by_tag.get(request.answer, (None, None))
@@ -110,28 +106,25 @@ def catalogue_of(messages: Iterable[type[Message]]) -> Catalogue:
                 f"seed-era {tag} is answered by {request.answer}, which is not seed-era"
             )
         responses[by_tag[tag][0]] = answer_cls
-    answering = {request.answer for request in requests.values()}
+    answers = {request.answer for request in requests.values()}
     for tag, (_, declaration) in by_tag.items():
-        if isinstance(declaration, DeclaredResponse) and tag not in answering:
+        if isinstance(declaration, DeclaredResponse) and tag not in answers:
             raise DeclarationError(f"{tag} is a @response that no @request names as its answer")
 
-    subscriptions: dict[type[Event], EventKind] = {
-        cls: d.subscription
-        for cls, d in by_tag.values()
-        if isinstance(d, DeclaredEvent) and issubclass(cls, Event)
-    }
-    seed = frozenset(
-        tag for tag, (_, d) in by_tag.items()
-        if isinstance(d, DeclaredRequest | DeclaredResponse | DeclaredFailure) and d.seed
-    )
-    server_kinds = (DeclaredResponse, DeclaredStreamFrame, DeclaredEvent, DeclaredFailure)
     return Catalogue(
         client=tuple(by_tag[tag][0] for tag in requests),
-        server=tuple(cls for cls, d in by_tag.values() if isinstance(d, server_kinds)),
+        # every declaration but a request's goes server -> client
+        server=tuple(cls for cls, d in by_tag.values() if not isinstance(d, DeclaredRequest)),
         requests=requests,
         responses=responses,
-        seed=seed,
-        subscriptions=subscriptions,
+        seed=frozenset(
+            tag for tag, (_, d) in by_tag.items()
+            if isinstance(d, DeclaredRequest | DeclaredResponse | DeclaredFailure) and d.seed
+        ),
+        subscriptions={
+            cls: d.subscription for cls, d in by_tag.values()
+            if isinstance(d, DeclaredEvent) and issubclass(cls, Event)
+        },
     )
 
 
@@ -148,10 +141,7 @@ def frames_in(module: ModuleType, base: type[msgspec.Struct]) -> dict[PipeDirect
     )
     by_direction: dict[PipeDirection, list[type]] = {direction: [] for direction in PipeDirection}
     for frame in frames:
-        declaration = declaration_of(frame)
-        if not isinstance(declaration, DeclaredFrame):
-            raise DeclarationError(f"{frame.__name__} is a pipe frame declared as a message")
-        by_direction[declaration.direction].append(frame)
+        by_direction[frame_declaration(frame).direction].append(frame)
     return by_direction
 
 
