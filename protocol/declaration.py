@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, TypeVar, get_args
 
@@ -68,8 +67,7 @@ class Handling(StrEnum):
     is streaming."""
 
 
-@dataclass(frozen=True, slots=True)
-class DeclaredRequest:
+class DeclaredRequest(msgspec.Struct, frozen=True):
     """Client → server. ``answer`` is the ``message_type`` of its success response (any
     request may also get ``error_response``)."""
 
@@ -78,27 +76,23 @@ class DeclaredRequest:
     seed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class DeclaredResponse:
+class DeclaredResponse(msgspec.Struct, frozen=True):
     """Server → client: the success answer to every request whose ``answer`` names it."""
 
     seed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class DeclaredStreamFrame:
+class DeclaredStreamFrame(msgspec.Struct, frozen=True):
     """Server → client: a piece of a request's answer, sent before its response (opt-in)."""
 
 
-@dataclass(frozen=True, slots=True)
-class DeclaredEvent:
+class DeclaredEvent(msgspec.Struct, frozen=True):
     """Server → client: pushed to the sessions subscribed to ``subscription`` (opt-in)."""
 
     subscription: EventKind
 
 
-@dataclass(frozen=True, slots=True)
-class DeclaredFailure:
+class DeclaredFailure(msgspec.Struct, frozen=True):
     """Server → client: the answer to any request that failed."""
 
     seed: bool
@@ -111,8 +105,7 @@ class PipeDirection(StrEnum):
     FROM_WORKER = "from_worker"
 
 
-@dataclass(frozen=True, slots=True)
-class DeclaredFrame:
+class DeclaredFrame(msgspec.Struct, frozen=True):
     """A frame of the worker pipe only; clients never see it."""
 
     direction: PipeDirection

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
@@ -64,8 +63,7 @@ def messages_in(modules: Iterable[ModuleType]) -> list[type[Message]]:
     ]
 
 
-@dataclass(frozen=True)
-class Catalogue:
+class Catalogue(msgspec.Struct, frozen=True):
     """What the declarations of a set of messages add up to (every sequence in tag order)."""
 
     client: tuple[type[Message], ...]
