@@ -12,8 +12,9 @@ The declaration names the message's direction (by its kind: a ``request`` goes c
 server; a ``response``, ``stream_frame``, ``event`` or ``failure`` server → client;
 ``to_worker``/``from_worker`` frames travel only on the worker pipe), whether it belongs to
 the seed-era contract, which response answers a request and how the gateway handles it.
-``protocol.unions`` derives the unions, the seed set, the response table and the gateway's
-handling table from these records, and refuses at import a message that has none.
+``protocol.unions`` derives the unions, the seed set and the response table from these
+records (``supervisor.gateway.request_kinds`` the gateway's handling table), and refuses at
+import a message that has none.
 
 A decorator checks what it can see alone (the class's base and tag, the type of each
 argument) and raises ``DeclarationError`` at once; what needs every message (an answer naming
