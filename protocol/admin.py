@@ -10,6 +10,7 @@ from typing import Annotated
 
 import msgspec
 
+from protocol.declaration import Handling, request, response
 from protocol.envelope import Message
 from protocol.states import WorkerState
 
@@ -37,10 +38,12 @@ class WorkerInfo(msgspec.Struct, kw_only=True):
     last_crash: str | None = None
 
 
+@request(answer="workers_response", handling=Handling.ADMIN)
 class WorkersRequest(Message, tag="workers_request"):
     """List every worker (what ``greenroom ps`` shows)."""
 
 
+@response()
 class WorkersResponse(Message, tag="workers_response"):
     """Answers ``workers_request``, sorted by ``character_id``."""
 
@@ -49,12 +52,14 @@ class WorkersResponse(Message, tag="workers_response"):
     error: str | None = None
 
 
+@request(answer="restart_response", handling=Handling.ADMIN)
 class RestartRequest(Message, tag="restart_request"):
     """Restart one character's worker, clearing a ``failed`` quarantine."""
 
     character_id: str
 
 
+@response()
 class RestartResponse(Message, tag="restart_response"):
     """Answers ``restart_request`` once the restart was initiated (not when it is ready:
     subscribe to ``worker_state`` for that)."""
@@ -64,6 +69,7 @@ class RestartResponse(Message, tag="restart_response"):
     error: str | None = None
 
 
+@request(answer="debug_response", handling=Handling.ADMIN)
 class DebugRequest(Message, tag="debug_request"):
     """Start a debugpy listener in one worker on 127.0.0.1.
 
@@ -76,6 +82,7 @@ class DebugRequest(Message, tag="debug_request"):
     wait: bool = False
 
 
+@response()
 class DebugResponse(Message, tag="debug_response"):
     """Answers ``debug_request`` with where to attach: ``127.0.0.1:port`` in process ``pid``."""
 

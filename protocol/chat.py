@@ -14,10 +14,12 @@ from typing import Literal
 
 import msgspec
 
+from protocol.declaration import Handling, request, response, stream_frame
 from protocol.envelope import Message
 from protocol.fields import JsonObject, NonNegativeInt
 
 
+@request(answer="chat_response", handling=Handling.TURN, seed=True)
 class ChatRequest(Message, tag="chat_request"):
     """One user turn. ``stream`` and ``user`` are opt-in additions (seed clients omit them).
 
@@ -39,6 +41,7 @@ class ChatRequest(Message, tag="chat_request"):
     keep_partial: bool = False
 
 
+@response(seed=True)
 class ChatResponse(Message, tag="chat_response"):
     """Answers ``chat_request`` and ``regenerate_request``; ``response_text`` is the reply."""
 
@@ -54,6 +57,7 @@ class ChatResponse(Message, tag="chat_response"):
     error: str | None = None
 
 
+@stream_frame
 class ChatDelta(Message, tag="chat_delta"):
     """A piece of a streamed reply, ``message_id`` = the chat request's id.
 
@@ -68,6 +72,7 @@ class ChatDelta(Message, tag="chat_delta"):
 GenerationPhase = Literal["queued", "reading_prompt", "streaming"]
 
 
+@stream_frame
 class GenerationStatus(Message, tag="generation_status"):
     """Where a streamed reply stands before its text arrives, ``message_id`` = the chat
     request's id; sent only for ``stream: true`` requests, at each change of ``phase``:
@@ -85,6 +90,7 @@ class GenerationStatus(Message, tag="generation_status"):
     elapsed_s: float = 0.0
 
 
+@request(answer="cancel_response", handling=Handling.GATEWAY)
 class CancelRequest(Message, tag="cancel_request"):
     """Cancel the in-flight chat/regenerate whose ``message_id`` is ``target_message_id``.
 
@@ -94,6 +100,7 @@ class CancelRequest(Message, tag="cancel_request"):
     target_message_id: str
 
 
+@response()
 class CancelResponse(Message, tag="cancel_response"):
     """Answers ``cancel_request``; ``success`` false (with ``error``) when nothing matched."""
 
@@ -102,10 +109,12 @@ class CancelResponse(Message, tag="cancel_response"):
     error: str | None = None
 
 
+@request(answer="undo_response", handling=Handling.TURN)
 class UndoRequest(Message, tag="undo_request"):
     """Remove this session's user's last turn (user message and reply) from the character."""
 
 
+@response()
 class UndoResponse(Message, tag="undo_response"):
     """Answers ``undo_request``; ``character_info`` describes the character afterwards.
     ``vitals_restored`` is false when other users had chatted after the turn: the shared
@@ -118,6 +127,7 @@ class UndoResponse(Message, tag="undo_response"):
     error: str | None = None
 
 
+@request(answer="chat_response", handling=Handling.TURN)
 class RegenerateRequest(Message, tag="regenerate_request"):
     """Replace this session's last reply with a new one; answered exactly like a chat
     (``chat_delta`` frames when ``stream``, then ``chat_response``). ``keep_partial`` as for
@@ -127,11 +137,13 @@ class RegenerateRequest(Message, tag="regenerate_request"):
     keep_partial: bool = False
 
 
+@request(answer="alternatives_response", handling=Handling.DIRECT)
 class AlternativesRequest(Message, tag="alternatives_request"):
     """List every reply the attached character's last turn has had (it gains one per
     ``regenerate_request``), to pick one with ``select_alternative_request``."""
 
 
+@response()
 class AlternativesResponse(Message, tag="alternatives_response"):
     """Answers ``alternatives_request``. Each entry: ``index`` (int, 0 = the first reply, in
     the order produced), ``response_text``, ``created_at`` (ISO-8601) and ``current`` (bool;
@@ -142,6 +154,7 @@ class AlternativesResponse(Message, tag="alternatives_response"):
     error: str | None = None
 
 
+@request(answer="select_alternative_response", handling=Handling.TURN)
 class SelectAlternativeRequest(Message, tag="select_alternative_request"):
     """Make reply ``index`` (from ``alternatives_response``) the last turn's current reply;
     the character's state, vitals, relationship and memories become exactly what they were
@@ -150,6 +163,7 @@ class SelectAlternativeRequest(Message, tag="select_alternative_request"):
     index: NonNegativeInt
 
 
+@response()
 class SelectAlternativeResponse(Message, tag="select_alternative_response"):
     """Answers ``select_alternative_request``; ``character_info`` describes the character
     afterwards."""

@@ -1,8 +1,10 @@
 """The envelope every WebSocket message shares: ``message_type``, ``message_id``, ``timestamp``.
 
-``Message`` is the base of every client and server message. Subclasses name their wire tag
+``Message`` is the base of every client and server message, ``Event`` (which adds
+``character_id``) of every event. Subclasses name their wire tag
 (``class PingRequest(Message, tag="ping_request")``); msgspec writes it as the
-``message_type`` field and dispatches on it when decoding a union.
+``message_type`` field and dispatches on it when decoding a union. What a message is for is
+declared above its class (``protocol.declaration``).
 
 To answer a request, build the response with the request's id
 (``ChatResponse(message_id=request.message_id, ...)``) or copy one with
@@ -39,3 +41,13 @@ class Message(
 
     message_id: str | None = None
     timestamp: str = msgspec.field(default_factory=utc_now_iso)
+
+
+class Event(Message):
+    """Envelope fields shared by every event: the character it is about.
+
+    Events answer no request (``message_id`` is ``None``); each is declared with
+    ``protocol.declaration.event``, which names the subscription that delivers it.
+    """
+
+    character_id: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from protocol.declaration import failure
 from protocol.envelope import Message
 from protocol.fields import JsonObject
 
@@ -217,6 +218,7 @@ class ProtocolError(Exception):
         )
 
 
+@failure(seed=True)
 class ErrorResponse(Message, tag="error_response"):
     """Any failure. ``error_code`` is one of ``ErrorCode`` (kept ``str`` so a client decodes
     codes added later); ``error`` is text for a human; ``success`` is always false."""

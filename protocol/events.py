@@ -10,28 +10,29 @@ from typing import Annotated
 
 import msgspec
 
-from protocol.envelope import Message
+from protocol.declaration import event
+from protocol.envelope import Event
 from protocol.fields import JsonObject
 from protocol.states import WorkerState
 
 
-class VitalsEvent(Message, tag="vitals_event"):
+@event(subscription="vitals")
+class VitalsEvent(Event, tag="vitals_event"):
     """Subscription ``vitals``: the character's vitals changed (``vitals`` is the full
     current set); ``cause`` says why (``"turn"``, ``"reset"``, ``"load"``, ...)."""
 
-    character_id: str
     vitals: JsonObject
     mood: str | None = None
     cause: str | None = None
 
 
-class TurnEvent(Message, tag="turn_event"):
+@event(subscription="turns")
+class TurnEvent(Event, tag="turn_event"):
     """Subscription ``turns``: another session of the same character completed a turn.
 
     Never sent to the session that made the turn (it has the ``chat_response``).
     """
 
-    character_id: str
     user: str
     user_message: str
     response_text: str
@@ -39,14 +40,14 @@ class TurnEvent(Message, tag="turn_event"):
     session_id: str | None = None
 
 
-class WorkerStateEvent(Message, tag="worker_state_event"):
+@event(subscription="worker_state")
+class WorkerStateEvent(Event, tag="worker_state_event"):
     """Subscription ``worker_state``: the character's worker changed state.
 
     ``generation`` increases by one with every start of the worker, so a client can tell a
     restart from a repeated event; ``detail`` is a human-readable reason (crash cause, ...).
     """
 
-    character_id: str
     state: WorkerState
     detail: str | None = None
     generation: int = 0

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Final, TypeVar, get_args
+from typing import Any, Final, TypeVar
 
 import msgspec
 
@@ -32,9 +32,9 @@ from protocol.errors import ErrorCode, ErrorResponse, ProtocolError
 from protocol.nesting import MAX_NESTING_DEPTH, json_nesting_exceeds
 from protocol.unions import (
     CLIENT_MESSAGE_TYPES,
+    SERVER_MESSAGE_TYPES,
     ClientMessage,
     ServerMessage,
-    message_type_of,
 )
 
 DEFAULT_MAX_BYTES: Final = 1024 * 1024
@@ -45,10 +45,6 @@ T = TypeVar("T")
 _client_decoder: msgspec.json.Decoder[ClientMessage] = msgspec.json.Decoder(ClientMessage)
 _server_decoder: msgspec.json.Decoder[ServerMessage] = msgspec.json.Decoder(ServerMessage)
 _encoder: Final = msgspec.json.Encoder()
-
-_SERVER_MESSAGE_TYPES: Final[frozenset[str]] = frozenset(
-    message_type_of(cls) for cls in get_args(ServerMessage)
-)
 
 
 def decode_client_message(
@@ -65,7 +61,7 @@ def decode_server_message(
     data: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> ServerMessage:
     """Client side: decode one server frame. Same errors as ``decode_client_message``."""
-    return _decode(data, _server_decoder, _SERVER_MESSAGE_TYPES, max_bytes)
+    return _decode(data, _server_decoder, SERVER_MESSAGE_TYPES, max_bytes)
 
 
 def encode_server_message(message: ServerMessage) -> str:

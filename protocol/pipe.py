@@ -5,16 +5,22 @@ share a tag namespace). Requests and replies carry the routing fields the gatewa
 ``session_id`` says which client session a request came from, ``request_id`` (unique per
 worker channel, chosen by the gateway) matches replies to requests. A streamed reply is several
 ``WorkerReply`` frames with the same ``request_id``; exactly the last has ``final=True``.
+
+Each frame declares its direction above its class (``@to_worker``/``@from_worker``); the
+unions ``ToWorker`` and ``FromWorker`` are derived from those declarations (the type checker
+sees both as ``PipeFrame``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+import sys
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeAlias
 
 import msgspec
 
 from protocol.admin import Port
-from protocol.unions import ClientMessage, EventMessage, ServerMessage
+from protocol.declaration import PipeDirection, from_worker, to_worker
+from protocol.unions import ClientMessage, EventMessage, ServerMessage, frames_in, union_of
 
 RequestId = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -23,6 +29,7 @@ class PipeFrame(msgspec.Struct, tag_field="kind", kw_only=True):
     """Base of every pipe frame."""
 
 
+@to_worker
 class WorkerRequest(PipeFrame, tag="request"):
     """Gateway → worker: a client's request for this worker's character.
 
@@ -35,6 +42,7 @@ class WorkerRequest(PipeFrame, tag="request"):
     message: ClientMessage
 
 
+@to_worker
 class WorkerCancel(PipeFrame, tag="cancel"):
     """Gateway → worker: stop work on ``request_id``; the worker still sends a final reply
     (``error_response`` with code ``cancelled``, or the result if it was already done)."""
@@ -47,6 +55,7 @@ EXPORT_CHUNK_WINDOW: Final = 8
 for an ``ExportCredit``: the most a slow client can leave queued in the gateway per export."""
 
 
+@to_worker
 class ExportCredit(PipeFrame, tag="export_credit"):
     """Gateway → worker: one ``export_chunk`` of ``request_id`` has been written to the
     client's socket, so the worker may send one more (flow control: a streamed export moves
@@ -56,12 +65,14 @@ class ExportCredit(PipeFrame, tag="export_credit"):
     request_id: RequestId
 
 
+@to_worker
 class Heartbeat(PipeFrame, tag="heartbeat"):
     """Gateway/supervisor → worker: answer with ``HeartbeatAck`` carrying the same ``seq``."""
 
     seq: int
 
 
+@to_worker
 class Shutdown(PipeFrame, tag="shutdown"):
     """Supervisor → worker: finish or cancel in-flight turns, persist, exit 0 within
     ``grace_s`` seconds (after which the supervisor kills the process)."""
@@ -69,6 +80,7 @@ class Shutdown(PipeFrame, tag="shutdown"):
     grace_s: float
 
 
+@to_worker
 class StartDebugger(PipeFrame, tag="start_debugger"):
     """Supervisor → worker: listen for a debugger on 127.0.0.1:``port`` (0 = OS chooses);
     ``wait`` blocks the worker until one attaches. Answered by ``DebuggerStarted``."""
@@ -77,6 +89,7 @@ class StartDebugger(PipeFrame, tag="start_debugger"):
     wait: bool = False
 
 
+@from_worker
 class WorkerReply(PipeFrame, tag="reply"):
     """Worker → gateway: a response (or ``chat_delta``) to ``request_id``; ``final`` on the last."""
 
@@ -85,6 +98,7 @@ class WorkerReply(PipeFrame, tag="reply"):
     final: bool = True
 
 
+@from_worker
 class WorkerProgress(PipeFrame, tag="progress"):
     """Worker → gateway: ``request_id`` (a chat turn) is still being worked on. Sent every
     few seconds while a turn runs, whether or not its client asked for ``chat_delta``
@@ -94,12 +108,14 @@ class WorkerProgress(PipeFrame, tag="progress"):
     request_id: RequestId
 
 
+@from_worker
 class WorkerEvent(PipeFrame, tag="event"):
     """Worker → gateway: an event for the character's subscribed sessions."""
 
     message: EventMessage
 
 
+@from_worker
 class Ready(PipeFrame, tag="ready"):
     """Worker → supervisor: the engine is loaded and requests may flow.
 
@@ -114,24 +130,28 @@ class Ready(PipeFrame, tag="ready"):
     debug_port: int | None = None
 
 
+@from_worker
 class HeartbeatAck(PipeFrame, tag="heartbeat_ack"):
     """Worker → supervisor: answer to ``Heartbeat`` with its ``seq``."""
 
     seq: int
 
 
+@from_worker
 class LogRecord(PipeFrame, tag="log"):
     """Worker → supervisor: one structured log record (a structlog event dict, JSON-safe)."""
 
     record: dict[str, Any]
 
 
+@from_worker
 class DebuggerStarted(PipeFrame, tag="debugger_started"):
     """Worker → supervisor: the debugger listens on 127.0.0.1:``port``."""
 
     port: int
 
 
+@from_worker
 class Fatal(PipeFrame, tag="fatal"):
     """Worker → supervisor: the worker cannot continue (sent just before it exits non-zero)."""
 
@@ -139,11 +159,14 @@ class Fatal(PipeFrame, tag="fatal"):
     traceback: str | None = None
 
 
-ToWorker = WorkerRequest | WorkerCancel | ExportCredit | Heartbeat | Shutdown | StartDebugger
-"""Every frame the gateway/supervisor sends to a worker."""
+_BY_DIRECTION: Final = frames_in(sys.modules[__name__], PipeFrame)
 
-FromWorker = (
-    WorkerReply | WorkerProgress | WorkerEvent | Ready | HeartbeatAck | LogRecord
-    | DebuggerStarted | Fatal
-)
-"""Every frame a worker sends to the gateway/supervisor."""
+if TYPE_CHECKING:
+    ToWorker: TypeAlias = PipeFrame
+    FromWorker: TypeAlias = PipeFrame
+else:
+    ToWorker = union_of(_BY_DIRECTION[PipeDirection.TO_WORKER])
+    """Every frame the gateway/supervisor sends to a worker (the ``@to_worker`` frames)."""
+
+    FromWorker = union_of(_BY_DIRECTION[PipeDirection.FROM_WORKER])
+    """Every frame a worker sends to the gateway/supervisor (the ``@from_worker`` frames)."""

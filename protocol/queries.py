@@ -14,11 +14,13 @@ from typing import Annotated
 
 import msgspec
 
+from protocol.declaration import Handling, request, response
 from protocol.envelope import Message
 from protocol.fields import MAX_PAGE_SIZE, JsonObject, PageLimit, PageOffset
 from protocol.states import WorkerState
 
 
+@request(answer="status_response", handling=Handling.DIRECT, seed=True)
 class StatusRequest(Message, tag="status_request"):
     """Read the attached character's state; the flags choose the optional parts.
 
@@ -34,6 +36,7 @@ class StatusRequest(Message, tag="status_request"):
     history_limit: PageLimit = MAX_PAGE_SIZE
 
 
+@response(seed=True)
 class StatusResponse(Message, tag="status_response"):
     """Answers ``status_request``; ``character_summary`` and ``vitals`` are always filled on
     success, ``conversation_history``/``performance_stats`` when asked for.
@@ -56,6 +59,7 @@ class StatusResponse(Message, tag="status_response"):
 MemorySearchLimit = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 
 
+@request(answer="memory_search_response", handling=Handling.DIRECT, seed=True)
 class MemorySearchRequest(Message, tag="memory_search_request"):
     """Search the character's memories; ``limit`` is 1..1000, default 5."""
 
@@ -63,6 +67,7 @@ class MemorySearchRequest(Message, tag="memory_search_request"):
     limit: MemorySearchLimit = 5
 
 
+@response(seed=True)
 class MemorySearchResponse(Message, tag="memory_search_response"):
     """Answers ``memory_search_request``; ``count == len(memories)``, best match first."""
 
@@ -82,6 +87,7 @@ class CharacterListing(msgspec.Struct, kw_only=True):
     state: WorkerState = "stopped"
 
 
+@request(answer="characters_response", handling=Handling.GATEWAY)
 class CharactersRequest(Message, tag="characters_request"):
     """List the configured characters, sorted by ``character_id``, one page at a time
     (``limit`` at most 1000, the default, from ``offset``); needs no ``init_request``."""
@@ -90,6 +96,7 @@ class CharactersRequest(Message, tag="characters_request"):
     limit: PageLimit = MAX_PAGE_SIZE
 
 
+@response()
 class CharactersResponse(Message, tag="characters_response"):
     """Answers ``characters_request``, sorted by ``character_id``; ``total`` counts every
     configured character, ``next_offset`` is the next page's offset (``None``: the last)."""

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import msgspec
 
+from protocol.declaration import Handling, request, response
 from protocol.envelope import Message, utc_now_iso
 from protocol.fields import JsonObject, NonNegativeInt
 from protocol.states import EventKind
 
 
+@request(answer="ping_response", handling=Handling.GATEWAY, seed=True)
 class PingRequest(Message, tag="ping_request"):
     """Is the server there? Answered by ``ping_response``; needs no character."""
 
 
+@response(seed=True)
 class PingResponse(Message, tag="ping_response"):
     """Answers ``ping_request``; ``server_time`` is the server's clock when it answered."""
 
@@ -28,6 +31,7 @@ class PingResponse(Message, tag="ping_response"):
     server_time: str = msgspec.field(default_factory=utc_now_iso)
 
 
+@request(answer="init_response", handling=Handling.ATTACH, seed=True)
 class InitRequest(Message, tag="init_request"):
     """Attach this session to a character, starting its worker if needed.
 
@@ -41,6 +45,7 @@ class InitRequest(Message, tag="init_request"):
     agent_config: JsonObject | None = None
 
 
+@response(seed=True)
 class InitResponse(Message, tag="init_response"):
     """Answers ``init_request``; ``character_info`` is filled on success."""
 
@@ -50,6 +55,7 @@ class InitResponse(Message, tag="init_response"):
     error: str | None = None
 
 
+@request(answer="hello_response", handling=Handling.GATEWAY)
 class Hello(Message, tag="hello"):
     """Handshake a newer client sends first.
 
@@ -66,6 +72,7 @@ class Hello(Message, tag="hello"):
     character_id: str | None = None
 
 
+@response()
 class HelloResponse(Message, tag="hello_response"):
     """Answers ``hello``. ``protocol_version`` is the version the server will speak;
     ``capabilities`` lists the ``message_type`` values it accepts."""

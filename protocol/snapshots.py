@@ -14,10 +14,12 @@ from typing import Final
 
 import msgspec
 
+from protocol.declaration import Handling, request, response, stream_frame
 from protocol.envelope import Message
 from protocol.fields import MAX_PAGE_SIZE, JsonObject, NonNegativeInt, PageLimit, PageOffset
 
 
+@request(answer="save_response", handling=Handling.DIRECT, seed=True)
 class SaveRequest(Message, tag="save_request"):
     """Save a named snapshot. ``filename`` is a *name*, never a path (see ``check_snapshot_name``);
     ``None`` lets the server pick a timestamped name."""
@@ -25,6 +27,7 @@ class SaveRequest(Message, tag="save_request"):
     filename: str | None = None
 
 
+@response(seed=True)
 class SaveResponse(Message, tag="save_response"):
     """Answers ``save_request``; ``filename`` is the snapshot name actually used."""
 
@@ -33,12 +36,14 @@ class SaveResponse(Message, tag="save_response"):
     error: str | None = None
 
 
+@request(answer="load_response", handling=Handling.TURN, seed=True)
 class LoadRequest(Message, tag="load_request"):
     """Restore the attached character from the named snapshot."""
 
     filename: str
 
 
+@response(seed=True)
 class LoadResponse(Message, tag="load_response"):
     """Answers ``load_request``; ``character_info`` describes the restored character."""
 
@@ -47,12 +52,14 @@ class LoadResponse(Message, tag="load_response"):
     error: str | None = None
 
 
+@request(answer="reset_response", handling=Handling.TURN, seed=True)
 class ResetRequest(Message, tag="reset_request"):
     """Reset the character's state (vitals, relationships, turns); memories kept by default."""
 
     preserve_memories: bool = True
 
 
+@response(seed=True)
 class ResetResponse(Message, tag="reset_response"):
     """Answers ``reset_request``; ``character_info`` describes the character after the reset."""
 
@@ -61,6 +68,7 @@ class ResetResponse(Message, tag="reset_response"):
     error: str | None = None
 
 
+@request(answer="snapshots_response", handling=Handling.DIRECT)
 class SnapshotsRequest(Message, tag="snapshots_request"):
     """List the attached character's saved snapshots, oldest first, one page at a time:
     entries ``offset`` .. ``offset + limit - 1`` (``limit`` at most 1000, the default)."""
@@ -69,6 +77,7 @@ class SnapshotsRequest(Message, tag="snapshots_request"):
     limit: PageLimit = MAX_PAGE_SIZE
 
 
+@response()
 class SnapshotsResponse(Message, tag="snapshots_response"):
     """Answers ``snapshots_request``; each entry has at least ``filename`` and ``created_at``.
 
@@ -82,12 +91,14 @@ class SnapshotsResponse(Message, tag="snapshots_response"):
     error: str | None = None
 
 
+@request(answer="delete_snapshot_response", handling=Handling.DIRECT)
 class DeleteSnapshotRequest(Message, tag="delete_snapshot_request"):
     """Delete one named snapshot of the attached character."""
 
     filename: str
 
 
+@response()
 class DeleteSnapshotResponse(Message, tag="delete_snapshot_response"):
     """Answers ``delete_snapshot_request``."""
 
@@ -96,6 +107,7 @@ class DeleteSnapshotResponse(Message, tag="delete_snapshot_response"):
     error: str | None = None
 
 
+@request(answer="export_response", handling=Handling.DIRECT)
 class ExportRequest(Message, tag="export_request"):
     """Export the attached character's full state as one JSON document.
 
@@ -108,6 +120,7 @@ class ExportRequest(Message, tag="export_request"):
     stream: bool = False
 
 
+@stream_frame
 class ExportChunk(Message, tag="export_chunk"):
     """A piece of a streamed export, ``message_id`` = the export request's id.
 
@@ -125,6 +138,7 @@ EXPORT_CHUNK_CHARS: Final = 64 * 1024
 per escaped control character), typically about 70 KB."""
 
 
+@response()
 class ExportResponse(Message, tag="export_response"):
     """Answers ``export_request``; ``document`` is self-describing and versioned by the engine.
 

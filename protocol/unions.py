@@ -1,155 +1,47 @@
-"""The message unions per direction, and which response answers which request.
+"""The message unions per direction and the tables around them, derived from declarations.
+
+Nothing here lists a message: each declares itself once, above its class
+(``protocol.declaration``), and ``catalogue_of`` turns the declarations of every message in
+``SUBJECT_MODULES`` into the unions and tables below, checking them as a whole. A message
+without a declaration, or one that does not fit the rest, makes this module fail to import.
 
 ``ClientMessage`` is everything a client may send, ``ServerMessage`` everything a server may
-send; each is a msgspec tagged union on ``message_type``, so one decoder per direction
-dispatches on the tag without trying members in turn.
+send; each is a msgspec tagged union on ``message_type`` (members in tag order), so one
+decoder per direction dispatches on the tag without trying members in turn. The type checker
+sees them as ``Message`` (``EventMessage`` as ``Event``): the closed set exists only once
+the declarations have run; ``match``/``isinstance`` narrow as usual.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import functools
+import operator
+from collections.abc import Iterable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
-from protocol.admin import (
-    DebugRequest,
-    DebugResponse,
-    RestartRequest,
-    RestartResponse,
-    WorkersRequest,
-    WorkersResponse,
-)
-from protocol.chat import (
-    AlternativesRequest,
-    AlternativesResponse,
-    CancelRequest,
-    CancelResponse,
-    ChatDelta,
-    ChatRequest,
-    ChatResponse,
-    GenerationStatus,
-    RegenerateRequest,
-    SelectAlternativeRequest,
-    SelectAlternativeResponse,
-    UndoRequest,
-    UndoResponse,
-)
-from protocol.envelope import Message
-from protocol.errors import ErrorResponse
-from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
-from protocol.queries import (
-    CharactersRequest,
-    CharactersResponse,
-    MemorySearchRequest,
-    MemorySearchResponse,
-    StatusRequest,
-    StatusResponse,
-)
-from protocol.session import (
-    Hello,
-    HelloResponse,
-    InitRequest,
-    InitResponse,
-    PingRequest,
-    PingResponse,
-)
-from protocol.snapshots import (
-    DeleteSnapshotRequest,
-    DeleteSnapshotResponse,
-    ExportChunk,
-    ExportRequest,
-    ExportResponse,
-    LoadRequest,
-    LoadResponse,
-    ResetRequest,
-    ResetResponse,
-    SaveRequest,
-    SaveResponse,
-    SnapshotsRequest,
-    SnapshotsResponse,
-)
+import msgspec
 
-SeedRequest = (
-    PingRequest
-    | InitRequest
-    | ChatRequest
-    | StatusRequest
-    | SaveRequest
-    | LoadRequest
-    | ResetRequest
-    | MemorySearchRequest
+from protocol import admin, chat, errors, events, queries, session, snapshots
+from protocol.declaration import (
+    DeclarationError,
+    DeclaredEvent,
+    DeclaredFailure,
+    DeclaredRequest,
+    DeclaredResponse,
+    MessageDeclaration,
+    PipeDirection,
+    frame_declaration,
+    message_declaration,
 )
+from protocol.envelope import Event, Message
+from protocol.states import EventKind
 
-ClientMessage = (
-    SeedRequest
-    | Hello
-    | CancelRequest
-    | UndoRequest
-    | RegenerateRequest
-    | AlternativesRequest
-    | SelectAlternativeRequest
-    | CharactersRequest
-    | SnapshotsRequest
-    | DeleteSnapshotRequest
-    | ExportRequest
-    | WorkersRequest
-    | RestartRequest
-    | DebugRequest
+SUBJECT_MODULES: Final[tuple[ModuleType, ...]] = (
+    session, chat, queries, snapshots, admin, events, errors,
 )
-
-EventMessage = VitalsEvent | TurnEvent | WorkerStateEvent
-
-ServerMessage = (
-    PingResponse
-    | InitResponse
-    | ChatResponse
-    | StatusResponse
-    | SaveResponse
-    | LoadResponse
-    | ResetResponse
-    | MemorySearchResponse
-    | ErrorResponse
-    | HelloResponse
-    | ChatDelta
-    | GenerationStatus
-    | CancelResponse
-    | UndoResponse
-    | AlternativesResponse
-    | SelectAlternativeResponse
-    | CharactersResponse
-    | SnapshotsResponse
-    | DeleteSnapshotResponse
-    | ExportChunk
-    | ExportResponse
-    | WorkersResponse
-    | RestartResponse
-    | DebugResponse
-    | EventMessage
-)
-
-RESPONSE_TYPES: Final[dict[type[Message], type[Message]]] = {
-    PingRequest: PingResponse,
-    InitRequest: InitResponse,
-    ChatRequest: ChatResponse,
-    StatusRequest: StatusResponse,
-    SaveRequest: SaveResponse,
-    LoadRequest: LoadResponse,
-    ResetRequest: ResetResponse,
-    MemorySearchRequest: MemorySearchResponse,
-    Hello: HelloResponse,
-    CancelRequest: CancelResponse,
-    UndoRequest: UndoResponse,
-    RegenerateRequest: ChatResponse,
-    AlternativesRequest: AlternativesResponse,
-    SelectAlternativeRequest: SelectAlternativeResponse,
-    CharactersRequest: CharactersResponse,
-    SnapshotsRequest: SnapshotsResponse,
-    DeleteSnapshotRequest: DeleteSnapshotResponse,
-    ExportRequest: ExportResponse,
-    WorkersRequest: WorkersResponse,
-    RestartRequest: RestartResponse,
-    DebugRequest: DebugResponse,
-}
-"""The success response class of each request class (any request may also get
-``error_response``; streamed chats get ``chat_delta`` frames first)."""
+"""The modules whose messages make up the WebSocket protocol (a new module is added here;
+a new message in one of them needs nothing but its declaration)."""
 
 
 def message_type_of(cls: type[Message]) -> str:
@@ -160,39 +52,133 @@ def message_type_of(cls: type[Message]) -> str:
     return tag
 
 
-CLIENT_MESSAGE_TYPES: Final[frozenset[str]] = frozenset(
-    message_type_of(cls) for cls in RESPONSE_TYPES
-)
+def messages_in(modules: Iterable[ModuleType]) -> list[type[Message]]:
+    """Every ``Message`` class defined (not imported) in ``modules``, in definition order."""
+    return [
+        value
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, Message)
+        and value.__module__ == module.__name__
+    ]
+
+
+class Catalogue(msgspec.Struct, frozen=True):
+    """What the declarations of a set of messages add up to (every sequence in tag order)."""
+
+    client: tuple[type[Message], ...]
+    server: tuple[type[Message], ...]
+    requests: Mapping[str, DeclaredRequest]
+    responses: Mapping[type[Message], type[Message]]
+    seed: frozenset[str]
+    subscriptions: Mapping[type[Event], EventKind]
+
+
+def catalogue_of(messages: Iterable[type[Message]]) -> Catalogue:
+    """Derive the catalogue of ``messages`` from their declarations.
+
+    Raises ``DeclarationError`` when a message has no declaration, when two messages share a
+    tag, when a request's ``answer`` names no declared response, when a seed-era request is
+    answered by a newer response, or when a response answers no request.
+    """
+    by_tag: dict[str, tuple[type[Message], MessageDeclaration]] = {}
+    for cls in messages:
+        tag = message_type_of(cls)
+        if tag in by_tag:
+            raise DeclarationError(
+                f"{cls.__name__} and {by_tag[tag][0].__name__} share the tag {tag!r}"
+            )
+        by_tag[tag] = (cls, message_declaration(cls))
+    by_tag = dict(sorted(by_tag.items()))
+
+    requests = {tag: d for tag, (_, d) in by_tag.items() if isinstance(d, DeclaredRequest)}
+    responses: dict[type[Message], type[Message]] = {}
+    for tag, request in requests.items():
+        answer_cls, answer = by_tag.get(request.answer, (None, None))
+        if answer_cls is None or not isinstance(answer, DeclaredResponse):
+            raise DeclarationError(
+                f"{tag} is answered by {request.answer!r}, which is no declared @response"
+            )
+        if request.seed and not answer.seed:
+            raise DeclarationError(
+                f"seed-era {tag} is answered by {request.answer}, which is not seed-era"
+            )
+        responses[by_tag[tag][0]] = answer_cls
+    answers = {request.answer for request in requests.values()}
+    for tag, (_, declaration) in by_tag.items():
+        if isinstance(declaration, DeclaredResponse) and tag not in answers:
+            raise DeclarationError(f"{tag} is a @response that no @request names as its answer")
+
+    return Catalogue(
+        client=tuple(by_tag[tag][0] for tag in requests),
+        # every declaration but a request's goes server -> client
+        server=tuple(cls for cls, d in by_tag.values() if not isinstance(d, DeclaredRequest)),
+        requests=requests,
+        responses=responses,
+        seed=frozenset(
+            tag for tag, (_, d) in by_tag.items()
+            if isinstance(d, DeclaredRequest | DeclaredResponse | DeclaredFailure) and d.seed
+        ),
+        subscriptions={
+            cls: d.subscription for cls, d in by_tag.values()
+            if isinstance(d, DeclaredEvent) and issubclass(cls, Event)
+        },
+    )
+
+
+def frames_in(module: ModuleType, base: type[msgspec.Struct]) -> dict[PipeDirection, list[type]]:
+    """Every ``base`` subclass defined in ``module`` by declared direction, each in tag order.
+
+    Raises ``DeclarationError`` for a frame without a ``@to_worker``/``@from_worker``.
+    """
+    frames = sorted(
+        (value for value in vars(module).values()
+         if isinstance(value, type) and issubclass(value, base) and value is not base
+         and value.__module__ == module.__name__),
+        key=lambda frame: str(frame.__struct_config__.tag),
+    )
+    by_direction: dict[PipeDirection, list[type]] = {direction: [] for direction in PipeDirection}
+    for frame in frames:
+        by_direction[frame_declaration(frame).direction].append(frame)
+    return by_direction
+
+
+def union_of(members: Iterable[type]) -> Any:
+    """``A | B | ...`` of ``members`` (a msgspec tagged union when they are tagged Structs)."""
+    return functools.reduce(operator.or_, members)
+
+
+_CATALOGUE: Final = catalogue_of(messages_in(SUBJECT_MODULES))
+
+if TYPE_CHECKING:
+    ClientMessage: TypeAlias = Message
+    ServerMessage: TypeAlias = Message
+    EventMessage: TypeAlias = Event
+else:
+    ClientMessage = union_of(_CATALOGUE.client)
+    ServerMessage = union_of(_CATALOGUE.server)
+    EventMessage = union_of(_CATALOGUE.subscriptions)
+
+REQUESTS: Final[Mapping[str, DeclaredRequest]] = _CATALOGUE.requests
+"""Every ``message_type`` a client may send, with its declaration (answer, handling, seed)."""
+
+RESPONSE_TYPES: Final[Mapping[type[Message], type[Message]]] = _CATALOGUE.responses
+"""The success response class of each request class (any request may also get
+``error_response``; streamed chats get ``chat_delta`` frames first)."""
+
+CLIENT_MESSAGE_TYPES: Final[frozenset[str]] = frozenset(REQUESTS)
 """Every ``message_type`` a client may send (what ``hello_response.capabilities`` lists)."""
 
-SEED_MESSAGE_TYPES: Final[frozenset[str]] = frozenset(
-    message_type_of(cls)
-    for cls in (
-        PingRequest,
-        InitRequest,
-        ChatRequest,
-        StatusRequest,
-        SaveRequest,
-        LoadRequest,
-        ResetRequest,
-        MemorySearchRequest,
-        PingResponse,
-        InitResponse,
-        ChatResponse,
-        StatusResponse,
-        SaveResponse,
-        LoadResponse,
-        ResetResponse,
-        MemorySearchResponse,
-        ErrorResponse,
-    )
+SERVER_MESSAGE_TYPES: Final[frozenset[str]] = frozenset(
+    message_type_of(cls) for cls in _CATALOGUE.server
 )
+"""Every ``message_type`` a server may send."""
+
+SEED_MESSAGE_TYPES: Final[frozenset[str]] = _CATALOGUE.seed
 """Every ``message_type`` of the seed-era contract; a seed-era client sees only these."""
 
-_RESPONSE_TAGS: Final[dict[str, str]] = {
-    message_type_of(request): message_type_of(response)
-    for request, response in RESPONSE_TYPES.items()
-}
+EVENT_SUBSCRIPTIONS: Final[Mapping[type[Event], EventKind]] = _CATALOGUE.subscriptions
+"""The ``hello.subscribe`` kind that delivers each event class."""
 
 
 def response_type_for(request_type: str) -> str:
@@ -200,4 +186,4 @@ def response_type_for(request_type: str) -> str:
 
     Raises ``KeyError`` for a type that is not a client request.
     """
-    return _RESPONSE_TAGS[request_type]
+    return REQUESTS[request_type].answer

@@ -15,17 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
 
-from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
-from protocol.states import EventKind
-from protocol.unions import EventMessage
-
-EVENT_KIND: Final[dict[type[EventMessage], EventKind]] = {
-    VitalsEvent: "vitals",
-    TurnEvent: "turns",
-    WorkerStateEvent: "worker_state",
-}
+from protocol.events import TurnEvent
+from protocol.unions import EVENT_SUBSCRIPTIONS, EventMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +31,7 @@ class Audience:
 
 def event_recipients(event: EventMessage, audience: Iterable[Audience]) -> list[str]:
     """Session ids that receive ``event``, in the order ``audience`` lists them."""
-    kind = EVENT_KIND[type(event)]
+    kind = EVENT_SUBSCRIPTIONS[type(event)]
     maker = event.session_id if isinstance(event, TurnEvent) else None
     return [
         member.session_id

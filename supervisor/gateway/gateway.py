@@ -40,6 +40,7 @@ from protocol.admin import (
     WorkersResponse,
 )
 from protocol.chat import CancelRequest, CancelResponse, ChatRequest
+from protocol.declaration import Handling
 from protocol.errors import ErrorCode, ErrorResponse, ProtocolError
 from protocol.events import WorkerStateEvent
 from protocol.json_codec import decode_client_message, error_response_for
@@ -75,7 +76,6 @@ from supervisor.gateway.metrics import INVALID_TYPE, OK_CODE, GatewayMetrics
 from supervisor.gateway.refusal_log import RefusalKey, RefusalLogLimiter, Suppressed
 from supervisor.gateway.request_kinds import (
     ALLOWED_BEFORE_AUTH,
-    Handling,
     handling_of,
     is_admin,
     needs_character,

@@ -1,76 +1,47 @@
 """Which part of greenroom answers each client request, and what it needs first.
 
 A table, not a chain of ``if``s: every ``message_type`` a client may send maps to one
-``Handling``. Tests check that the table covers ``CLIENT_MESSAGE_TYPES`` exactly, so a new
-message type cannot be forgotten here.
+``Handling``. The table is derived from the requests' declarations (``@request(handling=...)``
+above each class in ``protocol/``), so a new request cannot be forgotten here; the gateway's
+own rules on top of it are checked at import.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from collections.abc import Mapping
 from typing import Final
 
-from protocol.unions import CLIENT_MESSAGE_TYPES
+from protocol.declaration import Handling
+from protocol.unions import REQUESTS
 
-
-class Handling(StrEnum):
-    """How the gateway treats one kind of request."""
-
-    GATEWAY = "gateway"
-    """Answered by the gateway itself; needs no character (ping, hello, characters, cancel)."""
-
-    ATTACH = "attach"
-    """``init_request``: the gateway attaches the session, then asks the worker for the
-    character's description."""
-
-    ADMIN = "admin"
-    """Answered by the gateway through the worker pool (workers, restart, debug). Every
-    request of this handling is an admin request (``ADMIN_KINDS``): refused to a connection
-    that sent an ``Origin`` unless it presented the server's token."""
-
-    TURN = "turn"
-    """Changes the character's conversation or state: forwarded to the worker through the
-    character's turn queue, one at a time per character."""
-
-    DIRECT = "direct"
-    """Reads (or touches only snapshots): forwarded to the worker at once, also while a turn
-    is streaming."""
-
-
-HANDLING: Final[dict[str, Handling]] = {
-    "ping_request": Handling.GATEWAY,
-    "hello": Handling.GATEWAY,
-    "characters_request": Handling.GATEWAY,
-    "cancel_request": Handling.GATEWAY,
-    "init_request": Handling.ATTACH,
-    "workers_request": Handling.ADMIN,
-    "restart_request": Handling.ADMIN,
-    "debug_request": Handling.ADMIN,
-    "chat_request": Handling.TURN,
-    "regenerate_request": Handling.TURN,
-    "undo_request": Handling.TURN,
-    "select_alternative_request": Handling.TURN,
-    "reset_request": Handling.TURN,
-    "load_request": Handling.TURN,
-    "status_request": Handling.DIRECT,
-    "memory_search_request": Handling.DIRECT,
-    "save_request": Handling.DIRECT,
-    "snapshots_request": Handling.DIRECT,
-    "delete_snapshot_request": Handling.DIRECT,
-    "export_request": Handling.DIRECT,
-    "alternatives_request": Handling.DIRECT,
+HANDLING: Final[Mapping[str, Handling]] = {
+    message_type: request.handling for message_type, request in REQUESTS.items()
 }
-
-if set(HANDLING) != CLIENT_MESSAGE_TYPES:  # pragma: no cover - caught at import, in every test
-    raise RuntimeError(
-        "gateway HANDLING table out of date with protocol.CLIENT_MESSAGE_TYPES: "
-        f"missing {sorted(CLIENT_MESSAGE_TYPES - set(HANDLING))}, "
-        f"extra {sorted(set(HANDLING) - CLIENT_MESSAGE_TYPES)}"
-    )
+"""The ``Handling`` of every ``message_type`` a client may send."""
 
 ALLOWED_BEFORE_AUTH: Final[frozenset[str]] = frozenset({"hello"})
 """With a token configured, a session not authenticated by its handshake header may send only
 ``hello`` (carrying the token)."""
+
+
+def check_gateway_rules(
+    handling: Mapping[str, Handling], allowed_before_auth: frozenset[str]
+) -> None:
+    """Raise ``RuntimeError`` unless every request allowed before authentication is one the
+    gateway answers itself (an unauthenticated session must reach no character and no
+    worker)."""
+    reaching_further = {
+        message_type for message_type in allowed_before_auth
+        if handling.get(message_type) is not Handling.GATEWAY
+    }
+    if reaching_further:
+        raise RuntimeError(
+            "ALLOWED_BEFORE_AUTH names requests the gateway does not answer itself: "
+            f"{sorted(reaching_further)}"
+        )
+
+
+check_gateway_rules(HANDLING, ALLOWED_BEFORE_AUTH)
 
 
 def handling_of(message_type: str) -> Handling:

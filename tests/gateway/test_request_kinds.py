@@ -1,12 +1,17 @@
-"""The request handling table covers every client message type."""
+"""The request handling table covers every client message type, and the gateway's rules on
+top of it hold."""
 
 from __future__ import annotations
 
+import pytest
+
+from protocol.declaration import Handling
 from protocol.unions import CLIENT_MESSAGE_TYPES
 from supervisor.gateway.request_kinds import (
     ADMIN_KINDS,
+    ALLOWED_BEFORE_AUTH,
     HANDLING,
-    Handling,
+    check_gateway_rules,
     is_admin,
     needs_character,
 )
@@ -36,3 +41,16 @@ def test_ping_hello_characters_and_admin_need_no_character() -> None:
     for message_type in ("ping_request", "hello", "characters_request", "workers_request",
                          "restart_request", "debug_request", "init_request"):
         assert not needs_character(message_type)
+
+
+def test_only_hello_is_allowed_before_authentication() -> None:
+    assert {"hello"} == ALLOWED_BEFORE_AUTH
+    check_gateway_rules(HANDLING, ALLOWED_BEFORE_AUTH)
+
+
+@pytest.mark.parametrize("message_type", ["chat_request", "workers_request", "no_such_request"])
+def test_allowing_a_request_the_gateway_does_not_answer_before_auth_is_refused(
+    message_type: str,
+) -> None:
+    with pytest.raises(RuntimeError, match=message_type):
+        check_gateway_rules(HANDLING, ALLOWED_BEFORE_AUTH | {message_type})

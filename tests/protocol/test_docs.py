@@ -8,6 +8,8 @@ from typing import get_args
 
 import pytest
 
+from protocol import declaration
+from protocol.declaration import Handling
 from protocol.errors import ERROR_CODE_MEANINGS, ErrorCode, ProtocolError
 from protocol.json_codec import decode_client_message, decode_server_message
 from protocol.pipe import FromWorker, ToWorker
@@ -55,3 +57,13 @@ def test_every_client_message_type_is_named_in_a_heading() -> None:
     headings = "\n".join(line for line in DOC.splitlines() if line.startswith("#"))
     for cls in get_args(ClientMessage):
         assert f"`{message_type_of(cls)}`" in headings, cls.__name__
+
+
+def test_the_adding_a_message_section_names_every_declaration_and_handling() -> None:
+    section = DOC.split("\n## Adding a message\n")[1].split("\n## ")[0]
+    for decorator in ("request", "response", "stream_frame", "event", "failure", "to_worker",
+                      "from_worker"):
+        assert f"`@{decorator}" in section, decorator
+        assert callable(getattr(declaration, decorator))
+    for handling in Handling:
+        assert f"`{handling.name}`" in section, handling

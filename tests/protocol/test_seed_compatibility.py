@@ -191,6 +191,17 @@ def test_a_memory_search_response_encodes_memories_as_a_list_and_count() -> None
     assert encoded["count"] == 1
 
 
+def test_the_seed_era_contract_is_exactly_the_seeds_message_types() -> None:
+    # Frozen: the seed-era contract never grows, so no newer message declares seed=True.
+    seed_contract = {
+        "ping_request", "init_request", "chat_request", "status_request", "save_request",
+        "load_request", "reset_request", "memory_search_request",
+        "ping_response", "init_response", "chat_response", "status_response", "save_response",
+        "load_response", "reset_response", "memory_search_response", "error_response",
+    }  # fmt: skip
+    assert seed_contract == SEED_MESSAGE_TYPES
+
+
 def test_every_seed_request_is_answered_by_a_seed_era_response_type() -> None:
     seed_requests = [cls for cls in RESPONSE_TYPES if message_type_of(cls) in SEED_MESSAGE_TYPES]
     assert len(seed_requests) == 8
