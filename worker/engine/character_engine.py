@@ -46,20 +46,17 @@ from protocol.message_limit import check_message_length
 from runtime.settings import DEFAULT_MAX_MESSAGE_CHARS
 from schemas.model import Character
 from worker.backends.base import Backend, Embedder, GenerationOptions
-from worker.engine import alternatives, report, snapshots
+from worker.engine import alternatives, snapshots
 from worker.engine.database import CharacterDatabase, connect, database_path
 from worker.engine.errors import BUSY, MESSAGE_TOO_LONG, EngineError
 from worker.engine.open_character import OpenCharacter
-from worker.engine.relationship import Relationship
-from worker.engine.results import HistoryPage, StatusReport, TurnStreamEvent, UndoResult
+from worker.engine.results import StatusReport, TurnStreamEvent, UndoResult
 from worker.engine.state import EngineState
-from worker.engine.turn_prepare import current_mood, current_vitals
+from worker.engine.status import status_report
 from worker.engine.turn_stream import run_turn
 from worker.engine.vitals import VitalsModel
 from worker.memory.models import MemoryHit
 from worker.memory.store import MemoryStore
-
-PERFORMANCE_WINDOW = 100
 
 
 class CharacterEngine:
@@ -237,38 +234,14 @@ class CharacterEngine:
                include_performance: bool = False, user: str = "user",
                history_offset: int | None = None,
                history_limit: int = MAX_PAGE_SIZE) -> StatusReport:
-        """The character as of now (vitals decayed to the clock's current time).
-
-        The history is one page: ``history_limit`` turns from ``history_offset`` (counted
-        from the oldest turn), or the newest ``history_limit`` without an offset."""
-        c = self._c
-        now = c.clock()
-        current = current_vitals(c.model, c.state, now)
-        mood = current_mood(c.model, c.state, now)
-        summary = report.character_summary(
-            self.character, mood, c.db.relationship(user) or Relationship(user=user),
-            turn_count=c.state.turn_count, memory_count=c.memory.count(),
-            backend=c.backend.name,
-        )
-        history = page = None
-        if include_history:
-            total = c.db.turn_count()
-            start = max(total - history_limit, 0) if history_offset is None else history_offset
-            turns = c.db.turns_page(start, history_limit)
-            history = report.conversation_history(
-                turns, c.db.alternative_counts([t.id for t in turns]))
-            end = start + len(turns)
-            page = HistoryPage(total=total, offset=start,
-                               next_offset=end if end < total else None)
-        return StatusReport(
-            character_summary=summary,
-            vitals=(report.vitals_report(c.model, c.state, current, mood, now=now)
-                    if include_vitals else None),
-            conversation_history=history,
-            performance_stats=(report.performance_stats(
-                c.db.recent_turns(PERFORMANCE_WINDOW)) if include_performance else None),
-            history_page=page,
-        )
+        """The character as of now (vitals decayed to the clock's current time), as ``user``
+        sees it; works while a reply streams. The history is one page: ``history_limit``
+        turns from ``history_offset`` (counted from the oldest turn), or the newest
+        ``history_limit`` without an offset."""
+        return status_report(self._c, include_vitals=include_vitals,
+                             include_history=include_history,
+                             include_performance=include_performance, user=user,
+                             history_offset=history_offset, history_limit=history_limit)
 
     async def search_memory(self, query: str, limit: int = 5) -> list[MemoryHit]:
         """The character's memories ranked for ``query`` (see ``worker.memory.ranking``)."""

@@ -11,9 +11,8 @@ Each JSON column holds one record type of ``worker.engine.turn_rows`` (or the st
 relationship, a turn's record) as canonical JSON, and is read back with that type's decoder:
 a row that does not match its type is an error, never a half-read value.
 
-The schema is versioned (``meta.schema_version``); a database from a newer greenroom is
-refused with ``unsupported_format`` instead of being misread, an older one is migrated in
-place (version 1 → 2 adds each alternative's outcome columns, empty for replies kept before).
+The tables and their versions are ``worker.engine.database_schema``'s; opening a database
+migrates it (or refuses one from a newer greenroom).
 """
 
 from __future__ import annotations
@@ -28,52 +27,14 @@ import msgspec
 
 from runtime.private_dirs import make_private_dirs
 from worker.engine.canonical import canonical_json
-from worker.engine.errors import UNSUPPORTED_FORMAT, EngineError
+from worker.engine.database_schema import migrate_schema
 from worker.engine.relationship import Relationship
 from worker.engine.state import EngineState
 from worker.engine.turn_record import TurnRecord
 from worker.engine.turn_rows import Alternative, Exchange, ReplyOutcome, TurnRow
 from worker.memory.models import StoredMemory
 
-SCHEMA_VERSION: Final = 2
 DATABASE_NAME: Final = "character.db"
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS engine_state (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    state TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS turns (
-    id INTEGER PRIMARY KEY,
-    turn_index INTEGER NOT NULL,
-    user TEXT NOT NULL,
-    user_message TEXT NOT NULL,
-    reply TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    record TEXT NOT NULL,
-    state_before TEXT NOT NULL,
-    relationship_before TEXT
-);
-CREATE INDEX IF NOT EXISTS turns_by_user ON turns (user, id);
-CREATE TABLE IF NOT EXISTS turn_alternatives (
-    turn_id INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    reply TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    record TEXT NOT NULL,
-    state_after TEXT,
-    relationship_after TEXT,
-    memories TEXT,
-    PRIMARY KEY (turn_id, position)
-);
-CREATE TABLE IF NOT EXISTS relationships (user TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS snapshots (
-    name TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    content TEXT NOT NULL
-);
-"""
 
 
 def database_path(data_dir: Path, character_id: str) -> Path:
@@ -104,7 +65,7 @@ class CharacterDatabase:
         self.conn = conn
         self.character_id = character_id
         if migrate:
-            self._migrate()
+            migrate_schema(conn, character_id=character_id)
 
     @property
     def path(self) -> Path:
@@ -120,43 +81,6 @@ class CharacterDatabase:
             yield
         finally:
             self.conn.execute("ROLLBACK")
-
-    def _migrate(self) -> None:
-        row = self._meta_version()
-        if row is not None and row > SCHEMA_VERSION:
-            raise EngineError(
-                UNSUPPORTED_FORMAT,
-                f"the database of character {self.character_id!r} has schema version {row}, "
-                f"newer than this greenroom's {SCHEMA_VERSION}; upgrade greenroom to open it",
-            )
-        # CREATE ... IF NOT EXISTS is idempotent; executescript commits first, so it runs
-        # outside any transaction of ours.
-        self.conn.executescript(_SCHEMA)
-        with self.transaction():
-            if row == 1:
-                # CREATE IF NOT EXISTS left the old table as it was: add the outcome columns
-                # (NULL for the alternatives already kept), in the same transaction as the
-                # version bump, so a crash leaves version 1 with version 1's columns.
-                for column in ("state_after", "relationship_after", "memories"):
-                    self.conn.execute(f"ALTER TABLE turn_alternatives ADD COLUMN {column} TEXT")
-            self.conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(SCHEMA_VERSION),),
-            )
-            self.conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('character_id', ?)",
-                (self.character_id,),
-            )
-
-    def _meta_version(self) -> int | None:
-        exists = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
-        ).fetchone()
-        if exists is None:
-            return None
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return None if row is None else int(row[0])
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
