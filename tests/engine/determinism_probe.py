@@ -14,10 +14,10 @@ from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.base import ReplyContext
 from worker.backends.scripted import compose_reply
 from worker.engine.appraisal import appraise
-from worker.engine.database import Exchange
 from worker.engine.mood import derive_mood
 from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship, update
+from worker.engine.turn_rows import Exchange
 from worker.engine.vitals import VitalsModel
 
 MESSAGES = ("Hello there!", "You are a stupid useless idiot and I hate you",

@@ -51,6 +51,7 @@ from worker.engine.database import CharacterDatabase, connect, database_path
 from worker.engine.errors import BUSY, MESSAGE_TOO_LONG, EngineError
 from worker.engine.open_character import OpenCharacter
 from worker.engine.results import StatusReport, TurnStreamEvent, UndoResult
+from worker.engine.snapshot_content import validate_snapshot_name
 from worker.engine.state import EngineState
 from worker.engine.status import status_report
 from worker.engine.turn_stream import run_turn
@@ -264,6 +265,7 @@ class CharacterEngine:
     def load(self, name: str) -> dict[str, Any]:
         """Restore state, vitals, relationships, history and memories exactly as saved under
         ``name``; returns ``character_info()``. Snapshots themselves are kept."""
+        validate_snapshot_name(name, character_id=self.character.id)
         self._ensure_idle("load a snapshot into")
         snapshots.load(self._c, name)
         return self.character_info()

@@ -84,9 +84,9 @@ def _default_name(c: OpenCharacter) -> str:
 
 
 def load(c: OpenCharacter, name: str) -> None:
-    """Restore state, relationships, history and memories exactly as saved under
-    ``name``; ``EngineError("snapshot_not_found")`` when there is none."""
-    validate_snapshot_name(name, character_id=c.id)
+    """Restore state, relationships, history and memories exactly as saved under ``name``
+    (a name ``validate_snapshot_name`` accepted); ``EngineError("snapshot_not_found")``
+    when there is none."""
     found = c.db.snapshot(name)
     if found is None:
         raise EngineError(
