@@ -52,7 +52,7 @@ from worker.backends.base import (
     TextDelta,
 )
 from worker.backends.openai import OpenAIBackend
-from worker.engine import character_engine
+from worker.engine import turn_prepare
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.prompt import PromptInput
 
@@ -170,7 +170,7 @@ def layout(name: str) -> Iterator[None]:
     if name == "new":
         yield
         return
-    with mock.patch.object(character_engine, "build_prompt", old_build_prompt()):
+    with mock.patch.object(turn_prepare, "build_prompt", old_build_prompt()):
         yield
 
 

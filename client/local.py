@@ -37,9 +37,9 @@ from schemas.problems import CharacterNotFound as CharacterFileMissing
 from worker.backends.base import Backend, BackendError, Embedder, TextDelta
 from worker.backends.factory import make_backend, make_embedder
 from worker.backends.options import default_options
-from worker.engine.character_engine import CharacterEngine, TurnStreamEvent
+from worker.engine.character_engine import CharacterEngine
 from worker.engine.errors import EngineError
-from worker.engine.results import GenerationStarted, TurnResult
+from worker.engine.results import GenerationStarted, TurnResult, TurnStreamEvent
 
 DEFAULT_USER: Final = "user"
 

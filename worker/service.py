@@ -80,9 +80,9 @@ from schemas.loader import load_character
 from worker.backends.base import Backend, BackendError, Embedder, TextDelta
 from worker.backends.factory import make_backend, make_embedder
 from worker.backends.options import default_options
-from worker.engine.character_engine import CharacterEngine, TurnStreamEvent
+from worker.engine.character_engine import CharacterEngine
 from worker.engine.errors import EngineError
-from worker.engine.results import TurnResult
+from worker.engine.results import TurnResult, TurnStreamEvent
 from worker.text_chunks import text_chunks
 
 SendFrame = Callable[[FromWorker], None]

@@ -13,10 +13,10 @@ from tests.engine.characters import full_character, sensitive_character
 from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.base import ReplyContext
 from worker.engine.appraisal import appraise
-from worker.engine.database import Exchange
 from worker.engine.mood import derive_mood
 from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship, update
+from worker.engine.turn_rows import Exchange
 from worker.engine.vitals import VitalsModel
 from worker.scripted_replies.compose import compose_reply
 

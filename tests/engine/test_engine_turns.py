@@ -16,7 +16,7 @@ from worker.backends.base import (
     TextDelta,
 )
 from worker.backends.scripted import ScriptedBackend
-from worker.engine import turn
+from worker.engine import turn_prepare
 from worker.engine.appraisal import Appraisal, appraise
 from worker.engine.errors import EngineError
 from worker.engine.results import GenerationStarted, TurnResult
@@ -233,7 +233,7 @@ async def test_the_event_loop_runs_while_a_turn_appraises(
             raise AssertionError("appraisal blocked the event loop")
         return appraise(text)
 
-    monkeypatch.setattr(turn, "appraise", slow_appraise)
+    monkeypatch.setattr(turn_prepare, "appraise", slow_appraise)
     pending = asyncio.create_task(chat(engine, "Hello there!"))
     await asyncio.wait_for(appraising.wait(), 5)
     assert engine.status().character_summary["turn_count"] == 0

@@ -7,11 +7,11 @@ from tests.engine.characters import character, full_character
 from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.base import ChatMessage
 from worker.engine.appraisal import appraise
-from worker.engine.database import Exchange
 from worker.engine.goals import Goals
 from worker.engine.mood import Mood, derive_mood
 from worker.engine.prompt import HISTORY_CUT_STEP, PromptInput, build_prompt, estimate_tokens
 from worker.engine.relationship import Relationship, update
+from worker.engine.turn_rows import Exchange
 from worker.engine.vitals import Vitals, VitalsModel
 
 

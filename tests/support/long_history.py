@@ -8,8 +8,9 @@ transaction — the rows are exactly the kind the engine reads back, only many m
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
+
+import msgspec
 
 from schemas.loader import load_character
 from tests.support.paths import BUNDLED_CHARACTERS
@@ -45,11 +46,11 @@ async def build_long_history(data_dir: Path, character_id: str, *, turns: int,
         one_turn = hist.dumps_content(db, MemoryStore(conn))
         with db.transaction():
             for index in range(2, turns + 1):
-                db.insert_turn(dataclasses.replace(
+                db.insert_turn(msgspec.structs.replace(
                     template, id=index, turn_index=index,
                     user_message=f"{index}: {template.user_message}",
                     created_at=template.created_at + index))
-            db.write_state(dataclasses.replace(state, turn_count=turns))
+            db.write_state(msgspec.structs.replace(state, turn_count=turns))
             for number in range(snapshots):
                 db.put_snapshot(f"snap-{number:05d}", created_at=template.created_at + number,
                                 content=one_turn)

@@ -17,16 +17,13 @@ line of its own, so the file reads (and greps) record by record.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from worker.engine import snapshot_content as hist
+from worker.engine.canonical import canonical_json
 from worker.engine.database import CharacterDatabase, connect
-from worker.engine.state import canonical_json
+from worker.engine.snapshot_content import turn_entry
 from worker.memory.store import MemoryStore
 
 
@@ -47,13 +44,10 @@ def export_pieces(path: Path, *, character_id: str, header: dict[str, Any]
 def _document(db: CharacterDatabase, memory: MemoryStore, header: dict[str, Any]
               ) -> Iterator[str]:
     head = canonical_json(header)
-    state = db.read_state_text()
-    yield f'{head[:-1]},"content":{{"state":{"null" if state is None else state}'
-    yield from _array(',"relationships":', (canonical_json(r.to_json())
-                                            for r in db.relationships()))
-    yield from _array(',"memories":', (canonical_json(msgspec.to_builtins(m))
-                                       for m in memory.iter_all()))
-    yield from _array(',"turns":', (canonical_json(hist.turn_entry(db, turn))
+    yield f'{head[:-1]},"content":{{"state":{canonical_json(db.read_state())}'
+    yield from _array(',"relationships":', map(canonical_json, db.relationships()))
+    yield from _array(',"memories":', map(canonical_json, memory.iter_all()))
+    yield from _array(',"turns":', (canonical_json(turn_entry(db, turn))
                                     for turn in db.iter_turns()))
     yield "}"
     yield from _snapshots(db)
@@ -76,6 +70,6 @@ def _snapshots(db: CharacterDatabase) -> Iterator[str]:
         yield '\n{"content":' if empty else ',\n{"content":'
         # Stored content is canonical JSON already: copied, never decoded and re-encoded.
         yield content
-        yield f',"created_at":{json.dumps(created_at)},"name":{canonical_json(name)}}}'
+        yield f',"created_at":{canonical_json(created_at)},"name":{canonical_json(name)}}}'
         empty = False
     yield "]" if empty else "\n]"

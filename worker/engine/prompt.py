@@ -39,10 +39,10 @@ from typing import Any, Final
 
 from schemas.model import NEUROCHEMICALS, Character
 from worker.backends.base import ChatMessage
-from worker.engine.database import Exchange
 from worker.engine.goals import Goals
 from worker.engine.mood import Mood
 from worker.engine.relationship import Relationship
+from worker.engine.turn_rows import Exchange
 from worker.engine.vitals import Vitals
 
 MESSAGE_OVERHEAD_TOKENS: Final = 4

@@ -1,6 +1,8 @@
 """Relationship with one user: trust, affinity, interaction count, last interaction quality.
 
-Pure: ``update`` takes a relationship and a stimulus and returns a new relationship.
+Pure: ``update`` takes a relationship and a stimulus and returns a new relationship. A
+``Relationship`` is a msgspec Struct, stored as it is (canonical JSON) in the relationships
+table, with each turn (the one before it) and with each kept reply (the one after it).
 
 * ``quality`` of an interaction, −1…1: ``0.5·valence + 0.4·warmth + 0.15·humour − 0.8·threat``.
 * ``affinity`` (−1…1, liking) follows quality as an exponential moving average with weight 0.2.
@@ -10,8 +12,9 @@ Pure: ``update`` takes a relationship and a stimulus and returns a new relations
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Final
+from typing import Final
+
+import msgspec
 
 from worker.engine.appraisal import Stimulus
 
@@ -25,31 +28,16 @@ def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
 
-@dataclass(frozen=True, slots=True)
-class Relationship:
+class Relationship(msgspec.Struct, frozen=True):
+    """Where the character stands with ``user``; ``last_interaction_at`` is unix seconds
+    (``None`` before the first interaction)."""
+
     user: str
     trust: float = INITIAL_TRUST
     affinity: float = 0.0
     interaction_count: int = 0
     last_interaction_quality: float = 0.0
     last_interaction_at: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Relationship:
-        return cls(
-            user=str(data["user"]),
-            trust=float(data["trust"]),
-            affinity=float(data["affinity"]),
-            interaction_count=int(data["interaction_count"]),
-            last_interaction_quality=float(data["last_interaction_quality"]),
-            last_interaction_at=(
-                None if data.get("last_interaction_at") is None
-                else float(data["last_interaction_at"])
-            ),
-        )
 
     def describe(self) -> str:
         """The relationship in words, for the prompt and reports."""
@@ -84,7 +72,7 @@ def update(relationship: Relationship, stimulus: Stimulus, *, now: float) -> Rel
     else:
         trust = relationship.trust + TRUST_LOSS * quality * relationship.trust
     affinity = relationship.affinity + AFFINITY_WEIGHT * (quality - relationship.affinity)
-    return replace(
+    return msgspec.structs.replace(
         relationship,
         trust=round(_clamp(trust, 0.0, 1.0), 6),
         affinity=round(_clamp(affinity, -1.0, 1.0), 6),

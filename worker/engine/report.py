@@ -8,13 +8,15 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from schemas.model import NEUROCHEMICALS, Character
-from worker.engine.database import TurnRow
 from worker.engine.goals import Goals
 from worker.engine.mood import Mood
 from worker.engine.prompt import describe_vitals
 from worker.engine.relationship import Relationship
 from worker.engine.state import EngineState
+from worker.engine.turn_rows import TurnRow
 from worker.engine.vitals import Vitals, VitalsModel
 
 
@@ -66,7 +68,8 @@ def character_summary(character: Character, mood: Mood, relationship: Relationsh
         "mood_intensity": mood.intensity,
         "turn_count": turn_count,
         "memory_count": memory_count,
-        "relationship": {**relationship.to_json(), "description": relationship.describe()},
+        "relationship": {**msgspec.structs.asdict(relationship),
+                         "description": relationship.describe()},
         "active_goals": goals.public(),
         "hidden_goal_count": len(goals.hidden),
         "backend": backend,
@@ -84,8 +87,8 @@ def conversation_history(turns: Sequence[TurnRow], alternatives: dict[int, int]
             "user_message": t.user_message,
             "response": t.reply,
             "timestamp": iso_time(t.created_at),
-            "intent": t.record.get("intent"),
-            "mood": t.record.get("mood"),
+            "intent": t.record.intent,
+            "mood": t.record.mood,
             "alternatives": alternatives.get(t.id, 0),
         }
         for t in turns
@@ -94,12 +97,9 @@ def conversation_history(turns: Sequence[TurnRow], alternatives: dict[int, int]
 
 def performance_stats(turns: Sequence[TurnRow]) -> dict[str, Any]:
     """Phase timings over ``turns`` (the engine passes the most recent ones)."""
-    totals = [float(t.record["timings_ms"]["total"]) for t in turns
-              if "timings_ms" in t.record]
-    generation = [float(t.record["timings_ms"]["generation"]) for t in turns
-                  if "timings_ms" in t.record]
-    rates = [float(t.record["generation"]["tokens_per_s"]) for t in turns
-             if t.record.get("generation", {}).get("tokens_per_s") is not None]
+    totals = [t.record.timings_ms["total"] for t in turns]
+    generation = [t.record.timings_ms["generation"] for t in turns]
+    rates = [rate for t in turns if (rate := t.record.generation.tokens_per_s) is not None]
     return {
         "turns_measured": len(totals),
         "mean_total_ms": round(statistics.fmean(totals), 3) if totals else None,
@@ -107,5 +107,5 @@ def performance_stats(turns: Sequence[TurnRow]) -> dict[str, Any]:
         "max_total_ms": round(max(totals), 3) if totals else None,
         "mean_generation_ms": round(statistics.fmean(generation), 3) if generation else None,
         "mean_tokens_per_s": round(statistics.fmean(rates), 3) if rates else None,
-        "last_turn_ms": dict(turns[-1].record.get("timings_ms", {})) if turns else None,
+        "last_turn_ms": dict(turns[-1].record.timings_ms) if turns else None,
     }

@@ -1,10 +1,13 @@
-"""What the engine hands back: turn results, undo results, status reports. Plain values,
-every field JSON-able (dicts, lists, str, float, int, None), ready for the protocol."""
+"""What the engine hands back: a turn stream's events, turn results, undo results, status
+reports. Plain values, every field JSON-able (dicts, lists, str, float, int, None), ready for
+the protocol."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from worker.backends.base import TextDelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,10 @@ class TurnResult:
     #: appraisal and the state was not touched (``vitals`` are the current ones, the delta
     #: empty).
     vitals_reappraised: bool = True
+
+
+#: What a turn stream (``CharacterEngine.chat``/``regenerate``) yields.
+TurnStreamEvent = GenerationStarted | TextDelta | TurnResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,14 @@
-"""Snapshot names, and a character's history as one JSON-able ``content`` document.
+"""Snapshot names, and a character's history as one ``content`` document.
 
-``content`` is what a snapshot stores and what an export carries (one per snapshot, plus
-the live one)::
+``HistoryContent`` is what a snapshot stores and what an export carries (one per snapshot,
+plus the live one)::
 
     {"state": {...}, "turns": [{..., "alternatives": [...]}, ...],
      "relationships": [{...}, ...], "memories": [{...}, ...]}
 
 An alternative carries its ``outcome`` (state, relationship and memories after that reply)
 when it has one; documents written before replies could be selected have none, and still
-restore (``Alternative.from_json``).
+restore (``Alternative.outcome`` is ``None``).
 
 Dumping and restoring are exact: restoring a dump and dumping again gives the same bytes
 (canonical JSON; memory vectors are float32 in the store and so survive the round trip).
@@ -17,18 +17,38 @@ Dumping and restoring are exact: restoring a dump and dumping again gives the sa
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Final
 
 import msgspec
 
 from protocol.names import snapshot_name_problem
-from worker.engine.database import Alternative, CharacterDatabase, TurnRow
-from worker.engine.errors import INVALID_NAME, EngineError
+from worker.engine.canonical import canonical_json
+from worker.engine.database import CharacterDatabase
+from worker.engine.errors import BAD_REQUEST, INVALID_NAME, EngineError
 from worker.engine.relationship import Relationship
-from worker.engine.state import EngineState, canonical_json
+from worker.engine.state import EngineState
+from worker.engine.turn_rows import Alternative, TurnRow
 from worker.memory.models import StoredMemory
 from worker.memory.store import MemoryStore
+
+
+class TurnEntry(TurnRow, frozen=True):
+    """One element of ``content["turns"]``: the turn's row with its kept alternatives."""
+
+    alternatives: tuple[Alternative, ...] = ()
+
+
+class HistoryContent(msgspec.Struct, frozen=True):
+    """A character's whole history: the state, every turn (oldest first), every
+    relationship (by user) and every memory (by id)."""
+
+    state: EngineState
+    turns: tuple[TurnEntry, ...]
+    relationships: tuple[Relationship, ...]
+    memories: tuple[StoredMemory, ...]
+
+
+CONTENT_DECODER: Final = msgspec.json.Decoder(HistoryContent)
 
 
 def validate_snapshot_name(name: str, *, character_id: str) -> str:
@@ -47,39 +67,34 @@ def validate_snapshot_name(name: str, *, character_id: str) -> str:
     return name
 
 
-def turn_entry(db: CharacterDatabase, turn: TurnRow) -> dict[str, Any]:
-    """One element of ``content["turns"]``: the turn with its kept alternatives."""
-    entry = turn.to_json()
-    entry["alternatives"] = [alt.to_json() for alt in db.alternatives(turn.id)]
-    return entry
-
-
-def dump_content(db: CharacterDatabase, memory: MemoryStore) -> dict[str, Any]:
-    state_text = db.read_state_text()
-    turns = [turn_entry(db, turn) for turn in db.iter_turns()]
-    return {
-        "state": None if state_text is None else json.loads(state_text),
-        "turns": turns,
-        "relationships": [r.to_json() for r in db.relationships()],
-        "memories": [msgspec.to_builtins(m) for m in memory.all()],
-    }
+def turn_entry(db: CharacterDatabase, turn: TurnRow) -> TurnEntry:
+    """``turn`` with its kept alternatives, as ``content["turns"]`` holds it."""
+    return TurnEntry(**msgspec.structs.asdict(turn), alternatives=tuple(db.alternatives(turn.id)))
 
 
 def dumps_content(db: CharacterDatabase, memory: MemoryStore) -> str:
-    return canonical_json(dump_content(db, memory))
+    """The live history as canonical JSON (what ``save`` stores)."""
+    state = db.read_state()
+    if state is None:  # open() always writes one; a database without it is not ours
+        raise EngineError(BAD_REQUEST, f"character {db.character_id!r} has no stored state")
+    return canonical_json(HistoryContent(
+        state=state,
+        turns=tuple(turn_entry(db, turn) for turn in db.iter_turns()),
+        relationships=tuple(db.relationships()),
+        memories=tuple(memory.all()),
+    ))
 
 
-def restore_content(db: CharacterDatabase, memory: MemoryStore, content: dict[str, Any]) -> None:
+def restore_content(db: CharacterDatabase, memory: MemoryStore, content: HistoryContent) -> None:
     """Replace state, turns, relationships and memories with ``content`` (no commit)."""
-    db.write_state(EngineState.from_json(content["state"]))
+    db.write_state(content.state)
     db.clear_turns()
-    for entry in content["turns"]:
-        turn = TurnRow.from_json(entry)
-        db.insert_turn(turn)
-        for alt in entry.get("alternatives", []):
-            db.add_alternative(Alternative.from_json(turn.id, alt))
+    for entry in content.turns:
+        db.insert_turn(entry)
+        for alternative in entry.alternatives:
+            db.add_alternative(entry.id, alternative)
     db.clear_relationships()
-    for data in content["relationships"]:
-        db.put_relationship(Relationship.from_json(data))
+    for relationship in content.relationships:
+        db.put_relationship(relationship)
     memory.clear()
-    memory.restore(msgspec.convert(content["memories"], list[StoredMemory]))
+    memory.restore(content.memories)

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+import msgspec
+
 from schemas.model import NEUROCHEMICALS, Character
 from worker.engine.appraisal import Stimulus
 
@@ -45,9 +47,9 @@ def _clamp_level(value: float) -> float:
     return max(LEVEL_MIN, min(LEVEL_MAX, value))
 
 
-@dataclass(frozen=True, slots=True)
-class Vitals:
-    """Six levels, each 0–100. Immutable: every operation returns a new ``Vitals``."""
+class Vitals(msgspec.Struct, frozen=True):
+    """Six levels, each 0–100. Immutable: every operation returns a new ``Vitals``. Stored
+    (in the state and each turn's record) as an object of the six names."""
 
     dopamine: float = 50.0
     serotonin: float = 50.0

@@ -1,0 +1,153 @@
+"""A turn prepared without I/O: message → plan (appraisal, vitals, mood, relationship, next
+state) → prompt.
+
+The engine reads what a turn starts from (``TurnStart``), then runs ``plan_turn`` and
+``prompt_for`` — pure, so they run in a thread while the event loop goes on — and commits
+``TurnPlan.state_after`` only when the reply is complete, so a cancelled turn leaves nothing
+behind. Between the two it searches the memories (I/O); ``relevant_memories`` keeps those
+that matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import msgspec
+
+from schemas.model import Character
+from worker.backends.base import ChatMessage, ReplyContext
+from worker.engine.appraisal import Appraisal, appraise
+from worker.engine.mood import Mood, derive_mood
+from worker.engine.prompt import PromptInput, build_prompt
+from worker.engine.relationship import Relationship, update
+from worker.engine.state import EngineState
+from worker.engine.turn_rows import Exchange, TurnRow
+from worker.engine.vitals import Vitals, VitalsModel
+from worker.memory.models import MemoryHit
+
+#: A memory reaches the prompt when its text matched (BM25 relevance > 0) or its meaning did.
+MIN_VECTOR_SIMILARITY: Final = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class TurnPlan:
+    appraisal: Appraisal
+    vitals_before: Vitals  # decayed to the turn's time, before the stimulus
+    vitals_after: Vitals
+    mood: Mood
+    relationship_before: Relationship
+    relationship_after: Relationship
+    state_after: EngineState
+
+    @property
+    def vitals_delta(self) -> dict[str, float]:
+        return self.vitals_after.minus(self.vitals_before)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStart:
+    """What a turn starts from, read before anything is computed.
+
+    ``now`` is the turn's time: the clock's, or — for another reply to a turn others have
+    answered after — that turn's own ``created_at``. ``state`` and ``relationship`` are
+    those before the turn (``relationship_existed``: the user had one stored). ``history``
+    is the exchanges before it, oldest first; ``variant`` the number of replies the turn
+    already has (0 for a new turn). ``regenerating`` is the turn answered again, if any;
+    ``moves_state`` whether committing it writes the shared state.
+    """
+
+    user: str
+    user_message: str
+    turn_id: int
+    now: float
+    state: EngineState
+    relationship: Relationship
+    relationship_existed: bool
+    history: Sequence[Exchange]
+    variant: int
+    regenerating: TurnRow | None
+    moves_state: bool
+
+    @property
+    def turn_index(self) -> int:
+        return self.state.turn_count + 1
+
+
+def current_vitals(model: VitalsModel, state: EngineState, now: float) -> Vitals:
+    """The vitals at ``now``: the committed levels decayed for the time since."""
+    return model.decay(state.levels, now - state.levels_at)
+
+
+def current_mood(model: VitalsModel, state: EngineState, now: float) -> Mood:
+    """The mood at ``now``, with the committed mood as the hysteresis anchor."""
+    return derive_mood(current_vitals(model, state, now), previous=state.mood)
+
+
+def plan_turn(
+    model: VitalsModel,
+    state: EngineState,
+    relationship: Relationship,
+    user_message: str,
+    *,
+    now: float,
+) -> TurnPlan:
+    appraisal = appraise(user_message)
+    before = current_vitals(model, state, now)
+    after = model.respond(before, appraisal.stimulus)
+    mood = derive_mood(after, previous=state.mood)
+    relationship_after = update(relationship, appraisal.stimulus, now=now)
+    state_after = msgspec.structs.replace(
+        state,
+        levels=after,
+        levels_at=now,
+        mood=mood.label,
+        mood_intensity=mood.intensity,
+        turn_count=state.turn_count + 1,
+        last_turn_delta=after.minus(before),
+    )
+    return TurnPlan(
+        appraisal=appraisal,
+        vitals_before=before,
+        vitals_after=after,
+        mood=mood,
+        relationship_before=relationship,
+        relationship_after=relationship_after,
+        state_after=state_after,
+    )
+
+
+def relevant_memories(hits: Sequence[MemoryHit], *, turn_id: int) -> list[MemoryHit]:
+    """The hits formed before turn ``turn_id`` that matched by text or by meaning."""
+    return [h for h in hits if h.turn_id < turn_id and (
+        h.scores.get("relevance", 0.0) > 0.0
+        or h.scores.get("vector", 0.0) >= MIN_VECTOR_SIMILARITY)]
+
+
+def prompt_for(character: Character, start: TurnStart, plan: TurnPlan,
+               memories: Sequence[MemoryHit], *, token_budget: int
+               ) -> tuple[list[ChatMessage], ReplyContext]:
+    """The messages for the LLM and the ``ReplyContext`` for an offline backend."""
+    messages = build_prompt(PromptInput(
+        character=character,
+        vitals=plan.vitals_after,
+        mood=plan.mood,
+        relationship=start.relationship,
+        memories=[h.text for h in memories],
+        history=start.history,
+        user_message=start.user_message,
+        user_name=start.user,
+        token_budget=token_budget,
+    ))
+    context = ReplyContext(
+        character=character, user_name=start.user, user_message=start.user_message,
+        intent=plan.appraisal.intent, mood=plan.mood.label,
+        mood_intensity=plan.mood.intensity, valence=plan.appraisal.stimulus.valence,
+        turn_index=start.turn_index,
+        memory_snippets=tuple(h.text for h in memories),
+        variant=start.variant,
+        earlier_user_messages=tuple(t.user_message for t in start.history
+                                    if t.user == start.user),
+    )
+    return messages, context

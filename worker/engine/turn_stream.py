@@ -1,0 +1,231 @@
+"""One turn as a stream: read what it starts from, prepare it (pure, in a thread), generate
+the reply, commit, acknowledge.
+
+``run_turn`` yields ``GenerationStarted`` when the request goes to the LLM, the reply's
+``TextDelta``s, then one ``TurnResult`` — only after ``commit_turn`` has committed, so
+closing or cancelling the stream before it commits nothing. A backend failure commits
+nothing either: what streamed before it is put in the error's ``details["partial_text"]``
+and kept (``OpenCharacter.partial``) for a ``keep_partial`` turn, which commits that text
+as the reply without asking the LLM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Final
+
+import msgspec
+
+from worker.backends.base import (
+    BackendError,
+    GenerationDone,
+    GenerationRequest,
+    LLMError,
+    LLMIncomplete,
+    TextDelta,
+    closing_stream,
+)
+from worker.engine.errors import BAD_REQUEST, EngineError
+from worker.engine.open_character import OpenCharacter
+from worker.engine.relationship import Relationship
+from worker.engine.results import GenerationStarted, PartialReply, TurnResult, TurnStreamEvent
+from worker.engine.turn_commit import commit_turn
+from worker.engine.turn_prepare import (
+    TurnPlan,
+    TurnStart,
+    current_mood,
+    current_vitals,
+    plan_turn,
+    prompt_for,
+    relevant_memories,
+)
+from worker.engine.turn_record import TurnRecord
+from worker.engine.turn_rows import TurnRow
+from worker.memory.formation import form_memories
+from worker.memory.models import MemoryHit
+
+#: Turns read for the prompt; the token budget then decides how many of them fit.
+HISTORY_WINDOW: Final = 50
+#: Memories searched per turn; only those whose text (or meaning) matched reach the prompt.
+MEMORIES_PER_TURN: Final = 3
+GENERATION_STARTED: Final = GenerationStarted()
+
+
+@dataclass(slots=True)
+class _Laps:
+    """Milliseconds between phases of one turn (``time.perf_counter``; measurement only)."""
+
+    started: float
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        elapsed = (now - self.started) * 1000.0
+        self.started = now
+        return round(elapsed, 3)
+
+
+async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
+                   regenerating: TurnRow | None, keep_partial: bool
+                   ) -> AsyncGenerator[TurnStreamEvent, None]:
+    """Answer ``user_message`` of ``user`` — or answer turn ``regenerating`` again — and
+    commit the turn (see the module docstring). The caller holds the turn lock."""
+    kept = _take_partial(c, user_message, user=user, regenerating=regenerating,
+                         keep=keep_partial)
+    laps = _Laps(time.perf_counter())
+    timings: dict[str, float] = {}
+    start = turn_start(c, user_message, user=user, regenerating=regenerating)
+    # Pure steps run in a thread: the loop keeps answering heartbeats and reads meanwhile.
+    plan = await asyncio.to_thread(plan_turn, c.model, start.state, start.relationship,
+                                   user_message, now=start.now)
+    timings["appraisal"] = laps.lap()
+    relevant: list[MemoryHit] = []
+    if kept is None:  # a kept reply needs no memories: nothing is asked of the LLM
+        hits = await c.memory.search_hybrid(user_message, MEMORIES_PER_TURN, now=start.now)
+        relevant = relevant_memories(hits, turn_id=start.turn_id)
+    timings["memory_search"] = laps.lap()
+    messages, context = await asyncio.to_thread(prompt_for, c.character, start, plan, relevant,
+                                                token_budget=c.token_budget)
+    timings["prompt"] = laps.lap()
+
+    parts: list[str] = []
+    done: GenerationDone | None = None
+    if kept is not None:
+        parts.append(kept.text)
+        done = GenerationDone(backend=kept.backend, model="", finish_reason="incomplete",
+                              usage_source="counted")
+    else:
+        request = GenerationRequest(messages=messages, options=c.options, context=context)
+        yield GENERATION_STARTED
+        async with closing_stream(c.backend.generate(request)) as stream:
+            try:
+                async for event in stream:
+                    if isinstance(event, TextDelta):
+                        if not parts:
+                            timings["first_token"] = laps.lap()
+                        parts.append(event.text)
+                        yield event
+                    else:
+                        done = event
+            except BackendError as exc:
+                c.partial = _partial_of(exc, "".join(parts), start=start,
+                                        backend=c.backend.name)
+                raise
+    if done is None:
+        raise LLMError(f"backend {c.backend.name!r} ended the reply for character {c.id!r} "
+                       "without finishing it")
+    reply = "".join(parts)
+    timings["generation"] = laps.lap() + timings.get("first_token", 0.0)
+
+    stimulus = plan.appraisal.stimulus
+    formed = await asyncio.to_thread(
+        form_memories, user_message=user_message, reply=reply, valence=stimulus.valence,
+        arousal=stimulus.arousal, turn_id=start.turn_id, now=start.now, user=user,
+    )
+    record = TurnRecord.of(plan, generation=done, used=relevant, formed=formed,
+                           timings_ms={**timings, "total": _total_ms(timings)})
+    # No await between the commit and the yield: nothing can observe a half-made turn.
+    commit_turn(c, start, plan, reply=reply, record=record, formed=formed)
+    timings["commit"] = laps.lap()
+    timings["total"] = _total_ms(timings)
+    yield _result(c, start, plan, reply=reply, record=record, timings=timings)
+    # The turn is acknowledged; vectors for its memories are filled in afterwards so an
+    # embedding server never delays (or fails) a reply. A failure is logged by the store
+    # and the memories stay findable by text.
+    if c.memory.embedder is not None:
+        await c.memory.embed_missing()
+
+
+def turn_start(c: OpenCharacter, user_message: str, *, user: str,
+               regenerating: TurnRow | None) -> TurnStart:
+    """What the turn starts from. A new turn: the live state and the user's relationship,
+    the next turn id, now. Another reply to ``regenerating``: its before-state and
+    relationship, its id, the history before it, the next variant — at the clock's time
+    when it is the character's last turn (the reply then moves the shared state), else at
+    the turn's own time, leaving the state as it is."""
+    if regenerating is None:
+        stored = c.db.relationship(user)
+        return TurnStart(
+            user=user, user_message=user_message, turn_id=c.db.next_turn_id(), now=c.clock(),
+            state=c.state, relationship=stored or Relationship(user=user),
+            relationship_existed=stored is not None,
+            history=c.db.recent_exchanges(HISTORY_WINDOW), variant=0, regenerating=None,
+            moves_state=True,
+        )
+    moves_state = c.is_last(regenerating)
+    return TurnStart(
+        user=user, user_message=user_message, turn_id=regenerating.id,
+        now=c.clock() if moves_state else regenerating.created_at,
+        state=regenerating.state_before,
+        relationship=regenerating.relationship_before or Relationship(user=user),
+        relationship_existed=regenerating.relationship_before is not None,
+        history=c.db.recent_exchanges(HISTORY_WINDOW, before=regenerating.id),
+        # The turn's replies so far: its alternatives and the current one. The new reply
+        # takes the next position, and the backend is asked for that variant.
+        variant=len(c.db.alternatives(regenerating.id)) + 1,
+        regenerating=regenerating, moves_state=moves_state,
+    )
+
+
+def _result(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *, reply: str,
+            record: TurnRecord, timings: dict[str, float]) -> TurnResult:
+    if start.moves_state:
+        vitals, vitals_delta, mood = plan.vitals_after.as_dict(), plan.vitals_delta, plan.mood
+    else:  # the state was not touched: report the character as it is now
+        now = c.clock()
+        vitals = current_vitals(c.model, c.state, now).as_dict()
+        vitals_delta, mood = {}, current_mood(c.model, c.state, now)
+    return TurnResult(
+        response_text=reply, turn_id=start.turn_id, turn_index=start.turn_index,
+        user=start.user, appraisal=msgspec.to_builtins(record.appraisal),
+        intent=record.intent, mood=mood.label, mood_intensity=mood.intensity,
+        vitals=vitals, vitals_delta=vitals_delta,
+        generation=msgspec.to_builtins(record.generation),
+        memories_used=msgspec.to_builtins(record.memories_used),
+        memories_formed=list(record.memories_formed), timings_ms=timings,
+        regenerated=start.regenerating is not None, vitals_reappraised=start.moves_state,
+    )
+
+
+def _take_partial(c: OpenCharacter, user_message: str, *, user: str,
+                  regenerating: TurnRow | None, keep: bool) -> PartialReply | None:
+    """The partial reply a ``keep_partial`` turn commits (``None`` for a normal turn).
+    Any turn forgets the partial reply kept so far."""
+    pending, c.partial = c.partial, None
+    if not keep:
+        return None
+    regenerating_id = None if regenerating is None else regenerating.id
+    if (pending is None or not pending.text or pending.user != user
+            or pending.user_message != user_message
+            or pending.regenerating_turn_id != regenerating_id):
+        raise EngineError(
+            BAD_REQUEST,
+            f"character {c.id!r} has no cut-off reply to keep for this"
+            f" {'regenerate' if regenerating else 'message'}: keep_partial only commits"
+            " the text an llm_incomplete (or timeout) answer to the very same request"
+            " carried in details.partial_text, before any other turn. Send it without"
+            " keep_partial for a new reply",
+        )
+    return pending
+
+
+def _partial_of(error: BackendError, text: str, *, start: TurnStart, backend: str
+                ) -> PartialReply | None:
+    """Put what streamed before ``error`` into its ``details.partial_text`` (always for a
+    cut-off stream, else when anything streamed) and return it as the reply ``keep_partial``
+    may commit (``None`` when nothing streamed)."""
+    if text or isinstance(error, LLMIncomplete):
+        error.details = {**(error.details or {}), "partial_text": text}
+    if not text:
+        return None
+    regenerating = start.regenerating
+    return PartialReply(user=start.user, user_message=start.user_message, text=text,
+                        backend=backend,
+                        regenerating_turn_id=None if regenerating is None else regenerating.id)
+
+
+def _total_ms(timings: dict[str, float]) -> float:
+    # ``first_token`` is part of ``generation``, not a phase of its own.
+    return round(sum(v for k, v in timings.items() if k not in ("first_token", "total")), 3)
