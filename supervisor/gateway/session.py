@@ -36,6 +36,9 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_INTERNAL_ERROR = 1011
 
+SHUTDOWN_REASON = "greenroom is shutting down"
+"""The close reason of every session at shutdown (with 1001), and what new requests hear."""
+
 _UTF8_MAX_BYTES_PER_CHAR = 4
 _FRAME_HEADER_MAX_BYTES = 14
 

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 import structlog
 
+from protocol.states import WorkerState
 from runtime.log_records import to_json_line
 from runtime.settings import Settings, load_settings
 from supervisor.logs.sink import LogSink, RotatingJsonlFile, install_as_structlog_output
-from supervisor.pool.api import WorkerSnapshot, WorkerState
+from supervisor.pool.api import WorkerSnapshot
 from supervisor.pool.worker_pool import WorkerPool
 from tests.support.character_copies import with_bundled
 
@@ -56,7 +57,7 @@ class RecordingListener:
 
         def seen() -> bool:
             found[:] = [snap for cid, st, snap in self.states[after:]
-                        if cid == character_id and st is state]
+                        if cid == character_id and st == state]
             return bool(found)
 
         await self.wait_for(seen, timeout_s)
