@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import secrets
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -44,9 +44,10 @@ OnRequest = Callable[[Session, Any, str, float], Awaitable[None]]
 
 
 class Connections:
-    """The server and its sessions. ``on_request`` handles one decoded frame;
-    ``on_session_gone`` hears the id of every session that ended, after it left
-    ``sessions``."""
+    """The server and its sessions. ``sessions`` is the gateway's live map by session id:
+    connections add a session after its handshake and remove it when its connection ends;
+    everyone else only reads it. ``on_request`` handles one decoded frame;
+    ``on_session_gone`` hears the id of every session that ended, after it left the map."""
 
     def __init__(
         self,
@@ -55,6 +56,7 @@ class Connections:
         handshake: Handshake,
         clock: Callable[[], float],
         *,
+        sessions: dict[str, Session],
         on_request: OnRequest,
         on_session_gone: Callable[[str], None],
     ) -> None:
@@ -64,14 +66,9 @@ class Connections:
         self._clock = clock
         self._on_request = on_request
         self._on_session_gone = on_session_gone
-        self._sessions: dict[str, Session] = {}
+        self._sessions = sessions
         self._server: Server | None = None
         self._accepting = True
-
-    @property
-    def sessions(self) -> Mapping[str, Session]:
-        """The live sessions by id (read only: connections add and remove them)."""
-        return self._sessions
 
     @property
     def port(self) -> int:

@@ -6,13 +6,11 @@ serve → ``await close(grace_s)``. The worker pool calls ``on_worker_frame`` an
 ``on_worker_state`` (the ``PoolListener`` protocol) on the same event loop.
 
 The parts: ``handshake`` (HTTP before the upgrade), ``connections`` (the server, sessions,
-read loops), ``admission`` (what a request must satisfy first), ``gateway_answers`` (what the
-gateway answers itself), ``router`` (forwarding to workers, a core that returns effects),
-``expiry`` (request deadlines). Per connection, frames are handled in arrival order; only a
-``debug_request``, which may wait for a restarting worker, is answered beside the reader
-(``Session.run_beside``). Nothing a session does waits on another session: forwarding to
-workers never blocks, and every answer goes through the receiving session's own bounded send
-queue.
+read loops), ``request_handling`` (one request from ``admission`` to its answer),
+``gateway_answers`` (what the gateway answers itself), ``router`` (forwarding to workers: a
+core that returns effects, which this object carries out), ``expiry`` (request deadlines).
+Nothing a session does waits on another session: forwarding to workers never blocks, and
+every answer goes through the receiving session's own bounded send queue.
 """
 
 from __future__ import annotations
@@ -28,8 +26,6 @@ from typing import Any, Final
 
 import structlog
 
-from protocol.admin import DebugRequest
-from protocol.errors import ErrorCode
 from protocol.events import WorkerStateEvent
 from protocol.pipe import (
     ExportCredit,
@@ -39,12 +35,10 @@ from protocol.pipe import (
     WorkerProgress,
     WorkerReply,
 )
-from protocol.session import Hello
 from protocol.states import WorkerState
-from protocol.unions import EventMessage, ServerMessage
+from protocol.unions import EventMessage
 from runtime.settings import Settings
 from supervisor.gateway.access import check_allowed_names, check_bind_allowed, tls_context
-from supervisor.gateway.admission import close_after_hello, refusal
 from supervisor.gateway.auth_throttle import AuthThrottle
 from supervisor.gateway.connections import Connections
 from supervisor.gateway.effects import (
@@ -63,11 +57,10 @@ from supervisor.gateway.gateway_answers import GatewayAnswers
 from supervisor.gateway.handshake import Handshake
 from supervisor.gateway.http_endpoints import health_document
 from supervisor.gateway.metrics import GatewayMetrics, code_of
-from supervisor.gateway.request_kinds import Handling, handling_of
-from supervisor.gateway.router import Router, error_for
+from supervisor.gateway.request_handling import RequestHandling
+from supervisor.gateway.router import Router
 from supervisor.gateway.session import (
     CLOSE_GOING_AWAY,
-    CLOSE_POLICY_VIOLATION,
     SHUTDOWN_REASON,
     Session,
 )
@@ -102,6 +95,7 @@ class Gateway:
         self._closing = False
         self._closed = asyncio.Event()
         self._idle = asyncio.Event()
+        self._sessions: dict[str, Session] = {}
         self._router = Router(
             clock=self._clock,
             request_timeout_s=settings.request_timeout_s,
@@ -118,18 +112,20 @@ class Gateway:
             settings, throttle, self._clock,
             port=lambda: self.port, health=self._health, metrics_text=self._metrics.render,
         )
-        self._connections = Connections(
-            settings, self._metrics, self._handshake, self._clock,
-            on_request=self._handle,
-            on_session_gone=lambda session_id: self._carry_out(
-                self._router.session_gone(session_id)),
-        )
-        self._sessions = self._connections.sessions
-        self._throttle = throttle
-        self._answers = GatewayAnswers(
+        answers = GatewayAnswers(
             settings, pool,
             characters_dir=characters_dir or settings.characters_dir,
             sessions=self._sessions, throttle=throttle, cancel=self._cancel,
+        )
+        requests = RequestHandling(
+            settings, self._metrics, self._clock, throttle, answers,
+            forward=self._forward, closing=lambda: self._closing,
+        )
+        self._connections = Connections(
+            settings, self._metrics, self._handshake, self._clock,
+            sessions=self._sessions, on_request=requests.handle,
+            on_session_gone=lambda session_id: self._carry_out(
+                self._router.session_gone(session_id)),
         )
         self._expiry = RequestExpiry(
             self._clock, next_due=self._router.next_deadline,
@@ -243,40 +239,7 @@ class Gateway:
 
     # Requests
 
-    async def _handle(
-        self, session: Session, message: Any, message_type: str, started: float
-    ) -> None:
-        """Admit and answer one decoded request. Never raises: a bug answers ``internal``
-        (the log has the traceback), and the session stays."""
-        try:
-            refused = refusal(session.state, message, message_type, self._settings,
-                              closing=self._closing)
-            if refused is not None:
-                self._answer(session, message_type, refused, started)
-                return
-            handling = handling_of(message_type)
-            if handling in (Handling.TURN, Handling.DIRECT):
-                self._forward(session, message, serial=handling is Handling.TURN)
-            elif handling is Handling.ATTACH:
-                failure = await self._answers.attach(
-                    session, message.character_id, message.message_id)
-                if failure is not None:
-                    self._answer(session, message_type, failure, started)
-                else:  # the worker describes the character in the init_response
-                    self._forward(session, message, serial=False)
-            elif isinstance(message, DebugRequest):
-                self._answer_beside(session, message, message_type, started)
-            else:
-                answer = await self._answers.answer(session, message)
-                self._answer(session, message_type, answer, started)
-                if isinstance(message, Hello):
-                    reason = close_after_hello(session.state, self._throttle)
-                    if reason is not None:
-                        session.request_close(CLOSE_POLICY_VIOLATION, reason)
-        except Exception:
-            self._answer_internal_error(session, message, message_type, started)
-
-    def _forward(self, session: Session, message: Any, *, serial: bool) -> None:
+    def _forward(self, session: Session, message: Any, serial: bool) -> None:
         state = session.state
         assert state.character_id is not None, "admission lets only attached sessions forward"
         self._carry_out(self._router.forward(
@@ -288,49 +251,6 @@ class Gateway:
         found, effects = self._router.cancel(session_id, target_message_id)
         self._carry_out(effects)
         return found
-
-    def _answer_beside(
-        self, session: Session, message: Any, message_type: str, started: float
-    ) -> None:
-        """A ``debug_request`` may wait — right after a restart, for the new worker — so it
-        runs beside the session's reader, which goes on reading and answering the session's
-        other frames. At most ``session_request_limit`` at once."""
-        limit = self._settings.session_request_limit
-        if session.running_beside >= limit:
-            self._answer(session, message_type, error_for(
-                message.message_id, ErrorCode.BUSY,
-                f"This session already has {limit} debug requests running (the per-session "
-                "limit, GREENROOM_SESSION_REQUEST_LIMIT); wait for their answers before "
-                "sending more."), started)
-            return
-        session.run_beside(self._answer_later(session, message, message_type, started))
-
-    async def _answer_later(
-        self, session: Session, message: Any, message_type: str, started: float
-    ) -> None:
-        try:
-            answer = await self._answers.answer(session, message)
-        except Exception:
-            self._answer_internal_error(session, message, message_type, started)
-            return
-        self._answer(session, message_type, answer, started)
-
-    def _answer(
-        self, session: Session, message_type: str, answer: ServerMessage, started: float
-    ) -> None:
-        self._metrics.answered(message_type, code_of(answer), self._clock() - started)
-        session.send(answer)
-
-    def _answer_internal_error(
-        self, session: Session, message: Any, message_type: str, started: float
-    ) -> None:
-        session.log.exception(
-            "request_failed", message_type=message_type, message_id=message.message_id
-        )
-        self._answer(session, message_type, error_for(
-            message.message_id, ErrorCode.INTERNAL,
-            f"Internal error while handling {message_type}; the server log has the details "
-            f"under session {session.session_id}."), started)
 
     # Effects of the router, and events
 

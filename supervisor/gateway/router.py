@@ -108,15 +108,9 @@ class Router:
         out: list[Effect] = []
         message_type = message_type_of(type(message))
         route = self._table.admit(
-            session_id=session_id,
-            message_id=message.message_id,
-            character_id=character_id,
-            message_type=message_type,
-            message=message,
-            user=user,
-            serial=serial,
-            stream=bool(getattr(message, "stream", False)),
-            now=self._clock(),
+            session_id=session_id, message_id=message.message_id, character_id=character_id,
+            message_type=message_type, message=message, user=user, serial=serial,
+            stream=bool(getattr(message, "stream", False)), now=self._clock(),
         )
         if route is None:
             text = (
@@ -156,7 +150,6 @@ class Router:
             return False, []
         out: list[Effect] = []
         if route.dispatched:
-            route.cancel_requested = True
             out.append(CancelAtWorker(route.character_id, route.request_id))
         else:
             self._finish(route, error_for(
@@ -197,12 +190,10 @@ class Router:
                 self._set_deadline(route, route.progress_at + self._timeout_s, out)
                 continue
             answer = error_for(
-                route.message_id,
-                ErrorCode.TIMEOUT,
+                route.message_id, ErrorCode.TIMEOUT,
                 f"{route.message_type} to {route.character_id!r} got no answer and no sign of "
                 f"progress for {self._timeout_s:g} s (GREENROOM_REQUEST_TIMEOUT); it was "
-                "abandoned.",
-            )
+                "abandoned.")
             if route.dispatched:
                 self._answer(route, answer, out)
                 self._table.abandon(request_id)
@@ -267,11 +258,8 @@ class Router:
         code that says when to retry."""
         out: list[Effect] = []
         self._turns.clear(character_id)
-        waiting_code = (
-            ErrorCode.CHARACTER_RESTARTING
-            if state == "restarting"
-            else ErrorCode.CHARACTER_UNAVAILABLE
-        )
+        waiting_code = (ErrorCode.CHARACTER_RESTARTING if state == "restarting"
+                        else ErrorCode.CHARACTER_UNAVAILABLE)
         why = f" ({detail})" if detail else ""
         for route in self._table.take_character(character_id):
             self._deadlines.discard(route.request_id)
@@ -279,19 +267,15 @@ class Router:
                 continue
             if route.dispatched:
                 answer = error_for(
-                    route.message_id,
-                    ErrorCode.WORKER_CRASHED,
-                    f"The worker of {character_id!r} stopped ({state}){why} while "
-                    f"handling this {route.message_type}; it was lost. Retry when the "
-                    "character is ready again.",
-                )
+                    route.message_id, ErrorCode.WORKER_CRASHED,
+                    f"The worker of {character_id!r} stopped ({state}){why} while handling "
+                    f"this {route.message_type}; it was lost. Retry when the character is "
+                    "ready again.")
             else:
                 answer = error_for(
-                    route.message_id,
-                    waiting_code,
+                    route.message_id, waiting_code,
                     f"The worker of {character_id!r} is {state}{why}; this queued "
-                    f"{route.message_type} was not started. Retry when it is ready.",
-                )
+                    f"{route.message_type} was not started. Retry when it is ready.")
             self._answer(route, answer, out)
         self._maybe_idle(out)
         return out

@@ -1,7 +1,7 @@
 """One client connection: what it is attached to, and its bounded send queue.
 
 Nothing that routes or answers requests lives here. A session owns two tasks, both run by the
-connection handler in ``Gateway`` (which awaits them):
+connection handler in ``Connections`` (which awaits them):
 
 * the *writer* drains the send queue into the socket, one frame at a time;
 * the *closer* waits for a close request and performs the closing handshake;
