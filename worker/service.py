@@ -248,9 +248,6 @@ class CharacterService:
         self._engine.close()
         await _aclose(self._backend, self._embedder)
 
-    def character_info(self) -> dict[str, Any]:
-        return self._engine.character_info()
-
     async def _handle(self, request: WorkerRequest) -> None:
         message = request.message
         with structlog.contextvars.bound_contextvars(

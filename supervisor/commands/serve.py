@@ -19,11 +19,11 @@ from typing import Any
 import click
 import structlog
 
+from protocol.states import WorkerState
 from runtime.log_chain import route_records
 from runtime.platform_support import PlatformSettingError, mechanisms
 from runtime.settings import Settings, SettingsError, load_settings
 from supervisor.logs.sink import LogSink, open_sink
-from supervisor.pool.api import WorkerState
 from supervisor.pool.supervised_worker import DebugConfig
 from supervisor.pool.worker_pool import WorkerPool
 
@@ -112,10 +112,10 @@ def _pid(pool: WorkerPool, character_id: str) -> Any:
 
 def _describe(character_id: str, state: WorkerState, pid: int | None, debug_port: int | None,
               last_crash: str | None) -> str:
-    if state is WorkerState.FAILED:
+    if state == "failed":
         return (f"  {character_id}: FAILED ({last_crash}); fix it, then "
                 f"`greenroom restart {character_id}`")
-    text = f"  {character_id}: {state.value} (pid {pid})"
+    text = f"  {character_id}: {state} (pid {pid})"
     if debug_port is not None:
         text += f", debugger on 127.0.0.1:{debug_port}"
     return text

@@ -19,7 +19,6 @@ from typing import Final
 
 from runtime.settings import Settings
 from runtime.web_names import normal_host, normal_origin
-from schemas.model import is_valid_character_id
 
 
 class GatewayConfigError(ValueError):
@@ -190,8 +189,3 @@ def host_refusal(hosts: Sequence[str], *, bind_host: str, allowed: Sequence[str]
         f"Host {hosts[0]!r} is not this gateway's address (a DNS-rebinding web page?); if that "
         "name is yours, allow it with --allowed-host (GREENROOM_ALLOWED_HOSTS)"
     )
-
-
-def is_safe_character_id(character_id: str) -> bool:
-    """The one character-id rule (lowercase letters, digits, ``-``, ``_``): never a path."""
-    return is_valid_character_id(character_id)

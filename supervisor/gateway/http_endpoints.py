@@ -14,7 +14,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Response
 
-from supervisor.pool.api import WorkerSnapshot, WorkerState
+from supervisor.pool.api import WorkerSnapshot
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -30,7 +30,7 @@ def health_document(
     workers = [
         {
             "character_id": s.character_id,
-            "state": s.state.value,
+            "state": s.state,
             "pid": s.pid,
             "generation": s.generation,
             "restarts": s.restarts,
@@ -40,7 +40,7 @@ def health_document(
     ]
     if stopping:
         status, http_status = "stopping", HTTPStatus.SERVICE_UNAVAILABLE
-    elif any(w["state"] == WorkerState.FAILED.value for w in workers):
+    elif any(w["state"] == "failed" for w in workers):
         status, http_status = "degraded", HTTPStatus.OK
     else:
         status, http_status = "ok", HTTPStatus.OK

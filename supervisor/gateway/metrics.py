@@ -14,6 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from protocol.errors import ErrorResponse
+from protocol.unions import ServerMessage
 from supervisor.pool.api import WorkerSnapshot
 
 OK_CODE = "ok"
@@ -21,6 +23,12 @@ OK_CODE = "ok"
 
 INVALID_TYPE = "invalid"
 """The ``message_type`` label of a frame that could not be decoded."""
+
+
+def code_of(answer: ServerMessage) -> str:
+    """The ``code`` label of a final answer: its error code, or ``ok``."""
+    return answer.error_code if isinstance(answer, ErrorResponse) else OK_CODE
+
 
 _LATENCY_BUCKETS_S = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -53,7 +61,7 @@ class _LiveValues(Collector):
         )
         for snapshot in self._snapshots():
             restarts.add_metric([snapshot.character_id], snapshot.restarts)
-            up.add_metric([snapshot.character_id, snapshot.state.value], 1)
+            up.add_metric([snapshot.character_id, snapshot.state], 1)
         depths = GaugeMetricFamily(
             "greenroom_gateway_turn_queue_depth",
             "Turns waiting behind the active one, per character.",

@@ -53,7 +53,7 @@ ADMIN_KINDS: Final[frozenset[str]] = frozenset(
     message_type for message_type, handling in HANDLING.items() if handling is Handling.ADMIN
 )
 """Requests that control workers (restart, debug, list): refused to web pages unless they
-presented the server's token (see ``Gateway._may_administer``)."""
+presented the server's token (see ``admission.may_administer``)."""
 
 
 def is_admin(message_type: str) -> bool:

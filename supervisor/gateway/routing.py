@@ -14,7 +14,7 @@ still be working on the turn.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -38,7 +38,6 @@ class Route:
     progress_at: float | None = None
     dispatched: bool = False
     abandoned: bool = False
-    cancel_requested: bool = field(default=False)
 
 
 class RoutingTable:

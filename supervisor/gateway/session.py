@@ -1,7 +1,7 @@
 """One client connection: what it is attached to, and its bounded send queue.
 
 Nothing that routes or answers requests lives here. A session owns two tasks, both run by the
-connection handler in ``Gateway`` (which awaits them):
+connection handler in ``Connections`` (which awaits them):
 
 * the *writer* drains the send queue into the socket, one frame at a time;
 * the *closer* waits for a close request and performs the closing handshake;
@@ -35,6 +35,9 @@ from protocol.unions import ServerMessage
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_INTERNAL_ERROR = 1011
+
+SHUTDOWN_REASON = "greenroom is shutting down"
+"""The close reason of every session at shutdown (with 1001), and what new requests hear."""
 
 _UTF8_MAX_BYTES_PER_CHAR = 4
 _FRAME_HEADER_MAX_BYTES = 14

@@ -2,23 +2,17 @@
 
 The gateway never touches processes; the pool never touches WebSockets. The gateway calls the
 methods of ``WorkerPoolApi``; the pool calls back into the gateway through ``PoolListener``
-for every frame a worker sends and every change of a worker's state.
+for every frame a worker sends and every change of a worker's state. A worker's state is the
+protocol's ``WorkerState`` (``protocol.states``): the words the pool decides by are the words a
+client reads in ``worker_state_event``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Protocol
 
-
-class WorkerState(StrEnum):
-    STARTING = "starting"
-    READY = "ready"
-    DEBUGGING = "debugging"  # ready, but paused debuggers are expected: no heartbeat kills
-    RESTARTING = "restarting"
-    FAILED = "failed"  # quarantined after the restart intensity limit; `greenroom restart` clears
-    STOPPED = "stopped"
+from protocol.states import WorkerState
 
 
 class PoolError(Exception):
@@ -62,14 +56,20 @@ class WorkerSnapshot:
 
 
 class PoolListener(Protocol):
+    """Called on the pool's own tasks (a worker's frame reader, its supervision loop), which
+    do not guard these calls: a listener must not raise. What it cannot handle it logs, saying
+    what was lost."""
+
     def on_worker_frame(self, character_id: str, frame: Any) -> None:
-        """A ``WorkerReply`` or ``WorkerEvent`` (protocol.pipe) arrived from that worker."""
+        """A ``WorkerReply``, ``WorkerProgress`` or ``WorkerEvent`` (protocol.pipe) arrived
+        from that worker."""
 
     def on_worker_state(
         self, character_id: str, state: WorkerState, snapshot: WorkerSnapshot
     ) -> None:
-        """The worker changed state. On a crash this is called (RESTARTING or FAILED) before
-        the restarted worker can send anything, so the gateway can fail in-flight requests."""
+        """The worker changed state. On a crash this is called (``restarting`` or ``failed``)
+        before the restarted worker can send anything, so the gateway can fail in-flight
+        requests."""
 
 
 class WorkerPoolApi(Protocol):

@@ -1,19 +1,21 @@
 """The lifecycle of one character's worker as a state table (h11 style: data, not code).
 
-States are ``pool_api.WorkerState``; inputs are ``Lifecycle`` values. ``TRANSITIONS`` lists
-every legal (state, input) pair; anything else is a bug in the shell and raises
-``IllegalTransition`` rather than silently drifting. The pool drives one ``WorkerLifecycle``
-per character and reports every change to the gateway.
+States are the wire's ``protocol.states.WorkerState`` — the pool needs no finer ones, so
+what a client sees in ``worker_state_event`` is the table's own state, not a translation.
+Inputs are ``Lifecycle`` values. ``TRANSITIONS`` lists every legal (state, input) pair; anything
+else is a bug in the shell and raises ``IllegalTransition`` rather than silently drifting
+(mypy checks every state named in the table against the vocabulary). The pool drives one
+``WorkerLifecycle`` per character and reports every change to the gateway.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Final, get_args
 
-from supervisor.pool.api import WorkerState
+from protocol.states import WorkerState
 
-S = WorkerState
+WORKER_STATES: Final[tuple[WorkerState, ...]] = get_args(WorkerState)
 
 
 class Lifecycle(StrEnum):
@@ -28,20 +30,21 @@ class Lifecycle(StrEnum):
     STOP = "stop"  # the pool stops the worker for good (shutdown)
 
 
-_RUNNING: Final = (S.STARTING, S.READY, S.DEBUGGING)
+RUNNING: Final[tuple[WorkerState, ...]] = ("starting", "ready", "debugging")
+"""The states in which a process of the character exists."""
 
 TRANSITIONS: Final[dict[tuple[WorkerState, Lifecycle], WorkerState]] = {
-    (S.STOPPED, Lifecycle.SPAWN): S.STARTING,
-    (S.RESTARTING, Lifecycle.SPAWN): S.STARTING,
-    (S.STARTING, Lifecycle.READY): S.READY,
+    ("stopped", Lifecycle.SPAWN): "starting",
+    ("restarting", Lifecycle.SPAWN): "starting",
+    ("starting", Lifecycle.READY): "ready",
     # A worker started with --debug-wait announces its debugger before it is ready, and stays
     # ``debugging`` once ready: it may be paused at a breakpoint at any moment.
-    (S.DEBUGGING, Lifecycle.READY): S.DEBUGGING,
-    **{(state, Lifecycle.DEBUGGER): S.DEBUGGING for state in _RUNNING},
-    **{(state, Lifecycle.CRASHED): S.RESTARTING for state in _RUNNING},
-    **{(state, Lifecycle.QUARANTINED): S.FAILED for state in _RUNNING},
-    **{(state, Lifecycle.RESTART): S.RESTARTING for state in S},
-    **{(state, Lifecycle.STOP): S.STOPPED for state in S},
+    ("debugging", Lifecycle.READY): "debugging",
+    **{(state, Lifecycle.DEBUGGER): "debugging" for state in RUNNING},
+    **{(state, Lifecycle.CRASHED): "restarting" for state in RUNNING},
+    **{(state, Lifecycle.QUARANTINED): "failed" for state in RUNNING},
+    **{(state, Lifecycle.RESTART): "restarting" for state in WORKER_STATES},
+    **{(state, Lifecycle.STOP): "stopped" for state in WORKER_STATES},
 }
 
 
@@ -50,8 +53,7 @@ class IllegalTransition(RuntimeError):
 
     def __init__(self, character_id: str, state: WorkerState, event: Lifecycle) -> None:
         super().__init__(
-            f"worker {character_id!r}: input {event.value!r} is not valid in state "
-            f"{state.value!r}"
+            f"worker {character_id!r}: input {event.value!r} is not valid in state {state!r}"
         )
         self.state = state
         self.event = event
@@ -68,7 +70,7 @@ def next_state(state: WorkerState, event: Lifecycle, character_id: str = "?") ->
 class WorkerLifecycle:
     """The current state of one character's worker; ``apply`` moves it by the table."""
 
-    def __init__(self, character_id: str, state: WorkerState = S.STOPPED) -> None:
+    def __init__(self, character_id: str, state: WorkerState = "stopped") -> None:
         self.character_id = character_id
         self.state = state
 
@@ -81,9 +83,9 @@ class WorkerLifecycle:
     def accepts_requests(self) -> bool:
         """Whether client requests may be forwarded to the worker in this state (the shell
         additionally checks that the worker sent ``Ready``)."""
-        return self.state in (S.READY, S.DEBUGGING)
+        return self.state in ("ready", "debugging")
 
     @property
     def heartbeats_apply(self) -> bool:
         """Silence kills a worker only when nobody may legitimately have paused it."""
-        return self.state in (S.STARTING, S.READY)
+        return self.state in ("starting", "ready")

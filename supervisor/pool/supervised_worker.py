@@ -6,7 +6,7 @@ The loop (one task per character, owned by ``WorkerPool``):
                                                     └─▶ failed ─(operator restart)─▶ spawn
 
 Any exit the pool did not ask for is a crash (workers are OTP "permanent" children). The
-lifecycle table (``worker_lifecycle``) and restart policy (``restart_policy``) make every
+lifecycle table (``lifecycle``) and restart policy (``restart_policy``) make every
 decision; this module only waits for events: the ``Ready`` frame, the exit report, the
 ready timeout, a heartbeat verdict, an operator's restart, the pool's stop.
 """
@@ -24,13 +24,14 @@ from typing import Any
 import psutil
 import structlog
 
-from protocol.pipe import Heartbeat, Shutdown, ToWorker
-from supervisor.pool.api import WorkerSnapshot, WorkerState
+from protocol.pipe import Heartbeat, Shutdown, StartDebugger
+from protocol.states import WorkerState
+from supervisor.pool.api import WorkerSnapshot
 from supervisor.pool.crash_report import CrashReport
-from supervisor.pool.lifecycle import Lifecycle, WorkerLifecycle
+from supervisor.pool.lifecycle import RUNNING, Lifecycle, WorkerLifecycle
 from supervisor.pool.liveness import Liveness
 from supervisor.pool.restart_policy import Quarantine, RestartPolicy
-from supervisor.pool.worker_process import EmitRecord, WorkerProcess
+from supervisor.pool.worker_process import EmitRecord, FrameCallback, WorkerProcess
 from supervisor.pool.zygote_client import ZygoteClient, ZygoteError
 from worker.spec import WorkerSpec
 
@@ -76,7 +77,7 @@ class SupervisedWorker:
         *,
         character_id: str,
         emit: EmitRecord,
-        on_frame: Callable[[str, Any], None],
+        on_frame: FrameCallback,
         on_state: Callable[[SupervisedWorker], None],
         debug: DebugConfig | None = None,
     ) -> None:
@@ -110,13 +111,21 @@ class SupervisedWorker:
         return self.lifecycle.state
 
     @property
+    def serving_process(self) -> WorkerProcess | None:
+        """The process a request sent now reaches and that will answer it, else ``None``.
+        ``None`` once an operator asked for a restart: the old process stops reading at its
+        ``Shutdown``, so a request sent to it then would be lost (and answered
+        ``worker_crashed``); the pool answers ``character_restarting`` instead until the new
+        worker is ready."""
+        process = self.process
+        if (self.lifecycle.accepts_requests and process is not None and process.is_ready
+                and not self.restart_pending):
+            return process
+        return None
+
+    @property
     def accepts_requests(self) -> bool:
-        """Whether a request sent now reaches a worker that will answer it. Not once an
-        operator asked for a restart: the old process stops reading at its ``Shutdown``, so a
-        request sent to it then would be lost (and answered ``worker_crashed``); the pool
-        answers ``character_restarting`` instead until the new worker is ready."""
-        return (self.lifecycle.accepts_requests and self.process is not None
-                and self.process.is_ready and not self.restart_pending)
+        return self.serving_process is not None
 
     @property
     def restart_pending(self) -> bool:
@@ -126,8 +135,7 @@ class SupervisedWorker:
     def snapshot(self, *, unique_memory: bool = True) -> WorkerSnapshot:
         """What ``ps`` shows. ``unique_memory=False`` skips USS, which costs a read of
         ``/proc/<pid>/smaps`` (milliseconds): state notifications on the restart path skip it."""
-        process = self.process if self.state in (WorkerState.STARTING, WorkerState.READY,
-                                                 WorkerState.DEBUGGING) else None
+        process = self.process if self.state in RUNNING else None
         rss = uss = None
         if process is not None:
             rss, uss = _memory_of(process.pid, unique=unique_memory)
@@ -140,17 +148,13 @@ class SupervisedWorker:
             last_crash=self.last_crash.summary if self.last_crash else None,
         )
 
-    def send(self, frame: ToWorker) -> None:
-        assert self.process is not None
-        self.process.send(frame)
-
     async def wait_until_serving(self) -> WorkerState:
         """Return once the worker accepts requests, or is ``failed``/``stopped``."""
         # ``stopped`` is also the state before the first spawn: terminal only once stopping;
         # ``failed`` is not terminal once an operator asked for a restart.
         while not (self.accepts_requests
-                   or (self.state is WorkerState.FAILED and not self.restart_pending)
-                   or (self.state is WorkerState.STOPPED and self._stop_requested.is_set())):
+                   or (self.state == "failed" and not self.restart_pending)
+                   or (self.state == "stopped" and self._stop_requested.is_set())):
             self._changed.clear()
             await self._changed.wait()
         return self.state
@@ -158,8 +162,8 @@ class SupervisedWorker:
     async def wait_for_debug_port(self) -> int:
         """Return the port once this generation's debugger listens."""
         while self.debug_port is None:
-            if self.state in (WorkerState.FAILED, WorkerState.STOPPED) and self.generation:
-                raise RuntimeError(f"worker {self.character_id!r} is {self.state.value}")
+            if self.state in ("failed", "stopped") and self.generation:
+                raise RuntimeError(f"worker {self.character_id!r} is {self.state}")
             self._changed.clear()
             await self._changed.wait()
         return self.debug_port
@@ -178,9 +182,10 @@ class SupervisedWorker:
         self._wake()
 
     async def start_debugger(self, port: int, wait: bool, timeout_s: float) -> int:
-        """Ask the running worker to start debugpy; returns its port."""
-        from protocol.pipe import StartDebugger
-
+        """Ask the running worker to start debugpy; returns its port. The caller has made sure
+        the worker accepts requests (``accepts_requests``)."""
+        process = self.serving_process
+        assert process is not None, "start_debugger needs a serving worker"
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._debugger_waiters.append(future)
         # Importing and starting debugpy blocks the worker for a while (seconds on a busy
@@ -189,7 +194,7 @@ class SupervisedWorker:
         if liveness is not None:
             liveness.suspend()
         try:
-            self.send(StartDebugger(port=port, wait=wait))
+            process.send(StartDebugger(port=port, wait=wait))
             return await asyncio.wait_for(future, timeout_s)
         except BaseException:
             if liveness is not None and liveness is self._liveness and self.debug_port is None:
@@ -206,7 +211,7 @@ class SupervisedWorker:
         try:
             while True:
                 await self._one_generation()
-                if self.state is WorkerState.FAILED:
+                if self.state == "failed":
                     await self._wait_for(self._restart_requested)
                     self._restart_by_operator()
         except _Stop:
@@ -242,7 +247,7 @@ class SupervisedWorker:
             self._restart_by_operator()
             return
         self._crashed(process.crash_report(exitcode), started_at=process.started_at)
-        if self.state is WorkerState.RESTARTING:
+        if self.state == "restarting":
             await self._backoff()
 
     async def _spawn(self) -> WorkerProcess:
@@ -262,7 +267,7 @@ class SupervisedWorker:
                 sock.close()
         process = WorkerProcess(
             spec, pid, ours, out_r, err_r, zygote.exit_future(pid), emit=self._emit,
-            on_client_frame=lambda frame: self._on_frame(self.character_id, frame),
+            on_client_frame=self._on_frame,
             on_debugger=self._debugger_started, on_ack=self._heartbeat_ack,
         )
         await process.start_readers()
@@ -279,12 +284,12 @@ class SupervisedWorker:
                 return "restart"
             if process.exited.done():
                 return "exited"
-            if process.is_ready and self.state is WorkerState.STARTING:
+            if process.is_ready and self.state == "starting":
                 self._became_ready(process)
             now = time.monotonic()
             timeout: float | None
             if not process.is_ready:
-                if self.state is WorkerState.DEBUGGING:
+                if self.state == "debugging":
                     timeout = None  # held by --debug-wait: no ready deadline
                 elif now >= ready_deadline:
                     process.kill(f"not ready within {self._timing.ready_timeout_s:g} s")
@@ -307,7 +312,7 @@ class SupervisedWorker:
     def _became_ready(self, process: WorkerProcess) -> None:
         self._liveness = Liveness.start(time.monotonic(), self._timing.heartbeat_interval_s,
                                         self._timing.heartbeat_timeout_s)
-        if self.state is WorkerState.DEBUGGING:
+        if self.state == "debugging":
             self._liveness.suspend()
         self._set(Lifecycle.READY)
         self._log.info("worker_ready", worker_pid=process.pid,
@@ -348,7 +353,7 @@ class SupervisedWorker:
         self.debug_port = port
         if self._liveness is not None:
             self._liveness.suspend()
-        if self.state is not WorkerState.DEBUGGING:
+        if self.state != "debugging":
             self._set(Lifecycle.DEBUGGER)
         self._log.warning("worker_debugging", debug_port=port,
                           attach=f"127.0.0.1:{port}")
@@ -425,7 +430,7 @@ class SupervisedWorker:
         before = self.lifecycle.state
         after = self.lifecycle.apply(event)
         self._wake()
-        if after is not before or event is Lifecycle.RESTART:
+        if after != before or event is Lifecycle.RESTART:
             self._on_state(self)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 
 from protocol.pipe import ToWorker
+from protocol.states import WorkerState
 from runtime.log_records import level_rank
 from runtime.settings import Settings
 from schemas.loader import character_path
@@ -36,7 +37,6 @@ from supervisor.pool.api import (
     PoolError,
     PoolListener,
     WorkerSnapshot,
-    WorkerState,
 )
 from supervisor.pool.restart_policy import RestartLimits, RestartPolicy
 from supervisor.pool.supervised_worker import DebugConfig, SupervisedWorker, Timing
@@ -146,9 +146,9 @@ class WorkerPool:
             raise CharacterUnavailable(character_id, "the server is shutting down")
         self._check_exists(character_id)
         state = await self._start_and_wait(character_id)
-        if state is WorkerState.FAILED:
+        if state == "failed":
             raise CharacterUnavailable(character_id, self._failed_message(character_id))
-        if state is WorkerState.STOPPED:
+        if state == "stopped":
             raise CharacterUnavailable(character_id,
                                        f"character {character_id!r} is stopped")
 
@@ -161,9 +161,10 @@ class WorkerPool:
         if worker is None:
             raise CharacterUnavailable(
                 character_id, f"character {character_id!r} has no worker; attach first")
-        if worker.accepts_requests:
+        process = worker.serving_process
+        if process is not None:
             try:
-                worker.send(frame)
+                process.send(frame)
                 return
             except ConnectionError as exc:
                 raise CharacterRestarting(
@@ -173,12 +174,12 @@ class WorkerPool:
             raise CharacterRestarting(
                 character_id, f"character {character_id!r} is restarting (an operator asked "
                 "for it); retry when it is ready")
-        if worker.state is WorkerState.FAILED:
+        if worker.state == "failed":
             raise CharacterUnavailable(character_id, self._failed_message(character_id))
-        if worker.state is WorkerState.STOPPED:
+        if worker.state == "stopped":
             raise CharacterUnavailable(character_id, f"character {character_id!r} is stopped")
         raise CharacterRestarting(
-            character_id, f"character {character_id!r} is {worker.state.value}; retry when "
+            character_id, f"character {character_id!r} is {worker.state}; retry when "
             "it is ready")
 
     def snapshots(self) -> list[WorkerSnapshot]:
@@ -210,7 +211,7 @@ class WorkerPool:
         await worker.wait_until_serving()
         if not worker.accepts_requests:
             raise CharacterUnavailable(
-                character_id, f"character {character_id!r} is {worker.state.value}; it has no "
+                character_id, f"character {character_id!r} is {worker.state}; it has no "
                 "running worker to debug")
         if worker.debug_port is not None:
             return worker.debug_port
@@ -249,7 +250,8 @@ class WorkerPool:
         worker = SupervisedWorker(
             self._spec_for(character_id), self._running_zygote,
             RestartPolicy(self._limits, self._rng), self._timing,
-            character_id=character_id, emit=self._emit, on_frame=self._on_frame,
+            character_id=character_id, emit=self._emit,
+            on_frame=lambda frame: self.listener.on_worker_frame(character_id, frame),
             on_state=self._on_state, debug=self._debug.get(character_id),
         )
         self._workers[character_id] = worker
@@ -296,19 +298,9 @@ class WorkerPool:
                 level = level_rank(record.get("level", "info"))
                 log.log(level, str(record.get("event", "")), **fields)
 
-    def _on_frame(self, character_id: str, frame: Any) -> None:
-        try:
-            self.listener.on_worker_frame(character_id, frame)
-        except Exception:
-            log.exception("listener_failed", character=character_id, hook="on_worker_frame")
-
     def _on_state(self, worker: SupervisedWorker) -> None:
         snapshot = worker.snapshot(unique_memory=False)
-        log.info("worker_state", character=worker.character_id, state=snapshot.state.value,
+        log.info("worker_state", character=worker.character_id, state=snapshot.state,
                  worker_generation=worker.generation)
-        try:
-            self.listener.on_worker_state(worker.character_id, snapshot.state, snapshot)
-        except Exception:
-            log.exception("listener_failed", character=worker.character_id,
-                          hook="on_worker_state")
+        self.listener.on_worker_state(worker.character_id, snapshot.state, snapshot)
 

@@ -20,19 +20,19 @@ from protocol.events import TurnEvent, VitalsEvent
 from protocol.pipe import WorkerCancel, WorkerEvent, WorkerReply, WorkerRequest
 from protocol.queries import MemorySearchResponse, StatusResponse
 from protocol.session import InitResponse, PingResponse
+from protocol.states import WorkerState
 from protocol.unions import ServerMessage
 from supervisor.pool.api import (
     CharacterNotFound,
     CharacterRestarting,
     PoolListener,
     WorkerSnapshot,
-    WorkerState,
 )
 
 
 @dataclass
 class _Character:
-    state: WorkerState = WorkerState.READY
+    state: WorkerState = "ready"
     generation: int = 1
     restarts: int = 0
     turns: int = 0
@@ -71,15 +71,15 @@ class InProcessPool:
     def release_chats(self) -> None:
         self.chat_gate.set()
 
-    def crash(self, character_id: str, *, final_state: WorkerState = WorkerState.READY) -> None:
+    def crash(self, character_id: str, *, final_state: WorkerState = "ready") -> None:
         """The worker dies: its tasks vanish, RESTARTING is reported, then ``final_state``."""
         character = self.characters[character_id]
         for task in character.tasks:
             task.cancel()
         character.tasks.clear()
         character.restarts += 1
-        self._set_state(character_id, WorkerState.RESTARTING, "exit code -9 (SIGKILL)")
-        if final_state is not WorkerState.RESTARTING:
+        self._set_state(character_id, "restarting", "exit code -9 (SIGKILL)")
+        if final_state != "restarting":
             character.generation += 1
             self._set_state(character_id, final_state, None)
 
@@ -96,7 +96,7 @@ class InProcessPool:
             raise CharacterNotFound(character_id, f"no character file for {character_id!r}")
         if character_id not in self.characters:
             self.characters[character_id] = _Character()
-            self._set_state(character_id, WorkerState.READY, None)
+            self._set_state(character_id, "ready", None)
 
     def state(self, character_id: str) -> WorkerState | None:
         character = self.characters.get(character_id)
@@ -104,7 +104,7 @@ class InProcessPool:
 
     def send(self, character_id: str, frame: Any) -> None:
         character = self.characters[character_id]
-        if character.state is WorkerState.RESTARTING:
+        if character.state == "restarting":
             raise CharacterRestarting(character_id, f"{character_id!r} is restarting")
         self.sent.append((character_id, frame))
         if isinstance(frame, WorkerCancel):

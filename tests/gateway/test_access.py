@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from runtime.settings import Settings
+from schemas.model import is_valid_character_id
 from supervisor.gateway.access import (
     GatewayConfigError,
     bearer_token,
@@ -15,7 +16,6 @@ from supervisor.gateway.access import (
     host_name,
     host_refusal,
     is_loopback_host,
-    is_safe_character_id,
     origin_refusal,
     tls_context,
     token_matches,
@@ -167,4 +167,4 @@ def test_other_names_a_missing_host_and_repeated_hosts_are_refused(
      ("a\x00", False), ("x" * 200, False)],
 )
 def test_character_ids_are_names_not_paths(character_id: str, safe: bool) -> None:
-    assert is_safe_character_id(character_id) is safe
+    assert is_valid_character_id(character_id) is safe

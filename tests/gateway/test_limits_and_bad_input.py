@@ -8,9 +8,12 @@ import random
 from typing import Any
 
 import pytest
+import structlog
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from protocol.pipe import WorkerReply
+from protocol.session import PingResponse
 from supervisor.gateway.gateway import Gateway
 from tests.gateway.conftest import GatewayFactory, Peer, PeerFactory, open_peer, url_of
 from tests.gateway.in_process_pool import InProcessPool
@@ -190,3 +193,21 @@ async def test_slow_reader_is_closed_with_1008_and_never_blocks_others(
                 await slow.ws.recv()
         assert slow.ws.close_code == 1008
         assert "send queue overflow" in (slow.ws.close_reason or "")
+
+
+async def test_a_bug_while_routing_a_worker_frame_is_logged_with_the_frame_it_lost(
+    gateway_and_pool: tuple[Gateway, InProcessPool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool's frame reader calls the gateway unguarded: the gateway's one guard must
+    keep the bug from it and say what was lost."""
+    gateway, _ = gateway_and_pool
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("a bug in routing")
+
+    monkeypatch.setattr(gateway._router, "on_reply", broken)
+    with structlog.testing.capture_logs() as logs:
+        gateway.on_worker_frame("alpha", WorkerReply(request_id=7, message=PingResponse()))
+    lost = [r for r in logs if r["event"] == "worker_frame_lost"]
+    assert [(r["character"], r["kind"], r["request_id"], r["final"]) for r in lost] == [
+        ("alpha", "WorkerReply", 7, True)]

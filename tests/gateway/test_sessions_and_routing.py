@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from supervisor.gateway.gateway import Gateway
-from supervisor.pool.api import WorkerState
 from tests.gateway.conftest import GatewayFactory, PeerFactory, open_peer, start_held_chat
 from tests.gateway.in_process_pool import InProcessPool
 
@@ -213,7 +212,7 @@ async def test_request_while_restarting_is_character_restarting(
     _, pool = gateway_and_pool
     async with peer() as client:
         await client.request("init_request", character_id="alpha")
-        pool.crash("alpha", final_state=WorkerState.RESTARTING)
+        pool.crash("alpha", final_state="restarting")
         answer = await client.request("status_request")
     assert answer["error_code"] == "character_restarting"
 

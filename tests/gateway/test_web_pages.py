@@ -122,7 +122,7 @@ async def test_the_suppressed_count_is_written_when_the_window_ends_without_more
     make_gateway: GatewayFactory,
 ) -> None:
     gateway, _ = await make_gateway()
-    gateway._refusal_log = RefusalLogLimiter(time.monotonic, window_s=0.2)
+    gateway._handshake._refusal_log = RefusalLogLimiter(time.monotonic, window_s=0.2)
     with logs_until("handshake_refused_suppressed") as (logs, suppressed):
         for _ in range(3):
             await raw_request(gateway.port, websocket_handshake(gateway.port, origin="null"))

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import structlog
 
+from protocol.states import WorkerState
 from runtime.log_chain import route_records
 from runtime.log_records import to_json_line
 from runtime.settings import Settings, load_settings
 from supervisor.logs.sink import LogSink, RotatingJsonlFile
-from supervisor.pool.api import WorkerSnapshot, WorkerState
+from supervisor.pool.api import WorkerSnapshot
 from supervisor.pool.worker_pool import WorkerPool
 from tests.support.character_copies import with_bundled
 
@@ -57,7 +58,7 @@ class RecordingListener:
 
         def seen() -> bool:
             found[:] = [snap for cid, st, snap in self.states[after:]
-                        if cid == character_id and st is state]
+                        if cid == character_id and st == state]
             return bool(found)
 
         await self.wait_for(seen, timeout_s)

@@ -6,38 +6,46 @@ import itertools
 
 import pytest
 
-from supervisor.pool.api import WorkerState as S
+from protocol.states import WorkerState
 from supervisor.pool.lifecycle import (
     TRANSITIONS,
+    WORKER_STATES,
     IllegalTransition,
     Lifecycle,
     WorkerLifecycle,
     next_state,
 )
 
-EXPECTED = {
-    (S.STOPPED, Lifecycle.SPAWN): S.STARTING,
-    (S.RESTARTING, Lifecycle.SPAWN): S.STARTING,
-    (S.STARTING, Lifecycle.READY): S.READY,
-    (S.DEBUGGING, Lifecycle.READY): S.DEBUGGING,
-    (S.STARTING, Lifecycle.DEBUGGER): S.DEBUGGING,
-    (S.READY, Lifecycle.DEBUGGER): S.DEBUGGING,
-    (S.DEBUGGING, Lifecycle.DEBUGGER): S.DEBUGGING,
-    (S.STARTING, Lifecycle.CRASHED): S.RESTARTING,
-    (S.READY, Lifecycle.CRASHED): S.RESTARTING,
-    (S.DEBUGGING, Lifecycle.CRASHED): S.RESTARTING,
-    (S.STARTING, Lifecycle.QUARANTINED): S.FAILED,
-    (S.READY, Lifecycle.QUARANTINED): S.FAILED,
-    (S.DEBUGGING, Lifecycle.QUARANTINED): S.FAILED,
-    **{(state, Lifecycle.RESTART): S.RESTARTING for state in S},
-    **{(state, Lifecycle.STOP): S.STOPPED for state in S},
+EXPECTED: dict[tuple[WorkerState, Lifecycle], WorkerState] = {
+    ("stopped", Lifecycle.SPAWN): "starting",
+    ("restarting", Lifecycle.SPAWN): "starting",
+    ("starting", Lifecycle.READY): "ready",
+    ("debugging", Lifecycle.READY): "debugging",
+    ("starting", Lifecycle.DEBUGGER): "debugging",
+    ("ready", Lifecycle.DEBUGGER): "debugging",
+    ("debugging", Lifecycle.DEBUGGER): "debugging",
+    ("starting", Lifecycle.CRASHED): "restarting",
+    ("ready", Lifecycle.CRASHED): "restarting",
+    ("debugging", Lifecycle.CRASHED): "restarting",
+    ("starting", Lifecycle.QUARANTINED): "failed",
+    ("ready", Lifecycle.QUARANTINED): "failed",
+    ("debugging", Lifecycle.QUARANTINED): "failed",
+    **{(state, Lifecycle.RESTART): "restarting" for state in WORKER_STATES},
+    **{(state, Lifecycle.STOP): "stopped" for state in WORKER_STATES},
 }
 
 
-@pytest.mark.parametrize(("state", "event"), list(itertools.product(S, Lifecycle)))
-def test_every_pair_follows_the_table_or_is_refused(state: S, event: Lifecycle) -> None:
+def test_the_pool_decides_by_the_states_clients_see() -> None:
+    assert WORKER_STATES == (
+        "starting", "ready", "debugging", "restarting", "failed", "stopped")
+
+
+@pytest.mark.parametrize(("state", "event"), list(itertools.product(WORKER_STATES, Lifecycle)))
+def test_every_pair_follows_the_table_or_is_refused(
+    state: WorkerState, event: Lifecycle
+) -> None:
     if (state, event) in EXPECTED:
-        assert next_state(state, event) is EXPECTED[(state, event)]
+        assert next_state(state, event) == EXPECTED[(state, event)]
     else:
         with pytest.raises(IllegalTransition):
             next_state(state, event)
@@ -51,11 +59,11 @@ def test_a_crashed_worker_is_back_to_ready_through_restarting_and_starting() -> 
     life = WorkerLifecycle("m-playful")
     path = [life.apply(e) for e in (Lifecycle.SPAWN, Lifecycle.READY, Lifecycle.CRASHED,
                                     Lifecycle.SPAWN, Lifecycle.READY)]
-    assert path == [S.STARTING, S.READY, S.RESTARTING, S.STARTING, S.READY]
+    assert path == ["starting", "ready", "restarting", "starting", "ready"]
 
 
 def test_a_quarantined_worker_only_leaves_failed_by_restart_or_stop() -> None:
-    leaving = {e for (s, e) in TRANSITIONS if s is S.FAILED}
+    leaving = {e for (s, e) in TRANSITIONS if s == "failed"}
     assert leaving == {Lifecycle.RESTART, Lifecycle.STOP}
 
 
@@ -65,7 +73,7 @@ def test_illegal_transition_names_the_character_state_and_input() -> None:
 
 
 def test_heartbeats_never_apply_to_a_debugged_worker() -> None:
-    life = WorkerLifecycle("m-playful", S.READY)
+    life = WorkerLifecycle("m-playful", "ready")
     assert life.heartbeats_apply
     life.apply(Lifecycle.DEBUGGER)
     assert not life.heartbeats_apply

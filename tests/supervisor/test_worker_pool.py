@@ -11,7 +11,7 @@ import pytest
 
 from protocol.queries import StatusRequest, StatusResponse
 from protocol.session import PingResponse
-from supervisor.pool.api import CharacterNotFound, CharacterUnavailable, WorkerState
+from supervisor.pool.api import CharacterNotFound, CharacterUnavailable
 from tests.supervisor.conftest import THREE
 from tests.supervisor.helpers import log_records, pid_of, request, wait_until
 from tests.support.paths import BUNDLED_CHARACTERS
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.process
 async def test_preloaded_workers_are_forked_with_their_title_and_fds(start_pool) -> None:
     pool, _listener = await start_pool()
     states = await pool.preload(THREE)
-    assert set(states.values()) == {WorkerState.READY}
+    assert set(states.values()) == {"ready"}
     for character_id in THREE:
         pid = pid_of(pool, character_id)
         process = psutil.Process(pid)
@@ -56,8 +56,8 @@ async def test_sigkilled_worker_is_back_and_answering_while_others_never_notice(
     seen = len(listener.states)
     victim = pid_of(pool, "m-playful")
     os.kill(victim, signal.SIGKILL)
-    await listener.wait_state("m-playful", WorkerState.RESTARTING, after=seen)
-    await listener.wait_state("m-playful", WorkerState.READY, after=seen)
+    await listener.wait_state("m-playful", "restarting", after=seen)
+    await listener.wait_state("m-playful", "ready", after=seen)
     assert isinstance(await request(pool, listener, "m-playful", 7), PingResponse)
     assert pid_of(pool, "m-playful") != victim
     assert {cid: pid_of(pool, cid) for cid in others} == others
@@ -72,7 +72,7 @@ async def test_crash_report_is_kept_for_ps(start_pool) -> None:
     pool, listener = await start_pool()
     await pool.ensure("zen-master")
     os.kill(pid_of(pool, "zen-master"), signal.SIGKILL)
-    snapshot = await listener.wait_state("zen-master", WorkerState.RESTARTING)
+    snapshot = await listener.wait_state("zen-master", "restarting")
     assert snapshot.last_crash == "killed by SIGKILL"
     assert snapshot.restarts == 1
 
@@ -86,8 +86,8 @@ async def test_always_crashing_character_is_quarantined_others_keep_serving_rest
     await pool.preload(["zen-master"])
     with pytest.raises(CharacterUnavailable, match="quarantined"):
         await pool.ensure("lamplighter")
-    assert pool.state("lamplighter") is WorkerState.FAILED
-    assert listener.states_of("lamplighter").count(WorkerState.RESTARTING) == 2
+    assert pool.state("lamplighter") == "failed"
+    assert listener.states_of("lamplighter").count("restarting") == 2
     assert isinstance(await request(pool, listener, "zen-master", 1), PingResponse)
     failed = next(s for s in pool.snapshots() if s.character_id == "lamplighter")
     assert failed.last_crash is not None and failed.last_crash.startswith("exit code 1: ")
@@ -96,7 +96,7 @@ async def test_always_crashing_character_is_quarantined_others_keep_serving_rest
     broken.write_text((BUNDLED_CHARACTERS / "lamplighter.yaml").read_text())
     seen = len(listener.states)
     await pool.restart("lamplighter")
-    await listener.wait_state("lamplighter", WorkerState.READY, after=seen)
+    await listener.wait_state("lamplighter", "ready", after=seen)
     assert isinstance(await request(pool, listener, "lamplighter", 2), PingResponse)
 
 
@@ -117,9 +117,9 @@ async def test_hung_worker_is_killed_by_heartbeat_and_restarted(start_pool) -> N
     await pool.ensure("f-serious")
     hung = pid_of(pool, "f-serious")
     os.kill(hung, signal.SIGSTOP)  # as silent as an infinite loop, without a test hook
-    snapshot = await listener.wait_state("f-serious", WorkerState.RESTARTING)
+    snapshot = await listener.wait_state("f-serious", "restarting")
     assert snapshot.last_crash is not None and "no heartbeat answered" in snapshot.last_crash
-    await listener.wait_state("f-serious", WorkerState.READY, after=2)
+    await listener.wait_state("f-serious", "ready", after=2)
     assert not is_running(hung)
 
 
@@ -128,12 +128,12 @@ async def test_debugged_worker_is_never_killed_for_silence(start_pool) -> None:
                                                 "heartbeat_interval_s": 0.05})
     await pool.ensure("f-serious")
     port = await pool.start_debugger("f-serious", None, wait=False)
-    assert port > 0 and pool.state("f-serious") is WorkerState.DEBUGGING
+    assert port > 0 and pool.state("f-serious") == "debugging"
     paused = pid_of(pool, "f-serious")
     os.kill(paused, signal.SIGSTOP)  # a debugger stopped at a breakpoint looks like this
     # Nothing to await for an event that must not happen: observe 5 timeouts' worth.
     with pytest.raises(TimeoutError):
-        await listener.wait_state("f-serious", WorkerState.RESTARTING, timeout_s=1.5)
+        await listener.wait_state("f-serious", "restarting", timeout_s=1.5)
     os.kill(paused, signal.SIGCONT)
     assert isinstance(await request(pool, listener, "f-serious", 3), PingResponse)
     assert pid_of(pool, "f-serious") == paused
@@ -152,7 +152,7 @@ async def test_close_leaves_no_process_behind(start_pool) -> None:
     pids = [pid_of(pool, cid) for cid in THREE] + [pool._zygote.pid]
     await pool.close(grace_s=1.0)
     assert not any(is_running(pid) for pid in pids)
-    assert {s.state for s in pool.snapshots()} == {WorkerState.STOPPED}
+    assert {s.state for s in pool.snapshots()} == {"stopped"}
     assert psutil.Process().children() == []
 
 
