@@ -3,7 +3,8 @@ in this process — local mode is the worker without its process.
 
 Requests reach the service as the ``WorkerRequest`` frames a gateway sends (through
 ``client.in_process_channel``) and its replies come back the same way, so every local answer
-is the worker's own. What a gateway does between one session and a worker is done here: a
+is the worker's own. What a gateway does between one session and a worker is done here: each
+request read as a client's JSON frame is read (so a field out of range is refused alike), a
 ``request_id`` per request; ``characters_request`` and ``cancel_request`` answered here (a
 cancel becomes a ``WorkerCancel``); an ``ExportCredit`` for each export chunk the reader takes;
 the worker's events published, except the session's own ``turn_event`` (a gateway never sends
@@ -33,6 +34,7 @@ from client.request_table import Arrival
 from protocol.chat import CancelRequest, CancelResponse
 from protocol.errors import ErrorCode, ErrorResponse, ProtocolError
 from protocol.events import TurnEvent
+from protocol.json_codec import decode_client_message, encode_client_message
 from protocol.pipe import (
     ExportCredit,
     FromWorker,
@@ -138,7 +140,14 @@ class InProcessLink:
             raise error_for(exc.code, str(exc), exc.details) from None
 
     def _route(self, request: ClientMessage, exchange: _InProcessExchange) -> None:
-        """Answer ``request`` here, or hand it to the service."""
+        """Answer ``request`` here, or hand it to the service. It is read first as a
+        gateway reads a client's frame (JSON, checked against the message's fields), so a
+        field out of range is refused as a server refuses it."""
+        try:
+            request = decode_client_message(encode_client_message(request))
+        except ProtocolError as exc:
+            exchange.deliver(_error(request, exc.code, exc.message, exc.details))
+            return
         if isinstance(request, CharactersRequest):
             exchange.deliver(self._characters(request))
             return
