@@ -11,14 +11,12 @@ not be opened; 2 no server and no fallback, or a usage error.
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
 import click
-import structlog
 
 from client import render
 from client.dashboard import run_dashboard
@@ -163,6 +161,10 @@ def local_character(settings: Settings, user: str | None) -> Character:
     only here, so a remote chat never loads it. Its log records (``turn_committed``, an
     unreachable LLM server) go to the stdlib ``logging`` module, warnings and worse on
     stderr: never into the conversation on stdout."""
+    import logging
+
+    import structlog
+
     from client.local import LocalCharacter
 
     structlog.configure(

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from client.character import LinkedCharacter
-from client.errors import GreenroomError
 from client.event_hub import EventHub
 from client.in_process_link import InProcessLink
 from client.interface import CharacterEvent
@@ -35,40 +34,6 @@ async def link(tmp_path: Path) -> AsyncIterator[tuple[InProcessLink, list[Charac
         yield in_process, events
     finally:
         await in_process.close()
-
-
-@pytest.fixture
-async def toby(tmp_path: Path) -> AsyncIterator[LocalCharacter]:
-    character = LocalCharacter(load_settings({"data_dir": tmp_path}, environ={}), user="ann")
-    await character.attach(CHARACTER)
-    try:
-        yield character
-    finally:
-        await character.close()
-
-
-async def test_a_local_reply_carries_what_the_workers_chat_response_carries(
-    toby: LocalCharacter,
-) -> None:
-    reply = await toby.chat("Hello! I love hiking.")
-    assert reply.metadata["user"] == "ann" and reply.metadata["turn_index"] == 1
-    assert reply.metadata["incomplete"] is False and "timings_ms" in reply.metadata
-    assert reply.vitals and reply.vitals_delta and set(reply.vitals_delta) <= set(reply.vitals)
-    assert reply.mood and reply.mood_intensity is not None
-
-
-async def test_local_snapshots_are_listed_under_the_wire_name(toby: LocalCharacter) -> None:
-    await toby.save("first")
-    assert [s["filename"] for s in await toby.snapshots()] == ["first"]
-
-
-async def test_a_field_out_of_range_is_refused_as_a_server_refuses_it(
-    toby: LocalCharacter,
-) -> None:
-    with pytest.raises(GreenroomError) as refused:
-        await toby.search_memory("hiking", limit=5000)
-    assert refused.value.code == "bad_request"
-    assert "memory_search_request" in refused.value.message
 
 
 async def test_the_sessions_own_turn_is_a_vitals_event_but_no_turn_event(
