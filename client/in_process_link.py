@@ -61,7 +61,7 @@ Publish = Callable[[CharacterEvent], None]
 
 
 class InProcessLink:
-    """The link of one local session (see the module docstring); ``close()`` once."""
+    """The link of one local session (see the module docstring); always ``close()`` it."""
 
     def __init__(self, settings: Settings, *, user: str, publish: Publish) -> None:
         self._settings = settings
@@ -120,8 +120,6 @@ class InProcessLink:
         channel, self._channel = self._channel, None
         if channel is not None:
             await channel.close()
-
-    # -- the gateway's part -----------------------------------------------------------------
 
     async def _open(self, character_id: str) -> InProcessChannel:
         """The character's service, or the error a server answers when it cannot start."""

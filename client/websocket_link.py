@@ -135,10 +135,6 @@ class WebSocketLink:
     def user(self) -> str | None:
         return self._user
 
-    @property
-    def phase(self) -> Phase:
-        return self._phase
-
     async def open(self, character_id: str | None = None) -> None:
         """First connection (with retries), then attach to ``character_id`` if given. Raises
         ``ConnectionFailed`` when no attempt succeeds (the link is then closed), or the
@@ -211,8 +207,6 @@ class WebSocketLink:
         self._requests.fail_all(ConnectionLost(CONNECTION_LOST, "The client was closed."))
         self._publish(ConnectionEvent("closed"))
 
-    # -- phase ----------------------------------------------------------------------------
-
     async def _move(self, event: LinkEvent) -> None:
         async with self._phase_changed:
             self._advance(event)
@@ -221,8 +215,6 @@ class WebSocketLink:
         """Move the phase by ``event``; the caller holds ``_phase_changed``."""
         self._phase = next_phase(self._phase, event)
         self._phase_changed.notify_all()
-
-    # -- connection -----------------------------------------------------------------------
 
     async def _connect_round(self, phase: Literal["connecting", "reconnecting"]) -> (
         ClientConnection | None
@@ -390,8 +382,6 @@ class WebSocketLink:
             f"The server at {self.url} is gone and did not answer {self._attempts} "
             "reconnection attempt(s); start it again and retry.",
         )
-
-    # -- requests -------------------------------------------------------------------------
 
     async def _send(self, ws: ClientConnection, request: ClientMessage) -> None:
         try:
