@@ -22,7 +22,6 @@ from client import render
 from client.dashboard import run_dashboard
 from client.errors import ConnectionFailed, GreenroomError
 from client.interface import Character, CharacterEntry
-from client.local import LocalCharacter
 from client.remote import CharacterClient
 from client.repl import run_repl
 from client.screen import PlainScreen, RichScreen, Screen
@@ -131,7 +130,7 @@ async def open_character(
     """A connected client, or a local character (forced, or as the fallback); ``None`` when
     no server answered and falling back is not allowed (the reason is already shown)."""
     if options.local:
-        return LocalCharacter(settings, user=options.user)
+        return local_character(settings, options.user)
     remote = CharacterClient(settings.server_url, token=settings.token, user=options.user,
                              client_name=CLIENT_NAME,
                              request_timeout_s=settings.request_timeout_s)
@@ -147,7 +146,7 @@ async def open_character(
             f"no server at {settings.server_url} — falling back to LOCAL mode "
             f"(engine {settings.engine}, data in {settings.data_dir})"
         )
-        return LocalCharacter(settings, user=options.user)
+        return local_character(settings, options.user)
     except GreenroomError:
         await remote.close()
         raise
@@ -155,6 +154,30 @@ async def open_character(
         announcer.cancel()
         await asyncio.wait([announcer])
     return remote
+
+
+def local_character(settings: Settings, user: str | None) -> Character:
+    """Local mode: the worker's service in this process. The engine is imported here and
+    only here, so a remote chat never loads it. Its log records (``turn_committed``, an
+    unreachable LLM server) go to the stdlib ``logging`` module, warnings and worse on
+    stderr: never into the conversation on stdout."""
+    import logging
+
+    import structlog
+
+    from client.local import LocalCharacter
+
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.format_exc_info,
+            structlog.processors.KeyValueRenderer(key_order=["level", "event"]),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+    )
+    return LocalCharacter(settings, user=user)
 
 
 async def _announce_connecting(remote: CharacterClient, screen: Screen) -> None:

@@ -1,9 +1,11 @@
 """The one interface a chat front end talks to, remote or in-process.
 
-``CharacterClient`` (over the gateway's WebSocket) and ``LocalCharacter`` (the engine in this
-process) both satisfy ``Character``; the REPL, the dashboard and ``--message`` are written once
-against it. Free-form payloads (``vitals``, ``character_summary``, memories) stay JSON objects:
-their inner shape belongs to the engine, and ``client.vitals_view`` reads them tolerantly.
+``CharacterClient`` (over the gateway's WebSocket) and ``LocalCharacter`` (the worker's
+``CharacterService`` in this process) both satisfy ``Character``, as one class
+(``client.character.LinkedCharacter``) over two links; the REPL, the dashboard and
+``--message`` are written once against it. Free-form payloads (``vitals``,
+``character_summary``, memories) stay JSON objects: their inner shape belongs to the engine,
+and ``client.vitals_view`` reads them tolerantly.
 """
 
 from __future__ import annotations
@@ -22,12 +24,16 @@ JsonObject = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class ChatReply:
-    """A finished turn: the reply text and whatever state the engine reported with it."""
+    """A finished turn: the reply text and the state its answer carried — ``vitals`` the
+    levels after the message, ``vitals_delta`` what the message changed, the mood — and
+    ``metadata`` (turn id and index, generation, timings)."""
 
     text: str
     vitals: JsonObject | None = None
     mood: str | None = None
     metadata: JsonObject = field(default_factory=dict)
+    vitals_delta: JsonObject | None = None
+    mood_intensity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +154,8 @@ class Character(Protocol):
         """The export document, decoded (held whole in memory; see ``export_text``)."""
 
     def export_text(self) -> AsyncIterator[str]:
-        """The export document's JSON text in pieces, for any size of history: remote, a
-        streamed export checked chunk by chunk (``client.export_assembly``); local, read
-        from the database record by record. Same text either way (but ``exported_at``)."""
+        """The export document's JSON text in pieces, for any size of history: a streamed
+        export checked chunk by chunk (``client.export_assembly``), remote and local alike."""
 
     def events(self) -> AsyncIterator[CharacterEvent]:
         """Events from now on, until ``close()``. Each call is an independent subscriber."""

@@ -159,7 +159,7 @@ def memories_plain(memories: Sequence[JsonObject]) -> str:
         return "(no matching memories)"
     lines = []
     for number, memory in enumerate(memories, start=1):
-        text = memory.get("text") or memory.get("content") or memory.get("summary") or ""
+        text = memory.get("text", "")
         score = memory.get("score")
         scored = f" (score {score:.3f})" if isinstance(score, int | float) else ""
         lines.append(f"{number}. {text}{scored}")
@@ -170,7 +170,7 @@ def snapshots_plain(snapshots: Sequence[JsonObject]) -> str:
     if not snapshots:
         return "(no snapshots)"
     return "\n".join(
-        f"- {s.get('filename') or s.get('name')}"
+        f"- {s.get('filename', '?')}"
         + (f"  ({s['created_at']})" if s.get("created_at") else "")
         for s in snapshots
     )
@@ -258,7 +258,7 @@ def worker_state_notice(event: WorkerStateEvent) -> str | None:
 
 def describe_info(info: JsonObject) -> str:
     """A short line for ``character_info`` after attach/load/reset/undo."""
-    name = info.get("name") or info.get("character_name") or info.get("character_id")
+    name = info.get("name")
     turns = info.get("turn_count")
     parts = [str(name)] if name else []
     if isinstance(turns, int):

@@ -16,10 +16,10 @@ from pathlib import Path
 from client import render
 from client.commands import Command, Invalid, Parsed, Say
 from client.errors import Cancelled, GreenroomError
-from client.interface import Character, CharacterEvent, JsonObject
+from client.interface import Character, CharacterEvent, ChatReply, JsonObject
 from client.reply_stream import ReplyStream
 from client.screen import Screen
-from client.vitals_view import VitalsView, view_from_event, view_from_status
+from client.vitals_view import VitalsView, view_from_event, view_from_reply, view_from_status
 from protocol.events import TurnEvent, VitalsEvent
 
 
@@ -177,11 +177,20 @@ class ChatSession:
                 self.screen.reply_begin(self.speaker)
             self.screen.reply_end()
             if self.show_vitals:
-                try:
-                    await self.refresh_vitals(show=True)
-                except GreenroomError as exc:
-                    self.screen.error(render.error_text(exc))
+                await self._show_turn_vitals(stream.reply)
         return ok
+
+    async def _show_turn_vitals(self, reply: ChatReply | None) -> None:
+        """The panel after a turn, from what its answer carries (levels, changes, mood); a
+        status request only for an answer without levels."""
+        try:
+            if reply is not None and reply.vitals:
+                self.view = view_from_reply(reply, self.view)
+                self.screen.vitals(self.view)
+            else:
+                await self.refresh_vitals(show=True)
+        except GreenroomError as exc:
+            self.screen.error(render.error_text(exc))
 
     async def _cancel_when_interrupted(self) -> None:
         await self._interrupted.wait()

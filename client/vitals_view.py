@@ -1,13 +1,14 @@
 """What the vitals panel shows, read out of the engine's free-form status objects.
 
-``status_response.vitals`` / ``character_summary`` and ``vitals_event.vitals`` are JSON
-objects whose inner shape belongs to the engine. This module is the one place that reads them,
-and it reads them tolerantly: levels may be plain numbers (``{"dopamine": 62.0}``), objects
-(``{"dopamine": {"level": 62, "baseline": 75, "change": -3}}``) or parallel maps
-(``{"levels": {...}, "baselines": {...}, "changes": {...}}``), with an optional
-``details`` map of per-level objects (what ``worker.engine.report`` sends). Anything
-missing is ``None`` and the renderer leaves it out. When the engine gives no change, the
-change is computed against the previous view. Pure functions over plain values.
+``status_response.vitals`` / ``character_summary``, ``vitals_event.vitals`` and a turn's
+``ChatReply`` (levels and their changes) are JSON objects whose inner shape belongs to the
+engine. This module is the one place that reads them, and it reads them tolerantly: levels
+may be plain numbers (``{"dopamine": 62.0}``), objects (``{"dopamine": {"level": 62,
+"baseline": 75, "change": -3}}``) or parallel maps (``{"levels": {...}, "baselines": {...},
+"changes": {...}}``), with an optional ``details`` map of per-level objects (what
+``worker.engine.report`` sends). Anything missing is ``None`` and the renderer leaves it out.
+When the engine gives no change, the change is computed against the previous view. Pure
+functions over plain values.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
+
+from client.interface import ChatReply
 
 NEUROCHEMICALS: Final = (
     "dopamine", "serotonin", "oxytocin", "endorphins", "cortisol", "adrenaline",
@@ -93,6 +96,22 @@ def view_from_event(
         levels=_levels(vitals, previous),
         mood=mood or event_mood or base.mood,
         mood_intensity=intensity if intensity is not None else base.mood_intensity,
+    )
+
+
+def view_from_reply(reply: ChatReply, previous: VitalsView | None) -> VitalsView:
+    """The panel after the user's own turn, from its answer: the levels after the message,
+    what the message changed, the mood. Baselines, relationship and goals are kept from
+    before: the answer does not carry them (``view_from_status`` reads them)."""
+    base = previous or VitalsView()
+    levels = _levels({"levels": reply.vitals or {}, "changes": reply.vitals_delta or {}},
+                     previous)
+    return replace(
+        base,
+        levels=levels,
+        mood=reply.mood or base.mood,
+        mood_intensity=(reply.mood_intensity if reply.mood_intensity is not None
+                        else base.mood_intensity),
     )
 
 

@@ -446,9 +446,7 @@ class CharacterService:
             character_id=self.character_id, user=result.user,
             user_message=_user_message(request), response_text=result.response_text,
             turn_index=result.turn_index, session_id=request.session_id)))
-        self._send(WorkerEvent(message=VitalsEvent(
-            character_id=self.character_id, vitals=result.vitals, mood=result.mood,
-            cause="turn")))
+        self._vitals_event("turn")
         log.info("turn_committed", turn_id=result.turn_id, turn_index=result.turn_index,
                  regenerated=result.regenerated, timings_ms=result.timings_ms)
         return _chat_response(mid, result)
@@ -504,11 +502,13 @@ class CharacterService:
         return document
 
     def _vitals_event(self, cause: str) -> None:
+        """The ``vitals_event`` of every cause: the full current set, as a status reports it
+        (levels, mood, per-level baselines and last-turn changes)."""
         vitals = self._engine.status(include_vitals=True).vitals or {}
-        info = self._engine.character_info()
+        mood = vitals.get("mood")
         self._send(WorkerEvent(message=VitalsEvent(
-            character_id=self.character_id, vitals=vitals, mood=info.get("mood"),
-            cause=cause)))
+            character_id=self.character_id, vitals=vitals,
+            mood=mood if isinstance(mood, str) else None, cause=cause)))
 
     def _reply_error(self, request: WorkerRequest, code: str, text: str, *,
                      details: dict[str, Any] | None = None) -> None:

@@ -52,6 +52,17 @@ async def test_a_message_streams_the_reply_then_the_vitals(session: tuple[ChatSe
     assert "[vitals" in text and "mood:" in text
 
 
+async def test_the_panel_after_a_turn_is_drawn_from_its_answer_alone(
+    session: tuple[ChatSession, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat, out = session
+    asked: list[str] = []
+    monkeypatch.setattr(chat.character, "status", lambda **_: asked.append("status"))
+    text = await run(chat, out, "You are wonderful, thank you!")
+    assert "[vitals" in text and "^ +" in text
+    assert asked == []
+
+
 async def test_ctrl_c_cancels_the_reply_and_the_chat_goes_on(
     session: tuple[ChatSession, io.StringIO],
 ) -> None:

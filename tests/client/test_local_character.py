@@ -1,4 +1,5 @@
-"""LocalCharacter against the real engine (scripted backend, SQLite in a temp data dir)."""
+"""LocalCharacter: the worker's real CharacterService in this process (scripted backend, SQLite in
+a temp data dir)."""
 
 from __future__ import annotations
 
@@ -126,6 +127,30 @@ async def test_each_change_publishes_a_vitals_event(toby: LocalCharacter) -> Non
     event = await asyncio.wait_for(anext(events), 5)
     assert isinstance(event, VitalsEvent) and event.cause == "turn"
     assert event.vitals["details"]["dopamine"]["baseline"] > 0
+
+
+async def test_a_local_reply_carries_what_the_workers_chat_response_carries(
+    toby: LocalCharacter,
+) -> None:
+    reply = await toby.chat("Hello! I love hiking.")
+    assert reply.metadata["user"] == "ann" and reply.metadata["turn_index"] == 1
+    assert reply.metadata["incomplete"] is False and "timings_ms" in reply.metadata
+    assert reply.vitals and reply.vitals_delta and set(reply.vitals_delta) <= set(reply.vitals)
+    assert reply.mood and reply.mood_intensity is not None
+
+
+async def test_local_snapshots_are_listed_under_the_wire_name(toby: LocalCharacter) -> None:
+    await toby.save("first")
+    assert [s["filename"] for s in await toby.snapshots()] == ["first"]
+
+
+async def test_a_field_out_of_range_is_refused_as_a_server_refuses_it(
+    toby: LocalCharacter,
+) -> None:
+    with pytest.raises(GreenroomError) as refused:
+        await toby.search_memory("hiking", limit=5000)
+    assert refused.value.code == "bad_request"
+    assert "memory_search_request" in refused.value.message
 
 
 async def test_unknown_character_is_character_not_found(tmp_path: Path) -> None:

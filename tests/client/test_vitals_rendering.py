@@ -6,8 +6,15 @@ from typing import Any
 
 from rich.console import Console
 
+from client.interface import ChatReply
 from client.render import arrow, bar, vitals_panel, vitals_plain, vitals_toolbar
-from client.vitals_view import NEUROCHEMICALS, VitalsView, view_from_event, view_from_status
+from client.vitals_view import (
+    NEUROCHEMICALS,
+    VitalsView,
+    view_from_event,
+    view_from_reply,
+    view_from_status,
+)
 
 
 def _engine_vitals(level: float, baseline: float, delta: float) -> dict[str, Any]:
@@ -50,6 +57,19 @@ def test_flat_levels_without_changes_are_compared_to_the_previous_view() -> None
     after = view_from_status({}, {"dopamine": 57.5}, previous=before)
     level = after.level("dopamine")
     assert level is not None and level.change == 7.5
+
+
+def test_a_turns_answer_gives_levels_its_own_changes_and_mood() -> None:
+    before = view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, 6.0))
+    reply = ChatReply(text="hi", vitals={"dopamine": 75.0, "cortisol": 30.0},
+                      vitals_delta={"dopamine": 2.5, "cortisol": -1.0}, mood="playful",
+                      mood_intensity=0.5)
+    after = view_from_reply(reply, before)
+    dopamine = after.level("dopamine")
+    assert dopamine is not None and (dopamine.value, dopamine.change) == (75.0, 2.5)
+    assert dopamine.baseline == 64.0
+    assert (after.mood, after.mood_intensity) == ("playful", 0.5)
+    assert after.relationship == before.relationship and after.goals == before.goals
 
 
 def test_vitals_event_keeps_relationship_and_goals_from_before() -> None:

@@ -209,9 +209,13 @@ async def test_an_answer_that_cannot_be_encoded_answers_internal_at_once(
     assert not [line for line in server.lines if "never retrieved" in line]
 
 
-async def test_a_local_character_exports_record_by_record(tmp_path: Path) -> None:
+LOCAL_EXPORT_TURNS = 2_500
+"""About 4 MB of export: some sixty of the worker's ``EXPORT_CHUNK_CHARS`` chunks."""
+
+
+async def test_a_local_character_streams_its_export_in_bounded_chunks(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    await build_long_history(data_dir, CHARACTER, turns=50, snapshots=3)
+    await build_long_history(data_dir, CHARACTER, turns=LOCAL_EXPORT_TURNS, snapshots=3)
     character = LocalCharacter(load_settings({"data_dir": data_dir}, environ={}))
     try:
         await character.attach(CHARACTER)
@@ -221,7 +225,7 @@ async def test_a_local_character_exports_record_by_record(tmp_path: Path) -> Non
     text = "".join(pieces)
     assert len(pieces) > 50 and max(map(len, pieces)) < len(text) / 10
     document = json.loads(text)
-    assert len(document["content"]["turns"]) == 50
+    assert len(document["content"]["turns"]) == LOCAL_EXPORT_TURNS
     assert [s["name"] for s in document["snapshots"]] == ["snap-00000", "snap-00001",
                                                           "snap-00002"]
     assert document["snapshots"][0]["content"]["state"]["turn_count"] == 1
