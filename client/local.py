@@ -111,9 +111,9 @@ class LocalCharacter:
                     character,
                     data_dir=self._settings.data_dir,
                     backend=backend,
-                    half_life_s=self._settings.decay_half_life_s,
-                    token_budget=self._settings.prompt_token_budget,
-                    max_message_chars=self._settings.max_message_chars,
+                    half_life_s=self._settings.engine.decay_half_life_s,
+                    token_budget=self._settings.engine.prompt_token_budget,
+                    max_message_chars=self._settings.engine.max_message_chars,
                     options=default_options(self._settings, character.llm),
                     embedder=embedder,
                 )
