@@ -131,9 +131,9 @@ async def open_character(
     no server answered and falling back is not allowed (the reason is already shown)."""
     if options.local:
         return local_character(settings, options.user)
-    remote = CharacterClient(settings.server_url, token=settings.token, user=options.user,
+    remote = CharacterClient(settings.server_url, token=settings.gateway.token, user=options.user,
                              client_name=CLIENT_NAME,
-                             request_timeout_s=settings.request_timeout_s)
+                             request_timeout_s=settings.gateway.request_timeout_s)
     announcer = asyncio.create_task(_announce_connecting(remote, screen))
     try:
         await remote.open()
@@ -144,7 +144,7 @@ async def open_character(
             return None
         screen.notice(
             f"no server at {settings.server_url} — falling back to LOCAL mode "
-            f"(engine {settings.engine}, data in {settings.data_dir})"
+            f"(engine {settings.engine.backend}, data in {settings.data_dir})"
         )
         return local_character(settings, options.user)
     except GreenroomError:

@@ -28,12 +28,13 @@ LogFormat = Literal["console", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 
-class Settings(BaseModel):
-    """Everything configurable, with units in the field names where they matter."""
-
+class _Slice(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # Network
+
+class GatewaySettings(_Slice):
+    """The gateway: where it listens, who may connect, and its limits per session."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
     token: str | None = None
@@ -42,59 +43,11 @@ class Settings(BaseModel):
     tls_key: Path | None = None
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
-    server_url: str = "ws://localhost:8765"
-
-    # Files
-    data_dir: Path = REPO_ROOT / "data"
-    characters_dir: Path = REPO_ROOT / "schemas" / "characters"
-
-    # LLM backends
-    engine: EngineName = "scripted"
-    ollama_base_url: str = "http://localhost:11434"
-    ollama_model: str = "llama3.2"
-    ollama_keep_alive: str = "5m"
-    openai_base_url: str = "http://localhost:8080/v1"
-    openai_model: str = "default"
-    openai_api_key: str | None = None
-    embedding_model: str | None = None
-    embedding_base_url: str | None = None  # None: the chat server's URL
-    llm_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
-    llm_num_ctx: int = Field(default=4096, gt=0)
-    llm_max_tokens: int = Field(default=512, gt=0)
-    llm_connect_timeout_s: float = Field(default=5.0, gt=0)
-    llm_first_token_timeout_s: float = Field(default=300.0, gt=0)
-    llm_silence_timeout_s: float = Field(default=60.0, gt=0)
-    scripted_word_delay_s: float = Field(default=0.0, ge=0, le=5.0)
-
-    # Engine
-    decay_half_life_s: float = Field(default=600.0, gt=0)
-    prompt_token_budget: int = Field(default=3000, gt=0)
-
-    # Gateway limits
     request_timeout_s: float = Field(default=30.0, gt=0)
     max_frame_bytes: int = Field(default=1024 * 1024, gt=0)
-    max_message_chars: int = Field(default=DEFAULT_MAX_MESSAGE_CHARS, gt=0)
     chat_queue_depth: int = Field(default=8, ge=1)
     session_send_queue: int = Field(default=256, ge=1)
     session_request_limit: int = Field(default=64, ge=1)
-
-    # Supervisor
-    restart_max: int = Field(default=5, ge=0)
-    restart_window_s: float = Field(default=30.0, gt=0)
-    restart_backoff_initial_s: float = Field(default=0.01, ge=0)
-    restart_backoff_max_s: float = Field(default=5.0, ge=0)
-    restart_stable_after_s: float = Field(default=60.0, gt=0)
-    heartbeat_interval_s: float = Field(default=1.0, gt=0)
-    heartbeat_timeout_s: float = Field(default=10.0, gt=0)
-    ready_timeout_s: float = Field(default=20.0, gt=0)
-    shutdown_grace_s: float = Field(default=10.0, ge=0)
-    worker_memory_limit_mb: int | None = Field(default=None, gt=0)
-
-    # Logs
-    log_level: LogLevel = "info"
-    log_format: LogFormat | None = None  # None: console on a TTY, JSON otherwise
-    log_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
-    log_backups: int = Field(default=5, ge=0)
 
     @field_validator("allowed_origins")
     @classmethod
@@ -110,9 +63,106 @@ class Settings(BaseModel):
         no host name is kept as given, for the gateway to refuse at start."""
         return tuple(normal_host(v) or v for v in values)
 
+
+class EngineSettings(_Slice):
+    """The character engine in each worker: its LLM backend, timings and prompt budget.
+
+    ``backend`` is ``--engine`` / ``GREENROOM_ENGINE``. ``max_message_chars`` is the engine's
+    limit, which the gateway also applies before a message crosses a pipe."""
+
+    backend: EngineName = "scripted"
+    ollama_base_url: str = "http://localhost:11434"
+    ollama_model: str = "llama3.2"
+    ollama_keep_alive: str = "5m"
+    openai_base_url: str = "http://localhost:8080/v1"
+    openai_model: str = "default"
+    openai_api_key: str | None = None
+    embedding_model: str | None = None
+    embedding_base_url: str | None = None  # None: the chat server's URL
+    llm_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    llm_num_ctx: int = Field(default=4096, gt=0)
+    llm_max_tokens: int = Field(default=512, gt=0)
+    llm_connect_timeout_s: float = Field(default=5.0, gt=0)
+    llm_first_token_timeout_s: float = Field(default=300.0, gt=0)
+    llm_silence_timeout_s: float = Field(default=60.0, gt=0)
+    scripted_word_delay_s: float = Field(default=0.0, ge=0, le=5.0)
+    decay_half_life_s: float = Field(default=600.0, gt=0)
+    prompt_token_budget: int = Field(default=3000, gt=0)
+    max_message_chars: int = Field(default=DEFAULT_MAX_MESSAGE_CHARS, gt=0)
+
+
+class RestartSettings(_Slice):
+    """The pool's supervision of each worker: restart intensity and backoff, heartbeats, how
+    long a start and a shutdown may take, and the memory limit."""
+
+    restart_max: int = Field(default=5, ge=0)
+    restart_window_s: float = Field(default=30.0, gt=0)
+    restart_backoff_initial_s: float = Field(default=0.01, ge=0)
+    restart_backoff_max_s: float = Field(default=5.0, ge=0)
+    restart_stable_after_s: float = Field(default=60.0, gt=0)
+    heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    heartbeat_timeout_s: float = Field(default=10.0, gt=0)
+    ready_timeout_s: float = Field(default=20.0, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    worker_memory_limit_mb: int | None = Field(default=None, gt=0)
+
+
+class LoggingSettings(_Slice):
+    """The one log stream: level, console format, and the file's rotation."""
+
+    log_level: LogLevel = "info"
+    log_format: LogFormat | None = None  # None: console on a TTY, JSON otherwise
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    log_backups: int = Field(default=5, ge=0)
+
+
+class Settings(_Slice):
+    """Everything configurable: the files every part reads, and one slice per part.
+
+    Each part takes the slice it needs (``settings.gateway``, ``settings.engine``,
+    ``settings.restart``, ``settings.logging``); a worker gets the whole object. Units are in
+    the field names where they matter. Build one from flag/variable names with
+    ``Settings.from_flat`` or ``load_settings``."""
+
+    data_dir: Path = REPO_ROOT / "data"
+    characters_dir: Path = REPO_ROOT / "schemas" / "characters"
+    server_url: str = "ws://localhost:8765"
+    gateway: GatewaySettings = GatewaySettings()
+    engine: EngineSettings = EngineSettings()
+    restart: RestartSettings = RestartSettings()
+    logging: LoggingSettings = LoggingSettings()
+
     @property
     def log_file(self) -> Path:
         return self.data_dir / "logs" / "greenroom.jsonl"
+
+    @classmethod
+    def from_flat(cls, **values: Any) -> Settings:
+        """Settings from flag names (``host=``, ``engine=``, ``log_level=``, …), each put into
+        its slice; an unknown name raises ``TypeError``. Raises pydantic's
+        ``ValidationError`` for a bad value."""
+        nested: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in FLAT_FIELDS:
+                raise TypeError(f"no setting is called {name!r}")
+            part, field = FLAT_FIELDS[name]
+            if part is None:
+                nested[field] = value
+            else:
+                nested.setdefault(part, {})[field] = value
+        return cls(**nested)
+
+
+SLICES: dict[str, type[_Slice]] = {"gateway": GatewaySettings, "engine": EngineSettings,
+                                   "restart": RestartSettings, "logging": LoggingSettings}
+
+# A flag name → (slice or None for the root, field). Flag names are the field names, but for
+# ``engine`` (the backend's name; ``settings.engine`` is the engine's slice).
+FLAT_FIELDS: dict[str, tuple[str | None, str]] = {
+    **{name: (None, name) for name in ("data_dir", "characters_dir", "server_url")},
+    **{("engine" if name == "backend" else name): (part, name)
+       for part, model in SLICES.items() for name in model.model_fields},
+}
 
 
 # Environment variable → settings field. Seed-era names (OLLAMA_*) are kept as they were.
@@ -207,12 +257,23 @@ def load_settings(
     values = _from_env(env)
     values.update({k: v for k, v in (flags or {}).items() if v is not None})
     try:
-        return Settings(**values)
+        return Settings.from_flat(**values)
     except ValidationError as exc:
         field_to_var = {field: var for var, field in ENV_VARS.items()}
         problems = []
         for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "?"
+            field = _flat_name(err["loc"])
             source = f"--{field.replace('_', '-')} / {field_to_var.get(field, '?')}"
             problems.append(f"{source}: {err['msg']} (got {err.get('input')!r})")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def _flat_name(loc: tuple[int | str, ...]) -> str:
+    """The flag name of an error's location: ``("gateway", "port")`` → ``port``."""
+    if not loc:
+        return "?"
+    if len(loc) >= 2 and loc[0] in SLICES:
+        part, field = str(loc[0]), str(loc[1])
+        return next((flag for flag, where in FLAT_FIELDS.items() if where == (part, field)),
+                    field)
+    return str(loc[0])

@@ -157,7 +157,7 @@ def run_worker_process(
     start_hangup_watch(channel_socket, parent_pid, EXIT_OK)
     channel = Channel(channel_socket)
     configure_worker_logging(channel.send, character_id=spec.character_id,
-                             generation=spec.generation, level=spec.settings.log_level)
+                             generation=spec.generation, level=spec.settings.logging.log_level)
     debugging.install_stack_dump()
     debugging.install_breakpoint_hook(
         spec.character_id, lambda port: channel.send(DebuggerStarted(port=port)))
@@ -190,9 +190,9 @@ class WorkerRuntime:
                                      traceback=traceback.format_exc()))
             return EXIT_CANNOT_START
         self._channel.send(Ready(pid=os.getpid(), character_id=spec.character_id,
-                                 generation=spec.generation, engine=spec.settings.engine,
+                                 generation=spec.generation, engine=spec.settings.engine.backend,
                                  debug_port=self._debug_port))
-        log.info("worker_ready", engine=spec.settings.engine)
+        log.info("worker_ready", engine=spec.settings.engine.backend)
         try:
             await self._serve(service, stop_requested)
         finally:

@@ -147,21 +147,21 @@ class CharacterService:
         server or missing model is not among them.
         """
         character = load_character(character_id, settings.characters_dir).character
-        backend = make_backend(settings, character.llm)
-        embedder = make_embedder(settings, backend)
+        backend = make_backend(settings.engine, character.llm)
+        embedder = make_embedder(settings.engine, backend)
         try:
             engine = CharacterEngine.open(
                 character, data_dir=settings.data_dir, backend=backend,
-                half_life_s=settings.decay_half_life_s,
-                token_budget=settings.prompt_token_budget,
-                max_message_chars=settings.max_message_chars,
-                options=default_options(settings, character.llm), embedder=embedder,
+                half_life_s=settings.engine.decay_half_life_s,
+                token_budget=settings.engine.prompt_token_budget,
+                max_message_chars=settings.engine.max_message_chars,
+                options=default_options(settings.engine, character.llm), embedder=embedder,
             )
         except BaseException:
             await _aclose(backend, embedder)
             raise
         service = cls(engine, backend, embedder, send,
-                      keepalive_s=keepalive_interval(settings.request_timeout_s))
+                      keepalive_s=keepalive_interval(settings.gateway.request_timeout_s))
         service._backend_check = asyncio.get_running_loop().create_task(
             service._check_backend(), name="llm-health-check")
         return service

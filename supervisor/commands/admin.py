@@ -34,7 +34,8 @@ def _settings(server_url: str | None, token: str | None) -> Settings:
 
 def _run(settings: Settings, request: AdminRequest) -> AdminResponse:
     try:
-        return asyncio.run(admin_request(settings.server_url, request, token=settings.token))
+        return asyncio.run(admin_request(settings.server_url, request,
+                                         token=settings.gateway.token))
     except AdminError as exc:
         raise click.ClickException(f"[{exc.code}] {exc}") from None
 

@@ -73,15 +73,15 @@ async def run_server(
         except (GatewayConfigError, OSError) as exc:
             _say(f"greenroom: cannot start the gateway: {exc}", err=True)
             return 2
-        scheme = "wss" if settings.tls_cert else "ws"
-        _say(f"greenroom listening on {scheme}://{settings.host}:{gateway.port}")
+        scheme = "wss" if settings.gateway.tls_cert else "ws"
+        _say(f"greenroom listening on {scheme}://{settings.gateway.host}:{gateway.port}")
         await _preload(pool, list(dict.fromkeys([*preload_ids, *debug])), debug, stop)
         await stop.wait()
         _say("greenroom shutting down")
-        log.info("shutdown_started", grace_s=settings.shutdown_grace_s)
-        await gateway.close(settings.shutdown_grace_s)
+        log.info("shutdown_started", grace_s=settings.restart.shutdown_grace_s)
+        await gateway.close(settings.restart.shutdown_grace_s)
     finally:
-        await pool.close(settings.shutdown_grace_s)
+        await pool.close(settings.restart.shutdown_grace_s)
         log.info("shutdown_complete")
     return 0
 
@@ -193,14 +193,14 @@ def serve(
 
         preload += [s.id for s in list_characters(settings.characters_dir) if s.ok]
     try:
-        sink = open_sink(settings.log_file, max_bytes=settings.log_max_bytes,
-                         backups=settings.log_backups, level=settings.log_level,
-                         log_format=settings.log_format)
+        sink = open_sink(settings.log_file, max_bytes=settings.logging.log_max_bytes,
+                         backups=settings.logging.log_backups, level=settings.logging.log_level,
+                         log_format=settings.logging.log_format)
     except OSError as exc:
         _say(f"greenroom: cannot start: cannot open the log file {settings.log_file} "
              f"({exc.strerror}: {exc.filename}); give a writable --data-dir", err=True)
         sys.exit(2)
-    route_records(sink.emit, level=settings.log_level)
+    route_records(sink.emit, level=settings.logging.log_level)
     log.info("platform_mechanisms", **platform.describe())
     try:
         code = asyncio.run(run_server(settings, preload, debug, sink))

@@ -57,10 +57,11 @@ def is_loopback_host(host: str) -> bool:
 
 def check_bind_allowed(settings: Settings) -> None:
     """Refuse a non-loopback bind without a token unless ``insecure`` is set."""
-    if is_loopback_host(settings.host) or settings.token or settings.insecure:
+    gateway = settings.gateway
+    if is_loopback_host(gateway.host) or gateway.token or gateway.insecure:
         return
     raise GatewayConfigError(
-        f"refusing to listen on {settings.host!r} without a token: anyone who can reach that "
+        f"refusing to listen on {gateway.host!r} without a token: anyone who can reach that "
         "address could drive every character. Set GREENROOM_TOKEN (or --token), bind "
         "127.0.0.1, or pass --insecure if this network is trusted."
     )
@@ -71,9 +72,9 @@ def check_allowed_names(settings: Settings) -> None:
     ``--allowed-host`` values that are not a host name: they could never match (settings
     load has already brought the valid ones to their normal form)."""
     bad = [f"--allowed-origin {v!r} is not scheme://host[:port] (e.g. http://localhost:3000)"
-           for v in settings.allowed_origins if normal_origin(v) != v]
+           for v in settings.gateway.allowed_origins if normal_origin(v) != v]
     bad += [f"--allowed-host {v!r} is not a host name or address (e.g. greenroom.lan)"
-            for v in settings.allowed_hosts if normal_host(v) != v]
+            for v in settings.gateway.allowed_hosts if normal_host(v) != v]
     if bad:
         raise GatewayConfigError(
             "; ".join(bad) + " (GREENROOM_ALLOWED_ORIGINS / GREENROOM_ALLOWED_HOSTS)"
@@ -82,9 +83,9 @@ def check_allowed_names(settings: Settings) -> None:
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
     """A server TLS context from ``tls_cert``/``tls_key``, or ``None`` when both are unset."""
-    if settings.tls_cert is None and settings.tls_key is None:
+    if settings.gateway.tls_cert is None and settings.gateway.tls_key is None:
         return None
-    if settings.tls_cert is None or settings.tls_key is None:
+    if settings.gateway.tls_cert is None or settings.gateway.tls_key is None:
         raise GatewayConfigError(
             "TLS needs both --tls-cert and --tls-key (GREENROOM_TLS_CERT/GREENROOM_TLS_KEY); "
             "only one is set."
@@ -92,10 +93,11 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
-        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+        context.load_cert_chain(settings.gateway.tls_cert, settings.gateway.tls_key)
     except (OSError, ssl.SSLError) as exc:
         raise GatewayConfigError(
-            f"cannot load TLS certificate {settings.tls_cert} / key {settings.tls_key}: {exc}"
+            f"cannot load TLS certificate {settings.gateway.tls_cert} / key "
+            f"{settings.gateway.tls_key}: {exc}"
         ) from exc
     return context
 

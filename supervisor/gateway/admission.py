@@ -66,7 +66,7 @@ def refusal(
             "(GREENROOM_TOKEN) and present it from the page.",
         )
     if isinstance(message, ChatRequest):
-        too_long = check_message_length(message.user_message, settings.max_message_chars)
+        too_long = check_message_length(message.user_message, settings.engine.max_message_chars)
         if too_long is not None:
             assert state.character_id is not None  # needs_character() made sure of it
             return ErrorResponse(
@@ -83,7 +83,7 @@ def may_administer(state: SessionState, settings: Settings) -> bool:
     token is configured and this session presented it."""
     if state.origin is None:
         return True
-    return settings.token is not None and state.authenticated
+    return settings.gateway.token is not None and state.authenticated
 
 
 def hello_refusal(
@@ -110,7 +110,7 @@ def hello_refusal(
             f"too many wrong tokens from {state.address} (or from all addresses together); "
             f"retry in {math.ceil(retry_after)} s with the server's GREENROOM_TOKEN.",
         )
-    if not token_matches(hello.token, settings.token):
+    if not token_matches(hello.token, settings.gateway.token):
         state.failed_auth_attempts += 1
         if hello.token is not None:
             throttle.failed(state.address)

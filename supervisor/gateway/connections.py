@@ -85,10 +85,10 @@ class Connections:
         """Bind and serve (``OSError`` when the address cannot be bound)."""
         self._server = await serve(
             self._serve_connection,
-            self._settings.host,
-            self._settings.port,
+            self._settings.gateway.host,
+            self._settings.gateway.port,
             process_request=self._handshake.process_request,
-            max_size=self._settings.max_frame_bytes,
+            max_size=self._settings.gateway.max_frame_bytes,
             # Frames are small JSON; deflate costs latency and memory per connection.
             compression=None,
             close_timeout=CLOSE_TIMEOUT_S,
@@ -127,7 +127,7 @@ class Connections:
         session = Session(
             connection,
             state,
-            capacity=self._settings.session_send_queue,
+            capacity=self._settings.gateway.session_send_queue,
             on_overflow=self._metrics.sessions_kicked.inc,
         )
         self._sessions[state.session_id] = session
@@ -180,7 +180,7 @@ class Connections:
     async def _on_frame(self, session: Session, data: str | bytes) -> None:
         started = self._clock()
         try:
-            message = decode_client_message(data, max_bytes=self._settings.max_frame_bytes)
+            message = decode_client_message(data, max_bytes=self._settings.gateway.max_frame_bytes)
         except ProtocolError as exc:
             self._metrics.answered(INVALID_TYPE, exc.code.value, None)
             session.send(error_response_for(exc))

@@ -98,9 +98,9 @@ class Gateway:
         self._sessions: dict[str, Session] = {}
         self._router = Router(
             clock=self._clock,
-            request_timeout_s=settings.request_timeout_s,
-            turn_queue_depth=settings.chat_queue_depth,
-            session_request_limit=settings.session_request_limit,
+            request_timeout_s=settings.gateway.request_timeout_s,
+            turn_queue_depth=settings.gateway.chat_queue_depth,
+            session_request_limit=settings.gateway.session_request_limit,
         )
         self._metrics = GatewayMetrics(
             snapshots=pool.snapshots,
@@ -146,10 +146,10 @@ class Gateway:
         self._expiry.start()
         self._log.info(
             "gateway_listening",
-            host=self._settings.host,
+            host=self._settings.gateway.host,
             port=self.port,
             tls=ssl_context is not None,
-            token_required=self._settings.token is not None,
+            token_required=self._settings.gateway.token is not None,
         )
 
     @property

@@ -104,7 +104,7 @@ class GatewayAnswers:
                 "list them with characters_request.",
             )
         try:
-            async with asyncio.timeout(self._settings.request_timeout_s):
+            async with asyncio.timeout(self._settings.gateway.request_timeout_s):
                 await self._pool.ensure(character_id)
         except PoolError as exc:
             return error_for(message_id, exc.code, str(exc))
@@ -113,7 +113,7 @@ class GatewayAnswers:
                 message_id,
                 ErrorCode.TIMEOUT,
                 f"{character_id!r} did not become ready within "
-                f"{self._settings.request_timeout_s:g} s; retry.",
+                f"{self._settings.gateway.request_timeout_s:g} s; retry.",
             )
         session.state.character_id = character_id
         session.log = session.log.bind(character=character_id)
@@ -205,7 +205,7 @@ class GatewayAnswers:
         if failure is not None:
             return failure
         try:
-            async with asyncio.timeout(self._settings.request_timeout_s):
+            async with asyncio.timeout(self._settings.gateway.request_timeout_s):
                 await self._pool.restart(request.character_id)
         except PoolError as exc:
             return error_for(request.message_id, exc.code, str(exc))
@@ -216,7 +216,7 @@ class GatewayAnswers:
         if failure is not None:
             return failure
         try:
-            async with asyncio.timeout(self._settings.request_timeout_s):
+            async with asyncio.timeout(self._settings.gateway.request_timeout_s):
                 port = await self._pool.start_debugger(
                     request.character_id, request.port or None, request.wait
                 )
@@ -228,7 +228,7 @@ class GatewayAnswers:
                 request.message_id,
                 ErrorCode.TIMEOUT,
                 f"{request.character_id!r}: the debugger was not listening within "
-                f"{self._settings.request_timeout_s:g} s (the worker was not ready yet, or "
+                f"{self._settings.gateway.request_timeout_s:g} s (the worker was not ready yet, or "
                 "debugpy was slow to start); see `greenroom ps`, then retry.",
             )
         pid = next(

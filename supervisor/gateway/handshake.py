@@ -82,15 +82,15 @@ class Handshake:
         headers = request.headers
         refusal = host_refusal(
             headers.get_all("Host"),
-            bind_host=self._settings.host,
-            allowed=self._settings.allowed_hosts,
+            bind_host=self._settings.gateway.host,
+            allowed=self._settings.gateway.allowed_hosts,
         )
         if refusal is None and path not in HTTP_PATHS:
             refusal = origin_refusal(
                 headers.get_all("Origin"),
                 port=self._port(),
                 tls=self.tls,
-                allowed=self._settings.allowed_origins,
+                allowed=self._settings.gateway.allowed_origins,
             )
         if refusal is not None:
             return self._refuse(connection, request, HTTPStatus.FORBIDDEN, refusal)
@@ -98,7 +98,7 @@ class Handshake:
         retry_after = self._throttle.retry_after(address)
         if path == "/healthz":
             status, document = self._health()
-            if self._settings.token is not None and (
+            if self._settings.gateway.token is not None and (
                 retry_after > 0 or not self._check_header_token(headers, address)
             ):
                 document = public_health(document)
@@ -137,7 +137,7 @@ class Handshake:
     def header_token(self, headers: Headers) -> bool | None:
         """With a token configured: ``None`` without an ``Authorization`` header, else whether
         exactly one header carries the token. ``True`` when no token is configured."""
-        expected = self._settings.token
+        expected = self._settings.gateway.token
         if expected is None:
             return True
         values = headers.get_all("Authorization")
@@ -158,7 +158,7 @@ class Handshake:
         verdict = self.header_token(headers)
         if verdict is False:
             self._throttle.failed(address)
-        elif verdict and self._settings.token is not None:
+        elif verdict and self._settings.gateway.token is not None:
             self._throttle.succeeded(address)
         return verdict
 

@@ -90,7 +90,7 @@ class RequestHandling:
     def _answer_beside(
         self, session: Session, message: Any, message_type: str, started: float
     ) -> None:
-        limit = self._settings.session_request_limit
+        limit = self._settings.gateway.session_request_limit
         if session.running_beside >= limit:
             self._answer(session, message_type, error_for(
                 message.message_id, ErrorCode.BUSY,

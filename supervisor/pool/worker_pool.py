@@ -87,16 +87,16 @@ class WorkerPool:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
         self._limits = RestartLimits(
-            max_restarts=settings.restart_max, window_s=settings.restart_window_s,
-            backoff_initial_s=settings.restart_backoff_initial_s,
-            backoff_max_s=settings.restart_backoff_max_s,
-            stable_after_s=settings.restart_stable_after_s,
+            max_restarts=settings.restart.restart_max, window_s=settings.restart.restart_window_s,
+            backoff_initial_s=settings.restart.restart_backoff_initial_s,
+            backoff_max_s=settings.restart.restart_backoff_max_s,
+            stable_after_s=settings.restart.restart_stable_after_s,
         )
-        limit_mb = settings.worker_memory_limit_mb
+        limit_mb = settings.restart.worker_memory_limit_mb
         self._timing = Timing(
-            ready_timeout_s=settings.ready_timeout_s,
-            heartbeat_interval_s=settings.heartbeat_interval_s,
-            heartbeat_timeout_s=settings.heartbeat_timeout_s,
+            ready_timeout_s=settings.restart.ready_timeout_s,
+            heartbeat_interval_s=settings.restart.heartbeat_interval_s,
+            heartbeat_timeout_s=settings.restart.heartbeat_timeout_s,
             memory_limit_bytes=limit_mb * 1024 * 1024 if limit_mb is not None else None,
         )
 
@@ -130,7 +130,7 @@ class WorkerPool:
     async def close(self, grace_s: float | None = None) -> None:
         """Stop every worker in parallel — ``Shutdown(grace_s)``, then SIGTERM, then
         SIGKILL — and the fork server. Safe to call twice."""
-        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        grace = self.settings.restart.shutdown_grace_s if grace_s is None else grace_s
         self._closing = True
         # Each supervision task stops its own process: all of them at once, in parallel.
         for worker in self._workers.values():

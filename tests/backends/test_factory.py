@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime.settings import Settings, load_settings
+from runtime.settings import EngineSettings, load_settings
 from schemas.model import ModelOverrides
 from tests.backends.fake_llm_servers import FakeOllamaServer, FakeOpenAIServer
 from tests.backends.helpers import HELLO, collect
@@ -13,8 +13,8 @@ from worker.backends.embeddings import NonInterruptingEmbedder, OllamaEmbedder, 
 from worker.backends.factory import make_backend, make_embedder, timeouts_from
 
 
-def settings_from_env(tmp_path: Path, **env: str) -> Settings:
-    return load_settings(environ=env, dotenv_path=tmp_path / "absent.env")
+def settings_from_env(tmp_path: Path, **env: str) -> EngineSettings:
+    return load_settings(environ=env, dotenv_path=tmp_path / "absent.env").engine
 
 
 async def test_ollama_engine_from_environment_uses_the_configured_server_and_model(

@@ -92,7 +92,7 @@ async def make_gateway() -> AsyncIterator[GatewayFactory]:
     started: list[tuple[Gateway, InProcessPool]] = []
 
     async def factory(**overrides: Any) -> tuple[Gateway, InProcessPool]:
-        settings = Settings(host="127.0.0.1", port=0, **overrides)
+        settings = Settings.from_flat(host="127.0.0.1", port=0, **overrides)
         pool = InProcessPool(set(KNOWN))
         gateway = Gateway(settings, pool)
         pool.listener = gateway

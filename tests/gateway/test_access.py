@@ -55,24 +55,25 @@ def test_loopback_detection(host: str, loopback: bool) -> None:
 
 def test_non_loopback_bind_without_token_is_refused_with_a_clear_reason() -> None:
     with pytest.raises(GatewayConfigError, match="without a token"):
-        check_bind_allowed(Settings(host="0.0.0.0"))
+        check_bind_allowed(Settings.from_flat(host="0.0.0.0"))
 
 
 def test_non_loopback_bind_is_allowed_with_a_token_or_insecure() -> None:
-    check_bind_allowed(Settings(host="0.0.0.0", token="t"))
-    check_bind_allowed(Settings(host="0.0.0.0", insecure=True))
+    check_bind_allowed(Settings.from_flat(host="0.0.0.0", token="t"))
+    check_bind_allowed(Settings.from_flat(host="0.0.0.0", insecure=True))
     check_bind_allowed(Settings())
 
 
 def test_tls_is_off_without_files_and_refused_when_half_configured(tmp_path: Path) -> None:
     assert tls_context(Settings()) is None
     with pytest.raises(GatewayConfigError, match="both"):
-        tls_context(Settings(tls_cert=tmp_path / "cert.pem"))
+        tls_context(Settings.from_flat(tls_cert=tmp_path / "cert.pem"))
 
 
 def test_tls_with_unreadable_files_names_them(tmp_path: Path) -> None:
     with pytest.raises(GatewayConfigError, match=r"cert\.pem"):
-        tls_context(Settings(tls_cert=tmp_path / "cert.pem", tls_key=tmp_path / "key.pem"))
+        tls_context(Settings.from_flat(tls_cert=tmp_path / "cert.pem",
+                                       tls_key=tmp_path / "key.pem"))
 
 
 @pytest.mark.parametrize(
@@ -105,10 +106,10 @@ def test_null_is_refused_even_when_configured_and_https_counts_only_with_tls() -
 
 
 def test_allowed_origins_and_hosts_that_could_never_match_refuse_to_start() -> None:
-    check_allowed_names(Settings(allowed_origins=("http://LocalHost:3000/",),
+    check_allowed_names(Settings.from_flat(allowed_origins=("http://LocalHost:3000/",),
                                  allowed_hosts=("Box.LAN",)))
     with pytest.raises(GatewayConfigError) as refused:
-        check_allowed_names(Settings(allowed_origins=("localhost:3000", "https://ok.example"),
+        check_allowed_names(Settings.from_flat(allowed_origins=("localhost:3000", "https://ok.example"),
                                      allowed_hosts=("http://box.lan",)))
     message = str(refused.value)
     assert "--allowed-origin 'localhost:3000' is not scheme://host[:port]" in message
@@ -116,7 +117,7 @@ def test_allowed_origins_and_hosts_that_could_never_match_refuse_to_start() -> N
 
 
 def test_an_origin_header_is_compared_in_normal_form_too() -> None:
-    allowed = Settings(allowed_origins=("http://LocalHost:3000/",)).allowed_origins
+    allowed = Settings.from_flat(allowed_origins=("http://LocalHost:3000/",)).gateway.allowed_origins
     for header in ("http://localhost:3000", "http://LOCALHOST:3000"):
         assert origin_refusal([header], port=8765, tls=False, allowed=allowed) is None
     assert origin_refusal(["http://localhost:3001"], port=8765, tls=False,

@@ -30,8 +30,8 @@ def state(**fields: Any) -> SessionState:
 
 def refused_code(session: SessionState, message: Any, *, closing: bool = False,
                  **settings: Any) -> str | None:
-    answer = refusal(session, message, message_type_of(type(message)), Settings(**settings),
-                     closing=closing)
+    answer = refusal(session, message, message_type_of(type(message)),
+                     Settings.from_flat(**settings), closing=closing)
     return None if answer is None else answer.error_code
 
 
@@ -69,7 +69,7 @@ def test_admin_requests_from_a_possible_web_page_need_the_token(
 
 def test_a_chat_over_the_length_limit_is_refused_with_its_details() -> None:
     answer = refusal(state(character_id="alpha"), ChatRequest(user_message="x" * 11),
-                     "chat_request", Settings(max_message_chars=10), closing=False)
+                     "chat_request", Settings.from_flat(max_message_chars=10), closing=False)
     assert answer is not None
     assert (answer.error_code, answer.details) == ("message_too_long",
                                                    {"max_chars": 10, "length": 11})
@@ -77,8 +77,8 @@ def test_a_chat_over_the_length_limit_is_refused_with_its_details() -> None:
 
 def test_a_hello_with_the_right_token_authenticates_the_session() -> None:
     session = state(authenticated=False, address="10.0.0.5")
-    assert hello_refusal(Hello(protocol_version=1, token=TOKEN), session, Settings(token=TOKEN),
-                         AuthThrottle(lambda: 0.0)) is None
+    assert hello_refusal(Hello(protocol_version=1, token=TOKEN), session,
+                         Settings.from_flat(token=TOKEN), AuthThrottle(lambda: 0.0)) is None
     assert session.authenticated
 
 
@@ -87,7 +87,7 @@ def test_wrong_hello_tokens_count_and_the_third_closes_the_session() -> None:
     throttle = AuthThrottle(lambda: 0.0)
     for attempt in range(1, MAX_FAILED_AUTH_ATTEMPTS + 1):
         guess = Hello(protocol_version=1, token="guess")
-        answer = hello_refusal(guess, session, Settings(token=TOKEN), throttle)
+        answer = hello_refusal(guess, session, Settings.from_flat(token=TOKEN), throttle)
         assert answer is not None and answer.error_code == "unauthorized"
         closes = close_after_hello(session, throttle)
         assert (closes is not None) == (attempt == MAX_FAILED_AUTH_ATTEMPTS)

@@ -85,7 +85,7 @@ async def test_admin_requests_need_the_token_when_one_is_set(make_gateway: Gatew
 
 
 async def test_non_loopback_bind_without_token_refuses_to_start() -> None:
-    gateway = Gateway(Settings(host="0.0.0.0", port=0), InProcessPool(set()))
+    gateway = Gateway(Settings.from_flat(host="0.0.0.0", port=0), InProcessPool(set()))
     with pytest.raises(GatewayConfigError, match="GREENROOM_TOKEN"):
         await gateway.start()
 

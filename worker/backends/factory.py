@@ -26,18 +26,18 @@ from worker.backends.openai import OpenAIBackend
 from worker.backends.options import default_options
 
 if TYPE_CHECKING:
-    from runtime.settings import Settings
+    from runtime.settings import EngineSettings
     from schemas.model import ModelOverrides
 
 
-def timeouts_from(settings: Settings) -> HTTPTimeouts:
-    return HTTPTimeouts(connect_s=settings.llm_connect_timeout_s,
-                        first_token_s=settings.llm_first_token_timeout_s,
-                        silence_s=settings.llm_silence_timeout_s)
+def timeouts_from(engine: EngineSettings) -> HTTPTimeouts:
+    return HTTPTimeouts(connect_s=engine.llm_connect_timeout_s,
+                        first_token_s=engine.llm_first_token_timeout_s,
+                        silence_s=engine.llm_silence_timeout_s)
 
 
 def make_backend(
-    settings: Settings,
+    engine: EngineSettings,
     overrides: ModelOverrides | None = None,
     *,
     clock: Callable[[], float] = time.monotonic,
@@ -50,24 +50,24 @@ def make_backend(
     ``clock`` (monotonic seconds) drives the re-check backoff; ``sleep`` the connect-retry
     waits. The caller owns the backend and must ``aclose()`` it.
     """
-    if settings.engine == "scripted":
+    if engine.backend == "scripted":
         # Imported lazily: the offline backend pulls in the engine's reply machinery, which
         # an HTTP-backed worker never needs.
         from worker.backends.scripted import ScriptedBackend
 
-        return ScriptedBackend(word_delay_s=settings.scripted_word_delay_s)
-    defaults = default_options(settings, overrides)
-    timeouts = timeouts_from(settings)
+        return ScriptedBackend(word_delay_s=engine.scripted_word_delay_s)
+    defaults = default_options(engine, overrides)
+    timeouts = timeouts_from(engine)
     inner: Backend
-    if settings.engine == "ollama":
-        inner = OllamaBackend(settings.ollama_base_url, defaults, timeouts=timeouts, sleep=sleep)
+    if engine.backend == "ollama":
+        inner = OllamaBackend(engine.ollama_base_url, defaults, timeouts=timeouts, sleep=sleep)
     else:
-        inner = OpenAIBackend(settings.openai_base_url, defaults,
-                              api_key=settings.openai_api_key, timeouts=timeouts, sleep=sleep)
+        inner = OpenAIBackend(engine.openai_base_url, defaults,
+                              api_key=engine.openai_api_key, timeouts=timeouts, sleep=sleep)
     return GuardedBackend(inner, AvailabilityGate(clock))
 
 
-def make_embedder(settings: Settings, chat: Backend | None = None
+def make_embedder(engine: EngineSettings, chat: Backend | None = None
                   ) -> HTTPEmbedder | NonInterruptingEmbedder | None:
     """The embedder for hybrid memory search, or ``None`` when ``GREENROOM_EMBEDDING_MODEL``
     is unset or the engine is ``scripted`` (offline: memory search is then text-only).
@@ -77,27 +77,27 @@ def make_embedder(settings: Settings, chat: Backend | None = None
     must ``aclose()`` it. When it shares the server with ``chat`` (the character's guarded
     backend), it is wrapped so that it never sends a request while a reply streams there.
     """
-    model = settings.embedding_model
-    if model is None or settings.engine == "scripted":
+    model = engine.embedding_model
+    if model is None or engine.backend == "scripted":
         return None
-    timeouts = timeouts_from(settings)
-    url = embedding_url(settings)
+    timeouts = timeouts_from(engine)
+    url = embedding_url(engine)
     embedder: HTTPEmbedder
-    if settings.engine == "ollama":
+    if engine.backend == "ollama":
         embedder = OllamaEmbedder(url, model, timeouts=timeouts)
     else:
-        embedder = OpenAIEmbedder(url, model, api_key=settings.openai_api_key,
+        embedder = OpenAIEmbedder(url, model, api_key=engine.openai_api_key,
                                   timeouts=timeouts)
-    if isinstance(chat, GuardedBackend) and url.rstrip("/") == chat_url(settings).rstrip("/"):
+    if isinstance(chat, GuardedBackend) and url.rstrip("/") == chat_url(engine).rstrip("/"):
         return NonInterruptingEmbedder(embedder, chat)
     return embedder
 
 
-def chat_url(settings: Settings) -> str:
+def chat_url(engine: EngineSettings) -> str:
     """The base URL of the chat server of an HTTP engine."""
-    return settings.ollama_base_url if settings.engine == "ollama" else settings.openai_base_url
+    return engine.ollama_base_url if engine.backend == "ollama" else engine.openai_base_url
 
 
-def embedding_url(settings: Settings) -> str:
+def embedding_url(engine: EngineSettings) -> str:
     """Where embeddings are asked for: ``GREENROOM_EMBEDDING_BASE_URL``, else the chat server."""
-    return settings.embedding_base_url or chat_url(settings)
+    return engine.embedding_base_url or chat_url(engine)

@@ -13,20 +13,20 @@ from typing import TYPE_CHECKING
 from worker.backends.base import GenerationOptions
 
 if TYPE_CHECKING:
-    from runtime.settings import Settings
+    from runtime.settings import EngineSettings
     from schemas.model import ModelOverrides
 
 
-def settings_model(settings: Settings) -> str:
+def settings_model(engine: EngineSettings) -> str:
     """The model named by the settings for the configured engine (``scripted`` has none)."""
-    if settings.engine == "openai":
-        return settings.openai_model
-    if settings.engine == "ollama":
-        return settings.ollama_model
+    if engine.backend == "openai":
+        return engine.openai_model
+    if engine.backend == "ollama":
+        return engine.ollama_model
     return "scripted"
 
 
-def default_options(settings: Settings, overrides: ModelOverrides | None) -> GenerationOptions:
+def default_options(engine: EngineSettings, overrides: ModelOverrides | None) -> GenerationOptions:
     """The options every generation of one character starts from.
 
     Every field is filled (model, temperature, ``num_ctx``, ``max_tokens``, ``keep_alive``) so
@@ -34,11 +34,11 @@ def default_options(settings: Settings, overrides: ModelOverrides | None) -> Gen
     is small enough to cut a role-play prompt without saying so.
     """
     base = GenerationOptions(
-        model=settings_model(settings),
-        temperature=settings.llm_temperature,
-        num_ctx=settings.llm_num_ctx,
-        max_tokens=settings.llm_max_tokens,
-        keep_alive=settings.ollama_keep_alive,
+        model=settings_model(engine),
+        temperature=engine.llm_temperature,
+        num_ctx=engine.llm_num_ctx,
+        max_tokens=engine.llm_max_tokens,
+        keep_alive=engine.ollama_keep_alive,
     )
     if overrides is None:
         return base
