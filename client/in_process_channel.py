@@ -1,5 +1,6 @@
 """``InProcessChannel``: a worker's pipe without the pipe — the real
-``worker.service.CharacterService`` at one end, a function at the other.
+``worker.service.character_service.CharacterService`` at one end, a function at the
+other.
 
 Frames cross it as they cross a worker's fd 3: each is encoded by ``protocol.frame_codec`` and
 decoded again. So the service cannot tell it from the pipe (it meets the same frame limit and
@@ -19,7 +20,7 @@ import msgspec
 from protocol.frame_codec import FrameDecoder, encode_frame
 from protocol.pipe import ExportCredit, FromWorker, ToWorker, WorkerCancel, WorkerRequest
 from runtime.settings import Settings
-from worker.service import CharacterService
+from worker.service.character_service import CharacterService
 
 F = TypeVar("F")
 Receive = Callable[[FromWorker], None]

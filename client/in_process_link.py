@@ -1,5 +1,6 @@
-"""``InProcessLink``: a ``client.link.Link`` to the real ``worker.service.CharacterService``
-in this process — local mode is the worker without its process.
+"""``InProcessLink``: a ``client.link.Link`` to the real
+``worker.service.character_service.CharacterService`` in this process — local mode is the
+worker without its process.
 
 Requests reach the service as the ``WorkerRequest`` frames a gateway sends (through
 ``client.in_process_channel``) and its replies come back the same way, so every local answer

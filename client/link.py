@@ -2,9 +2,10 @@
 
 A ``Link`` carries protocol messages to a character and brings its answer frames back:
 ``client.websocket_link.WebSocketLink`` over a server's WebSocket, or
-``client.in_process_link.InProcessLink`` to the real ``worker.service.CharacterService`` in
-this process. ``client.character.LinkedCharacter`` writes every ``Character`` method once over
-either, so remote and local share one request/response path and one translation of answers.
+``client.in_process_link.InProcessLink`` to the real
+``worker.service.character_service.CharacterService`` in this process.
+``client.character.LinkedCharacter`` writes every ``Character`` method once over either, so
+remote and local share one request/response path and one translation of answers.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ fresh fork. The process:
 * sends its log records as ``LogRecord`` frames, answers ``Heartbeat`` on its event loop
   (an infinite loop in character code therefore stops the acks, while a turn's CPU-heavy
   pure steps run in a thread and leave the loop free), opens the engine, sends
-  ``Ready``, then serves requests concurrently (``worker.service``);
+  ``Ready``, then serves requests concurrently (``worker.service.character_service``);
 * on ``Shutdown(grace_s)`` (or SIGTERM) finishes or cancels in-flight requests within the
   grace period, closes the engine and exits 0.
 
@@ -53,7 +53,7 @@ from runtime.process_death import die_with_parent
 from worker import debugging
 from worker.hangup_watch import start_hangup_watch
 from worker.log_forwarding import configure_worker_logging
-from worker.service import CharacterService
+from worker.service.character_service import CharacterService
 from worker.spec import WorkerSpec
 
 CHANNEL_FD: Final = 3

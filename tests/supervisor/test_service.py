@@ -41,7 +41,7 @@ from tests.support.long_history import build_long_history
 from tests.support.paths import BUNDLED_CHARACTERS
 from worker.backends.scripted import ScriptedBackend
 from worker.engine.character_engine import CharacterEngine
-from worker.service import CharacterService
+from worker.service.character_service import CharacterService
 
 
 class Frames:

@@ -9,7 +9,7 @@ Cost and memory: every row is read once from its cursor and encoded on its own, 
 linear in the history and the memory held is one record — a turn with its alternatives, a
 memory, or one snapshot's stored content (which is copied verbatim, never decoded). Pieces
 are small except a snapshot's content; callers that need bounded pieces cut them
-(``worker.service`` streams chunks of at most ``EXPORT_CHUNK_CHARS`` characters).
+(``worker.service.exports`` streams chunks of at most ``EXPORT_CHUNK_CHARS`` characters).
 
 Layout: one JSON object; each element of ``memories``, ``turns`` and ``snapshots`` starts a
 line of its own, so the file reads (and greps) record by record.

@@ -1,0 +1,30 @@
+"""The events a request causes, for the gateway to fan out to subscribed sessions: a
+``turn_event`` after a committed turn, a ``vitals_event`` whenever the vitals changed."""
+
+from __future__ import annotations
+
+from protocol.chat import ChatRequest
+from protocol.events import TurnEvent, VitalsEvent
+from protocol.pipe import WorkerEvent, WorkerRequest
+from worker.engine.character_engine import CharacterEngine
+from worker.engine.results import TurnResult
+
+
+def vitals_event(engine: CharacterEngine, cause: str) -> WorkerEvent:
+    """The ``vitals_event`` of every cause: the full current set, as a status reports it
+    (levels, mood, per-level baselines and last-turn changes)."""
+    vitals = engine.status(include_vitals=True).vitals or {}
+    mood = vitals.get("mood")
+    return WorkerEvent(message=VitalsEvent(
+        character_id=engine.character.id, vitals=vitals,
+        mood=mood if isinstance(mood, str) else None, cause=cause))
+
+
+def turn_event(character_id: str, request: WorkerRequest, result: TurnResult) -> WorkerEvent:
+    """The ``turn_event`` of turn ``result``, committed for ``request``."""
+    message = request.message
+    return WorkerEvent(message=TurnEvent(
+        character_id=character_id, user=result.user,
+        user_message=message.user_message if isinstance(message, ChatRequest) else "",
+        response_text=result.response_text, turn_index=result.turn_index,
+        session_id=request.session_id))

@@ -1,0 +1,84 @@
+"""A turn from the engine's stream to the protocol: ``chat_delta`` replies as the text
+comes (for ``stream: true``), generation status and keepalives (``turn_progress``), then —
+after the engine committed the turn — a ``turn_event`` and a ``vitals_event``, and the
+final ``chat_response``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+
+from protocol.chat import ChatDelta, ChatResponse
+from protocol.pipe import WorkerReply, WorkerRequest
+from worker.backends.base import TextDelta
+from worker.engine.character_engine import CharacterEngine
+from worker.engine.results import TurnResult, TurnStreamEvent
+from worker.service.events import turn_event, vitals_event
+from worker.service.failures import RequestFailed
+from worker.service.turn_progress import SendFrame, TurnProgress
+
+log = structlog.get_logger()
+
+
+async def answer_turn(request: WorkerRequest, events: AsyncIterator[TurnStreamEvent], *,
+                      stream: bool, engine: CharacterEngine, send: SendFrame,
+                      keepalive_s: float) -> ChatResponse:
+    """Run the turn ``events`` streams for ``request``; a keepalive goes at least every
+    ``keepalive_s`` seconds. Cancelled, it closes the stream at once: nothing is committed."""
+    mid = request.message.message_id
+    request_id = request.request_id
+    result: TurnResult | None = None
+    index = 0
+    progress = TurnProgress(send, request_id, mid, stream=stream, interval_s=keepalive_s)
+    # aclosing: a cancelled turn closes the engine's generator at once, so it commits
+    # nothing and frees the engine for the next turn.
+    try:
+        async with contextlib.aclosing(events) as turn:  # type: ignore[type-var]
+            async for event in turn:
+                if isinstance(event, TextDelta):
+                    if not stream or not event.text:
+                        continue
+                    delta = ChatDelta(message_id=mid, delta=event.text, index=index)
+                    send(WorkerReply(request_id=request_id, message=delta, final=False))
+                    if index == 0:  # after the delta: the first token is never delayed
+                        progress.enter("streaming")
+                    progress.quiet = False
+                    index += 1
+                elif isinstance(event, TurnResult):
+                    result = event
+                else:
+                    progress.enter_soon("reading_prompt")
+    finally:
+        progress.stop()
+    character_id = engine.character.id
+    if result is None:
+        raise RequestFailed("internal", f"character {character_id!r} ended a turn "
+                            "without a result")
+    send(turn_event(character_id, request, result))
+    send(vitals_event(engine, "turn"))
+    log.info("turn_committed", turn_id=result.turn_id, turn_index=result.turn_index,
+             regenerated=result.regenerated, timings_ms=result.timings_ms)
+    return chat_response(mid, result)
+
+
+def chat_response(message_id: str | None, result: TurnResult) -> ChatResponse:
+    """The ``chat_response`` of committed turn ``result``."""
+    return ChatResponse(
+        message_id=message_id,
+        response_text=result.response_text,
+        character_insights={"mood": result.mood, "mood_intensity": result.mood_intensity,
+                            "intent": result.intent},
+        response_metadata={"turn_id": result.turn_id, "turn_index": result.turn_index,
+                           "user": result.user, "regenerated": result.regenerated,
+                           "incomplete": result.generation.get("finish_reason") == "incomplete",
+                           "vitals_reappraised": result.vitals_reappraised},
+        generation_info=result.generation,
+        cognitive_summary={"appraisal": result.appraisal,
+                           "memories_used": result.memories_used,
+                           "memories_formed": result.memories_formed},
+        character_state_summary={"vitals": result.vitals, "vitals_delta": result.vitals_delta,
+                                 "mood": result.mood},
+        performance_info={"timings_ms": result.timings_ms},
+    )
