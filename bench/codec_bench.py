@@ -35,6 +35,16 @@ from protocol.json_codec import (
 from protocol.pipe import WorkerReply, WorkerRequest
 from protocol.queries import StatusResponse
 from protocol.session import PingRequest
+from protocol.turn_summary import (
+    CharacterInsights,
+    CharacterStateSummary,
+    CognitiveSummary,
+    GenerationInfo,
+    MessageAppraisal,
+    PerformanceInfo,
+    PromptMemory,
+    ResponseMetadata,
+)
 from protocol.unions import ClientMessage, ServerMessage
 
 REPEATS = 5
@@ -87,10 +97,27 @@ def _server_samples() -> list[tuple[str, ServerMessage]]:
             ChatResponse(
                 message_id="c-1",
                 response_text="Oh, hello! I'm splendid, thanks for asking. " * 3,
-                character_insights={"mood": "playful", "intent": "greeting"},
-                generation_info={"backend": "scripted", "tokens": 42, "ms": 3.5},
-                character_state_summary={"mood": "playful", "vitals": _vitals()},
-                performance_info={"total_ms": 5.25},
+                character_insights=CharacterInsights(mood="playful", mood_intensity=0.75,
+                                                     intent="greeting"),
+                response_metadata=ResponseMetadata(turn_id=12, turn_index=12, user="ada",
+                                                   regenerated=False, incomplete=False,
+                                                   vitals_reappraised=True),
+                generation_info=GenerationInfo(backend="scripted", model="scripted",
+                                               finish_reason="stop", prompt_tokens=1189,
+                                               completion_tokens=42, duration_s=0.0035,
+                                               tokens_per_s=12000.0, usage_source="reported"),
+                cognitive_summary=CognitiveSummary(
+                    appraisal=MessageAppraisal(valence=0.67, arousal=0.42, warmth=0.52,
+                                               threat=0.0, curiosity=0.0, humour=0.0,
+                                               intent="greeting", sentiment=0.67),
+                    memories_used=[PromptMemory(id=1, text="Ada likes tea.", score=0.98,
+                                                turn_id=3)],
+                    memories_formed=["ada felt happy: \"Hello there\""]),
+                character_state_summary=CharacterStateSummary(
+                    vitals=_vitals(), vitals_delta={name: 1.5 for name in _vitals()},
+                    mood="playful"),
+                performance_info=PerformanceInfo(timings_ms={"generation": 3.5,
+                                                             "total": 5.25}),
             ),
         ),
         (

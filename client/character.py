@@ -12,6 +12,8 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Literal, TypeVar
 
+import msgspec
+
 from client.errors import PROTOCOL_VIOLATION, GreenroomError, error_for
 from client.event_hub import EventHub
 from client.export_assembly import ExportAssembly, decode_export
@@ -266,26 +268,19 @@ class LinkedCharacter:
 def reply_from(response: ChatResponse) -> ChatReply:
     """The client's view of a committed turn: the reply, the state it left (levels, what
     the message changed, mood) and the turn's metadata, generation and timings merged."""
-    state = response.character_state_summary or {}
-    insights = response.character_insights or {}
-    vitals = state.get("vitals")
-    delta = state.get("vitals_delta")
-    mood = state.get("mood")
-    if isinstance(mood, dict):
-        mood = mood.get("label") or mood.get("state")
-    intensity = insights.get("mood_intensity")
+    state = response.character_state_summary
+    insights = response.character_insights
     metadata: JsonObject = {}
     for part in (response.response_metadata, response.generation_info, response.performance_info):
-        if part:
-            metadata.update(part)
+        if part is not None:
+            metadata.update(msgspec.to_builtins(part))
     return ChatReply(
         text=response.response_text or "",
-        vitals=vitals if isinstance(vitals, dict) else None,
-        mood=mood if isinstance(mood, str) else None,
+        vitals=None if state is None else dict(state.vitals),
+        mood=None if state is None else state.mood,
         metadata=metadata,
-        vitals_delta=delta if isinstance(delta, dict) else None,
-        mood_intensity=(float(intensity) if isinstance(intensity, int | float)
-                        and not isinstance(intensity, bool) else None),
+        vitals_delta=None if state is None else dict(state.vitals_delta),
+        mood_intensity=None if insights is None else insights.mood_intensity,
     )
 
 

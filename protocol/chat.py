@@ -17,6 +17,14 @@ import msgspec
 from protocol.declaration import Handling, request, response, stream_frame
 from protocol.envelope import Message
 from protocol.fields import JsonObject, NonNegativeInt
+from protocol.turn_summary import (
+    CharacterInsights,
+    CharacterStateSummary,
+    CognitiveSummary,
+    GenerationInfo,
+    PerformanceInfo,
+    ResponseMetadata,
+)
 
 
 @request(answer="chat_response", handling=Handling.TURN, seed=True)
@@ -43,17 +51,20 @@ class ChatRequest(Message, tag="chat_request"):
 
 @response(seed=True)
 class ChatResponse(Message, tag="chat_response"):
-    """Answers ``chat_request`` and ``regenerate_request``; ``response_text`` is the reply."""
+    """Answers ``chat_request`` and ``regenerate_request``; ``response_text`` is the reply.
+
+    A committed turn fills the six groups (``protocol.turn_summary``);
+    ``orchestration_summary`` is the seed's and stays ``null``."""
 
     success: bool = True
     response_text: str | None = None
-    character_insights: JsonObject | None = None
-    response_metadata: JsonObject | None = None
-    generation_info: JsonObject | None = None
+    character_insights: CharacterInsights | None = None
+    response_metadata: ResponseMetadata | None = None
+    generation_info: GenerationInfo | None = None
     orchestration_summary: JsonObject | None = None
-    cognitive_summary: JsonObject | None = None
-    character_state_summary: JsonObject | None = None
-    performance_info: JsonObject | None = None
+    cognitive_summary: CognitiveSummary | None = None
+    character_state_summary: CharacterStateSummary | None = None
+    performance_info: PerformanceInfo | None = None
     error: str | None = None
 
 

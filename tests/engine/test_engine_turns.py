@@ -34,7 +34,7 @@ async def test_turn_result_carries_the_committed_turn(open_engine: OpenEngine) -
     assert result.response_text.startswith("Shoes off, sam.")
     assert set(result.vitals) == set(result.vitals_delta) == {
         "dopamine", "serotonin", "oxytocin", "endorphins", "cortisol", "adrenaline"}
-    assert result.generation["backend"] == "scripted"
+    assert result.generation.backend == "scripted"
     assert {"appraisal", "memory_search", "prompt", "generation", "commit", "total"} <= set(
         result.timings_ms)
     history = engine.status(include_history=True).conversation_history
@@ -71,7 +71,7 @@ async def test_memory_formed_in_a_turn_is_found_and_used_later(open_engine: Open
     hits = await engine.search_memory("Biscuit the dog")
     assert hits and "Biscuit" in hits[0].text
     later = await chat(engine, "Do you remember my dog Biscuit?", user="sam")
-    assert any("Biscuit" in m["text"] for m in later.memories_used)
+    assert any("Biscuit" in m.text for m in later.memories_used)
     assert "Biscuit" in later.response_text
 
 

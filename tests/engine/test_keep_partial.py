@@ -69,7 +69,7 @@ async def test_keep_partial_commits_the_cut_off_text_marked_incomplete_without_t
     result = events[-1]
     assert isinstance(result, TurnResult)
     assert result.response_text == "The only thing that is going"
-    assert result.generation["finish_reason"] == "incomplete"
+    assert result.generation.finish_reason == "incomplete"
     assert backend.requests == 1
     history = engine.status(include_history=True).conversation_history
     assert history is not None and len(history) == 1

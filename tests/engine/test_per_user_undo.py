@@ -178,7 +178,7 @@ async def test_regenerate_of_a_turn_others_answered_after_replaces_only_its_repl
     assert turns[1]["created_at"] == before[1]["created_at"]  # the turn keeps its time
     assert turns[1]["record"]["vitals_after"] == before[1]["record"]["vitals_after"]
     assert [a["reply"] for a in turns[1]["alternatives"]] == [original.response_text]
-    assert [m["text"] for m in part(engine, "memories") if m["turn_id"] == 2] == (
+    assert [m["text"] for m in part(engine, "memories") if m["turn_id"] == 2] == list(
         again.memories_formed)
     assert [r["current"] for r in engine.alternatives(user="alice")] == [False, True]
 

@@ -19,6 +19,7 @@ from protocol.frame_codec import encode_frame, from_worker_decoder
 from protocol.json_codec import decode_client_message
 from protocol.pipe import Fatal, FromWorker, Heartbeat, LogRecord, Ready, WorkerEvent, WorkerReply
 from protocol.queries import StatusResponse
+from protocol.turn_summary import GenerationInfo
 from protocol.unions import CLIENT_MESSAGE_TYPES
 
 SEED = 20240301
@@ -181,7 +182,9 @@ def test_random_binary_frames_are_refused_as_binary_not_supported() -> None:
 PIPE_FRAMES: list[FromWorker] = [
     Ready(pid=1, character_id="m-playful", generation=1, engine="scripted", debug_port=None),
     WorkerReply(request_id=3, message=ChatDelta(message_id="c", delta="he", index=0), final=False),
-    WorkerReply(request_id=3, message=ChatResponse(response_text="hello", generation_info={})),
+    WorkerReply(request_id=3, message=ChatResponse(
+        response_text="hello", generation_info=GenerationInfo(
+            backend="scripted", model="scripted", finish_reason="stop", usage_source="counted"))),
     WorkerReply(request_id=4, message=StatusResponse(vitals={"cortisol": 12.5})),
     WorkerEvent(message=WorkerStateEvent(character_id="m-playful", state="ready", generation=2)),
     LogRecord(record={"event": "x", "n": [1, 2, {"k": None}]}),

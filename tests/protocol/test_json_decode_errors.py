@@ -171,7 +171,7 @@ def test_a_server_frame_of_a_client_type_is_unknown_to_the_client_decoder() -> N
 
 
 def test_an_unencodable_free_form_value_raises_internal_with_the_message_id() -> None:
-    response = ChatResponse(message_id="c-9", response_metadata={"when": object()})
+    response = ChatResponse(message_id="c-9", orchestration_summary={"when": object()})
     with pytest.raises(ProtocolError) as caught:
         encode_server_message(response)
     assert (caught.value.code, caught.value.message_id) == (ErrorCode.INTERNAL, "c-9")

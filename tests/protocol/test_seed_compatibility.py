@@ -27,6 +27,7 @@ from protocol.snapshots import (
     SaveRequest,
     SaveResponse,
 )
+from protocol.turn_summary import PerformanceInfo
 from protocol.unions import RESPONSE_TYPES, SEED_MESSAGE_TYPES, message_type_of
 
 SEED_FRAMES: list[tuple[str, Message]] = [
@@ -173,11 +174,12 @@ def test_an_error_response_encodes_error_and_error_code_and_details() -> None:
 def test_a_filled_chat_response_encodes_the_reply_under_response_text() -> None:
     encoded = json.loads(
         encode_server_message(
-            ChatResponse(message_id="c-1", response_text="Oh, hi!", performance_info={"ms": 12})
+            ChatResponse(message_id="c-1", response_text="Oh, hi!",
+                         performance_info=PerformanceInfo(timings_ms={"total": 12.0}))
         )
     )
     assert encoded["response_text"] == "Oh, hi!"
-    assert encoded["performance_info"] == {"ms": 12}
+    assert encoded["performance_info"] == {"timings_ms": {"total": 12.0}}
     assert encoded["error"] is None
 
 

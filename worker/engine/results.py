@@ -1,13 +1,16 @@
 """What the engine hands back: a turn stream's events, turn results, undo results, status
-reports. Plain values, every field JSON-able (dicts, lists, str, float, int, None), ready for
-the protocol."""
+reports. A turn result carries the turn's typed records (``turn_record``'s appraisal and
+memories, the backend's ``GenerationDone``) for the service to shape into the protocol's
+groups once; everything else is plain JSON-able values (dicts, lists, str, float, int,
+None)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from worker.backends.base import TextDelta
+from worker.backends.base import GenerationDone, TextDelta
+from worker.engine.turn_record import AppraisalRecord, MemoryUsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,26 +46,27 @@ class TurnResult:
     """The committed turn: yielded only after its transaction has committed.
 
     ``turn_id`` is the database id (stable; what undo/regenerate act on); ``turn_index`` is
-    the 1-based position in the conversation. ``vitals`` are the levels after the message,
-    ``vitals_delta`` what this message changed. ``generation`` holds the backend's
-    ``GenerationDone`` fields. ``memories_used`` are the memories given to the prompt (id,
-    text, score), ``memories_formed`` the texts this turn stored. ``timings_ms`` are
-    wall-clock phase durations in milliseconds.
+    the 1-based position in the conversation. ``appraisal`` is the message's, as the turn
+    recorded it. ``vitals`` are the levels after the message, ``vitals_delta`` what this
+    message changed (both by level name). ``generation`` is the backend's report.
+    ``memories_used`` are the memories given to the prompt, ``memories_formed`` the texts
+    this turn stored. ``timings_ms`` are wall-clock phase durations in milliseconds, the
+    commit included.
     """
 
     response_text: str
     turn_id: int
     turn_index: int
     user: str
-    appraisal: dict[str, Any]
+    appraisal: AppraisalRecord
     intent: str
     mood: str
     mood_intensity: float
     vitals: dict[str, float]
     vitals_delta: dict[str, float]
-    generation: dict[str, Any]
-    memories_used: list[dict[str, Any]]
-    memories_formed: list[str]
+    generation: GenerationDone
+    memories_used: tuple[MemoryUsed, ...]
+    memories_formed: tuple[str, ...]
     timings_ms: dict[str, float]
     regenerated: bool = False
     #: ``False`` for another reply to a turn others have answered after: the message kept its

@@ -17,8 +17,6 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Final
 
-import msgspec
-
 from worker.backends.base import (
     BackendError,
     GenerationDone,
@@ -179,12 +177,10 @@ def _result(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *, reply: str,
         vitals_delta, mood = {}, current_mood(c.model, c.state, now)
     return TurnResult(
         response_text=reply, turn_id=start.turn_id, turn_index=start.turn_index,
-        user=start.user, appraisal=msgspec.to_builtins(record.appraisal),
-        intent=record.intent, mood=mood.label, mood_intensity=mood.intensity,
-        vitals=vitals, vitals_delta=vitals_delta,
-        generation=msgspec.to_builtins(record.generation),
-        memories_used=msgspec.to_builtins(record.memories_used),
-        memories_formed=list(record.memories_formed), timings_ms=timings,
+        user=start.user, appraisal=record.appraisal, intent=record.intent, mood=mood.label,
+        mood_intensity=mood.intensity, vitals=vitals, vitals_delta=vitals_delta,
+        generation=record.generation, memories_used=record.memories_used,
+        memories_formed=record.memories_formed, timings_ms=timings,
         regenerated=start.regenerating is not None, vitals_reappraised=start.moves_state,
     )
 

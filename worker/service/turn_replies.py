@@ -15,6 +15,7 @@ from protocol.pipe import WorkerReply, WorkerRequest
 from worker.backends.base import TextDelta
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.results import TurnResult, TurnStreamEvent
+from worker.service.chat_response import chat_response
 from worker.service.events import turn_event, vitals_event
 from worker.service.failures import RequestFailed
 from worker.service.turn_progress import SendFrame, TurnProgress
@@ -62,23 +63,3 @@ async def answer_turn(request: WorkerRequest, events: AsyncIterator[TurnStreamEv
              regenerated=result.regenerated, timings_ms=result.timings_ms)
     return chat_response(mid, result)
 
-
-def chat_response(message_id: str | None, result: TurnResult) -> ChatResponse:
-    """The ``chat_response`` of committed turn ``result``."""
-    return ChatResponse(
-        message_id=message_id,
-        response_text=result.response_text,
-        character_insights={"mood": result.mood, "mood_intensity": result.mood_intensity,
-                            "intent": result.intent},
-        response_metadata={"turn_id": result.turn_id, "turn_index": result.turn_index,
-                           "user": result.user, "regenerated": result.regenerated,
-                           "incomplete": result.generation.get("finish_reason") == "incomplete",
-                           "vitals_reappraised": result.vitals_reappraised},
-        generation_info=result.generation,
-        cognitive_summary={"appraisal": result.appraisal,
-                           "memories_used": result.memories_used,
-                           "memories_formed": result.memories_formed},
-        character_state_summary={"vitals": result.vitals, "vitals_delta": result.vitals_delta,
-                                 "mood": result.mood},
-        performance_info={"timings_ms": result.timings_ms},
-    )
