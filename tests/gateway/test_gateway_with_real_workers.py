@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 @asynccontextmanager
 async def serving(data_dir: Path, **overrides: Any) -> AsyncIterator[tuple[Gateway, WorkerPool]]:
     """A gateway on 127.0.0.1:0 wired to a real pool, both closed (workers stopped) after."""
-    settings = Settings(
+    settings = Settings.from_flat(
         host="127.0.0.1", port=0, data_dir=data_dir, request_timeout_s=20.0,
         restart_backoff_initial_s=0.0, **overrides,
     )
