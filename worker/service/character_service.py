@@ -17,12 +17,13 @@ replies (``exports``, paced by ``ExportCredit``). After a committed turn the wor
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 
 from protocol.errors import ProtocolError
 from protocol.frame_codec import MAX_FRAME_BYTES
-from protocol.pipe import WorkerReply, WorkerRequest
+from protocol.pipe import FromWorker, WorkerReply, WorkerRequest
 from protocol.unions import ServerMessage, message_type_of
 from runtime.settings import Settings
 from schemas.loader import load_character
@@ -33,7 +34,10 @@ from worker.engine.character_engine import CharacterEngine
 from worker.service.exports import Exports
 from worker.service.failures import Failure, failure_of, undeliverable
 from worker.service.request_answers import RequestAnswers
-from worker.service.turn_progress import MAX_KEEPALIVE_S, SendFrame, keepalive_interval
+from worker.service.turn_progress import MAX_KEEPALIVE_S, keepalive_interval
+
+#: How the service hands a frame to the worker's pipe (or local mode's in-process channel).
+SendFrame = Callable[[FromWorker], None]
 
 log = structlog.get_logger()
 

@@ -8,16 +8,16 @@ import asyncio
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 
 from protocol.errors import ErrorCode
-from protocol.pipe import EXPORT_CHUNK_WINDOW, WorkerReply, WorkerRequest
+from protocol.pipe import EXPORT_CHUNK_WINDOW, FromWorker, WorkerReply, WorkerRequest
 from protocol.snapshots import EXPORT_CHUNK_CHARS, ExportChunk, ExportResponse
 from worker.engine.character_engine import CharacterEngine
 from worker.service.failures import RequestFailed, smaller_answer
-from worker.service.turn_progress import SendFrame
 from worker.text_chunks import text_chunks
 
 log = structlog.get_logger()
@@ -26,7 +26,7 @@ log = structlog.get_logger()
 class Exports:
     """The exports of one character; holds the credits of those being streamed."""
 
-    def __init__(self, engine: CharacterEngine, send: SendFrame, *,
+    def __init__(self, engine: CharacterEngine, send: Callable[[FromWorker], None], *,
                  max_frame_bytes: int) -> None:
         self._engine = engine
         self._send = send

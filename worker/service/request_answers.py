@@ -7,6 +7,7 @@ Requests that change the vitals send a ``vitals_event`` before their answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -21,7 +22,7 @@ from protocol.chat import (
     UndoRequest,
     UndoResponse,
 )
-from protocol.pipe import WorkerRequest
+from protocol.pipe import FromWorker, WorkerRequest
 from protocol.queries import (
     MemorySearchRequest,
     MemorySearchResponse,
@@ -48,7 +49,6 @@ from worker.engine.character_engine import CharacterEngine
 from worker.service.events import vitals_event
 from worker.service.exports import Exports
 from worker.service.failures import RequestFailed
-from worker.service.turn_progress import SendFrame
 from worker.service.turn_replies import answer_turn
 
 log = structlog.get_logger()
@@ -58,8 +58,8 @@ class RequestAnswers:
     """Answers one character's requests with its engine; ``send`` carries the frames sent
     before an answer (deltas, progress, export chunks, events)."""
 
-    def __init__(self, engine: CharacterEngine, send: SendFrame, exports: Exports, *,
-                 keepalive_s: float) -> None:
+    def __init__(self, engine: CharacterEngine, send: Callable[[FromWorker], None],
+                 exports: Exports, *, keepalive_s: float) -> None:
         self._engine = engine
         self._send = send
         self._exports = exports

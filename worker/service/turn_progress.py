@@ -9,7 +9,6 @@ from collections.abc import Callable
 from protocol.chat import GenerationPhase, GenerationStatus
 from protocol.pipe import FromWorker, WorkerProgress, WorkerReply
 
-SendFrame = Callable[[FromWorker], None]
 #: The longest gap between two ``WorkerProgress`` frames of a running turn, in seconds.
 MAX_KEEPALIVE_S = 5.0
 
@@ -31,8 +30,8 @@ class TurnProgress:
     the worker is working; a blocked event loop sends nothing, as it should.
     """
 
-    def __init__(self, send: SendFrame, request_id: int, message_id: str | None, *,
-                 stream: bool, interval_s: float) -> None:
+    def __init__(self, send: Callable[[FromWorker], None], request_id: int,
+                 message_id: str | None, *, stream: bool, interval_s: float) -> None:
         self._send = send
         self._request_id = request_id
         self._message_id = message_id

@@ -6,25 +6,25 @@ final ``chat_response``."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 
 from protocol.chat import ChatDelta, ChatResponse
-from protocol.pipe import WorkerReply, WorkerRequest
+from protocol.pipe import FromWorker, WorkerReply, WorkerRequest
 from worker.backends.base import TextDelta
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.results import TurnResult, TurnStreamEvent
 from worker.service.chat_response import chat_response
 from worker.service.events import turn_event, vitals_event
 from worker.service.failures import RequestFailed
-from worker.service.turn_progress import SendFrame, TurnProgress
+from worker.service.turn_progress import TurnProgress
 
 log = structlog.get_logger()
 
 
 async def answer_turn(request: WorkerRequest, events: AsyncIterator[TurnStreamEvent], *,
-                      stream: bool, engine: CharacterEngine, send: SendFrame,
+                      stream: bool, engine: CharacterEngine, send: Callable[[FromWorker], None],
                       keepalive_s: float) -> ChatResponse:
     """Run the turn ``events`` streams for ``request``; a keepalive goes at least every
     ``keepalive_s`` seconds. Cancelled, it closes the stream at once: nothing is committed."""
