@@ -1,11 +1,13 @@
 """Reload: new code under 20 characters with a session chatting to each, vs stop + start.
 
-    python -m bench.reload_bench [--characters 20] [--runs 3]
+    python -m bench.reload_bench [--characters 20] [--runs 3] [--think-ms 100]
 
 ``greenroom serve`` runs from a temporary copy of the project (``tests/support/project_copy``)
 with ``--characters`` copies of a bundled character preloaded, one session attached to each,
-chatting in a loop (scripted engine). Each run edits the scripted backend of the copy (every
-reply gets a new prefix) and sends one ``reload_request``:
+chatting in a loop (scripted engine), ``--think-ms`` between an answer and the next chat (a
+fast typist; 0 saturates two cores, and then every figure measures the queue). Each run edits
+the scripted backend of the copy (every reply gets a new prefix) and sends one
+``reload_request``:
 
 * **until every worker runs the new code**: from sending the request to its answer — the
   new fork server's preload and rehearsal, then the roll, one worker at a time — checked
@@ -56,6 +58,7 @@ class Chatter:
 
     peer: JsonPeer
     character_id: str
+    think_s: float = 0.0
     waits: list[tuple[float, float]] = field(default_factory=list)
     """(sent at, seconds until answered) of every successful chat."""
     lost: int = 0
@@ -70,6 +73,7 @@ class Chatter:
                 if answer.get("message_type") == "chat_response":
                     self.waits.append((sent, time.perf_counter() - sent))
                     self.last_reply = str(answer["response_text"])
+                    await asyncio.sleep(self.think_s)
                     break
                 if answer.get("error_code") not in RETRYABLE:
                     self.lost += 1
@@ -120,7 +124,7 @@ async def one_reload(server: RunningServer, admin: JsonPeer, project: ProjectCop
 
 
 async def measure_reload(config: ServerConfig, ids: list[str], project: ProjectCopy,
-                         runs: int) -> list[ReloadRun]:
+                         runs: int, think_s: float) -> list[ReloadRun]:
     results = []
     async with running_server(config) as server, contextlib.AsyncExitStack() as stack:
         admin = await stack.enter_async_context(open_peer(server.url))
@@ -128,7 +132,7 @@ async def measure_reload(config: ServerConfig, ids: list[str], project: ProjectC
         for character_id in ids:
             peer = await stack.enter_async_context(open_peer(server.url))
             await attach(peer, character_id, subscribe=("worker_state",))
-            chatters.append(Chatter(peer, character_id))
+            chatters.append(Chatter(peer, character_id, think_s))
         for run_index in range(runs):
             for chatter in chatters:
                 chatter.waits.clear()
@@ -166,7 +170,7 @@ async def measure_restart(config: ServerConfig, ids: list[str], runs: int
     return results
 
 
-async def measure(characters: int, runs: int) -> list[Row]:
+async def measure(characters: int, runs: int, think_s: float) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="greenroom-bench-") as tmp:
         root = Path(tmp)
         project = copy_project(root / "project")
@@ -174,7 +178,7 @@ async def measure(characters: int, runs: int) -> list[Row]:
         config = ServerConfig(data_dir=root / "data", characters=ids,
                               characters_dir=root / "characters", env=project.env(),
                               ready_timeout_s=60)
-        reloads = await measure_reload(config, ids, project, runs)
+        reloads = await measure_reload(config, ids, project, runs, think_s)
         restarts = await measure_restart(config, ids, runs)
     all_new = statistics.median(r.all_new_s for r in reloads)
     longest = statistics.median(r.longest_wait_s for r in reloads)
@@ -194,12 +198,13 @@ async def measure(characters: int, runs: int) -> list[Row]:
     ]
 
 
-async def run(characters: int = 20, runs: int = 3) -> str:
-    rows = await measure(characters, runs)
+async def run(characters: int = 20, runs: int = 3, think_ms: float = 100.0) -> str:
+    rows = await measure(characters, runs, think_ms / 1000)
     return (render_table(f"Reload: new code under {characters} chatting sessions vs "
                          "stop + start", rows)
             + f"\nmedian of {runs} reloads (one edit of the scripted backend each) and "
-              f"{runs} stop + start cycles; baseline = SIGTERM the supervisor, start it "
+              f"{runs} stop + start cycles; each session chats with {think_ms:g} ms between "
+              f"an answer and its next chat; baseline = SIGTERM the supervisor, start it "
               f"again, reconnect every session; {machine_line()}\n")
 
 
@@ -207,8 +212,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--characters", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--think-ms", type=float, default=100.0)
     args = parser.parse_args(argv)
-    print(asyncio.run(run(args.characters, args.runs)))
+    print(asyncio.run(run(args.characters, args.runs, args.think_ms)))
 
 
 if __name__ == "__main__":

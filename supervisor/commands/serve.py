@@ -11,6 +11,7 @@ the workers whose code or character file changed, for as long as the server runs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from collections.abc import Iterable
@@ -87,7 +88,9 @@ async def run_server(
                 watch_and_reload(pool, settings.characters_dir, stop, _say), name="reload-watch")
             _say("greenroom reloads the workers when their code or character file changes")
             await stop.wait()
-            await watcher
+            watcher.cancel()  # a reload under way stops waiting for its roll
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         else:
             await stop.wait()
         _say("greenroom shutting down")

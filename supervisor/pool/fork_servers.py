@@ -190,7 +190,11 @@ class ForkServers:
 
     async def _launch(self) -> ZygoteClient:
         client = ZygoteClient(python=self._python)
-        await client.start()
+        try:
+            await client.start()
+        except BaseException:  # cancelled (the server stops): leave no fork server behind
+            await client.close()
+            raise
         assert client.report is not None
         log.info("zygote_started", zygote_pid=client.pid,
                  problems=len(client.report.problems))
