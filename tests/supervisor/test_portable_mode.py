@@ -45,7 +45,7 @@ PRELOAD_PROBE = """
 import json, sys
 from supervisor.pool import zygote
 zygote.PRELOAD = (*zygote.PRELOAD, *sys.argv[1:])
-print(json.dumps(zygote._preload()))
+print(json.dumps([problem.summary for problem in zygote._preload().problems]))
 """
 
 
