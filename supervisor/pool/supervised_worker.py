@@ -208,7 +208,7 @@ class SupervisedWorker:
     def _detail(self) -> str | None:
         if self.reason == "reload":
             code = self.code
-            if self.state == "restarting" or code is None:
+            if self.state not in ("ready", "debugging") or code is None:
                 return "reloading"
             return f"reloaded: code generation {code.generation}"
         if self.state in ("restarting", "failed", "stopped") and self.last_crash is not None:

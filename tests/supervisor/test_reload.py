@@ -108,6 +108,7 @@ async def test_a_reload_brings_a_quarantined_character_back_once_its_file_is_fix
 async def test_a_worker_started_with_debug_is_reloaded_with_its_debugger_on_the_same_port(
     start_pool, characters_dir: Path
 ) -> None:
+    pytest.importorskip("debugpy")
     pool, _listener = await start_pool(debug={"m-playful": DebugConfig()})
     await pool.preload(["m-playful"])
     (before,) = pool.snapshots()
@@ -124,6 +125,7 @@ async def test_a_worker_started_with_debug_is_reloaded_with_its_debugger_on_the_
 async def test_a_debugger_started_on_a_running_worker_comes_back_on_the_same_port_after_reload(
     start_pool, characters_dir: Path
 ) -> None:
+    pytest.importorskip("debugpy")
     pool, _listener = await start_pool()
     await pool.ensure("f-serious")
     port = await pool.start_debugger("f-serious", None, wait=False)

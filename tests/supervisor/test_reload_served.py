@@ -83,6 +83,8 @@ async def test_a_reload_runs_the_edited_code_and_an_attached_session_keeps_its_t
     workers = await ps(served, tmp_path)
     assert {w["code_generation"] for w in workers.values()} == {2}
     assert all(w["stale"] is None for w in workers.values())
+    retired = await served.wait_for_record(lambda r: r.get("event") == "zygote_retired")
+    assert retired["code_generation"] == 1
 
 
 async def test_a_reload_with_a_syntax_error_keeps_everything_serving_and_names_file_and_line(
