@@ -92,6 +92,7 @@ class ReloadRequest(Message, tag="reload_request"):
 
 
 ReloadResult = Literal["reloaded", "up_to_date", "invalid", "failed", "not_running"]
+"""What a reload did to one character (see ``CharacterReloadInfo``)."""
 
 
 class CharacterReloadInfo(msgspec.Struct, kw_only=True):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
+from protocol.admin import ReloadResult
 from protocol.states import WorkerState, WorkerStateReason
 
 
@@ -66,15 +67,10 @@ class WorkerSnapshot:
     """Why it runs something older than what is on disk (code or character file), else None."""
 
 
-ReloadResult = Literal["reloaded", "up_to_date", "invalid", "failed", "not_running"]
-"""What a reload did to one character: rolled onto the code and file on disk; nothing to do;
-left running because its character file is invalid; rolled, but the new worker did not
-start; no worker to reload (it starts from the current code when first used)."""
-
-
 @dataclass(frozen=True, slots=True)
 class CharacterReload:
-    """One character's part of a reload; ``detail`` says why for ``invalid``/``failed``."""
+    """One character's part of a reload (``ReloadResult``: the words of ``reload_response``);
+    ``detail`` says why for ``invalid``/``failed``."""
 
     character_id: str
     result: ReloadResult
