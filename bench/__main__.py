@@ -4,10 +4,10 @@ Each benchmark measures greenroom and its baseline side by side in this run and 
 Markdown table; the tables go to stdout and, together, to ``bench/results.md`` (with the
 machine and the date), which ``bench/README.md`` quotes. Names: ``gateway``, ``crash``,
 ``cold_start``, ``memory``, ``ttft``, ``concurrency``, ``prompt_cache``, ``long_message``,
-``cancel``, ``slow_reader`` (default: all, in that order; ``prompt_cache`` needs a llama.cpp
-server and skips without one, see ``bench/prompt_cache_bench.py``). Every benchmark binds
-loopback only and is bounded in time; they take about six minutes on two cores, most of it the
-60-second concurrency run and the 100k memory store.
+``cancel``, ``slow_reader``, ``reload`` (default: all, in that order; ``prompt_cache`` needs a
+llama.cpp server and skips without one, see ``bench/prompt_cache_bench.py``). Every benchmark
+binds loopback only and is bounded in time; they take about six minutes on two cores, most of
+it the 60-second concurrency run and the 100k memory store.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bench import (
     long_message_bench,
     memory_bench,
     prompt_cache_bench,
+    reload_bench,
     slow_reader_bench,
     ttft_greenroom,
 )
@@ -56,6 +57,7 @@ BENCHES: dict[str, Callable[[], Awaitable[str]]] = {
     "long_message": long_message_bench.run,
     "cancel": cancel_bench.run,
     "slow_reader": slow_reader_bench.run,
+    "reload": reload_bench.run,
 }
 
 

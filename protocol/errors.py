@@ -92,7 +92,7 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
         "Send the configured token (GREENROOM_TOKEN)."
     ),
     ErrorCode.FORBIDDEN: (
-        "An admin request (workers, restart, debug) on a connection that sent an `Origin` "
+        "An admin request (workers, restart, reload, debug) on a connection that sent an `Origin` "
         "header, i.e. possibly a web page, without the server's token. Use the command-line "
         "tools (no `Origin`), or configure GREENROOM_TOKEN and present it."
     ),

@@ -13,7 +13,7 @@ import msgspec
 from protocol.declaration import event
 from protocol.envelope import Event
 from protocol.fields import JsonObject
-from protocol.states import WorkerState
+from protocol.states import WorkerState, WorkerStateReason
 
 
 @event(subscription="vitals")
@@ -45,9 +45,11 @@ class WorkerStateEvent(Event, tag="worker_state_event"):
     """Subscription ``worker_state``: the character's worker changed state.
 
     ``generation`` increases by one with every start of the worker, so a client can tell a
-    restart from a repeated event; ``detail`` is a human-readable reason (crash cause, ...).
+    restart from a repeated event; ``detail`` is a human-readable reason (crash cause, ...);
+    ``reason`` says why in one word (``start``, ``crash``, ``restart``, ``reload``, ``stop``).
     """
 
     state: WorkerState
     detail: str | None = None
     generation: int = 0
+    reason: WorkerStateReason | None = None

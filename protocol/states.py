@@ -13,6 +13,11 @@ debugger (heartbeats suspended); ``restarting``: crashed, back after a backoff;
 or shut down).
 """
 
+WorkerStateReason = Literal["start", "crash", "restart", "reload", "stop"]
+"""Why a worker changed state: its first start (or a start on first use), a crash (or a kill
+for silence or memory), an operator's restart, a reload onto new code or a changed character
+file, the server stopping."""
+
 EventKind = Literal["vitals", "turns", "worker_state"]
 """What a session may subscribe to in ``hello.subscribe``: ``vitals_event``, ``turn_event``,
 ``worker_state_event`` respectively."""

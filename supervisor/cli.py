@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "serve": "supervisor.commands.serve:serve",
     "ps": "supervisor.commands.admin:ps",
     "restart": "supervisor.commands.admin:restart",
+    "reload": "supervisor.commands.admin:reload",
     "debug": "supervisor.commands.admin:debug",
     "logs": "supervisor.commands.logs:logs",
 }

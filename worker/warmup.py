@@ -14,8 +14,10 @@ Promises: nothing outside a temporary directory is read or written except the ch
 read; nothing of the rehearsal survives it but caches (no open file, socket, thread or event
 loop is left behind, which matters in a process that forks); in portable mode (macOS) no
 HTTP client is built and no proxy is looked up (``supervisor.pool.fork_hazards``). Any failure is
-returned as text and costs only the warm-up — the worker will meet the same problem itself
-and report it. Not for use inside a worker: it would run a turn there.
+returned as a ``RehearsalProblem`` (with the exception, so the fork server can say which file
+and line failed) and costs only the warm-up. A fork server started with ``serve`` forks workers
+anyway (they meet the same problem and report it); one started by a reload is refused, and the
+workers keep their code. Not for use inside a worker: it would run a turn there.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.platform_support import mechanisms
@@ -39,26 +42,36 @@ REHEARSAL_MESSAGE = "Hello! My name is Sam and I love cooking. What did you do t
 """Long enough to reach appraisal, memory formation (a name, a preference) and the prompt."""
 
 
-def rehearse(characters_dir: Path | None = None) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class RehearsalProblem:
+    """What could not be warmed: ``text`` says what; ``error`` is the exception raised, with
+    its traceback, when there was one."""
+
+    text: str
+    error: BaseException | None = None
+
+
+def rehearse(characters_dir: Path | None = None) -> list[RehearsalProblem]:
     """Warm this process up (see the module docstring); returns what could not be warmed.
 
     ``characters_dir`` (default: the bundled characters) supplies the character the turn is
     rehearsed with: the first one, by id, that loads.
     """
-    problems: list[str] = []
-    appraise(REHEARSAL_MESSAGE)  # VADER's lexicon, even if no character can be rehearsed
+    problems: list[RehearsalProblem] = []
     directory = characters_dir if characters_dir is not None else Settings().characters_dir
     scratch = Path(tempfile.mkdtemp(prefix="greenroom-warmup-"))
     try:
+        appraise(REHEARSAL_MESSAGE)  # VADER's lexicon, even if no character can be rehearsed
         asyncio.run(_rehearse(directory, scratch, problems))
     except Exception as exc:
-        problems.append(f"rehearsal failed: {type(exc).__name__}: {exc}")
+        problems.append(RehearsalProblem("rehearsal failed", exc))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return problems
 
 
-async def _rehearse(characters_dir: Path, scratch: Path, problems: list[str]) -> None:
+async def _rehearse(characters_dir: Path, scratch: Path,
+                    problems: list[RehearsalProblem]) -> None:
     # A client per backend process is the norm; building one here loads the shared TLS
     # context and httpx's lazily imported transport code. Not on macOS (portable mode): no
     # HTTP client may be built before fork there (``supervisor.pool.fork_hazards``); the TLS
@@ -69,7 +82,8 @@ async def _rehearse(characters_dir: Path, scratch: Path, problems: list[str]) ->
         shared_tls_context()
     character = _first_loadable(characters_dir)
     if character is None:
-        problems.append(f"no loadable character in {characters_dir} to rehearse a turn with")
+        problems.append(RehearsalProblem(
+            f"no loadable character in {characters_dir} to rehearse a turn with"))
         return
     backend = ScriptedBackend()
     engine = CharacterEngine.open(character, data_dir=scratch, backend=backend)

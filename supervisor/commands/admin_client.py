@@ -1,4 +1,5 @@
-"""Talk to a running supervisor's gateway with the admin messages (``ps``/``restart``/``debug``).
+"""Talk to a running supervisor's gateway with the admin messages (``ps``, ``restart``,
+``reload``, ``debug``).
 
 One short WebSocket session: ``hello`` (with the token when one is given), then one admin
 request, then close. Uses the ``websockets`` client directly: these commands must work even
@@ -16,6 +17,8 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketExce
 from protocol.admin import (
     DebugRequest,
     DebugResponse,
+    ReloadRequest,
+    ReloadResponse,
     RestartRequest,
     RestartResponse,
     WorkersRequest,
@@ -27,8 +30,8 @@ from protocol.session import Hello, HelloResponse
 from protocol.states import PROTOCOL_VERSION
 from protocol.unions import ClientMessage, ServerMessage
 
-AdminRequest = WorkersRequest | RestartRequest | DebugRequest
-AdminResponse = WorkersResponse | RestartResponse | DebugResponse
+AdminRequest = WorkersRequest | RestartRequest | ReloadRequest | DebugRequest
+AdminResponse = WorkersResponse | RestartResponse | ReloadResponse | DebugResponse
 
 
 class AdminError(Exception):
@@ -43,7 +46,9 @@ class AdminError(Exception):
 async def admin_request(
     server_url: str, request: AdminRequest, *, token: str | None, timeout_s: float = 30.0
 ) -> AdminResponse:
-    """Send one admin request; returns its response or raises ``AdminError``."""
+    """Send one admin request; returns its response or raises ``AdminError``. A
+    ``reload_response`` is returned also when it reports a failure: it says what failed
+    for each character, which the caller prints."""
     try:
         async with asyncio.timeout(timeout_s), connect(
             server_url, open_timeout=min(timeout_s, 5.0), compression=None
@@ -72,6 +77,8 @@ async def admin_request(
             "running? (--server-url / GREENROOM_SERVER_URL)") from None
     except WebSocketException as exc:
         raise AdminError("unreachable", f"connection to {server_url} failed: {exc}") from None
+    if isinstance(response, ReloadResponse):
+        return response
     if isinstance(response, WorkersResponse | RestartResponse | DebugResponse):
         if not response.success:
             raise AdminError("failed", response.error or "the request failed")

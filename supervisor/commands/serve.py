@@ -4,12 +4,14 @@ Wiring and signals only; every part has its own module. Start-up order: log sink
 pool (fork server), gateway, preloaded characters. Shutdown on SIGTERM/SIGINT (graceful,
 exit 0): the gateway stops accepting and lets in-flight requests finish within the grace
 period, then every worker is stopped in parallel (Shutdown → SIGTERM → SIGKILL), then the
-fork server; nothing is left running.
+fork server; nothing is left running. With ``--reload`` a watcher (``reload_watch``) reloads
+the workers whose code or character file changed, for as long as the server runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from collections.abc import Iterable
@@ -54,8 +56,11 @@ async def run_server(
     preload_ids: Iterable[str],
     debug: dict[str, DebugConfig],
     sink: LogSink,
+    *,
+    reload: bool = False,
 ) -> int:
-    """Serve until SIGTERM/SIGINT; returns the exit code."""
+    """Serve until SIGTERM/SIGINT (reloading on file changes with ``reload``); returns the
+    exit code."""
     from supervisor.gateway.access import GatewayConfigError
     from supervisor.gateway.gateway import Gateway
 
@@ -76,7 +81,18 @@ async def run_server(
         scheme = "wss" if settings.gateway.tls_cert else "ws"
         _say(f"greenroom listening on {scheme}://{settings.gateway.host}:{gateway.port}")
         await _preload(pool, list(dict.fromkeys([*preload_ids, *debug])), debug, stop)
-        await stop.wait()
+        if reload:
+            from supervisor.commands.reload_watch import watch_and_reload
+
+            watcher = asyncio.create_task(
+                watch_and_reload(pool, settings.characters_dir, stop, _say), name="reload-watch")
+            _say("greenroom reloads the workers when their code or character file changes")
+            await stop.wait()
+            watcher.cancel()  # a reload under way stops waiting for its roll
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        else:
+            await stop.wait()
         _say("greenroom shutting down")
         log.info("shutdown_started", grace_s=settings.restart.shutdown_grace_s)
         await gateway.close(settings.restart.shutdown_grace_s)
@@ -137,6 +153,8 @@ def _describe(character_id: str, state: WorkerState, pid: int | None, debug_port
               help="Start that worker with debugpy on 127.0.0.1:PORT (repeatable).")
 @click.option("--debug-wait", is_flag=True,
               help="Hold the --debug workers until a debugger attaches.")
+@click.option("--reload", "reload", is_flag=True,
+              help="Watch the code and the characters directory; reload what changed.")
 @click.option("--log-format", type=click.Choice(["json", "console"]), default=None,
               help="Console log format (default: readable on a TTY, JSON otherwise).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
@@ -163,6 +181,7 @@ def serve(
     engine: str | None,
     debug_targets: tuple[str, ...],
     debug_wait: bool,
+    reload: bool,
     log_format: str | None,
     log_level: str | None,
     token: str | None,
@@ -203,7 +222,7 @@ def serve(
     route_records(sink.emit, level=settings.logging.log_level)
     log.info("platform_mechanisms", **platform.describe())
     try:
-        code = asyncio.run(run_server(settings, preload, debug, sink))
+        code = asyncio.run(run_server(settings, preload, debug, sink, reload=reload))
     except Exception as exc:
         log.exception("serve_failed")
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None

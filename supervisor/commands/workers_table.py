@@ -8,12 +8,17 @@ low-value columns go first (``DROP_ORDER``: RSS before anything else), LAST CRAS
 shortened with ``…`` (never below ``CRASH_MIN_WIDTH``) before it goes too, and CHARACTER,
 PID, STATE and DEBUG are never dropped or cut — a table they alone make too wide is printed
 whole and the terminal wraps it.
+
+CODE is the worker's code generation and when that code was loaded (``g2@14:03:05``, local
+time; the date instead when it was not today), marked ``*`` when the worker runs code or a
+character file older than what is on disk; ``render_notes`` says why, under the table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import click
 
@@ -49,6 +54,29 @@ def format_uptime(seconds: float | None) -> str:
     return f"{secs}s"
 
 
+def format_code(worker: WorkerInfo, now: datetime | None = None) -> str:
+    """``g2@14:03:05`` (``g2@2024-03-01`` when not loaded today), ``*`` appended when stale;
+    ``-`` without a running process."""
+    if worker.code_generation is None:
+        return "-"
+    text = f"g{worker.code_generation}"
+    if worker.code_loaded_at is not None:
+        loaded = datetime.fromisoformat(worker.code_loaded_at).astimezone()
+        today = (now or datetime.now().astimezone()).date()
+        text += "@" + (loaded.strftime("%H:%M:%S") if loaded.date() == today
+                       else loaded.date().isoformat())
+    return text + ("*" if worker.stale else "")
+
+
+def render_notes(workers: Sequence[WorkerInfo], reload_error: str | None) -> str:
+    """The lines under the table: why each ``*`` worker is stale, and the last failed
+    reload's problem; empty when there is nothing to say."""
+    lines = [f"* {w.character_id}: {w.stale}" for w in workers if w.stale]
+    if reload_error:
+        lines.append(f"reload failed: {reload_error} (fix it, then `greenroom reload`)")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     header: str
@@ -64,11 +92,12 @@ COLUMNS = (
     Column("RSS", lambda w: format_bytes(w.rss_bytes)),
     Column("USS", lambda w: format_bytes(w.uss_bytes)),
     Column("CLIENTS", lambda w: str(w.sessions)),
+    Column("CODE", format_code),
     Column("DEBUG", lambda w: f"127.0.0.1:{w.debug_port}" if w.debug_port else "-"),
     Column("LAST CRASH", lambda w: " ".join((w.last_crash or "-").split())),
 )
 CRASH = "LAST CRASH"
-DROP_ORDER = ("RSS", "USS", "CLIENTS", "UPTIME", "RESTARTS", CRASH)
+DROP_ORDER = ("RSS", "USS", "CLIENTS", "UPTIME", "RESTARTS", "CODE", CRASH)
 """Dropped in this order while the table is wider than the terminal."""
 CRASH_MIN_WIDTH = 20
 GAP = "  "
@@ -89,6 +118,8 @@ def fit_columns(natural: dict[str, int], width: int | None) -> dict[str, int]:
         return dict(natural)
     kept = dict(natural)
     for name in DROP_ORDER:
+        if name not in kept:
+            continue
         floor = {**kept, CRASH: min(kept[CRASH], CRASH_MIN_WIDTH)} if CRASH in kept else kept
         if _span(floor) <= width:
             break

@@ -225,14 +225,15 @@ class Gateway:
         """Fail the requests a dead worker held, then tell subscribed sessions. Never raises
         into the pool: a bug here is logged with the state change it lost."""
         try:
-            detail = snapshot.last_crash if state in _DOWN_STATES else None
+            detail = snapshot.detail
             if state in _DOWN_STATES:
                 self._carry_out(self._router.on_worker_down(character_id, state, detail))
             self._fan_out(character_id, WorkerStateEvent(
                 character_id=character_id, state=state, detail=detail,
-                generation=snapshot.generation,
+                generation=snapshot.generation, reason=snapshot.reason,
             ))
-            self._log.info("worker_state", character=character_id, state=state, detail=detail)
+            self._log.info("worker_state", character=character_id, state=state, detail=detail,
+                           reason=snapshot.reason)
         except Exception:
             self._log.exception("worker_state_lost", character=character_id, state=state,
                                 generation=snapshot.generation)

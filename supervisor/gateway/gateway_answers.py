@@ -2,10 +2,12 @@
 
 ``Handling.GATEWAY`` needs no character: ``ping_request``, ``hello``, ``characters_request``,
 ``cancel_request``. ``Handling.ADMIN`` goes through the worker pool: ``workers_request``,
-``restart_request``, ``debug_request``. Each answer is returned, never sent: the gateway
-counts and queues it. Admission (``admission.py``) has already refused unauthenticated
-sessions and admin requests from web pages. Everything that waits on the pool (starting a
-worker, a restart, a debugger) is bounded by ``request_timeout_s``.
+``restart_request``, ``reload_request``, ``debug_request``. Each answer is returned, never
+sent: the gateway counts and queues it. Admission (``admission.py``) has already refused
+unauthenticated sessions and admin requests from web pages. Everything that waits on the pool
+(starting a worker, a restart, a debugger) is bounded by ``request_timeout_s`` — except a
+reload, which lasts as long as its roll (the pool bounds each step: the new fork server's
+start, each worker's drain, stop and start).
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from protocol.admin import (
+    CharacterReloadInfo,
     DebugRequest,
     DebugResponse,
+    ReloadRequest,
+    ReloadResponse,
     RestartRequest,
     RestartResponse,
     WorkerInfo,
@@ -38,7 +44,7 @@ from supervisor.gateway.admission import hello_refusal
 from supervisor.gateway.auth_throttle import AuthThrottle
 from supervisor.gateway.router import error_for
 from supervisor.gateway.session import Session
-from supervisor.pool.api import PoolError, WorkerPoolApi
+from supervisor.pool.api import PoolError, ReloadOutcome, WorkerPoolApi
 
 Cancel = Callable[[str, str], bool]
 """(session id, target ``message_id``) → whether a live request was found and cancelled."""
@@ -83,9 +89,14 @@ class GatewayAnswers:
         if isinstance(message, CancelRequest):
             return self._cancel_request(session, message)
         if isinstance(message, WorkersRequest):
-            return WorkersResponse(message_id=message.message_id, workers=self._workers())
+            code = self._pool.code()
+            return WorkersResponse(message_id=message.message_id, workers=self._workers(),
+                                   code_generation=code.generation,
+                                   reload_error=code.reload_error)
         if isinstance(message, RestartRequest):
             return await self._restart(message)
+        if isinstance(message, ReloadRequest):
+            return await self._reload(message)
         if isinstance(message, DebugRequest):
             return await self._debug(message)
         raise TypeError(f"no gateway answer for {type(message).__name__}")
@@ -196,6 +207,9 @@ class GatewayAnswers:
                 generation=s.generation,
                 debug_port=s.debug_port,
                 last_crash=s.last_crash,
+                code_generation=s.code_generation,
+                code_loaded_at=_iso(s.code_loaded_at),
+                stale=s.stale,
             )
             for s in sorted(self._pool.snapshots(), key=lambda s: s.character_id)
         ]
@@ -206,10 +220,22 @@ class GatewayAnswers:
             return failure
         try:
             async with asyncio.timeout(self._settings.gateway.request_timeout_s):
-                await self._pool.restart(request.character_id)
+                stale = await self._pool.restart(request.character_id)
         except PoolError as exc:
             return error_for(request.message_id, exc.code, str(exc))
-        return RestartResponse(message_id=request.message_id, character_id=request.character_id)
+        return RestartResponse(message_id=request.message_id, character_id=request.character_id,
+                               stale=stale)
+
+    async def _reload(self, request: ReloadRequest) -> ServerMessage:
+        for character_id in request.character_ids:
+            failure = _admin_target_refusal(character_id, request.message_id)
+            if failure is not None:
+                return failure
+        try:
+            outcome = await self._pool.reload(request.character_ids)
+        except PoolError as exc:
+            return error_for(request.message_id, exc.code, str(exc))
+        return reload_response(outcome, request.message_id)
 
     async def _debug(self, request: DebugRequest) -> ServerMessage:
         failure = _admin_target_refusal(request.character_id, request.message_id)
@@ -241,6 +267,26 @@ class GatewayAnswers:
             pid=pid,
             port=port,
         )
+
+
+def reload_response(outcome: ReloadOutcome, message_id: str | None = None) -> ReloadResponse:
+    """The ``reload_response`` saying what ``outcome`` says."""
+    return ReloadResponse(
+        message_id=message_id,
+        success=outcome.ok,
+        code_generation=outcome.code_generation,
+        code_reloaded=outcome.code_reloaded,
+        characters=[CharacterReloadInfo(character_id=c.character_id, result=c.result,
+                                        detail=c.detail, generation=c.generation)
+                    for c in outcome.characters],
+        supervisor_files=list(outcome.supervisor_files),
+        error=outcome.code_error,
+        traceback=outcome.code_traceback,
+    )
+
+
+def _iso(epoch_s: float | None) -> str | None:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat() if epoch_s is not None else None
 
 
 def _admin_target_refusal(character_id: str, message_id: str | None) -> ErrorResponse | None:

@@ -9,10 +9,12 @@ client reads in ``worker_state_event``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from protocol.states import WorkerState
+from protocol.admin import ReloadResult
+from protocol.states import WorkerState, WorkerStateReason
 
 
 class PoolError(Exception):
@@ -53,6 +55,60 @@ class WorkerSnapshot:
     uss_bytes: int | None
     debug_port: int | None
     last_crash: str | None
+    reason: WorkerStateReason | None = None
+    """Why the worker is in its state: ``start``, ``crash``, ``restart``, ``reload``, ``stop``."""
+    detail: str | None = None
+    """A human-readable word on that: the crash for ``crash``, what was reloaded for ``reload``."""
+    code_generation: int | None = None
+    """The fork server generation its code comes from (1: the one ``serve`` started)."""
+    code_loaded_at: float | None = None
+    """When that code was loaded (seconds since the epoch)."""
+    stale: str | None = None
+    """Why it runs something older than what is on disk (code or character file), else None."""
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterReload:
+    """One character's part of a reload (``ReloadResult``: the words of ``reload_response``);
+    ``detail`` says why for ``invalid``/``failed``."""
+
+    character_id: str
+    result: ReloadResult
+    detail: str | None = None
+    generation: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    """What ``WorkerPoolApi.reload`` did.
+
+    ``code_generation`` is the newest fork server's; ``code_reloaded`` whether this reload
+    started it. ``code_error`` (with ``code_traceback``) is set when the code on disk failed to
+    load or rehearse: then no worker was touched. ``supervisor_files`` are changed files only
+    the supervisor process runs (the gateway's own code), which no reload can replace."""
+
+    code_generation: int
+    code_reloaded: bool = False
+    code_error: str | None = None
+    code_traceback: str | None = None
+    characters: tuple[CharacterReload, ...] = ()
+    supervisor_files: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Nothing was refused or failed."""
+        return self.code_error is None and all(
+            c.result not in ("invalid", "failed") for c in self.characters)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeStatus:
+    """The pool's code as a whole: the newest fork server's generation and load time, and the
+    problem of the last failed attempt at newer code (``None``: none pending)."""
+
+    generation: int | None
+    loaded_at: float | None
+    reload_error: str | None
 
 
 class PoolListener(Protocol):
@@ -88,8 +144,16 @@ class WorkerPoolApi(Protocol):
 
     def snapshots(self) -> list[WorkerSnapshot]: ...
 
-    async def restart(self, character_id: str) -> None:
-        """Restart now (also clears quarantine)."""
+    async def restart(self, character_id: str) -> str | None:
+        """Restart now (also clears quarantine), from the newest code: when the code on disk
+        changed, a fork server is started from it first. Returns ``None``, or why the new
+        worker will run code older than what is on disk (the new code failed to load)."""
+
+    async def reload(self, character_ids: Sequence[str]) -> ReloadOutcome:
+        """Bring these characters' workers (every running one when empty) to the code and
+        character files on disk, one at a time, sessions attached; see ``WorkerPool.reload``."""
+
+    def code(self) -> CodeStatus: ...
 
     async def start_debugger(self, character_id: str, port: int | None, wait: bool) -> int:
         """Start debugpy in that worker; returns the port it listens on (127.0.0.1)."""

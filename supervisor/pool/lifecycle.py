@@ -27,6 +27,7 @@ class Lifecycle(StrEnum):
     CRASHED = "crashed"  # abnormal exit (or killed for silence/memory), will be restarted
     QUARANTINED = "quarantined"  # abnormal exit past the restart intensity limit
     RESTART = "restart"  # an operator asked for a restart (clears quarantine)
+    RELOAD = "reload"  # a reload moves the worker onto newer code or a changed character file
     STOP = "stop"  # the pool stops the worker for good (shutdown)
 
 
@@ -44,6 +45,9 @@ TRANSITIONS: Final[dict[tuple[WorkerState, Lifecycle], WorkerState]] = {
     **{(state, Lifecycle.CRASHED): "restarting" for state in RUNNING},
     **{(state, Lifecycle.QUARANTINED): "failed" for state in RUNNING},
     **{(state, Lifecycle.RESTART): "restarting" for state in WORKER_STATES},
+    # A worker that is not running yet needs no reload: it starts from the newest code.
+    **{(state, Lifecycle.RELOAD): "restarting"
+       for state in (*RUNNING, "restarting", "failed")},
     **{(state, Lifecycle.STOP): "stopped" for state in WORKER_STATES},
 }
 

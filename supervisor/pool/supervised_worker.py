@@ -8,31 +8,42 @@ The loop (one task per character, owned by ``WorkerPool``):
 Any exit the pool did not ask for is a crash (workers are OTP "permanent" children). The
 lifecycle table (``lifecycle``) and restart policy (``restart_policy``) make every
 decision; this module only waits for events: the ``Ready`` frame, the exit report, the
-ready timeout, a heartbeat verdict, an operator's restart, the pool's stop.
+ready timeout, a heartbeat verdict, an operator's restart or reload, the pool's stop.
+
+Every spawn asks the pool for the fork server to fork from (``ForkServers.for_spawn``: the
+newest, refreshed when the code on disk changed), so a restart — an operator's or a crash's —
+never silently starts older code: when newer code failed to load, the worker records why
+it is stale (``stale_note``) for ``ps`` and the log. A reload is a restart that lets the
+turn in flight finish (``Timing.reload_grace_s``) and keeps the debugger's port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psutil
 import structlog
 
 from protocol.pipe import Heartbeat, Shutdown, StartDebugger
-from protocol.states import WorkerState
+from protocol.states import WorkerState, WorkerStateReason
 from supervisor.pool.api import WorkerSnapshot
+from supervisor.pool.code_fingerprint import FileStamp, same_content, stamp_file
 from supervisor.pool.crash_report import CrashReport
+from supervisor.pool.fork_servers import ForkServer, Refresh
 from supervisor.pool.lifecycle import RUNNING, Lifecycle, WorkerLifecycle
 from supervisor.pool.liveness import Liveness
 from supervisor.pool.restart_policy import Quarantine, RestartPolicy
+from supervisor.pool.staleness import join_notes, stale_character, stale_code
 from supervisor.pool.worker_process import EmitRecord, FrameCallback, WorkerProcess
-from supervisor.pool.zygote_client import ZygoteClient, ZygoteError
+from supervisor.pool.zygote_client import ZygoteError
 from worker.spec import WorkerSpec
 
 log = structlog.get_logger()
@@ -45,7 +56,9 @@ RESTART_GRACE_S = 1.0
 
 @dataclass(frozen=True, slots=True)
 class DebugConfig:
-    """Start debugpy in every generation of this worker (``serve --debug ID[:PORT]``)."""
+    """Start debugpy in every generation of this worker (``serve --debug ID[:PORT]``). With
+    port 0 the first generation's port (the OS's choice) is kept for the later ones, so an
+    IDE re-attaches to the same address after a restart or a reload."""
 
     port: int = 0
     wait: bool = False
@@ -59,6 +72,8 @@ class Timing:
     heartbeat_interval_s: float
     heartbeat_timeout_s: float
     memory_limit_bytes: int | None
+    reload_grace_s: float = 10.0
+    """A reload lets the worker's requests in flight finish for this long."""
 
 
 class _Stop(Exception):
@@ -71,35 +86,49 @@ class SupervisedWorker:
     def __init__(
         self,
         spec_for: Callable[[int, DebugConfig | None], WorkerSpec],
-        zygote: Callable[[], Awaitable[ZygoteClient]],
+        fork_server: Callable[[], Awaitable[Refresh]],
         policy: RestartPolicy,
         timing: Timing,
         *,
         character_id: str,
+        character_file: Path,
         emit: EmitRecord,
         on_frame: FrameCallback,
         on_state: Callable[[SupervisedWorker], None],
         debug: DebugConfig | None = None,
     ) -> None:
         self.character_id = character_id
+        self.character_file = character_file
         self.lifecycle = WorkerLifecycle(character_id)
         self.policy = policy
         self.process: WorkerProcess | None = None
         self.generation = 0
         self.last_crash: CrashReport | None = None
         self.debug_port: int | None = None
+        self.code: ForkServer | None = None
+        """The fork server the current (or last) process was forked from."""
+        self.character_stamp: FileStamp | None = None
+        """The character file as it was when the current process was forked."""
+        self.stale_note: str | None = None
+        """Why the current process started from code older than the disk's (set at spawn)."""
+        self.character_problem: str | None = None
+        """Why the last reload left this worker on its older character file."""
+        self.reason: WorkerStateReason = "start"
         self._spec_for = spec_for
-        self._zygote = zygote
+        self._fork_server = fork_server
         self._timing = timing
         self._emit = emit
         self._on_frame = on_frame
         self._on_state = on_state
         self._debug = debug
+        self._carried_debug_port: int | None = None
+        self._bound_debug_port = 0
         self._liveness: Liveness | None = None
         self._next_delay_s = 0.0
         self._stop_grace_s = 0.0
         self._changed = asyncio.Event()
         self._restart_requested = asyncio.Event()
+        self._restart_reason: WorkerStateReason = "restart"
         self._stop_requested = asyncio.Event()
         self._debugger_waiters: list[asyncio.Future[int]] = []
         self._log = log.bind(character=character_id)
@@ -129,16 +158,40 @@ class SupervisedWorker:
 
     @property
     def restart_pending(self) -> bool:
-        """An operator's restart was asked for and the new process is not spawned yet."""
+        """An operator's restart (or a reload) was asked for and the new process is not
+        spawned yet."""
         return self._restart_requested.is_set()
 
-    def snapshot(self, *, unique_memory: bool = True) -> WorkerSnapshot:
+    @property
+    def pending_reason(self) -> WorkerStateReason:
+        """What the pending restart is: ``restart`` or ``reload``."""
+        return self._restart_reason
+
+    def character_changed(self) -> bool:
+        """Whether the character file on disk differs from the one the current process
+        was forked with (only for a worker that has been forked)."""
+        return self.code is not None and not same_content(self.character_file,
+                                                          self.character_stamp)
+
+    def snapshot(self, *, unique_memory: bool = True,
+                 stale_files: dict[int, tuple[str, ...]] | None = None,
+                 code_problem: str | None = None) -> WorkerSnapshot:
         """What ``ps`` shows. ``unique_memory=False`` skips USS, which costs a read of
-        ``/proc/<pid>/smaps`` (milliseconds): state notifications on the restart path skip it."""
+        ``/proc/<pid>/smaps`` (milliseconds): state notifications on the restart path skip it.
+        ``stale_files`` (the changed files of each fork server by generation, found once
+        for all workers by the pool) and ``code_problem`` (why newer code did not load) fill
+        ``stale``; without them it is only what was known at spawn."""
         process = self.process if self.state in RUNNING else None
         rss = uss = None
         if process is not None:
             rss, uss = _memory_of(process.pid, unique=unique_memory)
+        code = self.code
+        stale = self.stale_note
+        if stale_files is not None and code is not None and process is not None:
+            stale = join_notes(
+                stale_code(stale_files.get(code.generation, ()), code.generation,
+                           code_problem),
+                stale_character(self.character_changed(), self.character_problem))
         return WorkerSnapshot(
             character_id=self.character_id, state=self.state,
             pid=process.pid if process else None, generation=self.generation,
@@ -146,7 +199,21 @@ class SupervisedWorker:
             restarts=self.policy.restarts, rss_bytes=rss, uss_bytes=uss,
             debug_port=self.debug_port if process else None,
             last_crash=self.last_crash.summary if self.last_crash else None,
+            reason=self.reason, detail=self._detail(),
+            code_generation=code.generation if code is not None else None,
+            code_loaded_at=code.loaded_at if code is not None else None,
+            stale=stale if process is not None else None,
         )
+
+    def _detail(self) -> str | None:
+        if self.reason == "reload":
+            code = self.code
+            if self.state not in ("ready", "debugging") or code is None:
+                return "reloading"
+            return f"reloaded: code generation {code.generation}"
+        if self.state in ("restarting", "failed", "stopped") and self.last_crash is not None:
+            return self.last_crash.summary
+        return None
 
     async def wait_until_serving(self) -> WorkerState:
         """Return once the worker accepts requests, or is ``failed``/``stopped``."""
@@ -155,6 +222,16 @@ class SupervisedWorker:
         while not (self.accepts_requests
                    or (self.state == "failed" and not self.restart_pending)
                    or (self.state == "stopped" and self._stop_requested.is_set())):
+            self._changed.clear()
+            await self._changed.wait()
+        return self.state
+
+    async def wait_for_generation(self, after: int) -> WorkerState:
+        """Once a generation later than ``after`` serves (``ready``, or ``debugging``: its
+        debugger listens) or has ended (``restarting``/``failed``/``stopped``), that state."""
+        while not (self.generation > after and self.state != "starting"):
+            if self.state == "stopped" and self._stop_requested.is_set():
+                return self.state
             self._changed.clear()
             await self._changed.wait()
         return self.state
@@ -172,6 +249,17 @@ class SupervisedWorker:
 
     def request_restart(self) -> None:
         """Restart now, clearing quarantine and the restart history."""
+        self._restart_reason = "restart"
+        self._restart_requested.set()
+        self._wake()
+
+    def request_reload(self) -> None:
+        """Restart onto the newest code and the character file on disk: like
+        ``request_restart``, but requests in flight get ``Timing.reload_grace_s`` to finish
+        and a listening debugger comes back on the same port."""
+        if self.debug_port is not None:
+            self._carried_debug_port = self.debug_port
+        self._restart_reason = "reload"
         self._restart_requested.set()
         self._wake()
 
@@ -217,6 +305,7 @@ class SupervisedWorker:
         except _Stop:
             pass
         finally:
+            self.reason = "stop"
             self._set(Lifecycle.STOP)
 
     async def _one_generation(self) -> None:
@@ -239,20 +328,30 @@ class SupervisedWorker:
             outcome = await self._supervise(process)
         finally:
             self._liveness = None
-        grace_s = self._stop_grace_s if outcome == "stop" else RESTART_GRACE_S
+        grace_s = {"stop": self._stop_grace_s,
+                   "restart": (self._timing.reload_grace_s if self._restart_reason == "reload"
+                               else RESTART_GRACE_S)}.get(outcome, 0.0)
         exitcode = await self._finish(process, graceful=outcome != "exited", grace_s=grace_s)
         if outcome == "stop":
             raise _Stop
         if outcome == "restart":
             self._restart_by_operator()
             return
-        self._crashed(process.crash_report(exitcode), started_at=process.started_at)
+        report = process.crash_report(exitcode)
+        if self.code is not None:
+            report = dataclasses.replace(report, code_root=self.code.report.fingerprint.root,
+                                         code_changed=self.code.stale_files())
+        self._crashed(report, started_at=process.started_at)
         if self.state == "restarting":
             await self._backoff()
 
     async def _spawn(self) -> WorkerProcess:
-        zygote = await self._zygote()
-        spec = self._spec_for(self.generation, self._debug)
+        refresh = await self._fork_server()
+        zygote = refresh.server.client
+        self.code = refresh.server
+        spec = self._spec_for(self.generation, self._next_debug())
+        self._carried_debug_port = None
+        character_stamp = stamp_file(self.character_file)
         ours, theirs = socket.socketpair()
         out_r, out_w = socket.socketpair()
         err_r, err_w = socket.socketpair()
@@ -271,8 +370,28 @@ class SupervisedWorker:
             on_debugger=self._debugger_started, on_ack=self._heartbeat_ack,
         )
         await process.start_readers()
-        self._log.info("worker_spawned", worker_pid=pid, worker_generation=self.generation)
+        self.character_stamp = character_stamp
+        self.character_problem = None
+        self.stale_note = (stale_code(refresh.stale, refresh.server.generation,
+                                      refresh.problems[0].summary)
+                           if refresh.failed else None)
+        self._log.info("worker_spawned", worker_pid=pid, worker_generation=self.generation,
+                       code_generation=refresh.server.generation)
+        if self.stale_note is not None:
+            self._log.warning("worker_code_stale", worker_pid=pid, stale=self.stale_note,
+                              files=list(refresh.stale))
         return process
+
+    def _next_debug(self) -> DebugConfig | None:
+        """The debugger of the generation about to start: the configured one (on the port
+        its first generation got, when the OS chose), or the one a reload carries over."""
+        configured = self._debug
+        if configured is not None:
+            port = configured.port or self._carried_debug_port or self._bound_debug_port
+            return DebugConfig(port=port, wait=configured.wait)
+        if self._carried_debug_port is not None:
+            return DebugConfig(port=self._carried_debug_port)
+        return None
 
     async def _supervise(self, process: WorkerProcess) -> str:
         """Wait for the process's end: ``"exited"`` (crash), ``"restart"`` or ``"stop"``."""
@@ -351,6 +470,8 @@ class SupervisedWorker:
 
     def _debugger_started(self, port: int) -> None:
         self.debug_port = port
+        if self._debug is not None:
+            self._bound_debug_port = port
         if self._liveness is not None:
             self._liveness.suspend()
         if self.state != "debugging":
@@ -376,6 +497,7 @@ class SupervisedWorker:
     def _crashed(self, report: CrashReport, *, started_at: float) -> None:
         self.last_crash = report
         self.debug_port = None
+        self.reason = "crash"
         decision = self.policy.on_exit(time.monotonic(), started_at)
         if isinstance(decision, Quarantine):
             self._log.error("worker_crashed", **report.as_log_fields(), decision="quarantine",
@@ -393,25 +515,35 @@ class SupervisedWorker:
         self.process = None
 
     async def _backoff(self) -> None:
-        """Sleep the policy's delay; a stop or an operator restart cuts it short."""
+        """Sleep the policy's delay; a stop or an operator's restart or reload cuts it short
+        (and is carried out: the next spawn is the one asked for)."""
         deadline = time.monotonic() + self._next_delay_s
         while (remaining := deadline - time.monotonic()) > 0:
             if self._stop_requested.is_set():
                 raise _Stop
             if self._restart_requested.is_set():
-                return
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wait_for_any(), timeout=remaining)
         if self._stop_requested.is_set():
             raise _Stop
+        if self._restart_requested.is_set():
+            self._restart_by_operator()
 
     def _restart_by_operator(self) -> None:
+        reason = self._restart_reason
         self._restart_requested.clear()
+        self._restart_reason = "restart"
         self.policy.clear()
         self.process = None
         self.debug_port = None
-        self._log.info("worker_restart_requested")
-        self._set(Lifecycle.RESTART)
+        self.reason = reason
+        if reason == "reload":
+            self._log.info("worker_reloading")
+            self._set(Lifecycle.RELOAD)
+        else:
+            self._log.info("worker_restart_requested")
+            self._set(Lifecycle.RESTART)
 
     async def _wait_for(self, event: asyncio.Event) -> None:
         while not event.is_set():
@@ -430,7 +562,7 @@ class SupervisedWorker:
         before = self.lifecycle.state
         after = self.lifecycle.apply(event)
         self._wake()
-        if after != before or event is Lifecycle.RESTART:
+        if after != before or event in (Lifecycle.RESTART, Lifecycle.RELOAD):
             self._on_state(self)
 
 

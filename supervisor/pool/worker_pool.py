@@ -1,14 +1,22 @@
 """``WorkerPool``: one supervised worker process per character, behind ``WorkerPoolApi``.
 
-The gateway calls ``ensure``/``send``/``restart``/``start_debugger``/``snapshots``; the pool
-calls back ``listener.on_worker_frame`` for every reply/event a worker sends and
+The gateway calls ``ensure``/``send``/``restart``/``reload``/``start_debugger``/``snapshots``;
+the pool calls back ``listener.on_worker_frame`` for every reply/event a worker sends and
 ``listener.on_worker_state`` for every state change (a crash is reported before the
-restarted worker can send anything). Workers are forked by one fork server (zygote);
-each character's restarts are governed by its own ``RestartPolicy``.
+restarted worker can send anything). Workers are forked by the newest fork server (zygote,
+``fork_servers``), which every spawn refreshes when the code on disk changed; each
+character's restarts are governed by its own ``RestartPolicy``.
+
+A reload (``reload``) first makes the newest fork server hold the code on disk — if the new
+code fails to load or rehearse, nothing else happens and the outcome says why — then checks
+each character file with that code, and rolls the workers that run older code or an older
+file one at a time: the turn in flight finishes, the worker stops, a new one is forked,
+and the next worker goes only once this one serves. Sessions stay attached throughout; the
+gateway answers their requests ``character_restarting`` meanwhile, and the client retries.
 
 Ownership: the pool owns one supervision task per character and awaits all of them in
 ``close``; ``close`` stops every worker in parallel (Shutdown → SIGTERM → SIGKILL) and then
-the fork server, leaving no process behind.
+the fork servers, leaving no process behind.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import contextlib
 import importlib.util
 import random
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -32,15 +40,21 @@ from schemas.problems import InvalidCharacterId
 from supervisor.logs.sink import LogSink
 from supervisor.pool.api import (
     CharacterNotFound,
+    CharacterReload,
     CharacterRestarting,
     CharacterUnavailable,
+    CodeStatus,
     PoolError,
     PoolListener,
+    ReloadOutcome,
     WorkerSnapshot,
 )
+from supervisor.pool.code_fingerprint import PROJECT_ROOT, CodeFingerprint, module_files
+from supervisor.pool.fork_servers import ForkServer, ForkServers, Refresh
+from supervisor.pool.lifecycle import RUNNING
 from supervisor.pool.restart_policy import RestartLimits, RestartPolicy
+from supervisor.pool.staleness import stale_code
 from supervisor.pool.supervised_worker import DebugConfig, SupervisedWorker, Timing
-from supervisor.pool.zygote_client import ZygoteClient
 from worker.spec import WorkerSpec
 
 log = structlog.get_logger()
@@ -81,8 +95,11 @@ class WorkerPool:
         self._sink = sink
         self._debug = dict(debug or {})
         self._rng = rng if rng is not None else random.Random()
-        self._zygote = ZygoteClient(python=python)
-        self._zygote_lock = asyncio.Lock()
+        self._fork_servers = ForkServers(python=python)
+        self._reload_lock = asyncio.Lock()
+        # The supervisor's own code (gateway, pool): no reload replaces it.
+        self._own_code = CodeFingerprint(str(PROJECT_ROOT), {}).including(
+            module_files(sys.modules))
         self._workers: dict[str, SupervisedWorker] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
@@ -98,13 +115,18 @@ class WorkerPool:
             heartbeat_interval_s=settings.restart.heartbeat_interval_s,
             heartbeat_timeout_s=settings.restart.heartbeat_timeout_s,
             memory_limit_bytes=limit_mb * 1024 * 1024 if limit_mb is not None else None,
+            reload_grace_s=settings.restart.shutdown_grace_s,
         )
 
     # -- lifecycle of the pool -------------------------------------------------------------
 
     async def start(self) -> None:
         """Start the fork server (its preload is the one interpreter start-up paid)."""
-        await self._running_zygote()
+        await self._fork_servers.start()
+
+    @property
+    def fork_servers(self) -> ForkServers:
+        return self._fork_servers
 
     async def preload(self, character_ids: Iterable[str]) -> dict[str, WorkerState]:
         """Start these characters concurrently and wait for each to serve or fail; returns
@@ -137,7 +159,7 @@ class WorkerPool:
             worker.request_stop(grace)
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-        await self._zygote.close()
+        await self._fork_servers.close()
 
     # -- WorkerPoolApi -------------------------------------------------------------------
 
@@ -171,9 +193,11 @@ class WorkerPool:
                     character_id, f"character {character_id!r}'s worker just went away "
                     f"({exc}); it is being restarted") from None
         if worker.restart_pending:
+            why = ("reloading onto the code and character file on disk"
+                   if worker.pending_reason == "reload"
+                   else "restarting (an operator asked for it)")
             raise CharacterRestarting(
-                character_id, f"character {character_id!r} is restarting (an operator asked "
-                "for it); retry when it is ready")
+                character_id, f"character {character_id!r} is {why}; retry when it is ready")
         if worker.state == "failed":
             raise CharacterUnavailable(character_id, self._failed_message(character_id))
         if worker.state == "stopped":
@@ -183,17 +207,92 @@ class WorkerPool:
             "it is ready")
 
     def snapshots(self) -> list[WorkerSnapshot]:
-        return [self._workers[cid].snapshot() for cid in sorted(self._workers)]
+        stale_files = {server.generation: server.stale_files()
+                       for server in self._codes_in_use()}
+        problems = self._fork_servers.last_failure
+        problem = problems[0].summary if problems else None
+        return [self._workers[cid].snapshot(stale_files=stale_files, code_problem=problem)
+                for cid in sorted(self._workers)]
 
-    async def restart(self, character_id: str) -> None:
+    def code(self) -> CodeStatus:
+        newest = self._fork_servers.newest
+        problems = self._fork_servers.last_failure
+        return CodeStatus(
+            generation=newest.generation if newest is not None else None,
+            loaded_at=newest.loaded_at if newest is not None else None,
+            reload_error=problems[0].summary if problems else None)
+
+    async def restart(self, character_id: str) -> str | None:
         if self._closing:
             raise CharacterUnavailable(character_id, "the server is shutting down")
         worker = self._workers.get(character_id)
         if worker is None:
             self._check_exists(character_id)
+        # The new worker forks from code as new as the disk's, or says why it cannot.
+        refresh = await self._fork_server_for_spawn()
+        if worker is None:
             self._worker(character_id)
-            return
-        worker.request_restart()
+        else:
+            worker.request_restart()
+        if not refresh.failed:
+            return None
+        return stale_code(refresh.stale, refresh.server.generation, refresh.problems[0].summary)
+
+    async def reload(self, character_ids: Sequence[str] = ()) -> ReloadOutcome:
+        """Bring the workers of ``character_ids`` (every one that has a worker when empty) to
+        the code and character files on disk (see the module docstring). Unknown ids raise
+        ``CharacterNotFound`` before anything is done. One reload runs at a time."""
+        if self._closing:
+            raise CharacterUnavailable(character_ids[0] if character_ids else "*",
+                                       "the server is shutting down")
+        targets = list(dict.fromkeys(character_ids))
+        for character_id in targets:
+            self._check_exists(character_id)
+        async with self._reload_lock:
+            refresh = await self._fork_servers.refresh(retry=True)
+            supervisor_files = self._own_code.changed()
+            if supervisor_files:
+                log.warning("supervisor_code_changed", files=list(supervisor_files),
+                            fix="restart `greenroom serve` to run it; workers reload without")
+            if refresh.failed:
+                first = refresh.problems[0]
+                return ReloadOutcome(code_generation=refresh.server.generation,
+                                     code_error=first.summary, code_traceback=first.traceback,
+                                     supervisor_files=supervisor_files)
+            results = []
+            for character_id in targets or sorted(self._workers):
+                results.append(await self._reload_one(character_id, refresh.server))
+            await self._fork_servers.retire_idle(self._codes_in_use())
+        outcome = ReloadOutcome(code_generation=refresh.server.generation,
+                                code_reloaded=refresh.started, characters=tuple(results),
+                                supervisor_files=supervisor_files)
+        log.info("reload_done", code_generation=outcome.code_generation,
+                 code_reloaded=outcome.code_reloaded,
+                 **{result: [c.character_id for c in outcome.characters if c.result == result]
+                    for result in ("reloaded", "up_to_date", "invalid", "failed")})
+        return outcome
+
+    async def _reload_one(self, character_id: str, server: ForkServer) -> CharacterReload:
+        worker = self._workers.get(character_id)
+        if worker is None or worker.state == "stopped":
+            return CharacterReload(character_id, "not_running")
+        if (worker.code is server and worker.state != "failed"
+                and not worker.character_changed()):
+            return CharacterReload(character_id, "up_to_date", generation=worker.generation)
+        problem = await server.client.check_character(character_id,
+                                                      self.settings.characters_dir)
+        if problem is not None:
+            worker.character_problem = problem
+            log.error("character_reload_refused", character=character_id, problem=problem,
+                      kept_generation=worker.generation)
+            return CharacterReload(character_id, "invalid", problem, worker.generation)
+        before = worker.generation
+        worker.request_reload()
+        state = await worker.wait_for_generation(before)
+        if state in ("ready", "debugging"):
+            return CharacterReload(character_id, "reloaded", generation=worker.generation)
+        crash = worker.last_crash.summary if worker.last_crash else f"it is {state}"
+        return CharacterReload(character_id, "failed", crash, worker.generation)
 
     async def start_debugger(self, character_id: str, port: int | None, wait: bool) -> int:
         if importlib.util.find_spec("debugpy") is None:
@@ -248,9 +347,11 @@ class WorkerPool:
         if worker is not None:
             return worker
         worker = SupervisedWorker(
-            self._spec_for(character_id), self._running_zygote,
+            self._spec_for(character_id), self._fork_server_for_spawn,
             RestartPolicy(self._limits, self._rng), self._timing,
-            character_id=character_id, emit=self._emit,
+            character_id=character_id,
+            character_file=character_path(character_id, self.settings.characters_dir),
+            emit=self._emit,
             on_frame=lambda frame: self.listener.on_worker_frame(character_id, frame),
             on_state=self._on_state, debug=self._debug.get(character_id),
         )
@@ -279,15 +380,16 @@ class WorkerPool:
 
         return spec
 
-    async def _running_zygote(self) -> ZygoteClient:
-        async with self._zygote_lock:
-            if not self._zygote.running:
-                if self._zygote.pid is not None:
-                    log.error("zygote_died", zygote_pid=self._zygote.pid)
-                    await self._zygote.close()
-                await self._zygote.start()
-                log.info("zygote_started", zygote_pid=self._zygote.pid)
-            return self._zygote
+    async def _fork_server_for_spawn(self) -> Refresh:
+        refresh = await self._fork_servers.for_spawn()
+        if refresh.started:
+            await self._fork_servers.retire_idle(self._codes_in_use())
+        return refresh
+
+    def _codes_in_use(self) -> list[ForkServer]:
+        """The fork servers of the workers whose process runs (or is being forked)."""
+        return [worker.code for worker in self._workers.values()
+                if worker.code is not None and worker.state in RUNNING]
 
     def _emit(self, record: Mapping[str, Any]) -> None:
         if self._sink is not None:

@@ -11,9 +11,14 @@ Control messages (pickled tuples; both ends are our own code in the same checkou
 
 * supervisor → zygote: ``("spawn", token, spec)`` with three fds attached: the worker's end of
   its channel socketpair, and the write ends of its stdout and stderr pipes;
-* zygote → supervisor: ``("hello", pid)`` once preloaded, ``("spawned", token, pid)`` after each
-  fork (or ``("spawn_failed", token, error)``), ``("exited", pid, exitcode)`` when it reaps a
-  worker (``exitcode`` negative = killed by that signal, as ``multiprocessing`` reports it).
+  ``("check", token, character_id, characters_dir)``: would a worker forked now load that
+  character file? (Asked before a reload replaces a working worker: the answer comes from the
+  code the new worker would run, not from the supervisor's own, possibly older, imports.)
+* zygote → supervisor: ``("hello", pid, report)`` once preloaded (a ``PreloadReport``: the
+  code it holds and the problems met), ``("spawned", token, pid)`` after each fork (or
+  ``("spawn_failed", token, error)``), ``("checked", token, problem)`` (``None``: the file
+  loads), ``("exited", pid, exitcode)`` when it reaps a worker (``exitcode`` negative = killed
+  by that signal, as ``multiprocessing`` reports it).
 
 Why not ``multiprocessing``'s forkserver: it offers preload, fd passing, sentinels and exit
 codes, but every child it forks holds the write end of the forkserver's "alive" pipe, so the
@@ -38,13 +43,17 @@ import selectors
 import signal
 import socket
 import sys
+import time
 import traceback
 from collections import deque
+from pathlib import Path
 from typing import Any, Final
 
 from runtime.platform_support import PARENT_CHECK_S, mechanisms
 from runtime.process_death import die_with_parent, parent_gone
+from supervisor.pool.code_fingerprint import CodeFingerprint, module_files
 from supervisor.pool.control_frames import ControlDecoder, encode
+from supervisor.pool.preload_report import PreloadProblem, PreloadReport
 
 PRELOAD: Final = ("worker.main", "worker.backends.scripted")
 """Modules imported once in the zygote; everything they import is shared by every fork."""
@@ -58,11 +67,12 @@ def _send(control: socket.socket, message: tuple[Any, ...]) -> None:
     control.sendall(encode(message))
 
 
-def _preload() -> list[str]:
-    """Import ``PRELOAD``, then rehearse a turn (``worker.warmup``) so lazily built state —
-    VADER's lexicon, the TLS context of HTTP clients, validator and ABC caches — is built
-    once here instead of in every worker; returns what failed (a broken module must not stop
-    the zygote: the worker will fail on the same import and produce a proper crash report).
+def _preload() -> PreloadReport:
+    """Stamp the worker's code (``CodeFingerprint.take``), import ``PRELOAD``, then rehearse a
+    turn (``worker.warmup``) so lazily built state — VADER's lexicon, the TLS context of HTTP
+    clients, validator and ABC caches — is built once here instead of in every worker; returns
+    the stamps and what failed (a broken module does not stop the zygote: the supervisor
+    decides whether to fork from it).
 
     Finally ``gc.freeze()``: the objects built so far move to a permanent generation that
     the collector never scans, so a fork's first collections do not touch (and copy) every
@@ -71,7 +81,8 @@ def _preload() -> list[str]:
     In portable mode (macOS) a ``Tripwire`` watches the whole preload: an HTTP client built
     or a proxy looked up here would make forked workers crash on macOS, so each is returned
     as a problem ("fork hazard: ...")."""
-    errors = []
+    fingerprint = CodeFingerprint.take()
+    problems: list[PreloadProblem] = []
     tripwire = None
     if mechanisms().portable:
         from supervisor.pool.fork_hazards import Tripwire
@@ -82,16 +93,21 @@ def _preload() -> list[str]:
         try:
             __import__(name)
         except Exception as exc:
-            errors.append(f"{name}: {type(exc).__name__}: {exc}")
-    if not errors:
+            problems.append(PreloadProblem.from_exception(f"import {name}", exc))
+    if not problems:
         from worker.warmup import rehearse
 
-        errors.extend(f"warm-up: {problem}" for problem in rehearse())
+        for problem in rehearse():
+            what = f"warm-up: {problem.text}"
+            problems.append(PreloadProblem.from_exception(what, problem.error)
+                            if problem.error is not None else PreloadProblem(what))
     if tripwire is not None:
-        errors.extend(f"fork hazard: {hit}" for hit in dict.fromkeys(tripwire.disarm()))
+        problems.extend(PreloadProblem(f"fork hazard: {hit}")
+                        for hit in dict.fromkeys(tripwire.disarm()))
+    fingerprint = fingerprint.including(module_files(sys.modules))
     gc.collect()
     gc.freeze()
-    return errors
+    return PreloadReport(fingerprint, time.time(), tuple(problems))
 
 
 def _run_child(
@@ -184,6 +200,9 @@ def serve(control: socket.socket, parent_pid: int) -> None:
                     _kill_all(children)
                     return
                 for message in decoder.feed(data):
+                    if message[0] == "check":
+                        _check(control, message)
+                        continue
                     taken = [received_fds.popleft()
                              for _ in range(min(FDS_PER_SPAWN, len(received_fds)))]
                     pid = _spawn(control, message, taken, wakeup_r, wakeup_w, zygote_pid)
@@ -215,17 +234,33 @@ def _spawn(control: socket.socket, message: tuple[Any, ...], fds: list[int], wak
     _send(control, ("spawned", token, pid))
     return pid
 
+
+def _check(control: socket.socket, message: tuple[Any, ...]) -> None:
+    """Answer a ``("check", token, character_id, characters_dir)`` message: would this
+    process's code load that character file?"""
+    _kind, token, character_id, characters_dir = message
+    try:
+        from schemas.loader import load_character
+
+        load_character(character_id, Path(characters_dir))
+    except Exception as exc:
+        _send(control, ("checked", token, f"{type(exc).__name__}: {exc}"))
+    else:
+        _send(control, ("checked", token, None))
+
+
 def main(argv: list[str]) -> int:
     control_fd, supervisor_pid = int(argv[0]), int(argv[1])
     die_with_parent(supervisor_pid)
     from setproctitle import setproctitle
 
     setproctitle("greenroom zygote")
-    errors = _preload()
-    for error in errors:
-        print(f"greenroom zygote: preload failed: {error}", file=sys.stderr, flush=True)
+    report = _preload()
+    for problem in report.problems:
+        print(f"greenroom zygote: preload failed: {problem.summary}", file=sys.stderr,
+              flush=True)
     control = socket.socket(fileno=control_fd)
-    _send(control, ("hello", os.getpid()))
+    _send(control, ("hello", os.getpid(), report))
     serve(control, supervisor_pid)
     return 0
 

@@ -16,10 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from supervisor.pool.code_fingerprint import PROJECT_ROOT
 from supervisor.pool.control_frames import ControlDecoder, ControlStreamError, encode
+from supervisor.pool.preload_report import PreloadReport
 from supervisor.pool.zygote import READ_BYTES
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+CHECK_TIMEOUT_S = 10.0
+"""How long a character-file check may take in the fork server."""
 
 
 class ZygoteError(RuntimeError):
@@ -30,7 +33,8 @@ class ZygoteClient:
     """One fork server, owned by one ``WorkerPool``.
 
     Start it from the event loop's thread (the zygote's death signal is tied to the thread
-    that forked it). ``close`` makes it SIGKILL every worker it forked and exit.
+    that forked it). ``close`` makes it SIGKILL every worker it forked and exit. ``report``
+    is its ``hello``: the code it loaded and the problems it met (``None`` before it said it).
     """
 
     def __init__(self, *, python: str = sys.executable) -> None:
@@ -38,11 +42,12 @@ class ZygoteClient:
         self._process: asyncio.subprocess.Process | None = None
         self._control: socket.socket | None = None
         self._tokens = itertools.count()
-        self._pending: dict[int, asyncio.Future[int]] = {}
+        self._pending: dict[int, asyncio.Future[Any]] = {}
         self._exits: dict[int, asyncio.Future[int]] = {}
         self._hello: asyncio.Future[int] | None = None
         self._decoder = ControlDecoder()
         self.pid: int | None = None
+        self.report: PreloadReport | None = None
 
     @property
     def running(self) -> bool:
@@ -54,7 +59,7 @@ class ZygoteClient:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
+            p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
         )
         try:
             self._process = await asyncio.create_subprocess_exec(
@@ -70,9 +75,15 @@ class ZygoteClient:
         loop.add_reader(ours.fileno(), self._on_readable)
         try:
             self.pid = await asyncio.wait_for(asyncio.shield(self._hello), timeout_s)
-        except (TimeoutError, ZygoteError) as exc:
+        except TimeoutError as exc:
             await self.close()
             raise ZygoteError(f"the fork server did not start within {timeout_s:g} s") from exc
+        except ZygoteError as exc:
+            process = self._process
+            await self.close()
+            code = process.returncode if process is not None else None
+            raise ZygoteError(f"the fork server exited (exit code {code}) before it had "
+                              "loaded the code") from exc
 
     async def spawn(self, spec: Any, channel_fd: int, stdout_fd: int, stderr_fd: int) -> int:
         """Fork a worker for ``spec`` with those three fds (the caller keeps and closes its
@@ -95,6 +106,31 @@ class ZygoteClient:
             self._pending.pop(token, None)
             raise ZygoteError(f"cannot reach the fork server: {exc}") from exc
         return await future
+
+    async def check_character(self, character_id: str, characters_dir: Path) -> str | None:
+        """Whether a worker forked now would load that character file: ``None`` if it
+        would, else the problem (``ErrorType: message``, naming the file and field)."""
+        if self._control is None or not self.running:
+            raise ZygoteError("the fork server is not running")
+        token = next(self._tokens)
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._pending[token] = future
+        try:
+            self._control.setblocking(True)
+            try:
+                self._control.sendall(encode(("check", token, character_id,
+                                              str(characters_dir))))
+            finally:
+                self._control.setblocking(False)
+        except (OSError, ControlStreamError) as exc:
+            self._pending.pop(token, None)
+            raise ZygoteError(f"cannot reach the fork server: {exc}") from exc
+        try:
+            return await asyncio.wait_for(future, CHECK_TIMEOUT_S)
+        except TimeoutError:
+            self._pending.pop(token, None)
+            raise ZygoteError(f"the fork server did not check {character_id!r} within "
+                              f"{CHECK_TIMEOUT_S:g} s") from None
 
     def exit_future(self, pid: int) -> asyncio.Future[int]:
         """Resolves with the exit code of worker ``pid`` (negative: killed by that signal);
@@ -131,8 +167,9 @@ class ZygoteClient:
     def _dispatch(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "hello" and self._hello is not None and not self._hello.done():
+            self.report = message[2]
             self._hello.set_result(message[1])
-        elif kind == "spawned":
+        elif kind in ("spawned", "checked"):
             future = self._pending.pop(message[1], None)
             if future is not None and not future.done():
                 future.set_result(message[2])

@@ -11,6 +11,7 @@ real pool and real worker processes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +25,11 @@ from protocol.states import WorkerState
 from protocol.unions import ServerMessage
 from supervisor.pool.api import (
     CharacterNotFound,
+    CharacterReload,
     CharacterRestarting,
+    CodeStatus,
     PoolListener,
+    ReloadOutcome,
     WorkerSnapshot,
 )
 
@@ -120,9 +124,19 @@ class InProcessPool:
     def snapshots(self) -> list[WorkerSnapshot]:
         return [self._snapshot(cid) for cid in sorted(self.characters)]
 
-    async def restart(self, character_id: str) -> None:
+    async def restart(self, character_id: str) -> str | None:
         await self.ensure(character_id)
         self.crash(character_id)
+        return None
+
+    async def reload(self, character_ids: Sequence[str]) -> ReloadOutcome:
+        """Every character named (or every one) counts as up to date."""
+        return ReloadOutcome(code_generation=1, characters=tuple(
+            CharacterReload(cid, "up_to_date", generation=self.characters[cid].generation)
+            for cid in (character_ids or sorted(self.characters))))
+
+    def code(self) -> CodeStatus:
+        return CodeStatus(generation=1, loaded_at=None, reload_error=None)
 
     async def start_debugger(self, character_id: str, port: int | None, wait: bool) -> int:
         """Answers once ``debugger_gate`` is set (clear it to keep a debug request waiting,
@@ -230,4 +244,6 @@ class InProcessPool:
             uss_bytes=None,
             debug_port=None,
             last_crash=crash,
+            reason="crash" if crash else None,
+            detail=crash if character.state in ("restarting", "failed", "stopped") else None,
         )

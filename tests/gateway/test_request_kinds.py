@@ -22,7 +22,7 @@ def test_every_client_message_type_has_a_handling() -> None:
 
 
 def test_admin_requests_are_every_admin_handled_kind() -> None:
-    assert {"workers_request", "restart_request", "debug_request"} == ADMIN_KINDS
+    assert {"workers_request", "restart_request", "reload_request", "debug_request"} == ADMIN_KINDS
     assert is_admin("debug_request") and not is_admin("chat_request")
 
 

@@ -43,6 +43,13 @@ def pid_of(pool: WorkerPool, character_id: str) -> int:
     return snapshot.pid
 
 
+def zygote_pid(pool: WorkerPool) -> int:
+    """The pid of the pool's newest fork server."""
+    newest = pool.fork_servers.newest
+    assert newest is not None and newest.client.pid is not None
+    return newest.client.pid
+
+
 def log_records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from runtime.platform_support import PORTABLE_VARIABLE
-from tests.supervisor.helpers import pid_of
+from tests.supervisor.helpers import pid_of, zygote_pid
 from tests.support.paths import REPO_ROOT
 from tests.support.process_watch import _wait_portably, wait_all_exited
 
@@ -45,7 +45,7 @@ PRELOAD_PROBE = """
 import json, sys
 from supervisor.pool import zygote
 zygote.PRELOAD = (*zygote.PRELOAD, *sys.argv[1:])
-print(json.dumps(zygote._preload()))
+print(json.dumps([problem.summary for problem in zygote._preload().problems]))
 """
 
 
@@ -59,8 +59,7 @@ async def test_workers_exit_when_their_fork_server_is_killed(
     pool, _listener = await start_pool()
     await pool.preload(["zen-master", "m-playful"])
     workers = [pid_of(pool, "zen-master"), pid_of(pool, "m-playful")]
-    assert pool._zygote.pid is not None
-    os.kill(pool._zygote.pid, signal.SIGKILL)
+    os.kill(zygote_pid(pool), signal.SIGKILL)
     assert await wait_all_exited(workers, timeout_s=10) == []
 
 

@@ -31,6 +31,11 @@ EXPECTED: dict[tuple[WorkerState, Lifecycle], WorkerState] = {
     ("ready", Lifecycle.QUARANTINED): "failed",
     ("debugging", Lifecycle.QUARANTINED): "failed",
     **{(state, Lifecycle.RESTART): "restarting" for state in WORKER_STATES},
+    ("starting", Lifecycle.RELOAD): "restarting",
+    ("ready", Lifecycle.RELOAD): "restarting",
+    ("debugging", Lifecycle.RELOAD): "restarting",
+    ("restarting", Lifecycle.RELOAD): "restarting",
+    ("failed", Lifecycle.RELOAD): "restarting",
     **{(state, Lifecycle.STOP): "stopped" for state in WORKER_STATES},
 }
 
@@ -62,9 +67,14 @@ def test_a_crashed_worker_is_back_to_ready_through_restarting_and_starting() -> 
     assert path == ["starting", "ready", "restarting", "starting", "ready"]
 
 
-def test_a_quarantined_worker_only_leaves_failed_by_restart_or_stop() -> None:
+def test_a_quarantined_worker_only_leaves_failed_by_restart_reload_or_stop() -> None:
     leaving = {e for (s, e) in TRANSITIONS if s == "failed"}
-    assert leaving == {Lifecycle.RESTART, Lifecycle.STOP}
+    assert leaving == {Lifecycle.RESTART, Lifecycle.RELOAD, Lifecycle.STOP}
+
+
+def test_a_worker_that_never_started_is_not_reloaded() -> None:
+    with pytest.raises(IllegalTransition):
+        next_state("stopped", Lifecycle.RELOAD)
 
 
 def test_illegal_transition_names_the_character_state_and_input() -> None:

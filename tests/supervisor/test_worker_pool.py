@@ -13,7 +13,7 @@ from protocol.queries import StatusRequest, StatusResponse
 from protocol.session import PingResponse
 from supervisor.pool.api import CharacterNotFound, CharacterUnavailable
 from tests.supervisor.conftest import THREE
-from tests.supervisor.helpers import log_records, pid_of, request, wait_until
+from tests.supervisor.helpers import log_records, pid_of, request, wait_until, zygote_pid
 from tests.support.paths import BUNDLED_CHARACTERS
 from tests.support.process_watch import is_running
 
@@ -28,7 +28,7 @@ async def test_preloaded_workers_are_forked_with_their_title_and_fds(start_pool)
         pid = pid_of(pool, character_id)
         process = psutil.Process(pid)
         assert process.cmdline()[0] == f"greenroom worker {character_id}"
-        assert process.ppid() == pool._zygote.pid
+        assert process.ppid() == zygote_pid(pool)
         assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
         for fd in (1, 2, 3):
             assert os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
@@ -149,7 +149,7 @@ async def test_status_is_answered_by_the_character_engine(start_pool) -> None:
 async def test_close_leaves_no_process_behind(start_pool) -> None:
     pool, _listener = await start_pool()
     await pool.preload(THREE)
-    pids = [pid_of(pool, cid) for cid in THREE] + [pool._zygote.pid]
+    pids = [pid_of(pool, cid) for cid in THREE] + [zygote_pid(pool)]
     await pool.close(grace_s=1.0)
     assert not any(is_running(pid) for pid in pids)
     assert {s.state for s in pool.snapshots()} == {"stopped"}
