@@ -20,10 +20,12 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
+import msgspec
 import structlog
 
 from protocol.chat import (
@@ -74,6 +76,7 @@ from protocol.snapshots import (
     SnapshotsRequest,
     SnapshotsResponse,
 )
+from protocol.trace import TraceRequest, TraceResponse
 from protocol.unions import ClientMessage, ServerMessage, message_type_of
 from runtime.settings import Settings
 from schemas.loader import load_character
@@ -82,6 +85,7 @@ from worker.backends.factory import make_backend, make_embedder
 from worker.backends.options import default_options
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.errors import EngineError
+from worker.engine.report import iso_time
 from worker.engine.results import TurnResult, TurnStreamEvent
 from worker.text_chunks import text_chunks
 
@@ -322,7 +326,8 @@ class CharacterService:
             case ChatRequest():
                 return await self._stream_turn(
                     request, engine.chat(message.user_message, user=message.user or request.user,
-                                         keep_partial=message.keep_partial),
+                                         keep_partial=message.keep_partial,
+                                         options=message.options),
                     stream=message.stream)
             case RegenerateRequest():
                 return await self._stream_turn(
@@ -347,6 +352,8 @@ class CharacterService:
                     history_total=None if history is None else history.total,
                     history_offset=None if history is None else history.offset,
                     history_next_offset=None if history is None else history.next_offset)
+            case TraceRequest():
+                return self._trace(message)
             case MemorySearchRequest():
                 hits = await engine.search_memory(message.query, message.limit)
                 memories = [_memory_dict(hit) for hit in hits]
@@ -449,7 +456,27 @@ class CharacterService:
         self._vitals_event("turn")
         log.info("turn_committed", turn_id=result.turn_id, turn_index=result.turn_index,
                  regenerated=result.regenerated, timings_ms=result.timings_ms)
+        self._log_trace(result.turn_index)
         return _chat_response(mid, result)
+
+    def _trace(self, message: TraceRequest) -> TraceResponse:
+        """``trace_request``: the turn asked for and its stored trace."""
+        found = self._engine.trace(message.turn_index)
+        turn = found.turn
+        return TraceResponse(
+            message_id=message.message_id, turn_id=turn.id, turn_index=turn.turn_index,
+            user=turn.user, user_message=turn.user_message,
+            created_at=iso_time(turn.created_at),
+            trace=None if found.trace is None else msgspec.to_builtins(found.trace))
+
+    def _log_trace(self, turn_index: int) -> None:
+        """The ``turn_trace`` record of a committed turn, at debug level only (read back
+        from the database, so it costs nothing unless debug records are wanted)."""
+        if not log.is_enabled_for(logging.DEBUG):
+            return
+        found = self._engine.trace(turn_index)
+        log.debug("turn_trace", turn_id=found.turn.id, turn_index=turn_index,
+                  trace=None if found.trace is None else msgspec.to_builtins(found.trace))
 
     async def _stream_export(self, request: WorkerRequest) -> ExportResponse:
         """Send the export's text as ``export_chunk`` replies, at most
