@@ -26,6 +26,7 @@ from protocol.chat import (
 from protocol.errors import ErrorResponse
 from protocol.events import TurnEvent, VitalsEvent
 from protocol.frame_codec import encode_frame
+from protocol.generation import GenerationSettings
 from protocol.pipe import (
     EXPORT_CHUNK_WINDOW,
     FromWorker,
@@ -35,7 +36,6 @@ from protocol.pipe import (
 )
 from protocol.queries import StatusRequest, StatusResponse
 from protocol.session import PingRequest
-from protocol.generation import GenerationSettings
 from protocol.snapshots import ExportChunk, ExportRequest, ExportResponse, LoadRequest, SaveRequest
 from protocol.trace import TraceRequest, TraceResponse
 from schemas.loader import load_character
