@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from worker.memory.related_terms import RELATED_TERMS
 
@@ -110,6 +111,7 @@ def matched_terms(terms: SearchTerms, *texts: str) -> tuple[str, ...]:
     return tuple(term for term in terms.all_terms if _rough_stem(term) in present)
 
 
+@lru_cache(maxsize=4096)  # the same few hundred words recur turn after turn
 def _rough_stem(word: str) -> str:
     folded = "".join(c for c in unicodedata.normalize("NFKD", word)
                      if not unicodedata.combining(c))
