@@ -372,6 +372,11 @@ _AXES: Final = ("valence", "arousal", "warmth", "threat", "curiosity", "humour")
 _WEIGHTS: Final = ("relevance", "vector", "recency", "importance")
 
 
+def _items(value: Any) -> list[Any]:
+    """A JSON array as a list (a tuple too, as values built in-process are); else empty."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
 def _number(value: Any, spec: str = ".2f", *, missing: str = "—") -> str:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return missing
@@ -395,7 +400,7 @@ def _appraisal_lines(appraisal: Mapping[str, Any]) -> list[str]:
             still.append(axis)
             continue
         found = cues.get(axis)
-        why = f" ({', '.join(map(str, found))})" if isinstance(found, list) and found else ""
+        why = f" ({', '.join(map(str, _items(found)))})" if _items(found) else ""
         moved.append(f"  {axis:<10} {_number(value, '+.2f' if axis == 'valence' else '.2f')}"
                      f"{why}")
     long = " (a long message: its first and last words)" if appraisal.get("excerpt") else ""
@@ -404,8 +409,8 @@ def _appraisal_lines(appraisal: Mapping[str, Any]) -> list[str]:
 
 
 def _vitals_lines(vitals: Mapping[str, Any]) -> list[str]:
-    levels = vitals.get("levels")
-    if not isinstance(levels, list) or not levels:
+    levels = _items(vitals.get("levels"))
+    if not levels:
         return []
     elapsed = vitals.get("elapsed_s")
     lines = [f"vitals     {_duration(elapsed)} since the last turn (half-life "
@@ -453,8 +458,8 @@ def _memory_lines(memories: Mapping[str, Any]) -> list[str]:
         return []
     if not memories.get("searched"):
         return ["memories   not searched (a kept reply asks nothing of the LLM)"]
-    candidates = [c for c in memories.get("candidates") or [] if isinstance(c, Mapping)]
-    words = memories.get("query_words") or []
+    candidates = [c for c in _items(memories.get("candidates")) if isinstance(c, Mapping)]
+    words = _items(memories.get("query_words"))
     query = ", ".join(map(str, words)) if words else "no searchable word"
     expanded = memories.get("expanded_terms")
     weights = _part(memories, "weights")
@@ -466,7 +471,7 @@ def _memory_lines(memories: Mapping[str, Any]) -> list[str]:
              + (f"; score = {weighting}" if weighting else "")]
     for c in candidates:
         mark = "+" if c.get("used") else "-"
-        matched = c.get("matched") or []
+        matched = _items(c.get("matched"))
         parts = [f"rel {_number(c.get('relevance'))}"]
         if c.get("vector") is not None:
             parts.append(f"vec {_number(c.get('vector'))}")
@@ -478,7 +483,7 @@ def _memory_lines(memories: Mapping[str, Any]) -> list[str]:
 
 
 def _lorebook_lines(lorebook: Mapping[str, Any]) -> list[str]:
-    triggered = [t for t in lorebook.get("triggered") or [] if isinstance(t, Mapping)]
+    triggered = [t for t in _items(lorebook.get("triggered")) if isinstance(t, Mapping)]
     always = lorebook.get("always_included") or 0
     if triggered:
         hits = ", ".join(f"{t.get('entry')} (key {t.get('key')!r})" for t in triggered)

@@ -3,11 +3,18 @@ from the trace's JSON as a server sends it."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from client import render
 from client.interface import TraceReport
 from protocol.generation import GenerationSettings
+from tests.engine.characters import sensitive_character
+from worker.backends.scripted import ScriptedBackend
+from worker.engine.character_engine import CharacterEngine
 
 
 def report(trace: dict[str, Any] | None, *, turn: int = 3) -> TraceReport:
@@ -58,3 +65,18 @@ def test_show_marks_what_the_session_set() -> None:
     text = render.settings_plain(GenerationSettings(temperature=0.7), last)
     assert "  temperature  0.7  (set)" in text and "  model        —" in text
     assert text.splitlines()[-1] == "turn 3 ran on ollama with: model llama3.2, temperature 0.7"
+
+
+async def test_a_trace_built_in_process_renders_as_its_json_does(tmp_path: Path) -> None:
+    engine = CharacterEngine.open(sensitive_character(), data_dir=tmp_path,
+                                  backend=ScriptedBackend())
+    try:
+        async for _ in engine.chat("My dog is called Biscuit!"):
+            pass
+        found = engine.trace()
+    finally:
+        engine.close()
+    built = msgspec.to_builtins(found.trace)  # tuples, as the engine's values hold them
+    decoded = json.loads(json.dumps(built))  # lists, as a server's answer has them
+    views = [render.trace_plain(report(trace)) for trace in (built, decoded)]
+    assert views[0] == views[1] and "dopamine" in views[0] and "memories " in views[0]
