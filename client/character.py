@@ -24,6 +24,7 @@ from client.interface import (
     ChatReply,
     JsonObject,
     ReplyPhase,
+    TraceReport,
 )
 from client.link import Link, call, expect
 from client.reply_stream import ReplyStream
@@ -43,6 +44,7 @@ from protocol.chat import (
     UndoResponse,
 )
 from protocol.errors import ErrorCode, ErrorResponse
+from protocol.generation import GenerationSettings
 from protocol.queries import (
     CharactersRequest,
     CharactersResponse,
@@ -66,6 +68,7 @@ from protocol.snapshots import (
     SnapshotsRequest,
     SnapshotsResponse,
 )
+from protocol.trace import TraceRequest, TraceResponse
 from protocol.unions import message_type_of
 
 P = TypeVar("P", CharactersResponse, SnapshotsResponse)
@@ -105,12 +108,13 @@ class LinkedCharacter:
             for c in page.characters
         ]
 
-    async def chat(self, text: str) -> ChatReply:
-        return await self.chat_stream(text).collect()
+    async def chat(self, text: str, *, options: GenerationSettings | None = None) -> ChatReply:
+        return await self.chat_stream(text, options=options).collect()
 
-    def chat_stream(self, text: str, *, keep_partial: bool = False) -> ReplyStream:
+    def chat_stream(self, text: str, *, keep_partial: bool = False,
+                    options: GenerationSettings | None = None) -> ReplyStream:
         request = ChatRequest(user_message=text, stream=True, user=self._link.user,
-                              keep_partial=keep_partial)
+                              keep_partial=keep_partial, options=options)
         return ReplyStream(lambda: self._stream_reply(request))
 
     def regenerate_stream(self, *, keep_partial: bool = False) -> ReplyStream:
@@ -153,6 +157,13 @@ class LinkedCharacter:
     async def search_memory(self, query: str, limit: int = 5) -> list[JsonObject]:
         request = MemorySearchRequest(query=query, limit=limit)
         return (await call(self._link, request, MemorySearchResponse)).memories
+
+    async def trace(self, turn_index: int | None = None) -> TraceReport:
+        response = await call(self._link, TraceRequest(turn_index=turn_index), TraceResponse)
+        return TraceReport(
+            turn_id=response.turn_id or 0, turn_index=response.turn_index or 0,
+            user=response.user or "", user_message=response.user_message or "",
+            created_at=response.created_at, trace=response.trace)
 
     async def save(self, name: str | None = None) -> str:
         response = await call(self._link, SaveRequest(filename=name), SaveResponse)

@@ -1,7 +1,8 @@
 """What a line typed at the chat prompt means: a message, a slash command, or a mistake.
 
 Pure: ``parse_line`` maps text to a value, ``MultilineInput`` folds ``\"\"\"``-delimited
-lines into one message. The REPL and the tests share them; nothing here does I/O.
+lines into one message, ``parse_setting`` and ``parse_turn`` read the arguments of ``/set``
+and ``/why``. The REPL and the tests share them; nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -9,10 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+import msgspec
+
+from protocol.generation import MAX_REPLY_TOKENS, GenerationSettings
+
 CommandName = Literal[
     "help", "status", "vitals", "mood", "goals", "memory", "save", "load", "snapshots",
-    "reset", "undo", "regen", "keep", "alternatives", "pick", "export", "characters", "switch",
-    "clear", "quit",
+    "reset", "undo", "regen", "keep", "alternatives", "pick", "why", "set", "show", "export",
+    "characters", "switch", "clear", "quit",
 ]
 
 
@@ -42,6 +47,12 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     CommandSpec("keep", "/keep", "save a reply the server cut off, as it is (marked incomplete)"),
     CommandSpec("alternatives", "/alternatives", "the replies kept for the last turn"),
     CommandSpec("pick", "/pick N", "make reply N of /alternatives the current one", "required"),
+    CommandSpec("why", "/why [N]", "why turn N (default: the newest) went as it did",
+                "optional"),
+    CommandSpec("set", "/set NAME VALUE",
+                "this session's temperature, top_p, max_tokens or model (VALUE default: "
+                "the character's)", "required"),
+    CommandSpec("show", "/show", "this session's settings and those the last turn ran with"),
     CommandSpec("export", "/export [FILE]", "export the full state as JSON (to FILE or screen)",
                 "optional"),
     CommandSpec("characters", "/characters", "list the characters"),
@@ -149,6 +160,68 @@ class MultilineInput:
     def abandon(self) -> None:
         """Drop a half-typed block (Ctrl+C at the continuation prompt)."""
         self._lines = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """A setting ``/set`` changes: how its value is read and what it must be, in words."""
+
+    read: type[float] | type[int] | type[str]
+    expects: str
+
+
+SETTINGS: Final[dict[str, SettingSpec]] = {
+    "temperature": SettingSpec(float, "a number from 0 to 2"),
+    "top_p": SettingSpec(float, "a number from 0 to 1"),
+    "max_tokens": SettingSpec(int, f"a whole number from 1 to {MAX_REPLY_TOKENS}"),
+    "model": SettingSpec(str, "a model name without spaces"),
+}
+"""What ``/set`` knows, in ``/show``'s order (the fields of ``GenerationSettings``)."""
+_SETTING_ALIASES: Final[dict[str, str]] = {"num_predict": "max_tokens"}  # Ollama's name
+_DEFAULT_WORDS: Final = frozenset({"default", "none", "unset"})
+SET_USAGE: Final = ("Usage: /set NAME VALUE — NAME is temperature, top_p, max_tokens or model;"
+                    " VALUE 'default' gives it back to the character")
+
+
+@dataclass(frozen=True, slots=True)
+class SetOption:
+    """``/set NAME VALUE``: ``value`` ``None`` gives the setting back to the character."""
+
+    name: str
+    value: float | int | str | None
+
+
+def parse_setting(argument: str) -> SetOption | Invalid:
+    """The argument of ``/set``: ``NAME VALUE`` (``ollama run``'s ``parameter NAME VALUE``
+    too), checked against the range ``chat_request.options`` accepts."""
+    words = argument.split()
+    if words and words[0].lower() == "parameter":
+        words = words[1:]
+    if len(words) != 2:
+        return Invalid(SET_USAGE)
+    name = _SETTING_ALIASES.get(words[0].lower(), words[0].lower())
+    raw = words[1]
+    spec = SETTINGS.get(name)
+    if spec is None:
+        return Invalid(f"/set knows {', '.join(SETTINGS)}; not {words[0]!r}")
+    if raw.lower() in _DEFAULT_WORDS:
+        return SetOption(name, None)
+    try:
+        value = spec.read(raw)
+        msgspec.convert({name: value}, GenerationSettings)
+    except (ValueError, msgspec.ValidationError):
+        return Invalid(f"/set {name}: expected {spec.expects}, got {raw!r}")
+    return SetOption(name, value)
+
+
+def parse_turn(argument: str | None) -> int | Invalid | None:
+    """The argument of ``/why``: a turn number (1 or more), or ``None`` for the newest."""
+    if argument is None:
+        return None
+    text = argument.strip()
+    if not text.isdigit() or int(text) < 1:
+        return Invalid("Usage: /why [N] — N is a turn number (1 is the first turn)")
+    return int(text)
 
 
 def help_lines() -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
+from protocol.generation import GenerationSettings
 
 if TYPE_CHECKING:
     from client.reply_stream import ReplyStream
@@ -54,6 +55,20 @@ class CharacterStatus:
     vitals: JsonObject
     history: list[JsonObject] | None = None
     performance: JsonObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceReport:
+    """A turn and why it went as it did (``trace_response``): ``trace`` is the engine's
+    trace of the turn's current reply (its layout: ``docs/engine.md``), ``None`` for a turn
+    from before traces were stored."""
+
+    turn_id: int
+    turn_index: int
+    user: str
+    user_message: str
+    created_at: str | None
+    trace: JsonObject | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +123,15 @@ class Character(Protocol):
 
     async def list_characters(self) -> list[CharacterEntry]: ...
 
-    async def chat(self, text: str) -> ChatReply:
+    async def chat(self, text: str, *, options: GenerationSettings | None = None) -> ChatReply:
         """One turn; returns the whole reply."""
 
-    def chat_stream(self, text: str, *, keep_partial: bool = False) -> ReplyStream:
+    def chat_stream(self, text: str, *, keep_partial: bool = False,
+                    options: GenerationSettings | None = None) -> ReplyStream:
         """One turn, streamed: iterate for text deltas. Nothing is sent until iteration
         starts; leaving the iteration early cancels the generation. ``keep_partial``:
-        commit the cut-off reply of the last ``llm_incomplete`` answer to ``text`` instead."""
+        commit the cut-off reply of the last ``llm_incomplete`` answer to ``text`` instead.
+        ``options``: this reply's generation settings over the character's (``/set``)."""
 
     def regenerate_stream(self, *, keep_partial: bool = False) -> ReplyStream:
         """Replace the last reply with a new one, streamed (``collect()`` for the whole);
@@ -138,6 +155,9 @@ class Character(Protocol):
     ) -> CharacterStatus: ...
 
     async def search_memory(self, query: str, limit: int = 5) -> list[JsonObject]: ...
+
+    async def trace(self, turn_index: int | None = None) -> TraceReport:
+        """Why turn ``turn_index`` (``None``: the newest) went as it did."""
 
     async def save(self, name: str | None = None) -> str:
         """Save a named snapshot; returns the name used."""

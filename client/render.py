@@ -6,19 +6,26 @@ scripts, tests), so every view has both. Nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from client.commands import help_lines
+from client.commands import SETTINGS, help_lines
 from client.errors import GreenroomError
-from client.interface import CharacterEntry, CharacterEvent, ConnectionEvent, JsonObject
+from client.interface import (
+    CharacterEntry,
+    CharacterEvent,
+    ConnectionEvent,
+    JsonObject,
+    TraceReport,
+)
 from client.vitals_view import Level, Relationship, VitalsView
 from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
+from protocol.generation import GenerationSettings
 
 BAR_WIDTH: Final = 20
 STEADY_BELOW: Final = 0.5
@@ -310,3 +317,226 @@ def partial_notice(regenerate: bool) -> str:
     again = "/regen again" if regenerate else "send the message again"
     return (f"the reply above was cut off by the server and is not saved: /keep saves it as it"
             f" is (marked incomplete), or {again} for a new one")
+
+
+def trace_plain(report: TraceReport) -> str:
+    """``/why``: one turn's trace on one screen (about 20 lines) — what the message was
+    read as, how each vital moved and why, the mood, the memories, the prompt's history
+    and the generation. Reads the engine's trace tolerantly: a part it lacks is skipped."""
+    head = (f"why turn {report.turn_index} — {report.user}: "
+            f"{_clip(report.user_message, 70)!r}")
+    trace = report.trace
+    if trace is None:
+        return (f"{head}\n(no trace: this turn was committed by a greenroom from before "
+                "traces were recorded)")
+    lines = [head]
+    lines += _appraisal_lines(_part(trace, "appraisal"))
+    lines += _vitals_lines(_part(trace, "vitals"))
+    lines += _mood_lines(_part(trace, "mood"))
+    lines += _memory_lines(_part(trace, "memories"))
+    lines += _lorebook_lines(_part(trace, "lorebook"))
+    lines += _history_lines(_part(trace, "history"))
+    lines += _generation_lines(_part(trace, "generation"))
+    return "\n".join(lines)
+
+
+def settings_plain(session: GenerationSettings, last: TraceReport | None) -> str:
+    """``/show``: what this session set (sent with each message) and, when there is a
+    turn, the options the newest one ran with."""
+    lines = ["session settings (sent with each of your messages; /set NAME default clears one):"]
+    for name in SETTINGS:
+        value = getattr(session, name)
+        lines.append(f"  {name:<12} {'—' if value is None else value}"
+                     + ("" if value is None else "  (set)"))
+    if last is None:
+        lines.append("no turn yet: the character's own options apply")
+        return "\n".join(lines)
+    generation = _part(last.trace or {}, "generation")
+    options = _part(generation, "options")
+    if not options:
+        lines.append(f"turn {last.turn_index} has no trace of its options")
+        return "\n".join(lines)
+    ran = [f"{key} {value}" for key, value in options.items()
+           if value is not None and value != [] and key != "stop"]
+    lines.append(f"turn {last.turn_index} ran on {generation.get('backend', '?')} with: "
+                 + (", ".join(ran) or "the backend's defaults"))
+    return "\n".join(lines)
+
+
+def _part(whole: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = whole.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+_AXES: Final = ("valence", "arousal", "warmth", "threat", "curiosity", "humour")
+_WEIGHTS: Final = ("relevance", "vector", "recency", "importance")
+
+
+def _items(value: Any) -> list[Any]:
+    """A JSON array as a list (a tuple too, as values built in-process are); else empty."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _number(value: Any, spec: str = ".2f", *, missing: str = "—") -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return missing
+    text = format(value, spec)
+    return format(0.0, spec) if float(text.rstrip("%")) == 0 else text  # never "-0.0"
+
+
+def _in_order(mapping: Mapping[str, Any], order: Sequence[str]) -> list[tuple[str, Any]]:
+    """``mapping``'s items, the keys of ``order`` first in that order, then the rest."""
+    known = [(key, mapping[key]) for key in order if key in mapping]
+    return known + [(key, value) for key, value in mapping.items() if key not in order]
+
+
+def _appraisal_lines(appraisal: Mapping[str, Any]) -> list[str]:
+    if not appraisal:
+        return []
+    cues = _part(appraisal, "cues")
+    moved, still = [], []
+    for axis, value in _in_order(_part(appraisal, "axes"), _AXES):
+        if not value:
+            still.append(axis)
+            continue
+        found = cues.get(axis)
+        why = f" ({', '.join(map(str, _items(found)))})" if _items(found) else ""
+        moved.append(f"  {axis:<10} {_number(value, '+.2f' if axis == 'valence' else '.2f')}"
+                     f"{why}")
+    long = " (a long message: its first and last words)" if appraisal.get("excerpt") else ""
+    return [f"read as    {appraisal.get('intent', '?')} — {appraisal.get('intent_rule', '')}{long}",
+            *moved, *([f"  at 0: {', '.join(still)}"] if still else [])]
+
+
+def _vitals_lines(vitals: Mapping[str, Any]) -> list[str]:
+    levels = _items(vitals.get("levels"))
+    if not levels:
+        return []
+    elapsed = vitals.get("elapsed_s")
+    lines = [f"vitals     {_duration(elapsed)} since the last turn (half-life "
+             f"{_duration(vitals.get('half_life_s'))}), stimulus × sensitivity × "
+             f"{_number(vitals.get('gain'))} volatility gain",
+             f"  {'':<10} {'before':>6} {'decay':>6} {'moved':>6} {'after':>6}  by"]
+    for level in levels:
+        if not isinstance(level, Mapping):
+            continue
+        impulse = level.get("impulse")
+        pushes = sorted(impulse.items(), key=lambda item: -abs(item[1])) if isinstance(
+            impulse, Mapping) else []
+        by = ", ".join(f"{axis} {value:+.1f}" for axis, value in pushes[:3]
+                       if isinstance(value, int | float))
+        total = sum(v for _, v in pushes if isinstance(v, int | float))
+        moved = level.get("delta")
+        if isinstance(moved, int | float) and abs(total - moved) > 0.05:
+            by += " (clamped to 0–100)"
+        name = str(level.get("name", "?"))
+        lines.append(f"  {name:<10} {_number(level.get('committed'), '6.1f')}"
+                     f" {_number(level.get('decay'), '+6.1f')} {_number(moved, '+6.1f')}"
+                     f" {_number(level.get('after'), '6.1f')}  {by}")
+    return lines
+
+
+def _mood_lines(mood: Mapping[str, Any]) -> list[str]:
+    after = _part(mood, "after")
+    if not after:
+        return []
+    before, label, nearest = mood.get("before"), after.get("label"), after.get("nearest")
+    nearest_at = _number(after.get("nearest_distance"), ".1f")
+    if after.get("held"):
+        why = (f"held by hysteresis: {nearest} was nearer ({nearest_at} vs "
+               f"{_number(after.get('previous_distance'), '.1f')} points) but not by more than "
+               f"{_number(after.get('hysteresis_points'), '.0f')}")
+    elif label == before:
+        why = f"still the nearest ({nearest_at} points)"
+    else:
+        why = f"now the nearest ({nearest_at} points)"
+    return [f"mood       {before} → {label} ({_number(after.get('intensity'), '.0%')}): {why}"]
+
+
+def _memory_lines(memories: Mapping[str, Any]) -> list[str]:
+    if not memories:
+        return []
+    if not memories.get("searched"):
+        return ["memories   not searched (a kept reply asks nothing of the LLM)"]
+    candidates = [c for c in _items(memories.get("candidates")) if isinstance(c, Mapping)]
+    words = _items(memories.get("query_words"))
+    query = ", ".join(map(str, words)) if words else "no searchable word"
+    expanded = memories.get("expanded_terms")
+    weights = _part(memories, "weights")
+    weighting = " + ".join(f"{_number(value)} {key}"
+                           for key, value in _in_order(weights, _WEIGHTS)
+                           if isinstance(value, int | float) and value)
+    lines = [f"memories   {len(candidates)} found for {query}"
+             + (f" (+{expanded} related)" if expanded else "")
+             + (f"; score = {weighting}" if weighting else "")]
+    for c in candidates:
+        mark = "+" if c.get("used") else "-"
+        matched = _items(c.get("matched"))
+        parts = [f"rel {_number(c.get('relevance'))}"]
+        if c.get("vector") is not None:
+            parts.append(f"vec {_number(c.get('vector'))}")
+        parts += [f"rec {_number(c.get('recency'))}", f"imp {_number(c.get('importance'))}"]
+        found = f" [{', '.join(map(str, matched))}]" if matched else ""
+        lines.append(f"  {mark} {_number(c.get('score'))} {_clip(str(c.get('text', '')), 48)!r} "
+                     f"{' '.join(parts)}{found} — {c.get('reason', '')}")
+    return lines
+
+
+def _lorebook_lines(lorebook: Mapping[str, Any]) -> list[str]:
+    triggered = [t for t in _items(lorebook.get("triggered")) if isinstance(t, Mapping)]
+    always = lorebook.get("always_included") or 0
+    if triggered:
+        hits = ", ".join(f"{t.get('entry')} (key {t.get('key')!r})" for t in triggered)
+        return [f"lorebook   triggered: {hits}"]
+    if always:
+        return [f"lorebook   no key matching: all {always} enabled entries are in the system "
+                "prompt on every turn"]
+    return ["lorebook   none"]
+
+
+def _history_lines(history: Mapping[str, Any]) -> list[str]:
+    if not history:
+        return []
+    read, kept, dropped = history.get("read"), history.get("kept"), history.get("dropped")
+    budget = history.get("budget_tokens")
+    cut = f", {dropped} dropped for the budget" if dropped else ""
+    return [f"history    kept {kept} of {read} exchanges{cut}; ~tokens: system "
+            f"{history.get('system_tokens')} + history {history.get('history_tokens')} + "
+            f"message {history.get('message_tokens')} (budget {budget})"]
+
+
+def _generation_lines(generation: Mapping[str, Any]) -> list[str]:
+    if not generation:
+        return []
+    if generation.get("kept_partial"):
+        return [f"generation none: the cut-off reply of {generation.get('backend')} was kept "
+                "as it was"]
+    options = _part(generation, "options")
+    session = _part(generation, "session")
+    shown = []
+    for key in ("temperature", "top_p", "max_tokens", "num_ctx"):
+        value = options.get(key)
+        if value is not None:
+            shown.append(f"{key} {value}" + (" (set)" if key in session else ""))
+    model = f"{generation.get('model')}" + (" (set)" if "model" in session else "")
+    usage = (f"prompt {generation.get('prompt_tokens', '?')} + reply "
+             f"{generation.get('completion_tokens', '?')} tokens "
+             f"({generation.get('usage_source', '?')})")
+    return [f"generation {generation.get('backend')} {model}"
+            + (" · " + ", ".join(shown) if shown else ""),
+            f"  {usage} · first token {_number(generation.get('time_to_first_token_ms'), '.0f')}"
+            f" ms · {_number(generation.get('duration_ms'), '.0f')} ms in all · "
+            f"{generation.get('finish_reason', '?')}"]
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return "?"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86_400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{seconds / 86_400:.1f} days"

@@ -3,7 +3,8 @@
 
 It owns no input loop and no terminal: the REPL feeds it parsed lines and events, and it
 writes through a ``Screen``. Ctrl+C is delivered as ``interrupt()``; during a reply that
-cancels the generation (``Character.cancel``) and the chat goes on.
+cancels the generation (``Character.cancel``) and the chat goes on. What ``/set`` sets is
+the session's (``options``): sent with each of its messages, never stored by the server.
 """
 
 from __future__ import annotations
@@ -13,14 +14,20 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import msgspec
+
 from client import render
-from client.commands import Command, Invalid, Parsed, Say
+from client.commands import Command, Invalid, Parsed, Say, parse_setting, parse_turn
 from client.errors import Cancelled, GreenroomError
-from client.interface import Character, CharacterEvent, ChatReply, JsonObject
+from client.interface import Character, CharacterEvent, ChatReply, JsonObject, TraceReport
 from client.reply_stream import ReplyStream
 from client.screen import Screen
 from client.vitals_view import VitalsView, view_from_event, view_from_reply, view_from_status
+from protocol.errors import ErrorCode
 from protocol.events import TurnEvent, VitalsEvent
+from protocol.generation import GenerationSettings
+
+NO_SETTINGS = GenerationSettings()
 
 
 class ChatSession:
@@ -37,6 +44,8 @@ class ChatSession:
         self._busy = False
         #: Starts the ``/keep`` of the reply the server last cut off; ``None``: nothing to keep.
         self._keep: Callable[[], ReplyStream] | None = None
+        #: What ``/set`` set: sent with every message of this session.
+        self.options = NO_SETTINGS
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -66,8 +75,10 @@ class ChatSession:
     async def say(self, text: str) -> bool:
         """One turn, streamed to the screen; ``True`` when a reply was committed."""
         character = self.character
-        return await self._stream(character.chat_stream(text),
-                                  keep=lambda: character.chat_stream(text, keep_partial=True))
+        options = None if self.options == NO_SETTINGS else self.options
+        return await self._stream(
+            character.chat_stream(text, options=options),
+            keep=lambda: character.chat_stream(text, keep_partial=True, options=options))
 
     def interrupt(self) -> None:
         """Ctrl+C: cancel the reply being generated (nothing happens between replies)."""
@@ -265,6 +276,24 @@ class ChatSession:
                 screen.notice(f"reply {index} is now the current one: "
                               f"{render.describe_info(info)}")
                 await self._after_state_change()
+            case "why":
+                turn = parse_turn(command.argument)
+                if isinstance(turn, Invalid):
+                    screen.error(turn.message)
+                    return
+                screen.text(render.trace_plain(await character.trace(turn)))
+            case "set":
+                change = parse_setting(command.argument or "")
+                if isinstance(change, Invalid):
+                    screen.error(change.message)
+                    return
+                self.options = msgspec.structs.replace(self.options,
+                                                       **{change.name: change.value})
+                screen.notice(f"{change.name} set to {change.value} for this session"
+                              if change.value is not None
+                              else f"{change.name} back to the character's own")
+            case "show":
+                screen.text(render.settings_plain(self.options, await self._newest_trace()))
             case "export":
                 if command.argument:
                     target = await _write_export(Path(command.argument), character.export_text())
@@ -281,6 +310,15 @@ class ChatSession:
                 screen.clear()
             case "quit":
                 pass
+
+    async def _newest_trace(self) -> TraceReport | None:
+        """The newest turn's trace, ``None`` when the character has no turn yet."""
+        try:
+            return await self.character.trace()
+        except GreenroomError as exc:
+            if exc.code == ErrorCode.BAD_REQUEST:  # no turn yet
+                return None
+            raise
 
     async def _after_state_change(self) -> None:
         if self.show_vitals:

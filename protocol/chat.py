@@ -17,6 +17,7 @@ import msgspec
 from protocol.declaration import Handling, request, response, stream_frame
 from protocol.envelope import Message
 from protocol.fields import JsonObject, NonNegativeInt
+from protocol.generation import GenerationSettings
 from protocol.turn_summary import (
     CharacterInsights,
     CharacterStateSummary,
@@ -40,6 +41,10 @@ class ChatRequest(Message, tag="chat_request"):
     ``timeout``) error carried in ``details.partial_text``. The kept turn says
     ``finish_reason: "incomplete"`` in ``generation_info`` and ``incomplete: true`` in
     ``response_metadata``. Without such a text it answers ``bad_request``.
+
+    ``options`` (opt-in) are this request's generation settings — temperature, top_p,
+    max_tokens, model — over the character's own, for this reply only (``/set`` in the
+    chat sends them with every message of the session).
     """
 
     user_message: str
@@ -47,6 +52,7 @@ class ChatRequest(Message, tag="chat_request"):
     stream: bool = False
     user: str | None = None
     keep_partial: bool = False
+    options: GenerationSettings | None = None
 
 
 @response(seed=True)

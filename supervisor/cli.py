@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "reload": "supervisor.commands.admin:reload",
     "debug": "supervisor.commands.admin:debug",
     "logs": "supervisor.commands.logs:logs",
+    "trace": "supervisor.commands.trace:trace",
 }
 
 

@@ -14,6 +14,7 @@ from client.local import LocalCharacter
 from client.screen import PlainScreen
 from client.session import ChatSession
 from protocol.events import TurnEvent, VitalsEvent
+from protocol.generation import GenerationSettings
 from runtime.settings import load_settings
 from tests.client.chat_driver import run
 
@@ -172,3 +173,57 @@ def test_vitals_event_redraws_only_when_levels_change(
     assert out.getvalue() == ""
     chat.on_event(VitalsEvent(character_id="m-playful", vitals={**same, "cortisol": 90.0}))
     assert "cortisol" in out.getvalue()
+
+
+async def test_set_goes_with_each_message_and_why_shows_it(
+        session: tuple[ChatSession, io.StringIO]) -> None:
+    chat, out = session
+    assert "temperature set to 0.3 for this session" in await run(
+        chat, out, "/set temperature 0.3")
+    await run(chat, out, "Hello! I love hiking.")
+    why = await run(chat, out, "/why")
+    assert why.startswith("why turn 1 — ann: 'Hello! I love hiking.'")
+    assert "temperature 0.3 (set)" in why
+    assert len(why.splitlines()) <= 25  # one screen
+    assert "back to the character's own" in await run(chat, out, "/set temperature default")
+    await run(chat, out, "And you?")
+    assert "(set)" not in await run(chat, out, "/why 2")
+
+
+async def test_show_lists_the_session_settings_and_what_the_last_turn_ran_with(
+        session: tuple[ChatSession, io.StringIO]) -> None:
+    chat, out = session
+    assert "no turn yet" in await run(chat, out, "/show")
+    await run(chat, out, "/set max_tokens 64")
+    await run(chat, out, "Hello!")
+    shown = await run(chat, out, "/show")
+    assert "max_tokens   64  (set)" in shown and "temperature  —" in shown
+    assert "turn 1 ran on scripted with:" in shown and "max_tokens 64" in shown
+
+
+async def test_why_explains_each_part_of_a_turn(session: tuple[ChatSession, io.StringIO]
+                                                ) -> None:
+    chat, out = session
+    await run(chat, out, "My dog is called Biscuit.")
+    await run(chat, out, "You stupid idiot, what is my dog called?")
+    why = await run(chat, out, "/why")
+    for part in ("read as    hostile", '"idiot"', "vitals ", "cortisol", "mood ",
+                 "memories   1 found", "its words matched", "lorebook ", "history    kept 1 of 1",
+                 "generation scripted"):
+        assert part in why, part
+
+
+async def test_why_refuses_a_turn_that_does_not_exist(
+        session: tuple[ChatSession, io.StringIO]) -> None:
+    chat, out = session
+    assert "[bad_request]" in await run(chat, out, "/why")
+    await run(chat, out, "Hello!")
+    assert "no turn 4; its newest turn is turn 1" in await run(chat, out, "/why 4")
+    assert "Usage: /why [N]" in await run(chat, out, "/why last")
+
+
+async def test_a_bad_setting_is_refused_before_anything_is_sent(
+        session: tuple[ChatSession, io.StringIO]) -> None:
+    chat, out = session
+    assert "expected a number from 0 to 1, got '3'" in await run(chat, out, "/set top_p 3")
+    assert chat.options == GenerationSettings()

@@ -185,3 +185,28 @@ async def test_no_server_falls_back_to_local_with_a_notice(tmp_path: Path) -> No
         assert await finish(child) == 0
     finally:
         child.close(force=True)
+
+
+async def test_set_reaches_the_model_server_and_why_explains_the_turn(tmp_path: Path) -> None:
+    async with llm_and_server(tmp_path) as (llm, server):
+        child = spawn_chat(server.url, tmp_path, "-c", CHARACTER, "--user", "ann", "--no-vitals")
+        try:
+            await expect(child, "talking to Tobias")
+            child.sendline("/set temperature 0.25")
+            await expect(child, "temperature set to 0.25 for this session")
+            child.sendline("/set top_p 7")
+            await expect(child, "expected a number from 0 to 1, got '7'")
+            child.sendline("Hi! I love hiking in the mountains.")
+            await expect(child, REPLY_TEXT)
+            assert llm.stats.bodies[-1]["options"]["temperature"] == 0.25
+            child.sendline("/why")
+            await expect(child, "why turn 1 — ann:")
+            await expect(child, "read as    greeting")
+            await expect(child, "temperature 0.25 (set)")
+            child.sendline("/show")
+            await expect(child, "temperature  0.25  (set)")
+            child.sendline("/why 5")
+            await expect(child, "no turn 5; its newest turn is turn 1")
+            assert await finish(child) == 0
+        finally:
+            child.close(force=True)

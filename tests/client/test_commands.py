@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from client.commands import COMMANDS, Command, Invalid, MultilineInput, Say, parse_line
+from client.commands import (
+    COMMANDS,
+    Command,
+    Invalid,
+    MultilineInput,
+    Say,
+    SetOption,
+    parse_line,
+    parse_setting,
+    parse_turn,
+)
 
 
 def test_blank_line_is_nothing() -> None:
@@ -91,3 +101,46 @@ def test_abandoned_block_starts_over() -> None:
     block.abandon()
     assert not block.open
     assert block.feed("fresh") == "fresh"
+
+
+@pytest.mark.parametrize(("argument", "expected"), [
+    ("temperature 0.7", SetOption("temperature", 0.7)),
+    ("top_p 0.9", SetOption("top_p", 0.9)),
+    ("max_tokens 200", SetOption("max_tokens", 200)),
+    ("model llama3.2:latest", SetOption("model", "llama3.2:latest")),
+    ("Temperature default", SetOption("temperature", None)),
+    ("parameter num_predict 64", SetOption("max_tokens", 64)),  # ollama run's spelling
+])
+def test_set_reads_a_setting_and_its_value(argument: str, expected: SetOption) -> None:
+    assert parse_setting(argument) == expected
+
+
+@pytest.mark.parametrize(("argument", "says"), [
+    ("temperature hot", "/set temperature: expected a number from 0 to 2, got 'hot'"),
+    ("temperature 2.5", "/set temperature: expected a number from 0 to 2, got '2.5'"),
+    ("temperature nan", "/set temperature: expected a number from 0 to 2"),
+    ("top_p -0.1", "/set top_p: expected a number from 0 to 1"),
+    ("max_tokens 1.5", "/set max_tokens: expected a whole number from 1 to"),
+    ("max_tokens 0", "/set max_tokens: expected a whole number from 1 to"),
+    ("seed 4", "/set knows temperature, top_p, max_tokens, model; not 'seed'"),
+    ("temperature", "Usage: /set NAME VALUE"),
+    ("temperature 0.7 please", "Usage: /set NAME VALUE"),
+])
+def test_set_refuses_what_a_chat_request_would_refuse_and_says_why(argument: str,
+                                                                    says: str) -> None:
+    parsed = parse_setting(argument)
+    assert isinstance(parsed, Invalid) and parsed.message.startswith(says)
+
+
+def test_why_takes_an_optional_turn_number() -> None:
+    assert parse_line("/why") == Command("why")
+    assert parse_turn(None) is None and parse_turn(" 12 ") == 12
+    for wrong in ("0", "-1", "last"):
+        parsed = parse_turn(wrong)
+        assert isinstance(parsed, Invalid) and parsed.message.startswith("Usage: /why [N]")
+
+
+def test_set_needs_an_argument_and_show_takes_none() -> None:
+    assert parse_line("/set") == Invalid("Usage: /set NAME VALUE")
+    assert parse_line("/set temperature 0.7") == Command("set", "temperature 0.7")
+    assert isinstance(parse_line("/show everything"), Invalid)

@@ -15,6 +15,7 @@ from tests.engine.clock import ManualClock
 from tests.engine.conftest import OpenEngine, chat, exported, regenerate
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.database import database_path
+from worker.engine.database_schema import SCHEMA_VERSION
 from worker.engine.errors import EngineError
 
 FACT = "My dog is called Biscuit and he loves the beach."
@@ -23,10 +24,12 @@ FACT = "My dog is called Biscuit and he loves the beach."
 def live(engine: CharacterEngine) -> str:
     """Everything a reply leaves behind — state, relationships, memories (ids and vectors
     included), the turns with their current replies — without the kept alternatives (which
-    selecting another reply rearranges by design)."""
+    selecting another reply rearranges by design) and the replies' traces (one per reply,
+    by position: they accumulate with the replies)."""
     content: dict[str, Any] = exported(engine)["content"]
     for turn in content["turns"]:
         del turn["alternatives"]
+        turn.pop("traces", None)
     return json.dumps(content, sort_keys=True, ensure_ascii=False)
 
 
@@ -259,4 +262,4 @@ async def test_a_schema_1_database_is_migrated_and_its_old_alternatives_select(
     conn = sqlite3.connect(database_path(tmp_path, sensitive_character().id))
     version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     conn.close()
-    assert version == ("2",)
+    assert version == (str(SCHEMA_VERSION),)

@@ -101,3 +101,36 @@ def test_a_long_message_is_appraised_by_its_first_and_last_words() -> None:
 def test_a_message_within_the_excerpt_is_read_whole() -> None:
     text = "why " * (2 * EXCERPT_EDGE_WORDS)
     assert excerpt(text) == text
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    ("You are a stupid useless idiot", ">= 0.4"),
+    ("Bye, see you tomorrow", 'farewell "see you"'),
+    ("Thank you so much for the help", 'thanks "thank"'),
+    ("Sorry, I was rude earlier", 'apology "sorry"'),
+    ("Hello there!", 'greeting "hello" at the start'),
+    ("Why does the moon glow at night?", "a question"),
+    ("haha that is hilarious lol", "humour 0."),
+    ("The train leaves at five", "no other rule matched"),
+])
+def test_the_intent_comes_with_the_rule_that_chose_it(text: str, rule: str) -> None:
+    assert rule in appraise(text).intent_rule
+
+
+def test_each_moved_axis_names_its_cues() -> None:
+    cues = appraise("WHY are you such an idiot?! haha 😂").cues
+    assert '"idiot"' in cues["threat"]
+    assert '"why"' in cues["curiosity"] and "a question" in cues["curiosity"]
+    assert cues["humour"] == ('"haha"', '"😂"')
+    assert '1 × "!"' in cues["arousal"] and any("capitals" in c for c in cues["arousal"])
+    assert any(c.startswith('"idiot"') for c in cues["valence"])
+
+
+def test_an_axis_at_zero_has_no_cues_and_a_neutral_message_none() -> None:
+    assert appraise("The train leaves at five").cues == {}
+    assert "warmth" not in appraise("You idiot").cues
+
+
+def test_cues_are_bounded_whatever_the_message() -> None:
+    cues = appraise(" ".join(appraisal.THREAT_WORDS) + " !!!!!!!!").cues
+    assert all(len(found) <= appraisal.MAX_CUES_PER_AXIS for found in cues.values())

@@ -1,6 +1,6 @@
 import pytest
 
-from worker.engine.mood import HYSTERESIS_POINTS, MOOD_PROTOTYPES, derive_mood
+from worker.engine.mood import HYSTERESIS_POINTS, MOOD_PROTOTYPES, choose_mood, derive_mood
 from worker.engine.vitals import Vitals
 
 NAMES = ("dopamine", "serotonin", "oxytocin", "endorphins", "cortisol", "adrenaline")
@@ -47,3 +47,31 @@ def test_hysteresis_margin_is_positive() -> None:
 
 def test_unknown_previous_label_is_ignored() -> None:
     assert derive_mood(Vitals(), previous="mischievous").label == "neutral"
+
+
+def _midpoint() -> Vitals:
+    happy, content = at(MOOD_PROTOTYPES["happy"]), at(MOOD_PROTOTYPES["content"])
+    return Vitals.from_mapping({n: (getattr(happy, n) + getattr(content, n)) / 2 for n in NAMES})
+
+
+def test_the_choice_says_when_hysteresis_held_the_previous_mood() -> None:
+    for previous in ("happy", "content"):
+        choice = choose_mood(_midpoint(), previous=previous)
+        assert choice.label == previous
+        assert choice.held == (choice.nearest != previous)
+        assert choice.previous_distance is not None
+        assert 0 <= choice.previous_distance - choice.nearest_distance <= HYSTERESIS_POINTS
+    assert any(choose_mood(_midpoint(), previous=p).held for p in ("happy", "content"))
+
+
+def test_a_mood_clearly_beaten_is_not_held() -> None:
+    choice = choose_mood(at(MOOD_PROTOTYPES["stressed"]), previous="happy")
+    assert (choice.label, choice.nearest, choice.held) == ("stressed", "stressed", False)
+    assert choice.previous_distance is not None
+    assert choice.previous_distance - choice.nearest_distance > HYSTERESIS_POINTS
+
+
+def test_the_choice_is_the_mood_derive_mood_gives() -> None:
+    for levels, previous in ((_midpoint(), "happy"), (Vitals(), None), (Vitals(), "mischievous")):
+        assert choose_mood(levels, previous).mood == derive_mood(levels, previous)
+    assert choose_mood(Vitals(), previous="mischievous").previous is None

@@ -21,7 +21,7 @@ import msgspec
 import pytest
 
 from tests.engine.characters import sensitive_character
-from tests.engine.conftest import OpenEngine, exported
+from tests.engine.conftest import OpenEngine, chat, exported
 from worker.engine.canonical import canonical_json
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.database import database_path
@@ -145,3 +145,13 @@ def test_an_alternative_without_an_outcome_is_written_without_one() -> None:
     assert "outcome" not in document["turns"][0]["alternatives"][0]
     assert document["turns"][0] == entry
     assert msgspec.convert(entry["alternatives"][1]["outcome"], ReplyOutcome).memories == ()
+
+
+async def test_turns_of_an_old_database_have_no_trace_and_new_turns_do(
+        open_engine: OpenEngine, tmp_path: Path) -> None:
+    old_database(tmp_path, open_engine)
+    engine = open_engine(sensitive_character())
+    assert [engine.trace(n).trace for n in (1, 2)] == [None, None]
+    assert engine.trace(1).turn.user_message == EXPORT["content"]["turns"][0]["user_message"]
+    await chat(engine, "Hello again!", user="sam")
+    assert engine.trace().trace is not None

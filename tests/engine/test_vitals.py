@@ -4,7 +4,7 @@ import pytest
 
 from tests.engine.characters import calm_character, character, sensitive_character
 from worker.engine.appraisal import appraise
-from worker.engine.vitals import Vitals, VitalsModel
+from worker.engine.vitals import IMPULSE_WEIGHTS, Vitals, VitalsModel
 
 # message, levels that must rise, levels that must fall
 RESPONSES = [
@@ -105,3 +105,40 @@ def test_baseline_and_sensitivity_come_from_the_character_file() -> None:
 def test_nonpositive_half_life_is_refused() -> None:
     with pytest.raises(ValueError, match="half_life_s"):
         VitalsModel.for_character(character(), half_life_s=0.0)
+
+
+def test_a_step_is_decay_then_response_with_what_moved_each_level() -> None:
+    model = model_for("sensitive")
+    committed = model.respond(model.baseline, appraise("You are wonderful, thank you!").stimulus)
+    stimulus = appraise("You stupid idiot").stimulus
+    step = model.step(committed, 300.0, stimulus)
+    assert step.decayed == model.decay(committed, 300.0)
+    assert step.after == model.respond(step.decayed, stimulus)
+    assert step.gain == pytest.approx(0.5 + model.volatility)
+    for change in step.changes:
+        assert change.committed == pytest.approx(getattr(committed, change.name), abs=1e-4)
+        assert change.decay == pytest.approx(
+            getattr(step.decayed, change.name) - getattr(committed, change.name), abs=1e-4)
+        assert change.delta == pytest.approx(sum(change.impulse.values()), abs=1e-3)
+        assert change.after == pytest.approx(getattr(step.after, change.name), abs=1e-4)
+
+
+def test_an_impulse_names_each_axis_push_as_weight_axis_sensitivity_and_gain() -> None:
+    model = model_for("calm")
+    stimulus = appraise("You stupid idiot").stimulus
+    cortisol = next(c for c in model.step(model.baseline, 0.0, stimulus).changes
+                    if c.name == "cortisol")
+    gain = 0.5 + model.volatility
+    assert cortisol.impulse["threat"] == pytest.approx(
+        IMPULSE_WEIGHTS["cortisol"]["threat"] * stimulus.threat * 0.5 * gain, abs=1e-4)
+    assert "humour" not in cortisol.impulse  # an axis at 0 pushes nothing
+    assert all(c.decay == 0.0 for c in model.step(model.baseline, 0.0, stimulus).changes)
+
+
+def test_a_clamped_level_moves_less_than_it_was_pushed() -> None:
+    model = model_for("sensitive")
+    high = Vitals.from_mapping({"cortisol": 99.0})
+    cortisol = next(c for c in model.step(high, 0.0, appraise("I hate you, idiot!").stimulus)
+                    .changes if c.name == "cortisol")
+    assert cortisol.after == 100.0 and cortisol.delta == pytest.approx(1.0)
+    assert sum(cortisol.impulse.values()) > cortisol.delta

@@ -369,3 +369,35 @@ async def test_reply_cut_by_the_token_limit_reports_length_in_generation_info(
     assert info["finish_reason"] == "length", info
     assert info["backend"] == stack.engine
     assert info["completion_tokens"] == len(STORY)
+
+
+# -- per-session generation options ----------------------------------------------------------
+
+
+async def test_chat_options_reach_the_model_servers_request_and_the_turns_trace(
+    stack: Stack, peer: JsonPeer
+) -> None:
+    options = {"temperature": 0.35, "top_p": 0.5, "max_tokens": 77}
+    reply = await peer.request("chat_request", user_message="Hello!", options=options)
+    assert reply["message_type"] == "chat_response", reply
+    body = stack.llm.stats.bodies[-1]
+    sent = body["options"] if stack.engine == "ollama" else body
+    limit = "num_predict" if stack.engine == "ollama" else "max_tokens"
+    assert (sent["temperature"], sent["top_p"], sent[limit]) == (0.35, 0.5, 77), body
+    trace = (await peer.request("trace_request"))["trace"]
+    generation = trace["generation"]
+    assert generation["session"] == options
+    assert {key: generation["options"][key] for key in options} == options
+    assert generation["backend"] == stack.engine
+    assert generation["prompt_tokens"] == REPLY.prompt_tokens  # the server's own count
+
+
+async def test_an_option_out_of_range_is_refused_naming_it_and_nothing_is_generated(
+    stack: Stack, peer: JsonPeer
+) -> None:
+    asked = len(stack.llm.stats.bodies)
+    refused = await peer.request("chat_request", user_message="Hello!",
+                                 options={"temperature": 3})
+    assert refused["error_code"] == "bad_request", refused
+    assert "$.options.temperature" in refused["error"], refused["error"]
+    assert len(stack.llm.stats.bodies) == asked

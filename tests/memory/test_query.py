@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.memory.conftest import NOW, memory
-from worker.memory.query import MAX_QUERY_TERMS, search_terms
+from worker.memory.query import MAX_QUERY_TERMS, matched_terms, search_terms
 from worker.memory.store import MemoryStore
 
 HOSTILE_QUERIES = [
@@ -72,3 +72,11 @@ def test_any_unicode_text_is_a_safe_query(query: str) -> None:
         store.search(query, now=NOW)
     finally:
         conn.close()
+
+
+def test_matched_terms_are_the_query_terms_found_in_a_text_by_rough_stem() -> None:
+    terms = search_terms("Do you remember my dog hiking at the café?")
+    assert matched_terms(terms, "Sam hikes with the dogs near the cafe.") == (
+        "dog", "hiking", "café")
+    assert matched_terms(terms, "Nothing in common.") == ()
+    assert matched_terms(terms, "", "the dog") == ("dog",)  # the source counts too

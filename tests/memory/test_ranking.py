@@ -7,6 +7,7 @@ import pytest
 from worker.memory.ranking import (
     LEXICAL_WEIGHTS,
     Candidate,
+    Ranking,
     RankingWeights,
     rank,
     recency,
@@ -71,3 +72,10 @@ def test_only_the_best_limit_are_returned() -> None:
 def test_weights_must_sum_to_one() -> None:
     with pytest.raises(ValueError, match="sum to 1"):
         RankingWeights(relevance=0.6, recency=0.6, importance=0.1)
+
+
+def test_the_weights_a_search_used_follow_its_hits_and_query() -> None:
+    ranking = Ranking()
+    assert ranking.weights_for(vector=True, lexical=True) is ranking.hybrid
+    assert ranking.weights_for(vector=False, lexical=True) is ranking.lexical
+    assert ranking.weights_for(vector=False, lexical=False) is ranking.recency_only

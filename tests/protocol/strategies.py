@@ -49,6 +49,21 @@ def _bounded_int(info: mi.IntType) -> st.SearchStrategy[int]:
     return st.integers(low, high)
 
 
+def _bounded_float(info: mi.FloatType) -> st.SearchStrategy[float]:
+    return st.floats(
+        min_value=info.ge if info.ge is not None else info.gt,
+        max_value=info.le if info.le is not None else info.lt,
+        exclude_min=info.gt is not None, exclude_max=info.lt is not None,
+        allow_nan=False, allow_infinity=False)
+
+
+def _bounded_text(info: mi.StrType) -> st.SearchStrategy[str]:
+    low, high = info.min_length or 0, min(info.max_length or 30, 30)
+    if info.pattern is None:
+        return st.text(min_size=low, max_size=high)
+    return st.from_regex(info.pattern).filter(lambda text: low <= len(text) <= high)
+
+
 def strategy_for(info: mi.Type) -> st.SearchStrategy[Any]:
     """A strategy for values of the msgspec type described by ``info``."""
     if isinstance(info, mi.StructType):
@@ -62,9 +77,9 @@ def strategy_for(info: mi.Type) -> st.SearchStrategy[Any]:
     if isinstance(info, mi.IntType):
         return _bounded_int(info)
     if isinstance(info, mi.FloatType):
-        return st.floats(allow_nan=False, allow_infinity=False)
+        return _bounded_float(info)
     if isinstance(info, mi.StrType):
-        return st.text(max_size=30)
+        return _bounded_text(info)
     if isinstance(info, mi.LiteralType):
         return st.sampled_from(info.values)
     if isinstance(info, mi.ListType):

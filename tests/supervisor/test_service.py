@@ -26,6 +26,7 @@ from protocol.chat import (
 from protocol.errors import ErrorResponse
 from protocol.events import TurnEvent, VitalsEvent
 from protocol.frame_codec import encode_frame
+from protocol.generation import GenerationSettings
 from protocol.pipe import (
     EXPORT_CHUNK_WINDOW,
     FromWorker,
@@ -36,6 +37,7 @@ from protocol.pipe import (
 from protocol.queries import StatusRequest, StatusResponse
 from protocol.session import PingRequest
 from protocol.snapshots import ExportChunk, ExportRequest, ExportResponse, LoadRequest, SaveRequest
+from protocol.trace import TraceRequest, TraceResponse
 from schemas.loader import load_character
 from tests.support.long_history import build_long_history
 from tests.support.paths import BUNDLED_CHARACTERS
@@ -162,6 +164,54 @@ async def test_alternatives_are_listed_and_an_earlier_reply_can_be_selected(serv
     status = await frames.reply(5)
     assert status.conversation_history[-1]["response"] == first.response_text
 
+
+async def test_a_trace_request_answers_the_stored_trace_of_a_turn(service) -> None:
+    svc, frames = service
+    options = GenerationSettings(temperature=0.4)
+    svc.submit(request(1, ChatRequest(message_id="c1", user_message="Hi!", options=options)))
+    await frames.reply(1)
+    svc.submit(request(2, chat("c2")))
+    await frames.reply(2)
+    svc.submit(request(3, TraceRequest(message_id="t", turn_index=1)))
+    answer = await frames.reply(3)
+    assert isinstance(answer, TraceResponse) and answer.message_id == "t"
+    assert (answer.turn_index, answer.user_message) == (1, "Hi!")
+    assert answer.trace is not None and answer.trace["format"] == 1
+    assert answer.trace["generation"]["session"] == {"temperature": 0.4}
+    assert answer.trace["generation"]["options"]["temperature"] == 0.4
+    svc.submit(request(4, TraceRequest(message_id="newest")))
+    assert (await frames.reply(4)).turn_index == 2
+
+
+async def test_a_trace_of_a_turn_that_does_not_exist_is_a_bad_request(service) -> None:
+    svc, frames = service
+    svc.submit(request(1, TraceRequest(message_id="t", turn_index=3)))
+    error = await frames.reply(1)
+    assert isinstance(error, ErrorResponse) and error.error_code == "bad_request"
+    assert "no turns yet" in error.error
+
+
+async def test_a_committed_turn_logs_its_trace_at_debug_level(service) -> None:
+    svc, frames = service
+    with structlog.testing.capture_logs() as records:
+        svc.submit(request(1, chat()))
+        await frames.reply(1)
+    traced = [r for r in records if r["event"] == "turn_trace"]
+    assert len(traced) == 1 and traced[0]["log_level"] == "debug"
+    assert traced[0]["turn_index"] == 1 and traced[0]["trace"]["format"] == 1
+
+
+async def test_no_trace_record_is_made_when_debug_records_are_filtered(service) -> None:
+    svc, frames = service
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(20))
+    try:
+        with structlog.testing.capture_logs() as records:
+            svc.submit(request(1, chat()))
+            await frames.reply(1)
+    finally:
+        structlog.reset_defaults()
+    assert "turn_committed" in [r["event"] for r in records]
+    assert "turn_trace" not in [r["event"] for r in records]
 
 
 @pytest.fixture

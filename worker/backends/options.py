@@ -2,7 +2,8 @@
 
 Three layers, most specific wins: the server's settings (``GREENROOM_LLM_*``, ``OLLAMA_MODEL``,
 ``OPENAI_MODEL``), then the character's ``llm:`` overrides, then the options the engine puts
-on one ``GenerationRequest``. Pure functions: no I/O, no globals.
+on one ``GenerationRequest`` — a chat request's ``options`` (what ``/set`` set for the
+session; ``request_options``). Pure functions: no I/O, no globals.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from worker.backends.base import GenerationOptions
 
 if TYPE_CHECKING:
+    from protocol.generation import GenerationSettings
     from runtime.settings import EngineSettings
     from schemas.model import ModelOverrides
 
@@ -68,3 +70,11 @@ def merge_options(base: GenerationOptions, top: GenerationOptions) -> Generation
         stop=top.stop or base.stop,
         keep_alive=top.keep_alive if top.keep_alive is not None else base.keep_alive,
     )
+
+
+def request_options(settings: GenerationSettings | None) -> GenerationOptions:
+    """A request's own settings as the top layer for ``merge_options`` (``None``: none)."""
+    if settings is None:
+        return GenerationOptions()
+    return GenerationOptions(model=settings.model, temperature=settings.temperature,
+                             top_p=settings.top_p, max_tokens=settings.max_tokens)

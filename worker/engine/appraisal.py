@@ -6,7 +6,11 @@ come from small domain word lists below, because VADER scores only polarity: "yo
 "I'm so sad" are both negative, but one is a threat to the character and the other is not.
 
 Every axis is a plain float: ``valence`` in −1…1, the others in 0…1. The same text always
-gives the same stimulus (no randomness, no set iteration, no hashing).
+gives the same stimulus (no randomness, no set iteration, no hashing). Beside the stimulus
+the appraisal says what drove it: per axis the cues that moved it (``cues``: the words of
+its list, VADER's scored words, exclamation marks, shouting, a question), at most
+``MAX_CUES_PER_AXIS`` each, and which rule chose the intent (``intent_rule``) — values for a
+turn's trace, computed on the way, never logged here.
 
 A long message is appraised by its excerpt (``excerpt``): its first and last
 ``EXCERPT_EDGE_WORDS`` words, which is where a message's greeting, tone and question sit.
@@ -18,7 +22,8 @@ split.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Final, Literal
 
@@ -33,6 +38,10 @@ _WORD_RE: Final = re.compile(r"[a-z']+")
 
 EXCERPT_EDGE_WORDS: Final = 150
 """Words appraised from each end of a long message; shorter messages are read whole."""
+
+MAX_CUES_PER_AXIS: Final = 6
+"""The most cues ``Appraisal.cues`` names for one axis (the first found, strongest first for
+VADER's words), so a trace stays small whatever the message."""
 
 WARM_WORDS: Final = (
     "love", "like", "friend", "friends", "appreciate", "care", "hug", "hugs", "kind", "sweet",
@@ -82,11 +91,17 @@ class Stimulus:
 
 @dataclass(frozen=True, slots=True)
 class Appraisal:
-    """The stimulus, the intent, and VADER's raw compound score (for debugging)."""
+    """The stimulus, the intent, and VADER's raw compound score (for debugging).
+
+    ``cues`` maps an axis to what moved it, in words (``'"idiot"'``, ``'2 × "!"'``,
+    ``'sentiment -0.71'``); an axis at 0 has none. ``intent_rule`` is the rule of
+    ``classify_intent`` that chose ``intent``."""
 
     stimulus: Stimulus
     intent: Intent
     sentiment: float
+    cues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    intent_rule: str = ""
 
     def as_dict(self) -> dict[str, float | str]:
         return {**self.stimulus.as_dict(), "intent": self.intent, "sentiment": self.sentiment}
@@ -104,6 +119,19 @@ def _clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
 
 def _hits(words: list[str], vocabulary: tuple[str, ...]) -> int:
     return sum(1 for word in words if word in vocabulary)
+
+
+def _found(words: list[str], vocabulary: tuple[str, ...]) -> list[str]:
+    """The words of ``vocabulary`` in ``words``, quoted, first occurrence order, no repeats."""
+    return [f'"{word}"' for word in dict.fromkeys(w for w in words if w in vocabulary)]
+
+
+def _scored_words(words: list[str]) -> list[str]:
+    """The words VADER's lexicon scores, strongest first (``'"love" +3.2'``)."""
+    lexicon: Mapping[str, float] = _analyzer().lexicon
+    scored = {word: lexicon[word] for word in words if word in lexicon}
+    ranked = sorted(scored.items(), key=lambda item: -abs(item[1]))  # stable: ties in order
+    return [f'"{word}" {value:+.1f}' for word, value in ranked]
 
 
 def _saturating(count: int, per_hit: float) -> float:
@@ -144,7 +172,8 @@ def appraise(message: str) -> Appraisal:
     warmth = _clamp(_saturating(_hits(words, WARM_WORDS), 0.35) * (1.0 - threat)
                     + 0.25 * _clamp(sentiment))
     curiosity = _clamp(_saturating(_hits(words, CURIOUS_WORDS), 0.3) + (0.35 if question else 0.0))
-    humour_hits = _hits(words, HUMOUR_WORDS) + sum(lowered.count(s) for s in HUMOUR_SYMBOLS)
+    humour_symbols = [s for s in HUMOUR_SYMBOLS if s in lowered]
+    humour_hits = _hits(words, HUMOUR_WORDS) + sum(lowered.count(s) for s in humour_symbols)
     humour = _saturating(humour_hits, 0.5)
     arousal = _clamp(0.15 * exclamations + 0.8 * caps_ratio + 0.4 * abs(sentiment) + 0.3 * threat)
 
@@ -156,29 +185,57 @@ def appraise(message: str) -> Appraisal:
         curiosity=round(curiosity, 4),
         humour=round(humour, 4),
     )
-    return Appraisal(stimulus=stimulus, intent=classify_intent(lowered, words, stimulus, question),
-                     sentiment=sentiment)
+    cues = {
+        "valence": _scored_words(words) if sentiment else [],
+        "arousal": [
+            *([f'{exclamations} × "!"'] if exclamations else []),
+            *([f"shouting: {shouted} of {len(raw_words)} words in capitals"] if shouted else []),
+            *([f"sentiment {sentiment:+.2f}"] if sentiment else []),
+            *([f"threat {stimulus.threat:.2f}"] if stimulus.threat else []),
+        ],
+        "warmth": [*_found(words, WARM_WORDS),
+                   *([f"sentiment {sentiment:+.2f}"] if sentiment > 0 else [])],
+        "threat": [*_found(words, THREAT_WORDS),
+                   *(['"shut up"'] if "shut up" in lowered else []),
+                   *([f"sentiment {sentiment:+.2f}"] if negativity > 0.5 else [])],
+        "curiosity": [*_found(words, CURIOUS_WORDS), *(["a question"] if question else [])],
+        "humour": [*_found(words, HUMOUR_WORDS), *(f'"{s}"' for s in humour_symbols)],
+    }
+    intent, rule = classify_intent(lowered, words, stimulus, question)
+    return Appraisal(
+        stimulus=stimulus, intent=intent, sentiment=sentiment,
+        cues={axis: tuple(found[:MAX_CUES_PER_AXIS]) for axis, found in cues.items()
+              if found and getattr(stimulus, axis)},
+        intent_rule=rule,
+    )
 
 
-def classify_intent(lowered: str, words: list[str], stimulus: Stimulus, question: bool) -> Intent:
-    """First matching rule wins; the order is the priority (hostility outranks a greeting)."""
+def classify_intent(lowered: str, words: list[str], stimulus: Stimulus, question: bool
+                    ) -> tuple[Intent, str]:
+    """The intent and the rule that chose it, in words. First matching rule wins; the order
+    is the priority (hostility outranks a greeting)."""
     if stimulus.threat >= 0.4:
-        return "hostile"
+        return "hostile", f"threat {stimulus.threat:.2f} >= 0.4"
     opening = words[:3]
-    if any(p in lowered for p in FAREWELL_PHRASES) or any(w in FAREWELL_WORDS for w in words):
-        return "farewell"
-    if any(w in THANKS_WORDS for w in words):
-        return "thanks"
-    if any(w in APOLOGY_WORDS for w in words):
-        return "apology"
-    if any(lowered.startswith(p) for p in GREETING_PHRASES) or any(
-        w in GREETING_WORDS for w in opening
-    ):
-        return "greeting"
+    phrase = next((p for p in FAREWELL_PHRASES if p in lowered), None)
+    word = next((w for w in words if w in FAREWELL_WORDS), None)
+    if phrase is not None or word is not None:
+        return "farewell", f'farewell "{phrase or word}"'
+    word = next((w for w in words if w in THANKS_WORDS), None)
+    if word is not None:
+        return "thanks", f'thanks "{word}"'
+    word = next((w for w in words if w in APOLOGY_WORDS), None)
+    if word is not None:
+        return "apology", f'apology "{word}"'
+    phrase = next((p for p in GREETING_PHRASES if lowered.startswith(p)), None)
+    word = next((w for w in opening if w in GREETING_WORDS), None)
+    if phrase is not None or word is not None:
+        return "greeting", f'greeting "{phrase or word}" at the start'
     if question:
-        return "question"
+        return "question", "a question (a ? or a question word first)"
     if stimulus.humour >= 0.5:
-        return "joke"
+        return "joke", f"humour {stimulus.humour:.2f} >= 0.5"
     if stimulus.warmth >= 0.5 and stimulus.valence >= 0.5:
-        return "compliment"
-    return "smalltalk"
+        return "compliment", (f"warmth {stimulus.warmth:.2f} and valence "
+                              f"{stimulus.valence:.2f} >= 0.5")
+    return "smalltalk", "no other rule matched"

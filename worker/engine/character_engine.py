@@ -10,7 +10,7 @@ Promises:
   relationship and memories are exactly as before.
 * **One turn at a time.** A second ``chat``/``regenerate`` (or ``undo``/
   ``select_alternative``/``load``/``reset``) while a turn streams raises
-  ``EngineError("busy")``; ``status``, ``search_memory``, ``alternatives``, ``save``,
+  ``EngineError("busy")``; ``status``, ``trace``, ``search_memory``, ``alternatives``, ``save``,
   ``list_snapshots`` and ``character_info`` work meanwhile (``save`` stores the last
   committed state: the streaming turn is not in it). The engine lives on one asyncio loop
   and no database transaction spans an ``await``.
@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol.fields import MAX_PAGE_SIZE
+from protocol.generation import GenerationSettings
 from protocol.message_limit import check_message_length
 from runtime.settings import DEFAULT_MAX_MESSAGE_CHARS
 from schemas.model import Character
@@ -54,6 +55,7 @@ from worker.engine.results import StatusReport, TurnStreamEvent, UndoResult
 from worker.engine.snapshot_content import validate_snapshot_name
 from worker.engine.state import EngineState
 from worker.engine.status import status_report
+from worker.engine.trace_lookup import StoredTrace, trace_of
 from worker.engine.turn_stream import run_turn
 from worker.engine.vitals import VitalsModel
 from worker.memory.models import MemoryHit
@@ -115,7 +117,8 @@ class CharacterEngine:
 
     # -- turns ---------------------------------------------------------------------------
 
-    async def chat(self, user_message: str, *, user: str = "user", keep_partial: bool = False
+    async def chat(self, user_message: str, *, user: str = "user", keep_partial: bool = False,
+                   options: GenerationSettings | None = None,
                    ) -> AsyncGenerator[TurnStreamEvent, None]:
         """Stream the reply to ``user_message``: ``GenerationStarted`` when the request goes
         to the LLM, ``TextDelta``s, then one ``TurnResult`` after the turn is committed.
@@ -127,6 +130,9 @@ class CharacterEngine:
         ``keep_partial``: do not ask the LLM; commit what the last failed generation of this
         same message (and user) streamed as the reply, marked ``finish_reason: incomplete``
         in its generation record. ``EngineError("bad_request")`` when there is no such text.
+
+        ``options``: this reply's generation settings over the character's (a session's
+        ``/set``); recorded in the turn's trace, never written to the character file.
         """
         too_long = check_message_length(user_message, self._max_message_chars)
         if too_long is not None:
@@ -135,7 +141,7 @@ class CharacterEngine:
         self._begin_turn()
         try:
             async for event in run_turn(self._c, user_message, user=user, regenerating=None,
-                                        keep_partial=keep_partial):
+                                        keep_partial=keep_partial, settings=options):
                 yield event
         finally:
             self._turn_in_progress = False
@@ -150,7 +156,8 @@ class CharacterEngine:
         replaced. The backend is asked for the next ``ReplyContext.variant`` (the number of
         replies the turn already has); the prompt has the history before the turn.
         ``keep_partial`` as for ``chat``: the cut-off text of the last failed regenerate of
-        this turn becomes its new reply.
+        this turn becomes its new reply. The new reply runs with the session settings the
+        current one ran with (its trace's ``generation.session``).
 
         When the turn is the character's last, the state is rolled back to before it and the
         message appraised again now. When others have spoken since, the turn is appraised
@@ -243,6 +250,12 @@ class CharacterEngine:
                              include_history=include_history,
                              include_performance=include_performance, user=user,
                              history_offset=history_offset, history_limit=history_limit)
+
+    def trace(self, turn_index: int | None = None) -> StoredTrace:
+        """Turn ``turn_index`` (``None``: the newest) and the trace of its current reply
+        (``None`` for one committed before traces were stored); works while a reply
+        streams. ``EngineError("bad_request")`` when there is no such turn."""
+        return trace_of(self._c, turn_index)
 
     async def search_memory(self, query: str, limit: int = 5) -> list[MemoryHit]:
         """The character's memories ranked for ``query`` (see ``worker.memory.ranking``)."""

@@ -8,8 +8,8 @@ its memories and the new state land together or not at all. Nothing here awaits:
 transaction never spans an ``await``, so the single asyncio loop never interleaves two.
 
 Each JSON column holds one record type of ``worker.engine.turn_rows`` (or the state, a
-relationship, a turn's record) as canonical JSON, and is read back with that type's decoder:
-a row that does not match its type is an error, never a half-read value.
+relationship, a turn's record, a reply's trace) as canonical JSON, and is read back with that
+type's decoder: a row that does not match its type is an error, never a half-read value.
 
 The tables and their versions are ``worker.engine.database_schema``'s; opening a database
 migrates it (or refuses one from a newer greenroom).
@@ -32,6 +32,7 @@ from worker.engine.relationship import Relationship
 from worker.engine.state import EngineState
 from worker.engine.turn_record import TurnRecord
 from worker.engine.turn_rows import Alternative, Exchange, ReplyOutcome, TurnRow
+from worker.engine.turn_trace import TurnTrace
 from worker.memory.models import StoredMemory
 
 DATABASE_NAME: Final = "character.db"
@@ -156,15 +157,22 @@ class CharacterDatabase:
         )
 
     def delete_turn(self, turn_id: int) -> None:
+        self.conn.execute("DELETE FROM turn_traces WHERE turn_id = ?", (turn_id,))
         self.conn.execute("DELETE FROM turn_alternatives WHERE turn_id = ?", (turn_id,))
         self.conn.execute("DELETE FROM turns WHERE id = ?", (turn_id,))
 
     def clear_turns(self) -> None:
+        self.conn.execute("DELETE FROM turn_traces")
         self.conn.execute("DELETE FROM turn_alternatives")
         self.conn.execute("DELETE FROM turns")
 
     def last_turn(self) -> TurnRow | None:
         rows = self._turns("ORDER BY id DESC LIMIT 1")
+        return rows[0] if rows else None
+
+    def turn_at(self, turn_index: int) -> TurnRow | None:
+        """The turn at ``turn_index`` (the newest of that index, if a reset made two)."""
+        rows = self._turns("WHERE turn_index = ? ORDER BY id DESC LIMIT 1", (turn_index,))
         return rows[0] if rows else None
 
     def last_turn_of(self, user: str) -> TurnRow | None:
@@ -250,6 +258,32 @@ class CharacterDatabase:
             f"WHERE turn_id IN ({marks}) GROUP BY turn_id", tuple(turn_ids)).fetchall()
         return {int(r[0]): int(r[1]) for r in rows}
 
+    # -- traces --------------------------------------------------------------------------
+
+    def put_trace(self, turn_id: int, position: int, trace: TurnTrace) -> None:
+        """Store the trace of reply ``position`` of turn ``turn_id`` (see
+        ``turn_rows.Alternative.position``; a new turn's reply is position 0)."""
+        self.conn.execute(
+            "INSERT INTO turn_traces (turn_id, position, trace) VALUES (?, ?, ?) "
+            "ON CONFLICT (turn_id, position) DO UPDATE SET trace = excluded.trace",
+            (turn_id, position, canonical_json(trace)),
+        )
+
+    def trace(self, turn_id: int, position: int) -> TurnTrace | None:
+        """The trace of reply ``position`` of turn ``turn_id``; ``None`` for a reply
+        committed before traces were stored (schema 2 and older)."""
+        row = self.conn.execute(
+            "SELECT trace FROM turn_traces WHERE turn_id = ? AND position = ?",
+            (turn_id, position)).fetchone()
+        return None if row is None else _TRACE.decode(row[0])
+
+    def traces(self, turn_id: int) -> list[tuple[int, TurnTrace]]:
+        """``(position, trace)`` of every reply of ``turn_id`` that has one, by position."""
+        rows = self.conn.execute(
+            "SELECT position, trace FROM turn_traces WHERE turn_id = ? ORDER BY position",
+            (turn_id,)).fetchall()
+        return [(int(r[0]), _TRACE.decode(r[1])) for r in rows]
+
     # -- snapshots -----------------------------------------------------------------------
 
     def put_snapshot(self, name: str, *, created_at: float, content: str) -> None:
@@ -301,6 +335,7 @@ _STATE: Final = msgspec.json.Decoder(EngineState)
 _RELATIONSHIP: Final = msgspec.json.Decoder(Relationship)
 _RECORD: Final = msgspec.json.Decoder(TurnRecord)
 _MEMORIES: Final = msgspec.json.Decoder(tuple[StoredMemory, ...])
+_TRACE: Final = msgspec.json.Decoder(TurnTrace)
 
 
 def _turn_row(r: Sequence[Any]) -> TurnRow:

@@ -2,7 +2,8 @@
 
 The schema is versioned (``meta.schema_version``); a database from a newer greenroom is
 refused with ``unsupported_format`` instead of being misread, an older one is migrated in
-place (version 1 → 2 adds each alternative's outcome columns, empty for replies kept before).
+place (version 1 → 2 adds each alternative's outcome columns, empty for replies kept before;
+2 → 3 adds ``turn_traces``, empty for the turns committed before: they have no trace).
 The memory store's tables live in the same file (``worker.memory.schema``).
 """
 
@@ -13,7 +14,7 @@ from typing import Final
 
 from worker.engine.errors import UNSUPPORTED_FORMAT, EngineError
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +45,12 @@ CREATE TABLE IF NOT EXISTS turn_alternatives (
     memories TEXT,
     PRIMARY KEY (turn_id, position)
 );
+CREATE TABLE IF NOT EXISTS turn_traces (
+    turn_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    trace TEXT NOT NULL,
+    PRIMARY KEY (turn_id, position)
+);
 CREATE TABLE IF NOT EXISTS relationships (user TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
     name TEXT PRIMARY KEY,
@@ -63,8 +70,8 @@ def migrate_schema(conn: sqlite3.Connection, *, character_id: str) -> None:
             f"the database of character {character_id!r} has schema version {version}, "
             f"newer than this greenroom's {SCHEMA_VERSION}; upgrade greenroom to open it",
         )
-    # CREATE ... IF NOT EXISTS is idempotent; executescript commits first, so it runs
-    # outside any transaction of ours.
+    # CREATE ... IF NOT EXISTS is idempotent (and is all 2 → 3 needs: the new table);
+    # executescript commits first, so it runs outside any transaction of ours.
     conn.executescript(_SCHEMA)
     conn.execute("BEGIN IMMEDIATE")
     try:

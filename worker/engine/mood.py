@@ -7,7 +7,9 @@ closer by more than ``HYSTERESIS_POINTS``. Intensity is how far the levels are f
 all-50 neutral point: ``min(1, rms(level − 50) / 25)``.
 
 No randomness, no hashing, no set iteration: the same levels and previous label give the
-same mood in every process.
+same mood in every process. ``choose_mood`` returns the decision with its reasons (the
+nearest prototype, both distances, whether hysteresis held the previous label) for a turn's
+trace; ``derive_mood`` is its label and intensity.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
+
+import msgspec
 
 from schemas.model import NEUROCHEMICALS
 from worker.engine.vitals import Vitals
@@ -61,11 +65,43 @@ def intensity_of(levels: Vitals) -> float:
     return round(min(1.0, rms / FULL_INTENSITY_RMS), 4)
 
 
-def derive_mood(levels: Vitals, previous: str | None = None) -> Mood:
-    """The mood for ``levels``; ``previous`` (a label) is kept unless clearly beaten."""
+class MoodChoice(msgspec.Struct, frozen=True):
+    """Why the mood is ``label``: the ``nearest`` prototype at ``nearest_distance`` (level
+    points), the ``previous`` label at ``previous_distance`` (``None``: no previous label, or
+    not one of ours), and ``held``: hysteresis kept ``previous`` although ``nearest`` was
+    closer (by no more than ``hysteresis_points``). Distances rounded to 4 decimals."""
+
+    label: str
+    intensity: float
+    nearest: str
+    nearest_distance: float
+    previous: str | None
+    previous_distance: float | None
+    held: bool
+    hysteresis_points: float = HYSTERESIS_POINTS
+
+    @property
+    def mood(self) -> Mood:
+        return Mood(label=self.label, intensity=self.intensity)
+
+
+def choose_mood(levels: Vitals, previous: str | None = None) -> MoodChoice:
+    """The mood for ``levels`` and why; ``previous`` (a label) is kept unless clearly
+    beaten."""
     distances = {label: _distance(levels, proto) for label, proto in MOOD_PROTOTYPES.items()}
     best = min(MOODS, key=lambda label: distances[label])  # min keeps the first of equals
     label = best
-    if previous in distances and distances[previous] - distances[best] <= HYSTERESIS_POINTS:
-        label = previous
-    return Mood(label=label, intensity=intensity_of(levels))
+    known = previous if previous in distances else None
+    if known is not None and distances[known] - distances[best] <= HYSTERESIS_POINTS:
+        label = known
+    return MoodChoice(
+        label=label, intensity=intensity_of(levels), nearest=best,
+        nearest_distance=round(distances[best], 4), previous=known,
+        previous_distance=None if known is None else round(distances[known], 4),
+        held=label != best,
+    )
+
+
+def derive_mood(levels: Vitals, previous: str | None = None) -> Mood:
+    """The mood for ``levels``; ``previous`` (a label) is kept unless clearly beaten."""
+    return choose_mood(levels, previous).mood

@@ -8,7 +8,9 @@ plus the live one)::
 
 An alternative carries its ``outcome`` (state, relationship and memories after that reply)
 when it has one; documents written before replies could be selected have none, and still
-restore (``Alternative.outcome`` is ``None``).
+restore (``Alternative.outcome`` is ``None``). A turn carries the ``traces`` of its replies
+(by position) when it has any; a turn committed before traces were stored has none, and
+its entry is then exactly what it was before (no ``traces`` key).
 
 Dumping and restoring are exact: restoring a dump and dumping again gives the same bytes
 (canonical JSON; memory vectors are float32 in the store and so survive the round trip).
@@ -28,14 +30,17 @@ from worker.engine.errors import BAD_REQUEST, INVALID_NAME, EngineError
 from worker.engine.relationship import Relationship
 from worker.engine.state import EngineState
 from worker.engine.turn_rows import Alternative, TurnRow
+from worker.engine.turn_trace import ReplyTrace
 from worker.memory.models import StoredMemory
 from worker.memory.store import MemoryStore
 
 
 class TurnEntry(TurnRow, frozen=True):
-    """One element of ``content["turns"]``: the turn's row with its kept alternatives."""
+    """One element of ``content["turns"]``: the turn's row with its kept alternatives and
+    the traces of its replies (absent, not empty, when it has none)."""
 
     alternatives: tuple[Alternative, ...] = ()
+    traces: tuple[ReplyTrace, ...] | msgspec.UnsetType = msgspec.UNSET
 
 
 class HistoryContent(msgspec.Struct, frozen=True):
@@ -68,8 +73,10 @@ def validate_snapshot_name(name: str, *, character_id: str) -> str:
 
 
 def turn_entry(db: CharacterDatabase, turn: TurnRow) -> TurnEntry:
-    """``turn`` with its kept alternatives, as ``content["turns"]`` holds it."""
-    return TurnEntry(**msgspec.structs.asdict(turn), alternatives=tuple(db.alternatives(turn.id)))
+    """``turn`` with its kept alternatives and traces, as ``content["turns"]`` holds it."""
+    traces = tuple(ReplyTrace(position=p, trace=t) for p, t in db.traces(turn.id))
+    return TurnEntry(**msgspec.structs.asdict(turn), alternatives=tuple(db.alternatives(turn.id)),
+                     traces=traces or msgspec.UNSET)
 
 
 def dumps_content(db: CharacterDatabase, memory: MemoryStore) -> str:
@@ -93,6 +100,8 @@ def restore_content(db: CharacterDatabase, memory: MemoryStore, content: History
         db.insert_turn(entry)
         for alternative in entry.alternatives:
             db.add_alternative(entry.id, alternative)
+        for reply in entry.traces or ():
+            db.put_trace(entry.id, reply.position, reply.trace)
     db.clear_relationships()
     for relationship in content.relationships:
         db.put_relationship(relationship)

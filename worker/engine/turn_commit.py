@@ -4,9 +4,11 @@ transaction — all of them or none.
 For a new turn it inserts the turn's row (with the state and relationship before it, which
 undo writes back). For another reply to a turn it keeps the current reply as an alternative
 with what it left behind (``alternatives.kept_reply``), puts the new reply in the row and
-replaces the turn's memories. The shared state is written only when the turn moves it
-(``TurnStart.moves_state``). The caller commits before it acknowledges the turn and does
-not ``await`` between this and the acknowledgement, so nothing observes a half-made turn.
+replaces the turn's memories. Either way the reply's trace is stored at its position (0 for
+a new turn, ``TurnStart.variant`` for another reply), so each reply keeps its own. The
+shared state is written only when the turn moves it (``TurnStart.moves_state``). The caller
+commits before it acknowledges the turn and does not ``await`` between this and the
+acknowledgement, so nothing observes a half-made turn.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from worker.engine.open_character import OpenCharacter
 from worker.engine.turn_prepare import TurnPlan, TurnStart
 from worker.engine.turn_record import TurnRecord
 from worker.engine.turn_rows import TurnRow, current_position
+from worker.engine.turn_trace import TurnTrace
 from worker.memory.models import NewMemory
 
 
 def commit_turn(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *, reply: str,
-                record: TurnRecord, formed: Sequence[NewMemory]) -> None:
+                record: TurnRecord, trace: TurnTrace, formed: Sequence[NewMemory]) -> None:
     """Write the turn ``start`` began, as ``plan`` planned it, with ``reply``, its
-    ``record`` and the memories it ``formed``; then ``c.state`` follows the database."""
+    ``record``, its ``trace`` and the memories it ``formed``; then ``c.state`` follows the
+    database."""
     db = c.db
     with db.transaction():
         old = start.regenerating
@@ -40,6 +44,8 @@ def commit_turn(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *, reply: st
             db.add_alternative(old.id, kept_reply(c, old, position=position))
             db.replace_reply(old.id, reply=reply, created_at=start.now, record=record)
             c.memory.delete_of_turn(old.id)
+        # The replies' positions are 0..n: the new one takes the next (its variant).
+        db.put_trace(start.turn_id, start.variant, trace)
         if start.moves_state:
             db.write_state(plan.state_after)
         db.put_relationship(plan.relationship_after)

@@ -19,12 +19,12 @@ import msgspec
 from schemas.model import Character
 from worker.backends.base import ChatMessage, ReplyContext
 from worker.engine.appraisal import Appraisal, appraise
-from worker.engine.mood import Mood, derive_mood
+from worker.engine.mood import Mood, MoodChoice, choose_mood, derive_mood
 from worker.engine.prompt import PromptInput, build_prompt
 from worker.engine.relationship import Relationship, update
 from worker.engine.state import EngineState
 from worker.engine.turn_rows import Exchange, TurnRow
-from worker.engine.vitals import Vitals, VitalsModel
+from worker.engine.vitals import Vitals, VitalsModel, VitalsStep
 from worker.memory.models import MemoryHit
 
 #: A memory reaches the prompt when its text matched (BM25 relevance > 0) or its meaning did.
@@ -33,13 +33,29 @@ MIN_VECTOR_SIMILARITY: Final = 0.6
 
 @dataclass(frozen=True, slots=True)
 class TurnPlan:
+    """What a message does to the character. ``vitals`` is the model's step (decay since
+    the last turn, then the stimulus, with what moved each level) and ``mood_choice`` why
+    the mood is what it is: the facts a turn's trace records."""
+
     appraisal: Appraisal
-    vitals_before: Vitals  # decayed to the turn's time, before the stimulus
-    vitals_after: Vitals
-    mood: Mood
+    vitals: VitalsStep
+    mood_choice: MoodChoice
     relationship_before: Relationship
     relationship_after: Relationship
     state_after: EngineState
+
+    @property
+    def vitals_before(self) -> Vitals:
+        """The levels decayed to the turn's time, before the stimulus."""
+        return self.vitals.decayed
+
+    @property
+    def vitals_after(self) -> Vitals:
+        return self.vitals.after
+
+    @property
+    def mood(self) -> Mood:
+        return self.mood_choice.mood
 
     @property
     def vitals_delta(self) -> dict[str, float]:
@@ -94,24 +110,23 @@ def plan_turn(
     now: float,
 ) -> TurnPlan:
     appraisal = appraise(user_message)
-    before = current_vitals(model, state, now)
-    after = model.respond(before, appraisal.stimulus)
-    mood = derive_mood(after, previous=state.mood)
+    # The same decay as current_vitals: the trace's "before" is what the status showed.
+    step = model.step(state.levels, now - state.levels_at, appraisal.stimulus)
+    choice = choose_mood(step.after, previous=state.mood)
     relationship_after = update(relationship, appraisal.stimulus, now=now)
     state_after = msgspec.structs.replace(
         state,
-        levels=after,
+        levels=step.after,
         levels_at=now,
-        mood=mood.label,
-        mood_intensity=mood.intensity,
+        mood=choice.label,
+        mood_intensity=choice.intensity,
         turn_count=state.turn_count + 1,
-        last_turn_delta=after.minus(before),
+        last_turn_delta=step.after.minus(step.decayed),
     )
     return TurnPlan(
         appraisal=appraisal,
-        vitals_before=before,
-        vitals_after=after,
-        mood=mood,
+        vitals=step,
+        mood_choice=choice,
         relationship_before=relationship,
         relationship_after=relationship_after,
         state_after=state_after,
@@ -120,9 +135,31 @@ def plan_turn(
 
 def relevant_memories(hits: Sequence[MemoryHit], *, turn_id: int) -> list[MemoryHit]:
     """The hits formed before turn ``turn_id`` that matched by text or by meaning."""
-    return [h for h in hits if h.turn_id < turn_id and (
-        h.scores.get("relevance", 0.0) > 0.0
-        or h.scores.get("vector", 0.0) >= MIN_VECTOR_SIMILARITY)]
+    return [h for h in hits if memory_verdict(h, turn_id=turn_id).used]
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryVerdict:
+    """Whether a memory found for a turn reaches its prompt, and why (in words)."""
+
+    used: bool
+    reason: str
+
+
+def memory_verdict(hit: MemoryHit, *, turn_id: int) -> MemoryVerdict:
+    """Whether ``hit`` reaches the prompt of turn ``turn_id``: the one rule
+    ``relevant_memories`` applies, with its reason for a turn's trace."""
+    if hit.turn_id >= turn_id:
+        return MemoryVerdict(False, "formed by this turn (a regenerate) or a later one")
+    if hit.scores.get("relevance", 0.0) > 0.0:
+        return MemoryVerdict(True, "its words matched")
+    vector = hit.scores.get("vector")
+    if vector is not None and vector >= MIN_VECTOR_SIMILARITY:
+        return MemoryVerdict(True, f"its meaning matched (similarity {vector:.2f})")
+    if vector is not None:
+        return MemoryVerdict(False, f"no word matched, similarity {vector:.2f} < "
+                                    f"{MIN_VECTOR_SIMILARITY}")
+    return MemoryVerdict(False, "no word matched")
 
 
 def prompt_for(character: Character, start: TurnStart, plan: TurnPlan,

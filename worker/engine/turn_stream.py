@@ -7,6 +7,11 @@ closing or cancelling the stream before it commits nothing. A backend failure co
 nothing either: what streamed before it is put in the error's ``details["partial_text"]``
 and kept (``OpenCharacter.partial``) for a ``keep_partial`` turn, which commits that text
 as the reply without asking the LLM.
+
+Each committed reply stores its trace (``worker.engine.turn_trace``), built before the
+commit from what the steps returned. A request's ``settings`` (the session's ``/set``) go on
+top of the character's options; another reply to a turn reuses the settings its current
+reply had.
 """
 
 from __future__ import annotations
@@ -17,19 +22,26 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Final
 
+import msgspec
+
+from protocol.generation import GenerationSettings
 from worker.backends.base import (
     BackendError,
+    ChatMessage,
     GenerationDone,
+    GenerationOptions,
     GenerationRequest,
     LLMError,
     LLMIncomplete,
     TextDelta,
     closing_stream,
 )
+from worker.backends.options import merge_options, request_options
 from worker.engine.errors import BAD_REQUEST, EngineError
 from worker.engine.open_character import OpenCharacter
 from worker.engine.relationship import Relationship
 from worker.engine.results import GenerationStarted, PartialReply, TurnResult, TurnStreamEvent
+from worker.engine.trace_lookup import current_trace, session_settings
 from worker.engine.turn_commit import commit_turn
 from worker.engine.turn_prepare import (
     TurnPlan,
@@ -42,8 +54,10 @@ from worker.engine.turn_prepare import (
 )
 from worker.engine.turn_record import TurnRecord
 from worker.engine.turn_rows import TurnRow
+from worker.engine.turn_trace import TurnTrace, build_trace
 from worker.memory.formation import form_memories
 from worker.memory.models import MemoryHit
+from worker.memory.query import search_terms
 
 #: Turns read for the prompt; the token budget then decides how many of them fit.
 HISTORY_WINDOW: Final = 50
@@ -66,12 +80,16 @@ class _Laps:
 
 
 async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
-                   regenerating: TurnRow | None, keep_partial: bool
+                   regenerating: TurnRow | None, keep_partial: bool,
+                   settings: GenerationSettings | None = None,
                    ) -> AsyncGenerator[TurnStreamEvent, None]:
     """Answer ``user_message`` of ``user`` — or answer turn ``regenerating`` again — and
     commit the turn (see the module docstring). The caller holds the turn lock."""
     kept = _take_partial(c, user_message, user=user, regenerating=regenerating,
                          keep=keep_partial)
+    if settings is None and regenerating is not None:
+        settings = session_settings(current_trace(c.db, regenerating.id))
+    options = merge_options(c.options, request_options(settings))
     laps = _Laps(time.perf_counter())
     timings: dict[str, float] = {}
     start = turn_start(c, user_message, user=user, regenerating=regenerating)
@@ -80,6 +98,7 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
                                    user_message, now=start.now)
     timings["appraisal"] = laps.lap()
     relevant: list[MemoryHit] = []
+    hits: list[MemoryHit] | None = None
     if kept is None:  # a kept reply needs no memories: nothing is asked of the LLM
         hits = await c.memory.search_hybrid(user_message, MEMORIES_PER_TURN, now=start.now)
         relevant = relevant_memories(hits, turn_id=start.turn_id)
@@ -95,7 +114,7 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
         done = GenerationDone(backend=kept.backend, model="", finish_reason="incomplete",
                               usage_source="counted")
     else:
-        request = GenerationRequest(messages=messages, options=c.options, context=context)
+        request = GenerationRequest(messages=messages, options=options, context=context)
         yield GENERATION_STARTED
         async with closing_stream(c.backend.generate(request)) as stream:
             try:
@@ -115,7 +134,7 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
         raise LLMError(f"backend {c.backend.name!r} ended the reply for character {c.id!r} "
                        "without finishing it")
     reply = "".join(parts)
-    timings["generation"] = laps.lap() + timings.get("first_token", 0.0)
+    timings["generation"] = round(laps.lap() + timings.get("first_token", 0.0), 3)
 
     stimulus = plan.appraisal.stimulus
     formed = await asyncio.to_thread(
@@ -124,8 +143,11 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
     )
     record = TurnRecord.of(plan, generation=done, used=relevant, formed=formed,
                            timings_ms={**timings, "total": _total_ms(timings)})
+    trace = _trace(c, start, plan, hits=hits, messages=messages, options=options,
+                   settings=settings, done=done, kept=kept is not None,
+                   timings=record.timings_ms)
     # No await between the commit and the yield: nothing can observe a half-made turn.
-    commit_turn(c, start, plan, reply=reply, record=record, formed=formed)
+    commit_turn(c, start, plan, reply=reply, record=record, trace=trace, formed=formed)
     timings["commit"] = laps.lap()
     timings["total"] = _total_ms(timings)
     yield _result(c, start, plan, reply=reply, record=record, timings=timings)
@@ -134,6 +156,24 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
     # and the memories stay findable by text.
     if c.memory.embedder is not None:
         await c.memory.embed_missing()
+
+
+def _trace(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *,
+           hits: list[MemoryHit] | None, messages: list[ChatMessage],
+           options: GenerationOptions, settings: GenerationSettings | None,
+           done: GenerationDone, kept: bool, timings: dict[str, float]) -> TurnTrace:
+    search = None
+    if hits is not None:
+        terms = search_terms(start.user_message)
+        weights = c.memory.ranking.weights_for(
+            vector=any("vector" in h.scores for h in hits), lexical=bool(terms.all_terms))
+        search = (terms, weights, hits)
+    return build_trace(
+        start, plan, half_life_s=c.model.half_life_s, search=search, messages=messages,
+        budget_tokens=c.token_budget, lorebook=c.character.roleplay.lorebook,
+        options=options,
+        session={} if settings is None else msgspec.to_builtins(settings),
+        done=done, kept_partial=kept, timings_ms=timings)
 
 
 def turn_start(c: OpenCharacter, user_message: str, *, user: str,

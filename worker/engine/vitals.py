@@ -13,6 +13,10 @@ it with an injected clock.
   ``level(t) = baseline + (level₀ − baseline) · 0.5^(t / half_life_s)``. After one half-life
   the distance to baseline is halved, after two it is a quarter, and so on, whatever the
   number of reads in between (decay composes: decaying by a then b equals decaying by a + b).
+
+``VitalsModel.step`` is one turn's decay then response, returning the levels together with
+what moved each one (``LevelChange``) — the facts a turn's trace records, computed by the
+very calls that move the levels.
 """
 
 from __future__ import annotations
@@ -74,6 +78,36 @@ class Vitals(msgspec.Struct, frozen=True):
         }
 
 
+class LevelChange(msgspec.Struct, frozen=True):
+    """How one level moved in one turn, in points (rounded to 4 decimals, for reports).
+
+    ``committed`` is the level the last turn left; ``decay`` what the time since moved it
+    (toward baseline); ``impulse`` the points each stimulus axis pushed, i.e. weight × axis ×
+    ``sensitivity`` × (0.5 + volatility), before clamping; ``delta`` what the stimulus moved
+    it by once clamped to 0–100 (``after − committed − decay``, up to rounding)."""
+
+    name: str
+    committed: float
+    decay: float
+    sensitivity: float
+    impulse: dict[str, float]
+    delta: float
+    after: float
+
+
+@dataclass(frozen=True, slots=True)
+class VitalsStep:
+    """One turn of the model: the levels decayed to the turn's time (``decayed``), moved by
+    its stimulus (``after``), and per level what did it (``changes``, in ``NEUROCHEMICALS``
+    order). ``gain`` is the volatility factor 0.5 + volatility."""
+
+    elapsed_s: float
+    decayed: Vitals
+    after: Vitals
+    gain: float
+    changes: tuple[LevelChange, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class VitalsModel:
     """One character's baseline, sensitivities, volatility and the decay half-life."""
@@ -114,6 +148,29 @@ class VitalsModel:
         return Vitals(
             **{name: _clamp_level(getattr(levels, name) + impulse[name]) for name in NEUROCHEMICALS}
         )
+
+    def step(self, committed: Vitals, elapsed_s: float, stimulus: Stimulus) -> VitalsStep:
+        """``committed`` decayed for ``elapsed_s`` seconds, then moved by ``stimulus``
+        (``decay`` then ``respond``), with what moved each level."""
+        decayed = self.decay(committed, elapsed_s)
+        after = self.respond(decayed, stimulus)
+        axes = stimulus.as_dict()
+        gain = 0.5 + self.volatility
+        changes = tuple(
+            LevelChange(
+                name=name,
+                committed=round(getattr(committed, name), 4),
+                decay=round(getattr(decayed, name) - getattr(committed, name), 4),
+                sensitivity=self.sensitivities[name],
+                impulse={axis: round(weight * axes[axis] * self.sensitivities[name] * gain, 4)
+                         for axis, weight in IMPULSE_WEIGHTS[name].items() if axes[axis]},
+                delta=round(getattr(after, name) - getattr(decayed, name), 4),
+                after=round(getattr(after, name), 4),
+            )
+            for name in NEUROCHEMICALS
+        )
+        return VitalsStep(elapsed_s=elapsed_s, decayed=decayed, after=after, gain=gain,
+                          changes=changes)
 
     def decay(self, levels: Vitals, elapsed_s: float) -> Vitals:
         """``levels`` after ``elapsed_s`` seconds of relaxing toward baseline.

@@ -12,7 +12,9 @@ before the query is built.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from worker.memory.related_terms import RELATED_TERMS
 
@@ -98,6 +100,22 @@ def _quoted(term: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lower-cased letter/digit runs, split like FTS5's unicode61 tokenizer splits."""
     return _WORD.findall(text.lower())
+
+
+def matched_terms(terms: SearchTerms, *texts: str) -> tuple[str, ...]:
+    """The terms of ``terms`` found among the words of ``texts``, in the query's order:
+    which words made a memory match, for a turn's trace. Words are compared by a crude stem
+    with accents folded (``_rough_stem``), close to but not exactly FTS5's porter stemmer,
+    which may match a word this misses."""
+    present = {_rough_stem(token) for text in texts for token in tokenize(text)}
+    return tuple(term for term in terms.all_terms if _rough_stem(term) in present)
+
+
+@lru_cache(maxsize=4096)  # the same few hundred words recur turn after turn
+def _rough_stem(word: str) -> str:
+    folded = "".join(c for c in unicodedata.normalize("NFKD", word)
+                     if not unicodedata.combining(c))
+    return min(_lookup_forms(folded), key=len)
 
 
 def _lookup_forms(word: str) -> tuple[str, ...]:

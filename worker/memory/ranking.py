@@ -66,6 +66,14 @@ class Ranking:
         if not self.half_life_s > 0:
             raise ValueError(f"half_life_s must be > 0, got {self.half_life_s}")
 
+    def weights_for(self, *, vector: bool, lexical: bool) -> RankingWeights:
+        """The weights a search scored with: ``hybrid`` when its hits carry a vector
+        component, else ``lexical`` when the query had a searchable word, else
+        ``recency_only`` (the store's choice, as ``MemoryStore.search`` documents it)."""
+        if vector:
+            return self.hybrid
+        return self.lexical if lexical else self.recency_only
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:

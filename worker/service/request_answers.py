@@ -44,11 +44,13 @@ from protocol.snapshots import (
     SnapshotsRequest,
     SnapshotsResponse,
 )
+from protocol.trace import TraceRequest
 from protocol.unions import ClientMessage, ServerMessage, message_type_of
 from worker.engine.character_engine import CharacterEngine
 from worker.service.events import vitals_event
 from worker.service.exports import Exports
 from worker.service.failures import RequestFailed
+from worker.service.trace_answers import trace_response
 from worker.service.turn_replies import answer_turn
 
 log = structlog.get_logger()
@@ -75,7 +77,8 @@ class RequestAnswers:
             case ChatRequest():
                 return await answer_turn(
                     request, engine.chat(message.user_message, user=message.user or request.user,
-                                         keep_partial=message.keep_partial),
+                                         keep_partial=message.keep_partial,
+                                         options=message.options),
                     stream=message.stream, engine=engine, send=self._send,
                     keepalive_s=self._keepalive_s)
             case RegenerateRequest():
@@ -86,6 +89,8 @@ class RequestAnswers:
                     keepalive_s=self._keepalive_s)
             case StatusRequest():
                 return self._status(message, user=request.user)
+            case TraceRequest():
+                return trace_response(engine, message)
             case MemorySearchRequest():
                 hits = await engine.search_memory(message.query, message.limit)
                 memories = [_memory_dict(hit) for hit in hits]

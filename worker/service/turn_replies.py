@@ -18,6 +18,7 @@ from worker.engine.results import TurnResult, TurnStreamEvent
 from worker.service.chat_response import chat_response
 from worker.service.events import turn_event, vitals_event
 from worker.service.failures import RequestFailed
+from worker.service.trace_answers import log_trace
 from worker.service.turn_progress import TurnProgress
 
 log = structlog.get_logger()
@@ -61,5 +62,6 @@ async def answer_turn(request: WorkerRequest, events: AsyncIterator[TurnStreamEv
     send(vitals_event(engine, "turn"))
     log.info("turn_committed", turn_id=result.turn_id, turn_index=result.turn_index,
              regenerated=result.regenerated, timings_ms=result.timings_ms)
+    log_trace(engine, result.turn_index)
     return chat_response(mid, result)
 
