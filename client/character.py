@@ -12,6 +12,8 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Literal, TypeVar
 
+import msgspec
+
 from client.errors import PROTOCOL_VIOLATION, GreenroomError, error_for
 from client.event_hub import EventHub
 from client.export_assembly import ExportAssembly, decode_export
@@ -21,6 +23,7 @@ from client.interface import (
     CharacterStatus,
     ChatReply,
     JsonObject,
+    PromptView,
     ReplyPhase,
 )
 from client.link import Link, call, expect
@@ -41,6 +44,7 @@ from protocol.chat import (
     UndoResponse,
 )
 from protocol.errors import ErrorCode, ErrorResponse
+from protocol.inspection import PromptRequest, PromptResponse
 from protocol.queries import (
     CharactersRequest,
     CharactersResponse,
@@ -151,6 +155,10 @@ class LinkedCharacter:
     async def search_memory(self, query: str, limit: int = 5) -> list[JsonObject]:
         request = MemorySearchRequest(query=query, limit=limit)
         return (await call(self._link, request, MemorySearchResponse)).memories
+
+    async def prompt(self, message: str | None = None) -> PromptView:
+        request = PromptRequest(user_message=message, user=self._link.user)
+        return prompt_view(await call(self._link, request, PromptResponse))
 
     async def save(self, name: str | None = None) -> str:
         response = await call(self._link, SaveRequest(filename=name), SaveResponse)
@@ -286,6 +294,19 @@ def reply_from(response: ChatResponse) -> ChatReply:
         vitals_delta=delta if isinstance(delta, dict) else None,
         mood_intensity=(float(intensity) if isinstance(intensity, int | float)
                         and not isinstance(intensity, bool) else None),
+    )
+
+
+def prompt_view(response: PromptResponse) -> PromptView:
+    """The client's view of a ``prompt_response``: the same fields, as plain JSON values."""
+    plain = msgspec.to_builtins
+    return PromptView(
+        kept=response.kept, dry_run=response.dry_run, user=response.user,
+        turn_id=response.turn_id, backend=response.backend, model=response.model,
+        options=response.options or {}, messages=plain(response.messages),
+        sections=plain(response.sections),
+        budget=plain(response.budget) if response.budget is not None else {},
+        usage=response.usage, warnings=plain(response.warnings), note=response.note,
     )
 
 

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "restart": "supervisor.commands.admin:restart",
     "debug": "supervisor.commands.admin:debug",
     "logs": "supervisor.commands.logs:logs",
+    "prompt": "supervisor.commands.prompt:prompt",
 }
 
 

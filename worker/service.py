@@ -43,6 +43,7 @@ from protocol.chat import (
 from protocol.errors import ErrorCode, ErrorResponse, ProtocolError
 from protocol.events import TurnEvent, VitalsEvent
 from protocol.frame_codec import MAX_FRAME_BYTES
+from protocol.inspection import PromptRequest
 from protocol.pipe import (
     EXPORT_CHUNK_WINDOW,
     FromWorker,
@@ -82,7 +83,9 @@ from worker.backends.factory import make_backend, make_embedder
 from worker.backends.options import default_options
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.errors import EngineError
+from worker.engine.prompt_budget import PromptLimits
 from worker.engine.results import TurnResult, TurnStreamEvent
+from worker.prompt_answer import prompt_response
 from worker.text_chunks import text_chunks
 
 SendFrame = Callable[[FromWorker], None]
@@ -153,7 +156,10 @@ class CharacterService:
             engine = CharacterEngine.open(
                 character, data_dir=settings.data_dir, backend=backend,
                 half_life_s=settings.engine.decay_half_life_s,
-                token_budget=settings.engine.prompt_token_budget,
+                prompt_limits=PromptLimits(
+                    context_tokens=settings.engine.context_tokens,
+                    token_cap=settings.engine.prompt_token_budget,
+                    min_exchanges=settings.engine.prompt_min_exchanges),
                 max_message_chars=settings.engine.max_message_chars,
                 options=default_options(settings.engine, character.llm), embedder=embedder,
             )
@@ -352,6 +358,9 @@ class CharacterService:
                 memories = [_memory_dict(hit) for hit in hits]
                 return MemorySearchResponse(message_id=mid, memories=memories,
                                             count=len(memories))
+            case PromptRequest():
+                return prompt_response(mid, await engine.prompt(
+                    message.user_message, user=message.user or request.user))
             case InitRequest():
                 info = engine.character_info()
                 return InitResponse(message_id=mid, character_name=engine.character.name,

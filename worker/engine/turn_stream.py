@@ -6,7 +6,12 @@ the reply, commit, acknowledge.
 closing or cancelling the stream before it commits nothing. A backend failure commits
 nothing either: what streamed before it is put in the error's ``details["partial_text"]``
 and kept (``OpenCharacter.partial``) for a ``keep_partial`` turn, which commits that text
-as the reply without asking the LLM.
+as the reply without asking the LLM. A ``context_overflow`` from the server is re-raised
+with greenroom's side of the sizes (``prompt_budget.sized_overflow``).
+
+The prompt is fitted to the budget of the moment (``OpenCharacter.budget``); the prompt
+sent, with its budget and the server's usage figures, is committed with the turn
+(``prompt_store``), and so is the model's token calibration it led to.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from dataclasses import dataclass
 from typing import Final
 
 import msgspec
+import structlog
 
 from worker.backends.base import (
     BackendError,
+    ContextOverflow,
     GenerationDone,
     GenerationRequest,
     LLMError,
@@ -30,6 +37,9 @@ from worker.backends.base import (
 )
 from worker.engine.errors import BAD_REQUEST, EngineError
 from worker.engine.open_character import OpenCharacter
+from worker.engine.prompt import BuiltPrompt
+from worker.engine.prompt_budget import sized_overflow
+from worker.engine.prompt_store import SentPrompt
 from worker.engine.relationship import Relationship
 from worker.engine.results import GenerationStarted, PartialReply, TurnResult, TurnStreamEvent
 from worker.engine.turn_commit import commit_turn
@@ -52,6 +62,8 @@ HISTORY_WINDOW: Final = 50
 #: Memories searched per turn; only those whose text (or meaning) matched reach the prompt.
 MEMORIES_PER_TURN: Final = 3
 GENERATION_STARTED: Final = GenerationStarted()
+
+log = structlog.get_logger()
 
 
 @dataclass(slots=True)
@@ -83,11 +95,11 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
     timings["appraisal"] = laps.lap()
     relevant: list[MemoryHit] = []
     if kept is None:  # a kept reply needs no memories: nothing is asked of the LLM
-        hits = await c.memory.search_hybrid(user_message, MEMORIES_PER_TURN, now=start.now)
-        relevant = relevant_memories(hits, turn_id=start.turn_id)
+        relevant = await recall(c, start)
     timings["memory_search"] = laps.lap()
-    messages, context = await asyncio.to_thread(prompt_for, c.character, start, plan, relevant,
-                                                token_budget=c.token_budget)
+    budget = c.budget(c.options)
+    built, context = await asyncio.to_thread(prompt_for, c.character, start, plan, relevant,
+                                             budget=budget)
     timings["prompt"] = laps.lap()
 
     parts: list[str] = []
@@ -97,7 +109,8 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
         done = GenerationDone(backend=kept.backend, model="", finish_reason="incomplete",
                               usage_source="counted")
     else:
-        request = GenerationRequest(messages=messages, options=c.options, context=context)
+        note_crowding(c, built)
+        request = GenerationRequest(messages=built.messages, options=c.options, context=context)
         yield GENERATION_STARTED
         async with closing_stream(c.backend.generate(request)) as stream:
             try:
@@ -112,6 +125,9 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
             except BackendError as exc:
                 c.partial = _partial_of(exc, "".join(parts), start=start,
                                         backend=c.backend.name)
+                if isinstance(exc, ContextOverflow):
+                    raise sized_overflow(exc, budget,
+                                         estimated_tokens=built.estimated_tokens) from exc
                 raise
     if done is None:
         raise LLMError(f"backend {c.backend.name!r} ended the reply for character {c.id!r} "
@@ -126,8 +142,11 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
     )
     record = TurnRecord.of(plan, generation=done, used=relevant, formed=formed,
                            timings_ms={**timings, "total": _total_ms(timings)})
+    sent = None if kept is not None else SentPrompt(
+        user=user, turn_id=start.turn_id, turn_created_at=start.now, reply=reply,
+        backend=c.backend.name, options=c.options, built=built, budget=budget, generation=done)
     # No await between the commit and the yield: nothing can observe a half-made turn.
-    commit_turn(c, start, plan, reply=reply, record=record, formed=formed)
+    commit_turn(c, start, plan, reply=reply, record=record, formed=formed, sent=sent)
     timings["commit"] = laps.lap()
     timings["total"] = _total_ms(timings)
     yield _result(c, start, plan, reply=reply, record=record, timings=timings)
@@ -136,6 +155,25 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
     # and the memories stay findable by text.
     if c.memory.embedder is not None:
         await c.memory.embed_missing()
+
+
+async def recall(c: OpenCharacter, start: TurnStart) -> list[MemoryHit]:
+    """The memories a turn's prompt gets: the best ``MEMORIES_PER_TURN`` for its message,
+    of those formed before it, that matched (``relevant_memories``)."""
+    hits = await c.memory.search_hybrid(start.user_message, MEMORIES_PER_TURN, now=start.now)
+    return relevant_memories(hits, turn_id=start.turn_id)
+
+
+def note_crowding(c: OpenCharacter, built: BuiltPrompt) -> None:
+    """Log ``prompt_over_budget`` when the fixed parts crowd the prompt — once per
+    character, and again only when what had to be trimmed changes."""
+    warning = built.over_budget_warning()
+    if warning is None or c.crowding_logged == built.trimmed:
+        return
+    c.crowding_logged = built.trimmed
+    log.warning("prompt_over_budget", detail=warning, trimmed=list(built.trimmed),
+                estimated_tokens=built.estimated_tokens, budget_tokens=built.budget_tokens,
+                exchanges_kept=built.history_kept, exchanges_available=built.history_available)
 
 
 def turn_start(c: OpenCharacter, user_message: str, *, user: str,
