@@ -362,19 +362,17 @@ def _substitute(text: str, character: Character, user_name: str) -> str:
 class PromptSection:
     """One named part of a built prompt and its estimated (calibrated) tokens.
 
-    ``message`` is the index of the message holding it (``None``: trimmed out, and
-    ``tokens`` is what it would have cost). For ``history``, ``exchanges_kept`` of the
+    ``message`` is the index of the (first) message holding it, ``None`` when it is in none:
+    ``trimmed`` to fit the budget (``tokens`` is then what it would have cost), or a
+    ``history`` that kept no exchange. For ``history``, ``exchanges_kept`` of the
     ``exchanges_available`` exchanges read made it in."""
 
     name: str
     tokens: int
     message: int | None
+    trimmed: bool = False
     exchanges_kept: int | None = None
     exchanges_available: int | None = None
-
-    @property
-    def trimmed(self) -> bool:
-        return self.message is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,7 +471,7 @@ def build_prompt(inp: PromptInput) -> BuiltPrompt:
 
     last = len(messages) - 1
     sections = [PromptSection(name, cost_of(text, inp.token_ratio),
-                              None if name in trimmed else 0)
+                              None if name in trimmed else 0, trimmed=name in trimmed)
                 for name, text in system_parts]
     sections.append(PromptSection("history", history_cost, 1 if history else None,
                                   exchanges_kept=len(exchanges) - kept_from,
