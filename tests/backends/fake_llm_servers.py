@@ -24,7 +24,10 @@ with a bare ``[DONE]`` when another request touching the model arrives (llama-cp
 default), ``serve_health=False`` answers ``/health`` with 404 (llama-cpp-python has none),
 ``health_status=503`` is llama-server loading its model, ``per_token_embeddings=True`` returns
 one vector per token (a GGUF without a pooling type), ``LLAMA_CPP_OVERFLOW`` /
-``LLAMA_CPP_PYTHON_OVERFLOW`` are their context-overflow error bodies (with ``status=400``).
+``LLAMA_CPP_PYTHON_OVERFLOW`` are their context-overflow error bodies (with ``status=400``),
+``props_n_ctx`` makes it answer llama-server's ``GET /props`` and ``model_fields`` adds
+context metadata to the ``/v1/models`` entries (vLLM's ``max_model_len``). The Ollama fake
+answers ``POST /api/show`` with the model's ``context_length`` (and a Modelfile ``num_ctx``).
 """
 
 from __future__ import annotations
