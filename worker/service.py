@@ -156,10 +156,7 @@ class CharacterService:
             engine = CharacterEngine.open(
                 character, data_dir=settings.data_dir, backend=backend,
                 half_life_s=settings.engine.decay_half_life_s,
-                prompt_limits=PromptLimits(
-                    context_tokens=settings.engine.context_tokens,
-                    token_cap=settings.engine.prompt_token_budget,
-                    min_exchanges=settings.engine.prompt_min_exchanges),
+                prompt_limits=PromptLimits.of(settings.engine),
                 max_message_chars=settings.engine.max_message_chars,
                 options=default_options(settings.engine, character.llm), embedder=embedder,
             )

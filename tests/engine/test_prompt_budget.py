@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
+from runtime.settings import Settings, load_settings
 from worker.backends.base import ContextOverflow, GenerationOptions
 from worker.backends.context_window import ContextWindow
 from worker.engine.prompt_budget import (
@@ -122,3 +124,13 @@ def test_a_context_overflow_without_server_sizes_carries_the_assumed_window() ->
     assert error.details is not None
     assert error.details["context_tokens"] == 8192
     assert "server's window" not in str(error)
+
+
+def test_the_limits_come_from_their_variables(tmp_path: Path) -> None:
+    settings = load_settings(environ={"GREENROOM_CONTEXT_TOKENS": "8192",
+                                      "GREENROOM_PROMPT_TOKEN_BUDGET": "2500",
+                                      "GREENROOM_PROMPT_MIN_EXCHANGES": "1"},
+                             dotenv_path=tmp_path / "none")
+    assert PromptLimits.of(settings.engine) == PromptLimits(context_tokens=8192,
+                                                            token_cap=2500, min_exchanges=1)
+    assert PromptLimits.of(Settings().engine) == PromptLimits()  # no cap unless set

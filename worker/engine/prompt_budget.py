@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
 from worker.backends.base import ContextOverflow, GenerationOptions
 from worker.backends.context_window import ContextWindow
+
+if TYPE_CHECKING:
+    from runtime.settings import EngineSettings
 
 DEFAULT_REPLY_RESERVE: Final = 512
 """Tokens kept for the reply when a request sets no ``max_tokens``."""
@@ -53,6 +56,12 @@ class PromptLimits:
     context_tokens: int = 4096
     token_cap: int | None = None
     min_exchanges: int = 3
+
+    @classmethod
+    def of(cls, engine: EngineSettings) -> PromptLimits:
+        """The limits the engine's settings name."""
+        return cls(context_tokens=engine.context_tokens, token_cap=engine.prompt_token_budget,
+                   min_exchanges=engine.prompt_min_exchanges)
 
 
 class Calibration(msgspec.Struct, frozen=True):
