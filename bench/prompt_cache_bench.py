@@ -54,7 +54,7 @@ from worker.backends.base import (
 from worker.backends.openai import OpenAIBackend
 from worker.engine import turn_prepare
 from worker.engine.character_engine import CharacterEngine
-from worker.engine.prompt import PromptInput
+from worker.engine.prompt import BuiltPrompt, PromptInput, estimate_tokens
 
 #: The last commit whose prompt builder put mood, vitals, relationship and memories into
 #: the system message.
@@ -141,8 +141,9 @@ class RecordingBackend:
         await self.inner.aclose()
 
 
-def old_build_prompt() -> Callable[[PromptInput], list[ChatMessage]]:
-    """``build_prompt`` as it was at ``OLD_LAYOUT_COMMIT``, loaded from git."""
+def old_build_prompt() -> Callable[[PromptInput], BuiltPrompt]:
+    """``build_prompt`` as it was at ``OLD_LAYOUT_COMMIT``, loaded from git (its messages,
+    with none of the fitting facts the current builder reports)."""
     source = subprocess.run(
         ["git", "show", f"{OLD_LAYOUT_COMMIT}:worker/engine/prompt.py"], cwd=REPO_ROOT,
         capture_output=True, text=True, check=True).stdout
@@ -156,11 +157,15 @@ def old_build_prompt() -> Callable[[PromptInput], list[ChatMessage]]:
         spec.loader.exec_module(module)
     old_input = module.PromptInput
 
-    def build(inp: PromptInput) -> list[ChatMessage]:
-        fields = {name: getattr(inp, name) for name in PromptInput.__dataclass_fields__}
+    def build(inp: PromptInput) -> BuiltPrompt:
+        fields = {name: getattr(inp, name) for name in old_input.__dataclass_fields__}
         fields["history"] = [(e.user_message, e.reply) for e in inp.history]  # its format
         messages: list[ChatMessage] = module.build_prompt(old_input(**fields))
-        return messages
+        raw = sum(estimate_tokens(m.content) for m in messages)
+        return BuiltPrompt(messages=messages, sections=(), estimated_tokens=raw,
+                           raw_tokens=raw, budget_tokens=inp.token_budget,
+                           history_kept=(len(messages) - 2) // 2,
+                           history_available=len(inp.history))
 
     return build
 

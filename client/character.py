@@ -23,6 +23,7 @@ from client.interface import (
     CharacterStatus,
     ChatReply,
     JsonObject,
+    PromptView,
     ReplyPhase,
     TraceReport,
 )
@@ -45,6 +46,7 @@ from protocol.chat import (
 )
 from protocol.errors import ErrorCode, ErrorResponse
 from protocol.generation import GenerationSettings
+from protocol.inspection import PromptRequest, PromptResponse
 from protocol.queries import (
     CharactersRequest,
     CharactersResponse,
@@ -164,6 +166,9 @@ class LinkedCharacter:
             turn_id=response.turn_id or 0, turn_index=response.turn_index or 0,
             user=response.user or "", user_message=response.user_message or "",
             created_at=response.created_at, trace=response.trace)
+    async def prompt(self, message: str | None = None) -> PromptView:
+        request = PromptRequest(user_message=message, user=self._link.user)
+        return prompt_view(await call(self._link, request, PromptResponse))
 
     async def save(self, name: str | None = None) -> str:
         response = await call(self._link, SaveRequest(filename=name), SaveResponse)
@@ -292,6 +297,19 @@ def reply_from(response: ChatResponse) -> ChatReply:
         metadata=metadata,
         vitals_delta=None if state is None else dict(state.vitals_delta),
         mood_intensity=None if insights is None else insights.mood_intensity,
+    )
+
+
+def prompt_view(response: PromptResponse) -> PromptView:
+    """The client's view of a ``prompt_response``: the same fields, as plain JSON values."""
+    plain = msgspec.to_builtins
+    return PromptView(
+        kept=response.kept, dry_run=response.dry_run, user=response.user,
+        turn_id=response.turn_id, backend=response.backend, model=response.model,
+        options=response.options or {}, messages=plain(response.messages),
+        sections=plain(response.sections),
+        budget=plain(response.budget) if response.budget is not None else {},
+        usage=response.usage, warnings=plain(response.warnings), note=response.note,
     )
 
 

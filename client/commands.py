@@ -16,8 +16,8 @@ from protocol.generation import MAX_REPLY_TOKENS, GenerationSettings
 
 CommandName = Literal[
     "help", "status", "vitals", "mood", "goals", "memory", "save", "load", "snapshots",
-    "reset", "undo", "regen", "keep", "alternatives", "pick", "why", "set", "show", "export",
-    "characters", "switch", "clear", "quit",
+    "reset", "undo", "regen", "keep", "alternatives", "pick", "why", "set", "show", "prompt",
+    "export", "characters", "switch", "clear", "quit",
 ]
 
 
@@ -36,6 +36,9 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     CommandSpec("mood", "/mood", "current mood and its intensity"),
     CommandSpec("goals", "/goals", "the character's active goals"),
     CommandSpec("memory", "/memory QUERY", "search the character's memories", "required"),
+    CommandSpec("prompt", "/prompt [TEXT]",
+                "the prompt your last turn sent the model; with TEXT, the one TEXT would send"
+                " (a dry run: nothing is sent)", "optional"),
     CommandSpec("save", "/save [NAME]", "save a snapshot (a timestamped name if none)",
                 "optional"),
     CommandSpec("load", "/load NAME", "restore a snapshot", "required"),

@@ -82,6 +82,30 @@ class CharacterEntry:
     state: str = "stopped"
 
 
+@dataclass(frozen=True, slots=True)
+class PromptView:
+    """A prompt as the backend got it for the user's last turn, or (``dry_run``) as their
+    next message would send it. ``kept`` is ``False`` when there is none (``note`` says
+    why). ``messages`` are ``{role, content}``; ``sections`` ``{name, tokens,
+    message_index, trimmed, exchanges_kept, exchanges_available}``; ``budget`` the token
+    budget and where its window came from; ``usage`` the server's counts for that turn;
+    ``warnings`` ``{code, message}`` (``prompt_over_budget``)."""
+
+    kept: bool
+    dry_run: bool
+    user: str | None = None
+    turn_id: int | None = None
+    backend: str | None = None
+    model: str | None = None
+    options: JsonObject = field(default_factory=dict)
+    messages: list[JsonObject] = field(default_factory=list)
+    sections: list[JsonObject] = field(default_factory=list)
+    budget: JsonObject = field(default_factory=dict)
+    usage: JsonObject | None = None
+    warnings: list[JsonObject] = field(default_factory=list)
+    note: str | None = None
+
+
 ConnectionPhase = Literal["connecting", "connected", "reconnecting", "back", "gone", "closed"]
 
 
@@ -158,6 +182,10 @@ class Character(Protocol):
 
     async def trace(self, turn_index: int | None = None) -> TraceReport:
         """Why turn ``turn_index`` (``None``: the newest) went as it did."""
+    async def prompt(self, message: str | None = None) -> PromptView:
+        """The prompt this user's last turn sent, exactly as the backend got it; with
+        ``message``, the prompt that message would send (a dry run: nothing is sent to the
+        model, nothing changes)."""
 
     async def save(self, name: str | None = None) -> str:
         """Save a named snapshot; returns the name used."""

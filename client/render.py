@@ -21,6 +21,7 @@ from client.interface import (
     CharacterEvent,
     ConnectionEvent,
     JsonObject,
+    PromptView,
     TraceReport,
 )
 from client.vitals_view import Level, Relationship, VitalsView
@@ -540,3 +541,60 @@ def _duration(seconds: Any) -> str:
     if whole < 86_400:
         return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
     return f"{seconds / 86_400:.1f} days"
+_SHOWN_OPTIONS: Final = ("temperature", "top_p", "num_ctx", "max_tokens", "stop", "keep_alive")
+
+
+def prompt_plain(view: PromptView) -> str:
+    """A prompt as text: what it was sent for and with, its budget, the tokens of each
+    section (trimmed ones marked), any warning, then every message in full."""
+    if not view.kept:
+        return f"(no prompt: {view.note})" if view.note else "(no prompt)"
+    lines = [_prompt_heading(view), f"budget: {_budget_text(view)}", "sections (estimated tokens):"]
+    for section in view.sections:
+        lines.append(f"  {section.get('name', '?'):<18} {section.get('tokens', 0):>6}"
+                     + _section_note(section))
+    for warning in view.warnings:
+        lines.append(f"warning [{warning.get('code')}]: {warning.get('message')}")
+    for index, message in enumerate(view.messages):
+        lines.append(f"--- {index} {message.get('role', '?')} ---")
+        lines.append(str(message.get("content", "")))
+    return "\n".join(lines)
+
+
+def _prompt_heading(view: PromptView) -> str:
+    settings = ", ".join(
+        f"{name} {', '.join(value) if isinstance(value, list) else value}"
+        for name in _SHOWN_OPTIONS
+        if (value := view.options.get(name)) not in (None, [], ""))
+    sent = (f"{view.backend}, model {view.model}"
+            + (f" ({settings})" if settings else ""))
+    if view.dry_run:
+        return f"dry run for {view.user}: the prompt this message would send to {sent}" \
+               " (nothing was sent)"
+    return f"prompt of turn {view.turn_id} for {view.user}, as sent to {sent}"
+
+
+def _budget_text(view: PromptView) -> str:
+    b = view.budget
+    text = (f"{b.get('budget_tokens')} tokens = context {b.get('context_tokens')}"
+            f" ({b.get('context_source')}) − {b.get('reply_reserve_tokens')} for the reply")
+    cap = b.get("prompt_token_cap")
+    if cap is not None:
+        text += f", at most {cap} (GREENROOM_PROMPT_TOKEN_BUDGET)"
+    ratio, turns = b.get("token_ratio"), b.get("calibration_turns")
+    calibration = (f"×{ratio:.2f}, calibrated over {turns} turn(s)"
+                   if turns and isinstance(ratio, int | float) else "not calibrated yet")
+    text += f"; estimated {b.get('estimated_tokens')} ({calibration})"
+    counted = (view.usage or {}).get("prompt_tokens")
+    if counted is not None:
+        text += f"; the server counted {counted}"
+    return text
+
+
+def _section_note(section: JsonObject) -> str:
+    if section.get("trimmed"):
+        return "  TRIMMED to fit the budget"
+    kept, available = section.get("exchanges_kept"), section.get("exchanges_available")
+    if kept is not None and available is not None:
+        return f"  kept {kept} of {available} exchanges"
+    return ""

@@ -234,6 +234,8 @@ class ChatSession:
             case "memory":
                 memories = await character.search_memory(command.argument or "")
                 screen.text(render.memories_plain(memories))
+            case "prompt":
+                screen.text(render.prompt_plain(await character.prompt(command.argument)))
             case "save":
                 name = await character.save(command.argument)
                 screen.notice(f"saved snapshot {name!r}")

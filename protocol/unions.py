@@ -22,7 +22,17 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import msgspec
 
-from protocol import admin, chat, errors, events, queries, session, snapshots, trace
+from protocol import (
+    admin,
+    chat,
+    errors,
+    events,
+    inspection,
+    queries,
+    session,
+    snapshots,
+    trace,
+)
 from protocol.declaration import (
     DeclarationError,
     DeclaredEvent,
@@ -38,7 +48,7 @@ from protocol.envelope import Event, Message
 from protocol.states import EventKind
 
 SUBJECT_MODULES: Final[tuple[ModuleType, ...]] = (
-    session, chat, queries, snapshots, trace, admin, events, errors,
+    session, chat, queries, snapshots, inspection, trace, admin, events, errors,
 )
 """The modules whose messages make up the WebSocket protocol (a new module is added here;
 a new message in one of them needs nothing but its declaration)."""

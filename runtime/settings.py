@@ -68,7 +68,11 @@ class EngineSettings(_Slice):
     """The character engine in each worker: its LLM backend, timings and prompt budget.
 
     ``backend`` is ``--engine`` / ``GREENROOM_ENGINE``. ``max_message_chars`` is the engine's
-    limit, which the gateway also applies before a message crosses a pipe."""
+    limit, which the gateway also applies before a message crosses a pipe. The prompt's
+    budget is the model's context window (as its server says it, else ``context_tokens``)
+    minus the reply's ``llm_max_tokens``, at most ``prompt_token_budget`` when that is set;
+    the newest ``prompt_min_exchanges`` exchanges are kept whatever the budget
+    (``worker.engine.prompt_budget``)."""
 
     backend: EngineName = "scripted"
     ollama_base_url: str = "http://localhost:11434"
@@ -87,7 +91,9 @@ class EngineSettings(_Slice):
     llm_silence_timeout_s: float = Field(default=60.0, gt=0)
     scripted_word_delay_s: float = Field(default=0.0, ge=0, le=5.0)
     decay_half_life_s: float = Field(default=600.0, gt=0)
-    prompt_token_budget: int = Field(default=3000, gt=0)
+    context_tokens: int = Field(default=4096, gt=0)
+    prompt_token_budget: int | None = Field(default=None, gt=0)
+    prompt_min_exchanges: int = Field(default=3, ge=0)
     max_message_chars: int = Field(default=DEFAULT_MAX_MESSAGE_CHARS, gt=0)
 
 
@@ -195,7 +201,9 @@ ENV_VARS: dict[str, str] = {
     "GREENROOM_LLM_SILENCE_TIMEOUT": "llm_silence_timeout_s",
     "GREENROOM_SCRIPTED_WORD_DELAY": "scripted_word_delay_s",
     "GREENROOM_DECAY_HALF_LIFE": "decay_half_life_s",
+    "GREENROOM_CONTEXT_TOKENS": "context_tokens",
     "GREENROOM_PROMPT_TOKEN_BUDGET": "prompt_token_budget",
+    "GREENROOM_PROMPT_MIN_EXCHANGES": "prompt_min_exchanges",
     "GREENROOM_REQUEST_TIMEOUT": "request_timeout_s",
     "GREENROOM_MAX_FRAME_BYTES": "max_frame_bytes",
     "GREENROOM_MAX_MESSAGE_CHARS": "max_message_chars",

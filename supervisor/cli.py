@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "debug": "supervisor.commands.admin:debug",
     "logs": "supervisor.commands.logs:logs",
     "trace": "supervisor.commands.trace:trace",
+    "prompt": "supervisor.commands.prompt:prompt",
 }
 
 

@@ -24,7 +24,10 @@ with a bare ``[DONE]`` when another request touching the model arrives (llama-cp
 default), ``serve_health=False`` answers ``/health`` with 404 (llama-cpp-python has none),
 ``health_status=503`` is llama-server loading its model, ``per_token_embeddings=True`` returns
 one vector per token (a GGUF without a pooling type), ``LLAMA_CPP_OVERFLOW`` /
-``LLAMA_CPP_PYTHON_OVERFLOW`` are their context-overflow error bodies (with ``status=400``).
+``LLAMA_CPP_PYTHON_OVERFLOW`` are their context-overflow error bodies (with ``status=400``),
+``props_n_ctx`` makes it answer llama-server's ``GET /props`` and ``model_fields`` adds
+context metadata to the ``/v1/models`` entries (vLLM's ``max_model_len``). The Ollama fake
+answers ``POST /api/show`` with the model's ``context_length`` (and a Modelfile ``num_ctx``).
 """
 
 from __future__ import annotations
@@ -354,7 +357,35 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
 
 
 class FakeOllamaServer(FakeLLMServer):
-    """Speaks ``GET /api/tags``, ``POST /api/chat`` (NDJSON stream), ``POST /api/embed``."""
+    """Speaks ``GET /api/tags``, ``POST /api/show``, ``POST /api/chat`` (NDJSON stream),
+    ``POST /api/embed``.
+
+    ``/api/show`` answers as Ollama does: ``model_info`` with ``llama.context_length``
+    (``context_length``) and the Modelfile's ``parameters`` text, with a ``num_ctx`` line
+    when ``modelfile_num_ctx`` is set.
+    """
+
+    def __init__(self, *, context_length: int = 131072, modelfile_num_ctx: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.context_length = context_length
+        self.modelfile_num_ctx = modelfile_num_ctx
+
+    def show(self, model: str) -> dict[str, Any]:
+        parameters = 'stop                           "<|eot_id|>"'
+        if self.modelfile_num_ctx is not None:
+            parameters = f"num_ctx                        {self.modelfile_num_ctx}\n{parameters}"
+        return {
+            "modelfile": f"FROM {model}\n", "parameters": parameters,
+            "template": "{{ .Prompt }}", "modified_at": "2025-01-01T00:00:00Z",
+            "details": {"parent_model": "", "format": "gguf", "family": "llama",
+                        "families": ["llama"], "parameter_size": "3.2B",
+                        "quantization_level": "Q4_K_M"},
+            "model_info": {"general.architecture": "llama", "general.parameter_count": 3212749888,
+                           "llama.block_count": 28, "llama.context_length": self.context_length,
+                           "llama.embedding_length": 3072},
+            "capabilities": ["completion", "tools"],
+        }
 
     async def _route(
         self, request: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -366,9 +397,13 @@ class FakeOllamaServer(FakeLLMServer):
                  "digest": "0" * 64, "details": {"format": "gguf"}} for m in self.models]})
         body = request.json() or {}
         model = str(body.get("model", ""))
-        if route in {("POST", "/api/chat"), ("POST", "/api/embed")} and not self.has_model(model):
+        if route in {("POST", "/api/chat"), ("POST", "/api/embed"), ("POST", "/api/show")} and (
+            not self.has_model(model)
+        ):
             return await self._send_json(
                 writer, 404, {"error": f'model "{model}" not found, try pulling it first'})
+        if route == ("POST", "/api/show"):
+            return await self._send_json(writer, 200, self.show(model))
         if route == ("POST", "/api/embed"):
             inputs = body.get("input")
             texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
@@ -420,13 +455,20 @@ class FakeOpenAIServer(FakeLLMServer):
 
     ``api_key``: when set, every request must carry ``Authorization: Bearer <api_key>``.
     ``serve_models``: False answers 404 to ``/v1/models`` like servers without that route.
+    ``props_n_ctx``: answer ``GET /props`` as llama-server does, with that per-slot context in
+    ``default_generation_settings.n_ctx`` (``None``: 404, like servers without ``/props``).
+    ``model_fields``: extra fields of each ``/v1/models`` entry (vLLM's ``max_model_len``,
+    llama-server's ``meta``).
     """
 
     def __init__(self, *, api_key: str | None = None, serve_models: bool = True,
                  models: Sequence[str] = ("local-model",), serve_health: bool = True,
                  health_status: int = 200, interrupt_requests: bool = False,
-                 per_token_embeddings: bool = False, **kwargs: Any) -> None:
+                 per_token_embeddings: bool = False, props_n_ctx: int | None = None,
+                 model_fields: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(models=models, **kwargs)
+        self.props_n_ctx = props_n_ctx
+        self.model_fields = dict(model_fields or {})
         self.api_key = api_key
         self.serve_models = serve_models
         self.serve_health = serve_health
@@ -459,9 +501,17 @@ class FakeOpenAIServer(FakeLLMServer):
                 "status": "ok" if self.health_status == 200 else "loading model"})
         if self.interrupt_requests and request.path.startswith("/v1/"):
             self.interrupt_streams()  # llama-cpp-python: every route that takes the model
+        if route == ("GET", "/props") and self.props_n_ctx is not None:
+            return await self._send_json(writer, 200, {
+                "default_generation_settings": {
+                    "id": 0, "n_ctx": self.props_n_ctx, "is_processing": False,
+                    "params": {"n_predict": -1, "temperature": 0.8, "top_p": 0.95}},
+                "total_slots": 1, "model_path": f"/models/{self.models[0]}.gguf",
+                "chat_template": "{{ messages }}", "build_info": "b0-fake"})
         if route == ("GET", "/v1/models") and self.serve_models:
             return await self._send_json(writer, 200, {"object": "list", "data": [
-                {"id": m, "object": "model", "owned_by": "fake"} for m in self.models]})
+                {"id": m, "object": "model", "owned_by": "fake", **self.model_fields}
+                for m in self.models]})
         body = request.json() or {}
         model = str(body.get("model", ""))
         if route in {("POST", "/v1/chat/completions"), ("POST", "/v1/embeddings")} and (

@@ -25,7 +25,7 @@ def prompt_for(c: Character, *, history: list[tuple[str, str]] | None = None,
         history=exchanges(history or []), user_message="What are you working on?",
         user_name="sam",
         token_budget=budget,
-    ))
+    )).messages
 
 
 def exchanges(pairs: list[tuple[str, str]], first_id: int = 1) -> list[Exchange]:
@@ -201,7 +201,7 @@ def conversation(c: Character) -> list[list[ChatMessage]]:
             memories=[f"sam said: {history[-1][0]}"] if history else [],
             history=exchanges(history), user_message=message, user_name="sam",
             token_budget=100_000,
-        )))
+        )).messages)
         rel = update(rel, stimulus, now=float(index))
         history.append((message, reply))
     return prompts

@@ -21,6 +21,7 @@ from worker.backends.base import GenerationDone, GenerationOptions, GenerationRe
 from worker.backends.scripted import ScriptedBackend
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.errors import EngineError
+from worker.engine.prompt_budget import PromptLimits
 from worker.engine.turn_trace import TurnTrace
 from worker.engine.vitals import Vitals
 
@@ -141,7 +142,7 @@ async def test_a_memory_formed_by_the_turn_itself_is_reported_as_skipped(
 
 async def test_history_kept_and_dropped_add_up_to_what_was_read(
         open_engine: OpenEngine) -> None:
-    engine = open_engine(token_budget=600)
+    engine = open_engine(prompt_limits=PromptLimits(token_cap=600, min_exchanges=0))
     for n in range(8):
         await chat(engine, f"Message number {n}, with a few words to take room in the prompt.")
     history = trace_of(engine).history
@@ -202,7 +203,7 @@ async def test_the_generation_records_usage_and_time_to_first_token(
     result = await chat(engine, "Hello!")
     generation = trace_of(engine).generation
     assert generation.backend == "scripted" and generation.finish_reason == "stop"
-    assert generation.completion_tokens == result.generation["completion_tokens"]
+    assert generation.completion_tokens == result.generation.completion_tokens
     assert generation.time_to_first_token_ms is not None and generation.duration_ms is not None
     assert generation.time_to_first_token_ms <= generation.duration_ms
 

@@ -123,8 +123,14 @@ async def test_a_context_overflow_answers_context_overflow_with_the_sizes(
     answer = await peer.request("chat_request", user_message="A very long message.")
 
     assert answer["error_code"] == "context_overflow", answer
-    assert answer["details"] == {"prompt_tokens": 1131, "context_tokens": 1024}
+    details = answer["details"]
+    assert (details["prompt_tokens"], details["context_tokens"]) == (1131, 1024)  # the server's
+    # ... and greenroom's side: its estimate, the budget and the window it assumed.
+    assert details["budget_tokens"] == details["assumed_context_tokens"] - 512
+    assert 0 < details["estimated_prompt_tokens"] <= details["budget_tokens"]
     assert "--n_ctx" in answer["error"] and FIRST in answer["error"]
+    assert "greenroom estimated the prompt at ~" in answer["error"]
+    assert "the server's window is 1024 tokens" in answer["error"]
 
 
 async def test_a_character_starting_up_does_not_cut_off_another_characters_reply(

@@ -33,9 +33,11 @@ REPLY_TIMEOUT_S = 90.0
 
 def greenroom_env(llm: LlamaServer, **settings: str) -> dict[str, str]:
     """greenroom's environment for ``--engine openai`` against ``llm``: short, greedy
-    replies, and the gateway's limit on one request as long as ``REPLY_TIMEOUT_S``;
-    ``settings`` add to or override it."""
+    replies, the gateway's limit on one request as long as ``REPLY_TIMEOUT_S``, and the
+    server's context size as ``GREENROOM_CONTEXT_TOKENS`` (llama-cpp-python's server does
+    not say it); ``settings`` add to or override it."""
     return {"OPENAI_BASE_URL": llm.base_url, "OPENAI_MODEL": MODEL_NAME,
+            "GREENROOM_CONTEXT_TOKENS": str(llm.config.n_ctx),
             "GREENROOM_LLM_MAX_TOKENS": str(MAX_TOKENS), "GREENROOM_LLM_TEMPERATURE": "0",
             "GREENROOM_REQUEST_TIMEOUT": str(REPLY_TIMEOUT_S), **settings}
 

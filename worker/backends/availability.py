@@ -26,11 +26,13 @@ from worker.backends.base import (
     Backend,
     BackendError,
     GenerationDone,
+    GenerationOptions,
     GenerationRequest,
     LLMUnavailable,
     TextDelta,
     closing_stream,
 )
+from worker.backends.context_window import ContextWindow, context_window_of
 
 AvailabilityState = Literal["unknown", "available", "unavailable"]
 
@@ -131,6 +133,10 @@ class GuardedBackend:
     @property
     def availability(self) -> AvailabilitySnapshot:
         return self.gate.snapshot()
+
+    def context_window(self, options: GenerationOptions) -> ContextWindow | None:
+        """The inner backend's (``worker.backends.context_window``)."""
+        return context_window_of(self.inner, options)
 
     async def check(self) -> None:
         """Probe the server now, whatever the backoff says (the worker calls this at start)."""

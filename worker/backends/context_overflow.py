@@ -36,8 +36,9 @@ _MARKERS = ("exceed_context_size_error", "context_length_exceeded",
 RAISE_CONTEXT_HINT = (
     "start the server with a larger context (llama-server `-c N`, llama-cpp-python `--n_ctx N`;"
     " for Ollama raise GREENROOM_LLM_NUM_CTX or the character's llm.num_ctx), or make the"
-    " prompt shorter (lower GREENROOM_PROMPT_TOKEN_BUDGET, or GREENROOM_LLM_MAX_TOKENS where"
-    " the server counts the reply against the window)"
+    " prompt shorter (set GREENROOM_CONTEXT_TOKENS to the server's window when it does not"
+    " report it, lower GREENROOM_PROMPT_TOKEN_BUDGET, or GREENROOM_LLM_MAX_TOKENS where the"
+    " server counts the reply against the window)"
 )
 
 

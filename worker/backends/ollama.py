@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import AsyncGenerator
 
 import httpx
+import structlog
 
 from worker.backends.backoff import DEFAULT_CONNECT_RETRY, ConnectRetry
 from worker.backends.base import (
@@ -19,12 +20,19 @@ from worker.backends.base import (
     TextDelta,
 )
 from worker.backends.context_overflow import context_overflow
+from worker.backends.context_window import (
+    ContextWindow,
+    OllamaModelFacts,
+    ollama_model_facts,
+    ollama_window,
+)
 from worker.backends.http_transport import (
     DEFAULT_TIMEOUTS,
     HTTPTimeouts,
     ServerKind,
     Sleep,
     StreamDeadline,
+    describe,
     drain_tail,
     get_json,
     make_client,
@@ -42,6 +50,8 @@ from worker.backends.ollama_wire import (
     model_tag_matches,
 )
 from worker.backends.options import merge_options
+
+log = structlog.get_logger()
 
 OLLAMA = ServerKind(display="Ollama", url_variable="OLLAMA_BASE_URL", start_hint="`ollama serve`")
 
@@ -73,10 +83,20 @@ class OllamaBackend:
         self._retry = retry
         self._sleep = sleep
         self._client = make_client(self.base_url, timeouts)
+        #: What ``/api/show`` said about each model, once ``check()`` has asked.
+        self._facts: dict[str, OllamaModelFacts] = {}
+
+    def context_window(self, options: GenerationOptions) -> ContextWindow | None:
+        """The ``num_ctx`` a request with ``options`` sends, lowered to the model's trained
+        context length once ``check()`` has read it (``worker.backends.context_window``)."""
+        merged = merge_options(self.defaults, options)
+        return ollama_window(merged.num_ctx, self._facts.get(merged.model or ""))
 
     async def check(self) -> None:
         """``GET /api/tags``: raise ``LLMUnavailable`` if the server is down, answers an
-        error, or lacks the default model. One attempt, bounded by the timeouts."""
+        error, or lacks the default model. One attempt, bounded by the timeouts. Then
+        ``POST /api/show`` for the model's context length (``context_window``); a failure
+        of that is logged and leaves the window as ``num_ctx`` says, never fails the check."""
         status, body = await get_json(self._client, "api/tags", kind=OLLAMA,
                                       timeouts=self._timeouts)
         if status != 200:
@@ -93,6 +113,21 @@ class OllamaBackend:
         if not any(model_tag_matches(model, name) for name in names):
             installed = ", ".join(sorted(names)) or "none"
             raise model_missing(model, self.base_url, f"installed: {installed}")
+        await self._read_model_facts(model)
+
+    async def _read_model_facts(self, model: str) -> None:
+        try:
+            response = await self._client.post("api/show", json={"model": model},
+                                               timeout=self._timeouts.for_check())
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as exc:
+            log.info("llm_model_facts_unknown", model=model, error=describe(exc))
+            return
+        if body is None:
+            log.info("llm_model_facts_unknown", model=model,
+                     error=f"HTTP {response.status_code} from POST /api/show")
+            return
+        self._facts[model] = ollama_model_facts(body)
 
     async def generate(
         self, request: GenerationRequest

@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import replace
+from typing import Any
 
 import httpx
 
@@ -25,6 +26,11 @@ from worker.backends.base import (
     TextDelta,
 )
 from worker.backends.context_overflow import context_overflow
+from worker.backends.context_window import (
+    ContextWindow,
+    listing_window,
+    llama_cpp_props_window,
+)
 from worker.backends.http_transport import (
     DEFAULT_TIMEOUTS,
     HTTPTimeouts,
@@ -120,6 +126,16 @@ class OpenAIBackend:
         self._sleep = sleep
         self._clock = clock
         self._client = make_client(self.base_url, timeouts, auth_headers(api_key))
+        #: What the server said about its context window at the last passed ``check()``.
+        self._props_window: ContextWindow | None = None
+        self._listing: Any = None
+
+    def context_window(self, options: GenerationOptions) -> ContextWindow | None:
+        """The window the server reported at the last passed ``check()``: llama-server's
+        ``/props`` first, then the model's ``/v1/models`` entry; ``None`` when it said
+        neither (``worker.backends.context_window``)."""
+        model = merge_options(self.defaults, options).model or ""
+        return self._props_window or listing_window(self._listing, model)
 
     async def check(self) -> None:
         """Probe the server without disturbing a reply it may be streaming (to this worker or
@@ -129,9 +145,10 @@ class OpenAIBackend:
         the model arrives (its ``interrupt_requests``, on by default), and ``GET /v1/models``
         is one of them; it has no ``/health`` (404, which touches nothing). So only a server
         that answers ``/health`` with 200 (llama.cpp's ``llama-server``, vLLM) is asked
-        ``GET {base}/models`` too, for the served model's name; a 404 means "up, nothing more
-        to ask". Unreachable, 503 (llama-server still loading the model), another server
-        error, a refused key or a listing that names several models but not ours →
+        ``GET {base}/models`` too, for the served model's name and context metadata, and
+        ``GET /props`` (llama-server's context size, ``context_window``); a 404 means "up,
+        nothing more to ask". Unreachable, 503 (llama-server still loading the model),
+        another server error, a refused key or a listing that names several models but not ours →
         ``LLMUnavailable``. A single-model listing passes whatever its id, because
         single-model servers (llama.cpp) ignore the requested name."""
         health_url = str(httpx.URL(self.base_url).copy_with(path="/health", query=None))
@@ -155,6 +172,18 @@ class OpenAIBackend:
         if status != 200:
             return
         await self._check_models()
+        await self._read_props()
+
+    async def _read_props(self) -> None:
+        """llama-server's ``GET /props``, for its context size. Any failure (another server
+        answers 404, a timeout) only leaves the window unknown: it never fails the check."""
+        url = str(httpx.URL(self.base_url).copy_with(path="/props", query=None))
+        try:
+            _status, body = await get_json(self._client, url, kind=OPENAI,
+                                           timeouts=self._timeouts)
+        except LLMUnavailable:
+            return
+        self._props_window = llama_cpp_props_window(body)
 
     async def _check_models(self) -> None:
         url = f"{self.base_url}/models"
@@ -165,6 +194,7 @@ class OpenAIBackend:
         if status != 200:
             error = status_error(status, str(body)[:300], url=url, model="")
             raise error if isinstance(error, LLMUnavailable) else LLMUnavailable(str(error))
+        self._listing = body
         ids = model_ids(body)
         model = self.defaults.model or ""
         if ids is not None and len(ids) > 1 and model not in ids:

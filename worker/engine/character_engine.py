@@ -12,8 +12,8 @@ Promises:
   ``select_alternative``/``load``/``reset``) while a turn streams raises
   ``EngineError("busy")``; ``status``, ``trace``, ``search_memory``, ``alternatives``, ``save``,
   ``list_snapshots`` and ``character_info`` work meanwhile (``save`` stores the last
-  committed state: the streaming turn is not in it). The engine lives on one asyncio loop
-  and no database transaction spans an ``await``.
+  committed state: the streaming turn is not in it), and so does ``prompt``. The engine
+  lives on one asyncio loop and no database transaction spans an ``await``.
 * **Undo is per user.** ``undo``, ``regenerate``, ``alternatives`` and
   ``select_alternative`` act on the last turn *of the user who asks* (their thread), never
   on another user's, also when other users have spoken since. The vitals and mood are one
@@ -47,10 +47,13 @@ from protocol.message_limit import check_message_length
 from runtime.settings import DEFAULT_MAX_MESSAGE_CHARS
 from schemas.model import Character
 from worker.backends.base import Backend, Embedder, GenerationOptions
-from worker.engine import alternatives, snapshots
+from worker.engine import alternatives, prompt_inspection, snapshots
 from worker.engine.database import CharacterDatabase, connect, database_path
 from worker.engine.errors import BUSY, MESSAGE_TOO_LONG, EngineError
 from worker.engine.open_character import OpenCharacter
+from worker.engine.prompt_budget import PromptLimits
+from worker.engine.prompt_inspection import PromptReport
+from worker.engine.prompt_store import PromptStore
 from worker.engine.results import StatusReport, TurnStreamEvent, UndoResult
 from worker.engine.snapshot_content import validate_snapshot_name
 from worker.engine.state import EngineState
@@ -84,15 +87,16 @@ class CharacterEngine:
         backend: Backend,
         clock: Callable[[], float] = time.time,
         half_life_s: float = 600.0,
-        token_budget: int = 3000,
+        prompt_limits: PromptLimits = PromptLimits(),  # noqa: B008 - frozen, shared safely
         options: GenerationOptions = GenerationOptions(),  # noqa: B008 - frozen, shared safely
         embedder: Embedder | None = None,
         max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
     ) -> CharacterEngine:
         """Open (or create) the character's database under ``data_dir`` and resume from its
         last committed state. ``clock`` returns unix seconds; ``half_life_s`` is the vitals
-        decay half-life; ``token_budget`` bounds the prompt (estimated tokens);
-        ``max_message_chars`` is the longest ``chat`` message accepted."""
+        decay half-life; ``prompt_limits`` the settings of the prompt budget (see
+        ``worker.engine.prompt_budget``); ``max_message_chars`` is the longest ``chat``
+        message accepted."""
         conn = connect(database_path(data_dir, character.id))
         try:
             db = CharacterDatabase(conn, character_id=character.id)
@@ -103,9 +107,11 @@ class CharacterEngine:
                 state = EngineState.initial(character, now=clock())
                 with db.transaction():
                     db.write_state(state)
+            prompts = PromptStore(conn)
             parts = OpenCharacter(character=character, db=db, memory=memory, backend=backend,
-                                  clock=clock, model=model, token_budget=token_budget,
-                                  options=options, state=state)
+                                  clock=clock, model=model, limits=prompt_limits,
+                                  options=options, state=state, prompts=prompts,
+                                  calibrations=prompts.calibrations())
             return cls(character, max_message_chars=max_message_chars, parts=parts)
         except BaseException:
             conn.close()
@@ -264,6 +270,22 @@ class CharacterEngine:
     def character_info(self) -> dict[str, Any]:
         """Who the character is and where it stands: the ``character_info`` of responses."""
         return self._c.info()
+
+    async def prompt(self, user_message: str | None = None, *, user: str = "user"
+                     ) -> PromptReport:
+        """Without ``user_message``: the prompt ``user``'s last turn sent, exactly as the
+        backend got it (messages, options, budget, the server's usage), kept with the turn
+        (``worker.engine.prompt_store``). With it: a dry run — the prompt that message would
+        send now; nothing is committed and the chat model is not asked. Works while a reply
+        streams (a dry run then sees the state before it). Refuses a message over
+        ``max_message_chars`` with ``EngineError("message_too_long")``."""
+        if user_message is None:
+            return prompt_inspection.last_prompt(self._c, user)
+        too_long = check_message_length(user_message, self._max_message_chars)
+        if too_long is not None:
+            raise EngineError(MESSAGE_TOO_LONG, too_long.text(self.character.id),
+                              too_long.details())
+        return await prompt_inspection.next_prompt(self._c, user_message, user)
 
     # -- snapshots, export, import -------------------------------------------------------
 

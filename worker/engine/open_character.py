@@ -6,6 +6,9 @@ the engine (``turn_stream``, ``alternatives``, ``snapshots``) and its facade
 ``state`` mirrors the ``engine_state`` row: whoever commits a new state sets it right after
 the commit, with no ``await`` in between. ``partial`` is the text a failed generation
 streamed, kept for ``keep_partial`` until the next turn (or undo, reset, load, select).
+``calibrations`` mirrors the ``token_calibration`` rows the same way (``prompt_store``);
+``crowding_logged`` is what the last ``prompt_over_budget`` log record said was trimmed, so
+the warning is logged once per character, and again only when that changes.
 """
 
 from __future__ import annotations
@@ -16,8 +19,17 @@ from typing import Any
 
 from schemas.model import Character
 from worker.backends.base import Backend, GenerationOptions
+from worker.backends.context_window import context_window_of
 from worker.engine.database import CharacterDatabase
 from worker.engine.errors import NOTHING_TO_UNDO, EngineError
+from worker.engine.prompt_budget import (
+    NEUTRAL,
+    Calibration,
+    PromptBudget,
+    PromptLimits,
+    budget_for,
+)
+from worker.engine.prompt_store import PromptStore
 from worker.engine.results import PartialReply
 from worker.engine.state import EngineState
 from worker.engine.turn_prepare import current_mood
@@ -36,14 +48,24 @@ class OpenCharacter:
     backend: Backend
     clock: Callable[[], float]
     model: VitalsModel
-    token_budget: int
+    limits: PromptLimits
     options: GenerationOptions
     state: EngineState
+    prompts: PromptStore
+    calibrations: dict[str, Calibration]
     partial: PartialReply | None = None
+    crowding_logged: tuple[str, ...] | None = None
 
     @property
     def id(self) -> str:
         return self.character.id
+
+    def budget(self, options: GenerationOptions) -> PromptBudget:
+        """The prompt budget of a request with ``options``, as of now: the backend's
+        context window (once its server has said it), the model's calibration."""
+        return budget_for(self.limits, context_window_of(self.backend, options), options,
+                          self.calibrations.get(calibration_key(self.backend.name, options),
+                                                NEUTRAL))
 
     def users_last_turn(self, user: str) -> TurnRow | None:
         """``user``'s last turn above the undo floor (the one undo may remove), if any."""
@@ -84,3 +106,9 @@ class OpenCharacter:
             "snapshot_count": self.db.snapshot_count(),
             "backend": self.backend.name,
         }
+
+
+def calibration_key(backend: str, options: GenerationOptions) -> str:
+    """The name a model's calibration is kept under: the model asked for (the server's
+    reported name may be a file path), else the backend's name."""
+    return options.model or backend

@@ -4,16 +4,20 @@
 Layout, stable first so that a server's prompt cache (llama.cpp, Ollama, vLLM's prefix
 cache) re-reads only what is new each turn (see ``docs/engine.md``):
 
-1. one ``system`` message, always kept whole, **the same bytes every turn** for a character
-   and a user: identity, demographics, personality in words, communication style and
-   quirks, specialty and skills, backstory, development, role-play material (scenario, the
-   card's own system prompt, example dialogue, lorebook), goals (hidden goals marked
-   secret), and the rules of the role-play. Nothing in it changes from turn to turn;
+1. one ``system`` message, pinned, **the same bytes every turn** for a character and a user:
+   identity, demographics, personality in words, communication style and quirks, specialty
+   and skills, backstory, development, role-play material (scenario, the card's own system
+   prompt, greetings, example dialogue, lorebook), goals (hidden goals marked secret), and
+   the rules of the role-play. Nothing in it changes from turn to turn — unless it is so
+   large that it and the newest exchanges exceed the budget: then its reference sections go
+   in ``TRIM_ORDER`` (lorebook, example dialogue, greetings, other notes), and the result is
+   again the same every turn as long as the budget stays;
 2. as much recent history as fits the budget, as alternating ``user``/``assistant``
    messages, each exactly as it was said. When it no longer all fits, the oldest exchanges
    go ``HISTORY_CUT_STEP`` at a time: the history starts only at a turn whose id is a
    multiple of it, so its first message stays put for several turns instead of moving
-   every turn (which would make a server re-read the whole history each time);
+   every turn (which would make a server re-read the whole history each time). The newest
+   ``min_exchanges`` exchanges are always kept, over budget if need be;
 3. the new ``user`` message, always kept, followed by the **turn note**: a delimited block
    with what changes per turn — current mood and notable vitals in words, the relationship
    with this user, the memories recalled for this message, and the card's
@@ -26,7 +30,10 @@ So turn *n*'s messages before its final user message are turn *n−1*'s plus one
 everything up to the previous user message's words.
 
 Tokens are estimated, not counted (no tokenizer dependency): ``ceil(chars / 4) + 4`` per
-message, which over-estimates English text slightly, so a budget is respected in practice.
+message, times a per-model ratio the engine calibrates against the token counts the server
+reports (``worker.engine.prompt_budget``), so the estimate converges to the real tokenizer.
+``build_prompt`` returns the messages with the facts of the fit (``BuiltPrompt``): the
+tokens of every section, how much history was kept, what was trimmed.
 ``{{char}}`` and ``{{user}}`` placeholders are replaced everywhere.
 """
 
@@ -41,6 +48,7 @@ from schemas.model import NEUROCHEMICALS, Character
 from worker.backends.base import ChatMessage
 from worker.engine.goals import Goals
 from worker.engine.mood import Mood
+from worker.engine.prompt_budget import scaled
 from worker.engine.relationship import Relationship
 from worker.engine.turn_rows import Exchange
 from worker.engine.vitals import Vitals
@@ -49,6 +57,9 @@ MESSAGE_OVERHEAD_TOKENS: Final = 4
 #: When the history outgrows the budget it starts at a turn id that is a multiple of this,
 #: so a server's prompt cache re-reads the history once every few turns, not every turn.
 HISTORY_CUT_STEP: Final = 4
+#: What goes, in this order, when the pinned parts and the newest exchanges exceed the
+#: budget: reference material first, never who the character is or the newest exchanges.
+TRIM_ORDER: Final = ("lorebook", "example_dialogue", "greetings", "other_notes")
 
 # What a notably high / low level feels like, in the character's own terms.
 LEVEL_WORDS: Final[Mapping[str, tuple[str, str]]] = {
@@ -72,7 +83,9 @@ BIG_FIVE_WORDS: Final[Mapping[str, tuple[str, str]]] = {
 class PromptInput:
     """Everything a prompt is built from; ``history`` is earlier exchanges, oldest first
     (their ids must increase and stay the same from turn to turn); ``memories`` are memory
-    texts, most relevant first."""
+    texts, most relevant first. ``token_budget`` bounds the prompt in calibrated tokens
+    (``estimate_tokens`` × ``token_ratio``, see ``worker.engine.prompt_budget``);
+    ``min_exchanges`` newest exchanges are kept whatever the budget."""
 
     character: Character
     vitals: Vitals
@@ -83,6 +96,8 @@ class PromptInput:
     user_message: str
     user_name: str
     token_budget: int
+    min_exchanges: int = 0
+    token_ratio: float = 1.0
 
 
 def estimate_tokens(text: str) -> int:
@@ -222,16 +237,27 @@ def _story(c: Character) -> list[str]:
         lines += ["## Scenario", r.scenario.strip()]
     if r.system_prompt:
         lines += ["## Instructions from your creator", r.system_prompt.strip()]
-    if r.first_message or r.alternate_greetings:
-        greetings = [g for g in (r.first_message, *r.alternate_greetings) if g]
-        lines += ["## How you have opened conversations", *greetings]
-    if r.example_dialogue:
-        lines += ["## Example dialogue (style reference only)", r.example_dialogue.strip()]
-    if r.lorebook:
-        lines += ["## World notes", _lorebook(r.lorebook)]
-    if c.extensions:
-        lines += ["## Other notes", _plain(c.extensions)]
     return lines
+
+
+def _greetings(c: Character) -> list[str]:
+    r = c.roleplay
+    greetings = [g for g in (r.first_message, *r.alternate_greetings) if g]
+    return ["## How you have opened conversations", *greetings] if greetings else []
+
+
+def _example_dialogue(c: Character) -> list[str]:
+    dialogue = c.roleplay.example_dialogue
+    return ["## Example dialogue (style reference only)", dialogue.strip()] if dialogue else []
+
+
+def _world_notes(c: Character) -> list[str]:
+    book = c.roleplay.lorebook
+    return ["## World notes", _lorebook(book)] if book else []
+
+
+def _other_notes(c: Character) -> list[str]:
+    return ["## Other notes", _plain(c.extensions)] if c.extensions else []
 
 
 def _lorebook(book: Mapping[str, Any]) -> str:
@@ -288,82 +314,205 @@ def _feelings(inp: PromptInput) -> list[str]:
     return lines
 
 
-def _system_text(c: Character, user_name: str) -> str:
-    """The stable part: only the character file and the user's name, never turn state."""
-    sections = [
-        _identity(c), _personality(c), _communication(c), _expertise(c), _story(c), _goals(c),
-        [
-            "## Rules",
-            f"Stay in character as {c.name} at all times; speak in the first person, in your "
-            f"own voice. You are talking with {user_name}. Keep replies conversational and "
-            f"reasonably short. The latest message from {user_name} ends with a note in square "
-            "brackets on how you feel right now and what you recall: it is not part of what "
-            f"{user_name} said; let it guide your reply. Never mention these instructions or "
-            "the note.",
-        ],
+def _rules(c: Character, user_name: str) -> list[str]:
+    return [
+        "## Rules",
+        f"Stay in character as {c.name} at all times; speak in the first person, in your "
+        f"own voice. You are talking with {user_name}. Keep replies conversational and "
+        f"reasonably short. The latest message from {user_name} ends with a note in square "
+        "brackets on how you feel right now and what you recall: it is not part of what "
+        f"{user_name} said; let it guide your reply. Never mention these instructions or "
+        "the note.",
     ]
-    return "\n".join(line for section in sections for line in section)
 
 
-def _turn_note(inp: PromptInput) -> str:
-    """What changes from turn to turn, as one delimited block."""
-    sections = [
-        [f"[Note for {inp.character.name}, not part of {inp.user_name}'s message:"],
-        _feelings(inp),
-        ["## You and " + inp.user_name, inp.relationship.describe()],
+def _system_parts(c: Character, user_name: str) -> list[tuple[str, list[str]]]:
+    """The stable part, section by section in prompt order: only the character file and the
+    user's name, never turn state."""
+    return [
+        ("identity", _identity(c)), ("personality", _personality(c)),
+        ("communication", _communication(c)), ("expertise", _expertise(c)),
+        ("story", _story(c)), ("greetings", _greetings(c)),
+        ("example_dialogue", _example_dialogue(c)), ("lorebook", _world_notes(c)),
+        ("other_notes", _other_notes(c)), ("goals", _goals(c)),
+        ("rules", _rules(c, user_name)),
     ]
-    if inp.memories:
-        sections.append(["## What you remember that matters now",
-                         *[f"- {text}" for text in inp.memories]])
+
+
+def _note_parts(inp: PromptInput) -> list[tuple[str, list[str]]]:
+    """What changes from turn to turn, section by section, as one delimited block."""
     post = inp.character.roleplay.post_history_instructions
-    if post:
-        sections.append(["## For this reply", post.strip()])
-    sections.append(["End of note.]"])
-    return "\n".join(line for section in sections for line in section)
+    return [
+        ("note_frame", [f"[Note for {inp.character.name}, not part of {inp.user_name}'s "
+                        "message:"]),
+        ("vitals", _feelings(inp)),
+        ("relationship", ["## You and " + inp.user_name, inp.relationship.describe()]),
+        ("memories", ["## What you remember that matters now",
+                      *[f"- {text}" for text in inp.memories]] if inp.memories else []),
+        ("instructions", ["## For this reply", post.strip()] if post else []),
+        ("note_frame", ["End of note.]"]),
+    ]
 
 
 def _substitute(text: str, character: Character, user_name: str) -> str:
     return text.replace("{{char}}", character.name).replace("{{user}}", user_name)
 
 
-def build_prompt(inp: PromptInput) -> list[ChatMessage]:
+@dataclass(frozen=True, slots=True)
+class PromptSection:
+    """One named part of a built prompt and its estimated (calibrated) tokens.
+
+    ``message`` is the index of the (first) message holding it, ``None`` when it is in none:
+    ``trimmed`` to fit the budget (``tokens`` is then what it would have cost), or a
+    ``history`` that kept no exchange. For ``history``, ``exchanges_kept`` of the
+    ``exchanges_available`` exchanges read made it in."""
+
+    name: str
+    tokens: int
+    message: int | None
+    trimmed: bool = False
+    exchanges_kept: int | None = None
+    exchanges_available: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltPrompt:
+    """The messages for one generation and the facts of how they were fitted to the budget.
+
+    ``estimated_tokens`` is the calibrated estimate of the whole prompt (what the budget is
+    checked against), ``raw_tokens`` the uncalibrated one (what the server's count is
+    compared with to calibrate). ``trimmed`` names the sections cut, in ``TRIM_ORDER``;
+    ``over_budget`` says the prompt is over ``budget_tokens`` even so (the pinned parts and
+    the last ``min_exchanges`` exchanges are never cut)."""
+
+    messages: list[ChatMessage]
+    sections: tuple[PromptSection, ...]
+    estimated_tokens: int
+    raw_tokens: int
+    budget_tokens: int
+    history_kept: int
+    history_available: int
+    trimmed: tuple[str, ...] = ()
+    over_budget: bool = False
+
+    @property
+    def crowded(self) -> bool:
+        """The fixed parts crowded out what the prompt would normally hold: something was
+        trimmed, or it is over budget anyway (a ``prompt_over_budget`` warning)."""
+        return bool(self.trimmed) or self.over_budget
+
+    def over_budget_warning(self) -> str | None:
+        """The ``prompt_over_budget`` warning in words, or ``None`` when not ``crowded``."""
+        if not self.crowded:
+            return None
+        cut = (f"trimmed {', '.join(self.trimmed)}" if self.trimmed
+               else "nothing left to trim")
+        tail = (f"still ~{self.estimated_tokens} tokens, over the budget of"
+                f" {self.budget_tokens}" if self.over_budget
+                else f"now ~{self.estimated_tokens} of {self.budget_tokens} tokens")
+        return (f"the character's fixed prompt parts crowd out the conversation: {cut};"
+                f" kept {self.history_kept} of {self.history_available} exchanges; {tail}."
+                " Give the model a larger context window, or shorten the card")
+
+
+
+def cost_of(text: str, ratio: float) -> int:
+    """The calibrated tokens of a section's text (no per-message overhead)."""
+    return scaled(math.ceil(len(text) / 4), ratio)
+
+
+def build_prompt(inp: PromptInput) -> BuiltPrompt:
     """The chat messages for one generation, within ``inp.token_budget`` where possible.
 
     The system message and the final user message (the new message and the turn note) are
-    pinned and never cut: if they alone exceed the budget the prompt carries no history.
+    pinned, and so are the last ``inp.min_exchanges`` exchanges: when these together exceed
+    the budget, the system message's sections in ``TRIM_ORDER`` are cut one by one until
+    they fit (or none is left), and the prompt may still be over budget. Otherwise older
+    history goes first, ``HISTORY_CUT_STEP`` at a time (see ``_kept_from``). Tokens are
+    ``estimate_tokens`` times ``inp.token_ratio``.
     """
     def sub(text: str) -> str:
         return _substitute(text, inp.character, inp.user_name)
 
-    system = ChatMessage("system", sub(_system_text(inp.character, inp.user_name)))
-    final_user = ChatMessage("user", sub(f"{inp.user_message}\n\n{_turn_note(inp)}"))
+    def cost(text: str) -> int:
+        return scaled(estimate_tokens(text), inp.token_ratio)
 
-    pinned = estimate_tokens(system.content) + estimate_tokens(final_user.content)
-    room = inp.token_budget - pinned
-    history = [
-        message
-        for exchange in _kept_history(inp.history, room)
-        for message in (ChatMessage("user", sub(exchange.user_message)),
-                        ChatMessage("assistant", sub(exchange.reply)))
-    ]
-    return [system, *history, final_user]
+    system_parts = [(name, sub("\n".join(lines)))
+                    for name, lines in _system_parts(inp.character, inp.user_name) if lines]
+    note_parts = [(name, sub("\n".join(lines))) for name, lines in _note_parts(inp) if lines]
+    words = sub(inp.user_message)
+    final_user = ChatMessage("user", words + "\n\n" + "\n".join(t for _, t in note_parts))
+    exchanges = [(exchange, ChatMessage("user", sub(exchange.user_message)),
+                  ChatMessage("assistant", sub(exchange.reply))) for exchange in inp.history]
+    pair_costs = [cost(u.content) + cost(a.content) for _, u, a in exchanges]
+    newest = min(inp.min_exchanges, len(exchanges))
+    needed = sum(pair_costs[len(pair_costs) - newest:])
+
+    trimmed: list[str] = []
+
+    def pinned() -> int:
+        kept = [text for name, text in system_parts if name not in trimmed]
+        return cost("\n".join(kept)) + cost(final_user.content)
+
+    for name in TRIM_ORDER:
+        if pinned() + needed <= inp.token_budget:
+            break
+        if any(part == name for part, _ in system_parts):
+            trimmed.append(name)
+    system = ChatMessage("system", "\n".join(t for n, t in system_parts if n not in trimmed))
+    fixed = pinned()
+    kept_from = _kept_from(pair_costs, [e.id for e, _, _ in exchanges],
+                           inp.token_budget - fixed)
+    kept_from = min(kept_from, len(exchanges) - newest)
+    history = [m for _, u, a in exchanges[kept_from:] for m in (u, a)]
+    messages = [system, *history, final_user]
+    history_cost = sum(pair_costs[kept_from:])
+    estimated = fixed + history_cost
+
+    last = len(messages) - 1
+    sections = [PromptSection(name, cost_of(text, inp.token_ratio),
+                              None if name in trimmed else 0, trimmed=name in trimmed)
+                for name, text in system_parts]
+    sections.append(PromptSection("history", history_cost, 1 if history else None,
+                                  exchanges_kept=len(exchanges) - kept_from,
+                                  exchanges_available=len(exchanges)))
+    sections.append(PromptSection("user_message", cost_of(words, inp.token_ratio), last))
+    sections += [PromptSection(name, cost_of(text, inp.token_ratio), last)
+                 for name, text in note_parts]
+    return BuiltPrompt(
+        messages=messages, sections=tuple(_merged(sections)), estimated_tokens=estimated,
+        raw_tokens=sum(estimate_tokens(m.content) for m in messages),
+        budget_tokens=inp.token_budget, history_kept=len(exchanges) - kept_from,
+        history_available=len(exchanges), trimmed=tuple(trimmed),
+        over_budget=estimated > inp.token_budget,
+    )
 
 
-def _kept_history(history: Sequence[Exchange], room: int) -> Sequence[Exchange]:
-    """All of ``history`` if it fits in ``room`` tokens; otherwise the longest tail that
-    fits and starts at an id that is a multiple of ``HISTORY_CUT_STEP``; if no such tail
-    fits, the longest tail that does."""
+def _merged(sections: list[PromptSection]) -> list[PromptSection]:
+    """One entry per name (the note's frame is two pieces), in first-appearance order."""
+    merged: dict[str, PromptSection] = {}
+    for section in sections:
+        seen = merged.get(section.name)
+        merged[section.name] = section if seen is None else PromptSection(
+            seen.name, seen.tokens + section.tokens, seen.message)
+    return list(merged.values())
+
+
+def _kept_from(costs: Sequence[int], ids: Sequence[int], room: int) -> int:
+    """The index of the oldest exchange to keep: all of them if their ``costs`` fit in
+    ``room`` tokens; otherwise the longest tail that fits and starts at an id (``ids``)
+    that is a multiple of ``HISTORY_CUT_STEP``; if no such tail fits, the longest tail
+    that does."""
     tail_cost = 0
-    fits_from = len(history)  # the oldest exchange of the longest tail that fits
+    fits_from = len(costs)  # the oldest exchange of the longest tail that fits
     aligned_from: int | None = None
-    for index in range(len(history) - 1, -1, -1):
-        exchange = history[index]
-        tail_cost += estimate_tokens(exchange.user_message) + estimate_tokens(exchange.reply)
+    for index in range(len(costs) - 1, -1, -1):
+        tail_cost += costs[index]
         if tail_cost > room:
             break
         fits_from = index
-        if exchange.id % HISTORY_CUT_STEP == 0:
+        if ids[index] % HISTORY_CUT_STEP == 0:
             aligned_from = index
     if fits_from == 0 or aligned_from is None:
-        return history[fits_from:]
-    return history[aligned_from:]
+        return fits_from
+    return aligned_from

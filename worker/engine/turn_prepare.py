@@ -17,10 +17,11 @@ from typing import Final
 import msgspec
 
 from schemas.model import Character
-from worker.backends.base import ChatMessage, ReplyContext
+from worker.backends.base import ReplyContext
 from worker.engine.appraisal import Appraisal, appraise
 from worker.engine.mood import Mood, MoodChoice, choose_mood, derive_mood
-from worker.engine.prompt import PromptInput, build_prompt
+from worker.engine.prompt import BuiltPrompt, PromptInput, build_prompt
+from worker.engine.prompt_budget import PromptBudget
 from worker.engine.relationship import Relationship, update
 from worker.engine.state import EngineState
 from worker.engine.turn_rows import Exchange, TurnRow
@@ -163,10 +164,11 @@ def memory_verdict(hit: MemoryHit, *, turn_id: int) -> MemoryVerdict:
 
 
 def prompt_for(character: Character, start: TurnStart, plan: TurnPlan,
-               memories: Sequence[MemoryHit], *, token_budget: int
-               ) -> tuple[list[ChatMessage], ReplyContext]:
-    """The messages for the LLM and the ``ReplyContext`` for an offline backend."""
-    messages = build_prompt(PromptInput(
+               memories: Sequence[MemoryHit], *, budget: PromptBudget
+               ) -> tuple[BuiltPrompt, ReplyContext]:
+    """The prompt for the LLM (its messages and how they fit ``budget``) and the
+    ``ReplyContext`` for an offline backend."""
+    built = build_prompt(PromptInput(
         character=character,
         vitals=plan.vitals_after,
         mood=plan.mood,
@@ -175,7 +177,9 @@ def prompt_for(character: Character, start: TurnStart, plan: TurnPlan,
         history=start.history,
         user_message=start.user_message,
         user_name=start.user,
-        token_budget=token_budget,
+        token_budget=budget.prompt_tokens,
+        min_exchanges=budget.min_exchanges,
+        token_ratio=budget.calibration.ratio,
     ))
     context = ReplyContext(
         character=character, user_name=start.user, user_message=start.user_message,
@@ -187,4 +191,4 @@ def prompt_for(character: Character, start: TurnStart, plan: TurnPlan,
         earlier_user_messages=tuple(t.user_message for t in start.history
                                     if t.user == start.user),
     )
-    return messages, context
+    return built, context

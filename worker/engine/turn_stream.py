@@ -12,6 +12,13 @@ Each committed reply stores its trace (``worker.engine.turn_trace``), built befo
 commit from what the steps returned. A request's ``settings`` (the session's ``/set``) go on
 top of the character's options; another reply to a turn reuses the settings its current
 reply had.
+
+A ``context_overflow`` from the server is re-raised
+with greenroom's side of the sizes (``prompt_budget.sized_overflow``).
+
+The prompt is fitted to the budget of the moment (``OpenCharacter.budget``); the prompt
+sent, with its budget and the server's usage figures, is committed with the turn
+(``prompt_store``), and so is the model's token calibration it led to.
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ from dataclasses import dataclass
 from typing import Final
 
 import msgspec
+import structlog
 
 from protocol.generation import GenerationSettings
 from worker.backends.base import (
     BackendError,
     ChatMessage,
+    ContextOverflow,
     GenerationDone,
     GenerationOptions,
     GenerationRequest,
@@ -39,6 +48,9 @@ from worker.backends.base import (
 from worker.backends.options import merge_options, request_options
 from worker.engine.errors import BAD_REQUEST, EngineError
 from worker.engine.open_character import OpenCharacter
+from worker.engine.prompt import BuiltPrompt
+from worker.engine.prompt_budget import sized_overflow
+from worker.engine.prompt_store import SentPrompt
 from worker.engine.relationship import Relationship
 from worker.engine.results import GenerationStarted, PartialReply, TurnResult, TurnStreamEvent
 from worker.engine.trace_lookup import current_trace, session_settings
@@ -64,6 +76,8 @@ HISTORY_WINDOW: Final = 50
 #: Memories searched per turn; only those whose text (or meaning) matched reach the prompt.
 MEMORIES_PER_TURN: Final = 3
 GENERATION_STARTED: Final = GenerationStarted()
+
+log = structlog.get_logger()
 
 
 @dataclass(slots=True)
@@ -100,11 +114,11 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
     relevant: list[MemoryHit] = []
     hits: list[MemoryHit] | None = None
     if kept is None:  # a kept reply needs no memories: nothing is asked of the LLM
-        hits = await c.memory.search_hybrid(user_message, MEMORIES_PER_TURN, now=start.now)
-        relevant = relevant_memories(hits, turn_id=start.turn_id)
+        hits, relevant = await recall(c, start)
     timings["memory_search"] = laps.lap()
-    messages, context = await asyncio.to_thread(prompt_for, c.character, start, plan, relevant,
-                                                token_budget=c.token_budget)
+    budget = c.budget(options)
+    built, context = await asyncio.to_thread(prompt_for, c.character, start, plan, relevant,
+                                             budget=budget)
     timings["prompt"] = laps.lap()
 
     parts: list[str] = []
@@ -114,7 +128,8 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
         done = GenerationDone(backend=kept.backend, model="", finish_reason="incomplete",
                               usage_source="counted")
     else:
-        request = GenerationRequest(messages=messages, options=options, context=context)
+        note_crowding(c, built)
+        request = GenerationRequest(messages=built.messages, options=options, context=context)
         yield GENERATION_STARTED
         async with closing_stream(c.backend.generate(request)) as stream:
             try:
@@ -129,6 +144,9 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
             except BackendError as exc:
                 c.partial = _partial_of(exc, "".join(parts), start=start,
                                         backend=c.backend.name)
+                if isinstance(exc, ContextOverflow):
+                    raise sized_overflow(exc, budget,
+                                         estimated_tokens=built.estimated_tokens) from exc
                 raise
     if done is None:
         raise LLMError(f"backend {c.backend.name!r} ended the reply for character {c.id!r} "
@@ -143,11 +161,15 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
     )
     record = TurnRecord.of(plan, generation=done, used=relevant, formed=formed,
                            timings_ms={**timings, "total": _total_ms(timings)})
-    trace = _trace(c, start, plan, hits=hits, messages=messages, options=options,
-                   settings=settings, done=done, kept=kept is not None,
-                   timings=record.timings_ms)
+    trace = _trace(c, start, plan, hits=hits, messages=built.messages, options=options,
+                   settings=settings, budget_tokens=budget.prompt_tokens, done=done,
+                   kept=kept is not None, timings=record.timings_ms)
+    sent = None if kept is not None else SentPrompt(
+        user=user, turn_id=start.turn_id, turn_created_at=start.now, reply=reply,
+        backend=c.backend.name, options=options, built=built, budget=budget, generation=done)
     # No await between the commit and the yield: nothing can observe a half-made turn.
-    commit_turn(c, start, plan, reply=reply, record=record, trace=trace, formed=formed)
+    commit_turn(c, start, plan, reply=reply, record=record, trace=trace, formed=formed,
+                sent=sent)
     timings["commit"] = laps.lap()
     timings["total"] = _total_ms(timings)
     yield _result(c, start, plan, reply=reply, record=record, timings=timings)
@@ -161,7 +183,8 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
 def _trace(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *,
            hits: list[MemoryHit] | None, messages: list[ChatMessage],
            options: GenerationOptions, settings: GenerationSettings | None,
-           done: GenerationDone, kept: bool, timings: dict[str, float]) -> TurnTrace:
+           budget_tokens: int, done: GenerationDone, kept: bool,
+           timings: dict[str, float]) -> TurnTrace:
     search = None
     if hits is not None:
         terms = search_terms(start.user_message)
@@ -170,10 +193,31 @@ def _trace(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *,
         search = (terms, weights, hits)
     return build_trace(
         start, plan, half_life_s=c.model.half_life_s, search=search, messages=messages,
-        budget_tokens=c.token_budget, lorebook=c.character.roleplay.lorebook,
+        budget_tokens=budget_tokens, lorebook=c.character.roleplay.lorebook,
         options=options,
         session={} if settings is None else msgspec.to_builtins(settings),
         done=done, kept_partial=kept, timings_ms=timings)
+
+
+async def recall(c: OpenCharacter, start: TurnStart
+                 ) -> tuple[list[MemoryHit], list[MemoryHit]]:
+    """What the search for a turn's message found (the best ``MEMORIES_PER_TURN``), and the
+    memories its prompt gets: of those, the ones formed before it that matched
+    (``relevant_memories``)."""
+    hits = await c.memory.search_hybrid(start.user_message, MEMORIES_PER_TURN, now=start.now)
+    return hits, relevant_memories(hits, turn_id=start.turn_id)
+
+
+def note_crowding(c: OpenCharacter, built: BuiltPrompt) -> None:
+    """Log ``prompt_over_budget`` when the fixed parts crowd the prompt — once per
+    character, and again only when what had to be trimmed changes."""
+    warning = built.over_budget_warning()
+    if warning is None or c.crowding_logged == built.trimmed:
+        return
+    c.crowding_logged = built.trimmed
+    log.warning("prompt_over_budget", detail=warning, trimmed=list(built.trimmed),
+                estimated_tokens=built.estimated_tokens, budget_tokens=built.budget_tokens,
+                exchanges_kept=built.history_kept, exchanges_available=built.history_available)
 
 
 def turn_start(c: OpenCharacter, user_message: str, *, user: str,

@@ -31,6 +31,7 @@ from worker.backends.base import Backend, BackendError, Embedder
 from worker.backends.factory import make_backend, make_embedder
 from worker.backends.options import default_options
 from worker.engine.character_engine import CharacterEngine
+from worker.engine.prompt_budget import PromptLimits
 from worker.service.exports import Exports
 from worker.service.failures import Failure, failure_of, undeliverable
 from worker.service.request_answers import RequestAnswers
@@ -92,7 +93,7 @@ class CharacterService:
             engine = CharacterEngine.open(
                 character, data_dir=settings.data_dir, backend=backend,
                 half_life_s=settings.engine.decay_half_life_s,
-                token_budget=settings.engine.prompt_token_budget,
+                prompt_limits=PromptLimits.of(settings.engine),
                 max_message_chars=settings.engine.max_message_chars,
                 options=default_options(settings.engine, character.llm), embedder=embedder,
             )

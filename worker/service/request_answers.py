@@ -22,6 +22,7 @@ from protocol.chat import (
     UndoRequest,
     UndoResponse,
 )
+from protocol.inspection import PromptRequest
 from protocol.pipe import FromWorker, WorkerRequest
 from protocol.queries import (
     MemorySearchRequest,
@@ -50,6 +51,7 @@ from worker.engine.character_engine import CharacterEngine
 from worker.service.events import vitals_event
 from worker.service.exports import Exports
 from worker.service.failures import RequestFailed
+from worker.service.prompt_answer import prompt_response
 from worker.service.trace_answers import trace_response
 from worker.service.turn_replies import answer_turn
 
@@ -91,6 +93,9 @@ class RequestAnswers:
                 return self._status(message, user=request.user)
             case TraceRequest():
                 return trace_response(engine, message)
+            case PromptRequest():
+                return prompt_response(mid, await engine.prompt(
+                    message.user_message, user=message.user or request.user))
             case MemorySearchRequest():
                 hits = await engine.search_memory(message.query, message.limit)
                 memories = [_memory_dict(hit) for hit in hits]
