@@ -80,6 +80,9 @@ class StreamScript:
     split_data_lines: bool = False
     send_done_marker: bool = True
     error_style: str = "data"  # "data": data: {"error": ...}; "field": llama.cpp's error: {...}
+    # llama-cpp-python after failing a prompt inside its stream: the kept-alive connection
+    # is closed when the next request arrives on it, without an answer.
+    then_drop_connection: bool = False
 
 
 @dataclass
@@ -88,6 +91,7 @@ class ServerStats:
     connections: int = 0
     tokens_written: int = 0
     disconnects: int = 0
+    dropped_requests: int = 0
     bodies: list[Any] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
 
@@ -131,6 +135,7 @@ class FakeLLMServer:
         self._port = port
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._dropping: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -225,6 +230,10 @@ class FakeLLMServer:
             while True:
                 request = await _read_request(reader)
                 if request is None:
+                    return
+                if writer in self._dropping:
+                    self._dropping.discard(writer)
+                    self.stats.dropped_requests += 1
                     return
                 self.stats.requests[f"{request.method} {request.path}"] += 1
                 self.stats.headers.append(request.headers)
@@ -539,6 +548,8 @@ class FakeOpenAIServer(FakeLLMServer):
     async def _chat(self, body: dict[str, Any], model: str, reader: asyncio.StreamReader,
                     writer: asyncio.StreamWriter) -> bool:
         script = self._next_script(json.dumps(body).encode())
+        if script.then_drop_connection:
+            self._dropping.add(writer)
         if script.status != 200:
             return await self._send_json(writer, script.status, script.error_body or {
                 "error": {"message": script.error_message, "type": "server_error"}})

@@ -206,6 +206,24 @@ async def test_a_stream_closed_silently_before_any_token_is_checked_for_an_overf
     assert probe["stream"] is False and probe["max_tokens"] == 1
 
 
+async def test_the_overflow_question_is_asked_again_when_the_failed_streams_connection_drops(
+        ) -> None:
+    """llama-cpp-python also closes the kept-alive connection of the failed stream when the
+    next request arrives on it (httpx: "Server disconnected without sending a response"):
+    the question goes once more, on a fresh connection."""
+    silent = StreamScript(tokens=(), finish_reason=None, send_done_marker=False,
+                          then_drop_connection=True)
+    async with FakeOpenAIServer() as server:
+        server.queue_script(silent)
+        server.queue_script(StreamScript(status=400, error_body=LLAMA_CPP_PYTHON_OVERFLOW))
+        backend = openai_backend(server.base_url)
+        with pytest.raises(ContextOverflow):
+            await collect(backend.generate(HELLO))
+        await backend.aclose()
+    assert server.stats.dropped_requests == 1
+    assert server.stats.bodies[-1]["stream"] is False
+
+
 async def test_an_interrupted_stream_ending_in_done_is_never_asked_again() -> None:
     """A bare ``[DONE]`` is how the server ends a reply another request interrupted:
     asking again would interrupt that request in turn."""

@@ -288,11 +288,18 @@ class OpenAIBackend:
         payload = chat_payload(request.messages, replace(options, max_tokens=1))
         payload["stream"] = False
         payload.pop("stream_options", None)
-        try:
-            response = await self._client.post("chat/completions", json=payload)
-        except httpx.HTTPError:
-            return
-        if response.status_code == 200:
+        response = None
+        for _attempt in range(2):
+            try:
+                response = await self._client.post("chat/completions", json=payload)
+                break
+            except httpx.RemoteProtocolError:
+                # The server closed the kept-alive connection the failed stream used (as
+                # llama-cpp-python does after that failure): ask once on a fresh one.
+                continue
+            except httpx.HTTPError:
+                return
+        if response is None or response.status_code == 200:
             return
         overflow = context_overflow(response.text, response.text,
                                     server=f"the OpenAI-compatible server at {url}")
