@@ -166,8 +166,9 @@ class LinkedCharacter:
             turn_id=response.turn_id or 0, turn_index=response.turn_index or 0,
             user=response.user or "", user_message=response.user_message or "",
             created_at=response.created_at, trace=response.trace)
-    async def prompt(self, message: str | None = None) -> PromptView:
-        request = PromptRequest(user_message=message, user=self._link.user)
+    async def prompt(self, message: str | None = None, *,
+                     options: GenerationSettings | None = None) -> PromptView:
+        request = PromptRequest(user_message=message, user=self._link.user, options=options)
         return prompt_view(await call(self._link, request, PromptResponse))
 
     async def save(self, name: str | None = None) -> str:

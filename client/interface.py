@@ -182,10 +182,11 @@ class Character(Protocol):
 
     async def trace(self, turn_index: int | None = None) -> TraceReport:
         """Why turn ``turn_index`` (``None``: the newest) went as it did."""
-    async def prompt(self, message: str | None = None) -> PromptView:
+    async def prompt(self, message: str | None = None, *,
+                     options: GenerationSettings | None = None) -> PromptView:
         """The prompt this user's last turn sent, exactly as the backend got it; with
-        ``message``, the prompt that message would send (a dry run: nothing is sent to the
-        model, nothing changes)."""
+        ``message``, the prompt that message would send with the session's ``options``
+        (a dry run: nothing is sent to the model, nothing changes)."""
 
     async def save(self, name: str | None = None) -> str:
         """Save a named snapshot; returns the name used."""

@@ -235,7 +235,9 @@ class ChatSession:
                 memories = await character.search_memory(command.argument or "")
                 screen.text(render.memories_plain(memories))
             case "prompt":
-                screen.text(render.prompt_plain(await character.prompt(command.argument)))
+                options = None if self.options == NO_SETTINGS else self.options
+                screen.text(render.prompt_plain(
+                    await character.prompt(command.argument, options=options)))
             case "save":
                 name = await character.save(command.argument)
                 screen.notice(f"saved snapshot {name!r}")

@@ -11,6 +11,7 @@ import msgspec
 from protocol.declaration import Handling, request, response
 from protocol.envelope import Message
 from protocol.fields import JsonObject
+from protocol.generation import GenerationSettings
 
 
 @request(answer="prompt_response", handling=Handling.DIRECT)
@@ -18,10 +19,13 @@ class PromptRequest(Message, tag="prompt_request"):
     """The prompt of the last turn of ``user`` (``None``: the session's user), exactly as
     the backend got it. With ``user_message`` a dry run: the prompt that message would send
     now, built as the turn would build it; nothing is committed and no model is asked to
-    reply. Answered also while a reply streams (a dry run then sees the state before it)."""
+    reply. Answered also while a reply streams (a dry run then sees the state before it).
+    ``options`` are the session's settings a dry run applies, as ``chat_request.options``
+    would (opt-in; ignored without ``user_message``: a kept prompt shows what it ran with)."""
 
     user_message: str | None = None
     user: str | None = None
+    options: GenerationSettings | None = None
 
 
 class PromptMessage(msgspec.Struct, kw_only=True):

@@ -14,6 +14,7 @@ from worker.backends.base import (
     Backend,
     ChatMessage,
     GenerationDone,
+    GenerationOptions,
     GenerationRequest,
     TextDelta,
 )
@@ -77,14 +78,16 @@ def exported(engine: CharacterEngine) -> dict[str, Any]:
 
 
 class RecordingBackend(ScriptedBackend):
-    """The scripted backend, keeping every request's messages."""
+    """The scripted backend, keeping every request's messages and options."""
 
     def __init__(self) -> None:
         super().__init__()
         self.prompts: list[list[ChatMessage]] = []
+        self.options: list[GenerationOptions] = []
 
     async def generate(self, request: GenerationRequest
                        ) -> AsyncIterator[TextDelta | GenerationDone]:
         self.prompts.append(list(request.messages))
+        self.options.append(request.options)
         async for event in super().generate(request):
             yield event

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import structlog
 
+from protocol.generation import GenerationSettings
 from tests.engine.characters import character
 from tests.engine.conftest import OpenEngine, RecordingBackend, chat, exported, regenerate
 from tests.engine.test_keep_partial import CutOffBackend, cut_off
@@ -149,6 +150,18 @@ async def test_a_dry_run_commits_nothing_and_asks_no_model(open_engine: OpenEngi
     assert exported(engine) == before
     assert len(backend.prompts) == 1
     assert await engine.prompt(user="sam") == kept
+
+
+async def test_a_dry_run_applies_the_sessions_settings_as_the_turn_would(
+        open_engine: OpenEngine) -> None:
+    backend = RecordingBackend()
+    engine = open_engine(backend=backend)
+    settings = GenerationSettings(temperature=0.1, max_tokens=40)
+    dry = await engine.prompt("Tell me a story", user="sam", settings=settings)
+    async for _event in engine.chat("Tell me a story", user="sam", options=settings):
+        pass
+    assert (dry.options.temperature, dry.options.max_tokens) == (0.1, 40)
+    assert dry.options == backend.options[-1]
 
 
 async def test_a_dry_run_refuses_a_message_too_long_to_send(open_engine: OpenEngine) -> None:

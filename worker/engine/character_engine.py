@@ -271,12 +271,13 @@ class CharacterEngine:
         """Who the character is and where it stands: the ``character_info`` of responses."""
         return self._c.info()
 
-    async def prompt(self, user_message: str | None = None, *, user: str = "user"
-                     ) -> PromptReport:
+    async def prompt(self, user_message: str | None = None, *, user: str = "user",
+                     settings: GenerationSettings | None = None) -> PromptReport:
         """Without ``user_message``: the prompt ``user``'s last turn sent, exactly as the
         backend got it (messages, options, budget, the server's usage), kept with the turn
         (``worker.engine.prompt_store``). With it: a dry run — the prompt that message would
-        send now; nothing is committed and the chat model is not asked. Works while a reply
+        send now, with the session's ``settings``; nothing is committed and the chat model
+        is not asked. Works while a reply
         streams (a dry run then sees the state before it). Refuses a message over
         ``max_message_chars`` with ``EngineError("message_too_long")``."""
         if user_message is None:
@@ -285,7 +286,7 @@ class CharacterEngine:
         if too_long is not None:
             raise EngineError(MESSAGE_TOO_LONG, too_long.text(self.character.id),
                               too_long.details())
-        return await prompt_inspection.next_prompt(self._c, user_message, user)
+        return await prompt_inspection.next_prompt(self._c, user_message, user, settings)
 
     # -- snapshots, export, import -------------------------------------------------------
 

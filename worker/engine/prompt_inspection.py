@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from protocol.generation import GenerationSettings
 from worker.backends.base import GenerationDone, GenerationOptions
+from worker.backends.options import merge_options, request_options
 from worker.engine.open_character import OpenCharacter
 from worker.engine.prompt import BuiltPrompt
 from worker.engine.prompt_budget import PromptBudget
@@ -63,14 +65,17 @@ def last_prompt(c: OpenCharacter, user: str) -> PromptReport:
                         generation=sent.generation)
 
 
-async def next_prompt(c: OpenCharacter, user_message: str, user: str) -> PromptReport:
-    """The prompt ``user_message`` from ``user`` would send now (see the module docstring)."""
+async def next_prompt(c: OpenCharacter, user_message: str, user: str,
+                      settings: GenerationSettings | None = None) -> PromptReport:
+    """The prompt ``user_message`` from ``user`` would send now, with the session's
+    ``settings`` on top of the character's options (see the module docstring)."""
+    options = merge_options(c.options, request_options(settings))
     start = turn_start(c, user_message, user=user, regenerating=None)
     plan = await asyncio.to_thread(plan_turn, c.model, start.state, start.relationship,
                                    user_message, now=start.now)
     _, relevant = await recall(c, start)
-    budget = c.budget(c.options)
+    budget = c.budget(options)
     built, _context = await asyncio.to_thread(prompt_for, c.character, start, plan, relevant,
                                               budget=budget)
-    return PromptReport(user=user, dry_run=True, backend=c.backend.name, options=c.options,
+    return PromptReport(user=user, dry_run=True, backend=c.backend.name, options=options,
                         budget=budget, built=built)

@@ -95,7 +95,8 @@ class RequestAnswers:
                 return trace_response(engine, message)
             case PromptRequest():
                 return prompt_response(mid, await engine.prompt(
-                    message.user_message, user=message.user or request.user))
+                    message.user_message, user=message.user or request.user,
+                    settings=message.options))
             case MemorySearchRequest():
                 hits = await engine.search_memory(message.query, message.limit)
                 memories = [_memory_dict(hit) for hit in hits]
