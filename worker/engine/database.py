@@ -194,13 +194,16 @@ class CharacterDatabase:
         """The newest ``limit`` turns, oldest first."""
         return list(reversed(self._turns("ORDER BY id DESC LIMIT ?", (limit,))))
 
-    def recent_exchanges(self, limit: int, *, before: int | None = None) -> list[Exchange]:
-        """The newest ``limit`` turns (those with an id below ``before``, if given) as
-        ``Exchange``s, oldest first."""
-        where, params = ("", ()) if before is None else ("WHERE id < ? ", (before,))
+    def recent_exchanges(self, limit: int, *, user: str, before: int | None = None
+                         ) -> list[Exchange]:
+        """``user``'s newest ``limit`` turns (those with an id below ``before``, if given) as
+        ``Exchange``s, oldest first: one user's thread of the conversation, read through
+        ``turns_by_user`` (others' turns are never read)."""
+        where, params = ("", ()) if before is None else ("AND id < ? ", (before,))
         rows = self.conn.execute(
-            f"SELECT id, user, user_message, reply FROM turns {where}ORDER BY id DESC LIMIT ?",
-            (*params, limit),
+            f"SELECT id, user, user_message, reply FROM turns WHERE user = ? {where}"
+            "ORDER BY id DESC LIMIT ?",
+            (user, *params, limit),
         ).fetchall()
         return [Exchange(id=int(r[0]), user=str(r[1]), user_message=str(r[2]), reply=str(r[3]))
                 for r in reversed(rows)]

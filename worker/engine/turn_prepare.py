@@ -70,7 +70,8 @@ class TurnStart:
     ``now`` is the turn's time: the clock's, or — for another reply to a turn others have
     answered after — that turn's own ``created_at``. ``state`` and ``relationship`` are
     those before the turn (``relationship_existed``: the user had one stored). ``history``
-    is the exchanges before it, oldest first; ``variant`` the number of replies the turn
+    is ``user``'s own exchanges before it, oldest first — the user's thread, never another
+    user's turns (``CharacterDatabase.recent_exchanges``); ``variant`` the number of replies the turn
     already has (0 for a new turn). ``regenerating`` is the turn answered again, if any;
     ``moves_state`` whether committing it writes the shared state.
     """
@@ -188,7 +189,6 @@ def prompt_for(character: Character, start: TurnStart, plan: TurnPlan,
         turn_index=start.turn_index,
         memory_snippets=tuple(h.text for h in memories),
         variant=start.variant,
-        earlier_user_messages=tuple(t.user_message for t in start.history
-                                    if t.user == start.user),
+        earlier_user_messages=tuple(t.user_message for t in start.history),
     )
     return built, context

@@ -222,8 +222,9 @@ def note_crowding(c: OpenCharacter, built: BuiltPrompt) -> None:
 
 def turn_start(c: OpenCharacter, user_message: str, *, user: str,
                regenerating: TurnRow | None) -> TurnStart:
-    """What the turn starts from. A new turn: the live state and the user's relationship,
-    the next turn id, now. Another reply to ``regenerating``: its before-state and
+    """What the turn starts from; its history is always the user's own thread (their
+    exchanges only: the state is shared, the conversation is not). A new turn: the live
+    state and the user's relationship, the next turn id, now. Another reply to ``regenerating``: its before-state and
     relationship, its id, the history before it, the next variant — at the clock's time
     when it is the character's last turn (the reply then moves the shared state), else at
     the turn's own time, leaving the state as it is."""
@@ -233,8 +234,8 @@ def turn_start(c: OpenCharacter, user_message: str, *, user: str,
             user=user, user_message=user_message, turn_id=c.db.next_turn_id(), now=c.clock(),
             state=c.state, relationship=stored or Relationship(user=user),
             relationship_existed=stored is not None,
-            history=c.db.recent_exchanges(HISTORY_WINDOW), variant=0, regenerating=None,
-            moves_state=True,
+            history=c.db.recent_exchanges(HISTORY_WINDOW, user=user), variant=0,
+            regenerating=None, moves_state=True,
         )
     moves_state = c.is_last(regenerating)
     return TurnStart(
@@ -243,7 +244,8 @@ def turn_start(c: OpenCharacter, user_message: str, *, user: str,
         state=regenerating.state_before,
         relationship=regenerating.relationship_before or Relationship(user=user),
         relationship_existed=regenerating.relationship_before is not None,
-        history=c.db.recent_exchanges(HISTORY_WINDOW, before=regenerating.id),
+        history=c.db.recent_exchanges(HISTORY_WINDOW, user=regenerating.user,
+                                     before=regenerating.id),
         # The turn's replies so far: its alternatives and the current one. The new reply
         # takes the next position, and the backend is asked for that variant.
         variant=len(c.db.alternatives(regenerating.id)) + 1,
