@@ -4,10 +4,14 @@ user reach only that user's prompts, unless they are shared (about no one: ``use
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.engine.characters import sensitive_character
 from tests.engine.conftest import OpenEngine, RecordingBackend, chat
 from worker.backends.base import ChatMessage
+from worker.engine.database import connect, database_path
 from worker.memory.models import NewMemory
+from worker.memory.store import MemoryStore
 
 
 def history_texts(prompt: list[ChatMessage]) -> list[str]:
@@ -41,3 +45,64 @@ async def test_the_body_is_shared_while_the_threads_are_not(open_engine: OpenEng
     result = await chat(engine, "You are a useless idiot.", user="bob")
     assert result.turn_index == 2
     assert engine.status(user="sam").character_summary["turn_count"] == 2
+
+
+def add_memory(data_dir: Path, character_id: str, text: str, *, user: str) -> None:
+    """Store a memory the way an import or a ``/remember`` would: straight into the
+    character's database, through a second connection."""
+    conn = connect(database_path(data_dir, character_id))
+    try:
+        MemoryStore(conn).add(NewMemory(text=text, kind="fact", importance=0.9, valence=0.0,
+                                        created_at=0.0, turn_id=0, user=user))
+    finally:
+        conn.close()
+
+
+async def test_a_memory_about_sam_reaches_sams_prompt_but_never_bobs(
+        open_engine: OpenEngine) -> None:
+    backend = RecordingBackend()
+    engine = open_engine(sensitive_character(), backend=backend)
+    await chat(engine, "My dog is called Biscuit.", user="sam")
+    await chat(engine, "Tell me about the dog Biscuit.", user="bob")
+    await chat(engine, "Do you remember my dog Biscuit?", user="sam")
+    assert "Sam's dog is called Biscuit" not in final_note(backend.prompts[1])
+    assert "Sam's dog is called Biscuit" in final_note(backend.prompts[2])
+
+
+async def test_bobs_trace_does_not_quote_sams_memory(open_engine: OpenEngine) -> None:
+    engine = open_engine(sensitive_character())
+    await chat(engine, "My dog is called Biscuit.", user="sam")
+    await chat(engine, "Tell me about the dog Biscuit.", user="bob")
+    trace = engine.trace().trace
+    assert trace is not None
+    assert all("Sam" not in c.text for c in trace.memories.candidates)
+
+
+async def test_a_shared_memory_reaches_every_users_prompt(
+        open_engine: OpenEngine, tmp_path: Path) -> None:
+    backend = RecordingBackend()
+    character = sensitive_character()
+    engine = open_engine(character, backend=backend)
+    add_memory(tmp_path, character.id, "The lighthouse keeper retired in spring.", user="")
+    await chat(engine, "Who keeps the lighthouse now?", user="sam")
+    await chat(engine, "Is the lighthouse keeper still there?", user="bob")
+    for prompt in backend.prompts:
+        assert "The lighthouse keeper retired in spring." in final_note(prompt)
+    trace = engine.trace().trace
+    assert trace is not None
+    assert [c.reason for c in trace.memories.candidates] == ["its words matched (shared)"]
+
+
+async def test_the_users_own_memories_are_recalled_before_shared_ones_and_others_crowd_none(
+        open_engine: OpenEngine, tmp_path: Path) -> None:
+    backend = RecordingBackend()
+    character = sensitive_character()
+    engine = open_engine(character, backend=backend)
+    for n in range(40):  # far more memories about bob than the prompt takes
+        add_memory(tmp_path, character.id, f"Bob's garden has {n} roses.", user="bob")
+    add_memory(tmp_path, character.id, "The garden roses bloom in June.", user="")
+    add_memory(tmp_path, character.id, "Sam's garden has one rose.", user="sam")
+    await chat(engine, "How are the roses in the garden?", user="sam")
+    note = final_note(backend.prompts[0])
+    assert "Bob's garden" not in note
+    assert note.index("Sam's garden has one rose.") < note.index("The garden roses bloom")

@@ -4,8 +4,9 @@ state) → prompt.
 The engine reads what a turn starts from (``TurnStart``), then runs ``plan_turn`` and
 ``prompt_for`` — pure, so they run in a thread while the event loop goes on — and commits
 ``TurnPlan.state_after`` only when the reply is complete, so a cancelled turn leaves nothing
-behind. Between the two it searches the memories (I/O); ``relevant_memories`` keeps those
-that matched.
+behind. Between the two it searches the memories (I/O); ``recalled_for`` keeps those the
+asking user may be told (their own and shared ones, never another user's) and
+``relevant_memories`` those of them that matched.
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ class TurnStart:
     answered after — that turn's own ``created_at``. ``state`` and ``relationship`` are
     those before the turn (``relationship_existed``: the user had one stored). ``history``
     is ``user``'s own exchanges before it, oldest first — the user's thread, never another
-    user's turns (``CharacterDatabase.recent_exchanges``); ``variant`` the number of replies the turn
-    already has (0 for a new turn). ``regenerating`` is the turn answered again, if any;
-    ``moves_state`` whether committing it writes the shared state.
+    user's turns (``CharacterDatabase.recent_exchanges``); ``variant`` the number of
+    replies the turn already has (0 for a new turn). ``regenerating`` is the turn answered
+    again, if any; ``moves_state`` whether committing it writes the shared state.
     """
 
     user: str
@@ -135,9 +136,37 @@ def plan_turn(
     )
 
 
-def relevant_memories(hits: Sequence[MemoryHit], *, turn_id: int) -> list[MemoryHit]:
-    """The hits formed before turn ``turn_id`` that matched by text or by meaning."""
-    return [h for h in hits if memory_verdict(h, turn_id=turn_id).used]
+#: The ``user`` of a shared memory: one about no one in particular (the character's own
+#: knowledge, a note written for everyone), which any user's turn may recall. A speaker is
+#: never named ``""`` (a blank ``user`` falls back to the session's), so a memory formed
+#: from what someone said is never shared by accident.
+SHARED_USER: Final = ""
+
+
+def may_recall(hit: MemoryHit, *, user: str) -> bool:
+    """Whether a turn of ``user`` may quote ``hit``: a memory about ``user``, or a shared
+    one — never one about another user."""
+    return hit.user in (user, SHARED_USER)
+
+
+def recalled_for(hits: Sequence[MemoryHit], *, user: str, turn_id: int, limit: int
+                 ) -> list[MemoryHit]:
+    """Of ``hits`` (best first), at most ``limit`` that turn ``turn_id`` of ``user`` may
+    recall (``may_recall``): those that reach the prompt before those that do not, and
+    among each, the ones about ``user`` before the shared ones, by rank otherwise.
+    Memories about other users are left out entirely, so neither the prompt nor the
+    turn's trace (which any session may read) quotes them."""
+    allowed = [h for h in hits if may_recall(h, user=user)]
+    allowed.sort(key=lambda h: (not memory_verdict(h, turn_id=turn_id, user=user).used,
+                                h.user != user))
+    return allowed[:limit]
+
+
+def relevant_memories(hits: Sequence[MemoryHit], *, turn_id: int, user: str
+                      ) -> list[MemoryHit]:
+    """The hits formed before turn ``turn_id`` that matched by text or by meaning and that
+    ``user`` may be told (``may_recall``)."""
+    return [h for h in hits if memory_verdict(h, turn_id=turn_id, user=user).used]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,16 +177,19 @@ class MemoryVerdict:
     reason: str
 
 
-def memory_verdict(hit: MemoryHit, *, turn_id: int) -> MemoryVerdict:
-    """Whether ``hit`` reaches the prompt of turn ``turn_id``: the one rule
+def memory_verdict(hit: MemoryHit, *, turn_id: int, user: str) -> MemoryVerdict:
+    """Whether ``hit`` reaches the prompt of turn ``turn_id`` of ``user``: the one rule
     ``relevant_memories`` applies, with its reason for a turn's trace."""
+    if not may_recall(hit, user=user):
+        return MemoryVerdict(False, "about another user, and not shared")
     if hit.turn_id >= turn_id:
         return MemoryVerdict(False, "formed by this turn (a regenerate) or a later one")
+    shared = " (shared)" if hit.user != user else ""
     if hit.scores.get("relevance", 0.0) > 0.0:
-        return MemoryVerdict(True, "its words matched")
+        return MemoryVerdict(True, f"its words matched{shared}")
     vector = hit.scores.get("vector")
     if vector is not None and vector >= MIN_VECTOR_SIMILARITY:
-        return MemoryVerdict(True, f"its meaning matched (similarity {vector:.2f})")
+        return MemoryVerdict(True, f"its meaning matched (similarity {vector:.2f}){shared}")
     if vector is not None:
         return MemoryVerdict(False, f"no word matched, similarity {vector:.2f} < "
                                     f"{MIN_VECTOR_SIMILARITY}")

@@ -62,6 +62,7 @@ from worker.engine.turn_prepare import (
     current_vitals,
     plan_turn,
     prompt_for,
+    recalled_for,
     relevant_memories,
 )
 from worker.engine.turn_record import TurnRecord
@@ -75,6 +76,9 @@ from worker.memory.query import search_terms
 HISTORY_WINDOW: Final = 50
 #: Memories searched per turn; only those whose text (or meaning) matched reach the prompt.
 MEMORIES_PER_TURN: Final = 3
+#: Memories ranked per turn before those about other users are left out, so that this
+#: user's (and shared ones) still fill ``MEMORIES_PER_TURN`` when others have many more.
+RECALL_POOL: Final = 30
 GENERATION_STARTED: Final = GenerationStarted()
 
 log = structlog.get_logger()
@@ -201,11 +205,14 @@ def _trace(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *,
 
 async def recall(c: OpenCharacter, start: TurnStart
                  ) -> tuple[list[MemoryHit], list[MemoryHit]]:
-    """What the search for a turn's message found (the best ``MEMORIES_PER_TURN``), and the
-    memories its prompt gets: of those, the ones formed before it that matched
-    (``relevant_memories``)."""
-    hits = await c.memory.search_hybrid(start.user_message, MEMORIES_PER_TURN, now=start.now)
-    return hits, relevant_memories(hits, turn_id=start.turn_id)
+    """What the search for a turn's message found that its user may be told (the best
+    ``MEMORIES_PER_TURN`` of ``RECALL_POOL``, see ``recalled_for``: about this user first,
+    then shared, never another user's), and the memories its prompt gets: of those, the
+    ones formed before it that matched (``relevant_memories``)."""
+    pool = await c.memory.search_hybrid(start.user_message, RECALL_POOL, now=start.now)
+    hits = recalled_for(pool, user=start.user, turn_id=start.turn_id,
+                        limit=MEMORIES_PER_TURN)
+    return hits, relevant_memories(hits, turn_id=start.turn_id, user=start.user)
 
 
 def note_crowding(c: OpenCharacter, built: BuiltPrompt) -> None:
@@ -224,10 +231,10 @@ def turn_start(c: OpenCharacter, user_message: str, *, user: str,
                regenerating: TurnRow | None) -> TurnStart:
     """What the turn starts from; its history is always the user's own thread (their
     exchanges only: the state is shared, the conversation is not). A new turn: the live
-    state and the user's relationship, the next turn id, now. Another reply to ``regenerating``: its before-state and
-    relationship, its id, the history before it, the next variant — at the clock's time
-    when it is the character's last turn (the reply then moves the shared state), else at
-    the turn's own time, leaving the state as it is."""
+    state and the user's relationship, the next turn id, now. Another reply to
+    ``regenerating``: its before-state and relationship, its id, the history before it, the
+    next variant — at the clock's time when it is the character's last turn (the reply then
+    moves the shared state), else at the turn's own time, leaving the state as it is."""
     if regenerating is None:
         stored = c.db.relationship(user)
         return TurnStart(

@@ -211,7 +211,7 @@ def build_trace(
                            gain=round(plan.vitals.gain, 4), levels=plan.vitals.changes),
         mood=MoodTrace(before=start.state.mood, before_intensity=start.state.mood_intensity,
                        after=plan.mood_choice),
-        memories=_memory_trace(search, turn_id=start.turn_id),
+        memories=_memory_trace(search, turn_id=start.turn_id, user=start.user),
         lorebook=LorebookTrace(always_included=_entries_in_prompt(lorebook)),
         history=_history_trace(start, messages, budget_tokens),
         generation=_generation_trace(messages, options, session, done,
@@ -221,13 +221,13 @@ def build_trace(
 
 
 def _memory_trace(search: tuple[SearchTerms, RankingWeights, Sequence[MemoryHit]] | None, *,
-                  turn_id: int) -> MemoryTrace:
+                  turn_id: int, user: str) -> MemoryTrace:
     if search is None:
         return MemoryTrace(searched=False)
     terms, weights, hits = search
     candidates = []
     for hit in hits:
-        verdict = memory_verdict(hit, turn_id=turn_id)
+        verdict = memory_verdict(hit, turn_id=turn_id, user=user)
         scores = hit.scores
         candidates.append(MemoryCandidate(
             id=hit.id, turn_id=hit.turn_id, text=hit.text[:MEMORY_TEXT_CHARS],
