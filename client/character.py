@@ -144,10 +144,12 @@ class LinkedCharacter:
         return response.character_info or {}
 
     async def status(
-        self, *, include_history: bool = False, include_performance: bool = False
+        self, *, include_history: bool = False, include_performance: bool = False,
+        history_user: str | None = None,
     ) -> CharacterStatus:
         request = StatusRequest(include_vitals=True, include_history=include_history,
-                                include_performance=include_performance)
+                                include_performance=include_performance,
+                                history_user=history_user)
         response = await call(self._link, request, StatusResponse)
         return CharacterStatus(
             summary=response.character_summary or {},
@@ -191,14 +193,15 @@ class LinkedCharacter:
     async def delete_snapshot(self, name: str) -> None:
         await call(self._link, DeleteSnapshotRequest(filename=name), DeleteSnapshotResponse)
 
-    async def export(self) -> JsonObject:
-        return await decode_export(self.export_text())
+    async def export(self, *, user: str | None = None) -> JsonObject:
+        return await decode_export(self.export_text(user=user))
 
-    async def export_text(self) -> AsyncGenerator[str, None]:
-        """A streamed export (``export_request`` with ``stream: true``), checked by
-        ``ExportAssembly``; leaving early cancels it. A server that predates streaming
-        answers with the whole document, which is yielded as one piece."""
-        async with self._link.exchange(ExportRequest(stream=True)) as exchange:
+    async def export_text(self, *, user: str | None = None) -> AsyncGenerator[str, None]:
+        """A streamed export (``export_request`` with ``stream: true``, and ``user`` for
+        one user's thread), checked by ``ExportAssembly``; leaving early cancels it. A
+        server that predates streaming answers with the whole document, which is yielded as
+        one piece."""
+        async with self._link.exchange(ExportRequest(stream=True, user=user)) as exchange:
             assembly = ExportAssembly(self._link.character_id)
             answered = False
             try:

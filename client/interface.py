@@ -49,7 +49,8 @@ class ReplyPhase:
 @dataclass(frozen=True, slots=True)
 class CharacterStatus:
     """The attached character's state; ``history``/``performance`` only when asked for
-    (``history``: the newest 1000 turns at most, oldest first)."""
+    (``history``: the newest 1000 turns at most, oldest first; one user's when the status
+    named a ``history_user``)."""
 
     summary: JsonObject
     vitals: JsonObject
@@ -175,8 +176,11 @@ class Character(Protocol):
         """Make reply ``index`` of the last turn the current one (state as it left it)."""
 
     async def status(
-        self, *, include_history: bool = False, include_performance: bool = False
-    ) -> CharacterStatus: ...
+        self, *, include_history: bool = False, include_performance: bool = False,
+        history_user: str | None = None,
+    ) -> CharacterStatus:
+        """The character now; ``history_user`` keeps that user's turns alone in the
+        history (their thread; ``None``: everyone's)."""
 
     async def search_memory(self, query: str, limit: int = 5) -> list[JsonObject]: ...
 
@@ -199,12 +203,14 @@ class Character(Protocol):
 
     async def delete_snapshot(self, name: str) -> None: ...
 
-    async def export(self) -> JsonObject:
+    async def export(self, *, user: str | None = None) -> JsonObject:
         """The export document, decoded (held whole in memory; see ``export_text``)."""
 
-    def export_text(self) -> AsyncIterator[str]:
+    def export_text(self, *, user: str | None = None) -> AsyncIterator[str]:
         """The export document's JSON text in pieces, for any size of history: a streamed
-        export checked chunk by chunk (``client.export_assembly``), remote and local alike."""
+        export checked chunk by chunk (``client.export_assembly``), remote and local alike.
+        ``user``: that user's thread alone (their turns, relationship and memories, no
+        snapshots)."""
 
     def events(self) -> AsyncIterator[CharacterEvent]:
         """Events from now on, until ``close()``. Each call is an independent subscriber."""

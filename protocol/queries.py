@@ -26,7 +26,9 @@ class StatusRequest(Message, tag="status_request"):
 
     ``conversation_history`` is one page of turns, oldest first: ``history_limit`` turns
     (1..1000, default 1000) from ``history_offset``; without an offset, the newest page.
-    Both are opt-in additions (seed clients omit them and get the newest 1000 turns).
+    ``history_user`` keeps one user's thread: only the turns that user wrote, and the
+    offsets and totals count those turns alone (``None``: every user's turns). All three are
+    opt-in additions (seed clients omit them and get the newest 1000 turns of everyone).
     """
 
     include_vitals: bool = True
@@ -34,6 +36,7 @@ class StatusRequest(Message, tag="status_request"):
     include_performance: bool = False
     history_offset: PageOffset | None = None
     history_limit: PageLimit = MAX_PAGE_SIZE
+    history_user: str | None = None
 
 
 @response(seed=True)
@@ -41,7 +44,8 @@ class StatusResponse(Message, tag="status_response"):
     """Answers ``status_request``; ``character_summary`` and ``vitals`` are always filled on
     success, ``conversation_history``/``performance_stats`` when asked for.
 
-    With history: ``history_total`` counts every turn, ``history_offset`` is the offset of
+    With history: ``history_total`` counts every turn (of ``history_user``, when the
+    request named one), ``history_offset`` is the offset of
     the page's first turn and ``history_next_offset`` that of the next page (``None`` when
     this page ends with the newest turn)."""
 

@@ -115,9 +115,14 @@ class ExportRequest(Message, tag="export_request"):
     ``answer_too_large`` once it outgrows a frame). With ``stream: true`` (opt-in; any size)
     the server sends the document's JSON text as ``export_chunk`` frames carrying this
     request's ``message_id``, then an ``export_response`` with the totals and no ``document``.
+
+    ``user`` (opt-in) exports one user's thread: the turns that user wrote, their
+    relationship and the memories about them, with the shared state and no snapshots (which
+    hold everyone's); the document's ``user`` says whose it is. ``None``: everything.
     """
 
     stream: bool = False
+    user: str | None = None
 
 
 @stream_frame

@@ -4,11 +4,13 @@ user reach only that user's prompts, unless they are shared (about no one: ``use
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.engine.characters import sensitive_character
-from tests.engine.conftest import OpenEngine, RecordingBackend, chat
+from tests.engine.conftest import OpenEngine, RecordingBackend, chat, exported
 from worker.backends.base import ChatMessage
+from worker.engine.character_engine import CharacterEngine
 from worker.engine.database import connect, database_path
 from worker.memory.models import NewMemory
 from worker.memory.store import MemoryStore
@@ -106,3 +108,48 @@ async def test_the_users_own_memories_are_recalled_before_shared_ones_and_others
     note = final_note(backend.prompts[0])
     assert "Bob's garden" not in note
     assert note.index("Sam's garden has one rose.") < note.index("The garden roses bloom")
+
+
+async def test_status_history_can_be_one_users_thread(open_engine: OpenEngine) -> None:
+    engine = open_engine(sensitive_character())
+    for user, message in (("sam", "Hello, I am Sam."), ("bob", "Hi."), ("sam", "Still me.")):
+        await chat(engine, message, user=user)
+    everyone = engine.status(include_history=True, user="sam")
+    sams = engine.status(include_history=True, user="bob", history_user="sam")
+    assert everyone.history_page is not None and everyone.history_page.total == 3
+    assert sams.conversation_history is not None and sams.history_page is not None
+    assert [t["user_message"] for t in sams.conversation_history] == [
+        "Hello, I am Sam.", "Still me."]
+    assert (sams.history_page.total, sams.history_page.next_offset) == (2, None)
+    second = engine.status(include_history=True, history_user="sam", history_offset=1,
+                           history_limit=1)
+    assert second.conversation_history is not None
+    assert [t["user_message"] for t in second.conversation_history] == ["Still me."]
+
+
+async def test_an_export_can_be_one_users_thread(open_engine: OpenEngine) -> None:
+    engine = open_engine(sensitive_character())
+    await chat(engine, "My dog is called Biscuit.", user="sam")
+    await chat(engine, "My cat is called Tom.", user="bob")
+    engine.save("both")
+    whole = exported(engine)
+    sams = json.loads("".join(engine.export_text(user="sam")))
+    assert "user" not in whole and sams["user"] == "sam"
+    content = sams["content"]
+    assert [t["user"] for t in content["turns"]] == ["sam"]
+    assert [r["user"] for r in content["relationships"]] == ["sam"]
+    assert content["memories"] and {m["user"] for m in content["memories"]} == {"sam"}
+    assert content["state"] == whole["content"]["state"]
+    assert sams["snapshots"] == [] and len(whole["snapshots"]) == 1
+
+
+async def test_one_users_export_imports_as_a_character_that_heard_only_them(
+        open_engine: OpenEngine, tmp_path: Path) -> None:
+    character = sensitive_character()
+    engine = open_engine(character, data_dir=tmp_path / "first")
+    await chat(engine, "My dog is called Biscuit.", user="sam")
+    await chat(engine, "My cat is called Tom.", user="bob")
+    CharacterEngine.import_document(json.loads("".join(engine.export_text(user="sam"))),
+                                    data_dir=tmp_path / "second")
+    imported = open_engine(character, data_dir=tmp_path / "second")
+    assert [t["user"] for t in exported(imported)["content"]["turns"]] == ["sam"]

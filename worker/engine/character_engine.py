@@ -247,15 +247,18 @@ class CharacterEngine:
     def status(self, *, include_vitals: bool = True, include_history: bool = False,
                include_performance: bool = False, user: str = "user",
                history_offset: int | None = None,
-               history_limit: int = MAX_PAGE_SIZE) -> StatusReport:
+               history_limit: int = MAX_PAGE_SIZE,
+               history_user: str | None = None) -> StatusReport:
         """The character as of now (vitals decayed to the clock's current time), as ``user``
         sees it; works while a reply streams. The history is one page: ``history_limit``
         turns from ``history_offset`` (counted from the oldest turn), or the newest
-        ``history_limit`` without an offset."""
+        ``history_limit`` without an offset; with ``history_user``, of that user's turns
+        alone (their thread)."""
         return status_report(self._c, include_vitals=include_vitals,
                              include_history=include_history,
                              include_performance=include_performance, user=user,
-                             history_offset=history_offset, history_limit=history_limit)
+                             history_offset=history_offset, history_limit=history_limit,
+                             history_user=history_user)
 
     def trace(self, turn_index: int | None = None) -> StoredTrace:
         """Turn ``turn_index`` (``None``: the newest) and the trace of its current reply
@@ -326,14 +329,18 @@ class CharacterEngine:
         """Delete a snapshot; ``EngineError("snapshot_not_found")`` when there is none."""
         snapshots.delete(self._c, name)
 
-    def export_text(self) -> Generator[str, None, None]:
+    def export_text(self, *, user: str | None = None) -> Generator[str, None, None]:
         """The whole history as one JSON document (``format_version`` 1: the live
         ``content`` — state, turns with alternatives, relationships, memories — and every
         snapshot's content), as text in pieces, read from a consistent snapshot of the
         database (turns committed while it is read are not in it); linear in the history,
         holding one record at a time (see ``worker.engine.export_stream``). Close the
-        iterator when stopping early."""
-        return snapshots.export_text(self._c)
+        iterator when stopping early.
+
+        With ``user``: that user's thread — their turns, relationship and the memories
+        about them (not shared ones), the shared state, no snapshots — and a top-level
+        ``"user"``. It imports as a character that has heard only that user."""
+        return snapshots.export_text(self._c, user=user)
 
     @classmethod
     def import_document(cls, document: dict[str, Any], *, data_dir: Path) -> None:

@@ -180,15 +180,19 @@ class CharacterDatabase:
         rows = self._turns("WHERE user = ? ORDER BY id DESC LIMIT 1", (user,))
         return rows[0] if rows else None
 
-    def iter_turns(self) -> Iterator[TurnRow]:
-        """Every turn, oldest first, read from the cursor one row at a time (memory: one
-        turn, however many there are)."""
-        cursor = self.conn.execute(f"{_TURN_SELECT} ORDER BY id")
+    def iter_turns(self, *, user: str | None = None) -> Iterator[TurnRow]:
+        """Every turn (``user``'s alone when one is named), oldest first, read from the
+        cursor one row at a time (memory: one turn, however many there are)."""
+        where, params = _of_user(user)
+        cursor = self.conn.execute(f"{_TURN_SELECT} {where}ORDER BY id", params)
         return map(_turn_row, cursor)
 
-    def turns_page(self, offset: int, limit: int) -> list[TurnRow]:
-        """Turns ``offset`` .. ``offset + limit - 1``, counted from the oldest."""
-        return self._turns("ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
+    def turns_page(self, offset: int, limit: int, *, user: str | None = None
+                   ) -> list[TurnRow]:
+        """Turns ``offset`` .. ``offset + limit - 1``, counted from the oldest — of ``user``'s
+        turns alone when one is named."""
+        where, params = _of_user(user)
+        return self._turns(f"{where}ORDER BY id LIMIT ? OFFSET ?", (*params, limit, offset))
 
     def recent_turns(self, limit: int) -> list[TurnRow]:
         """The newest ``limit`` turns, oldest first."""
@@ -214,8 +218,11 @@ class CharacterDatabase:
             "SELECT DISTINCT user FROM turns WHERE id > ? ORDER BY user", (turn_id,)).fetchall()
         return [str(r[0]) for r in rows]
 
-    def turn_count(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM turns").fetchone()[0])
+    def turn_count(self, *, user: str | None = None) -> int:
+        """How many turns there are (that ``user`` wrote, when one is named)."""
+        where, params = _of_user(user)
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM turns {where}", params)
+                   .fetchone()[0])
 
     def _turns(self, suffix: str, params: tuple[Any, ...] = ()) -> list[TurnRow]:
         rows = self.conn.execute(f"{_TURN_SELECT} {suffix}", params).fetchall()
@@ -332,6 +339,12 @@ _TURN_SELECT: Final = (
     "SELECT id, turn_index, user, user_message, reply, created_at, record, state_before, "
     "relationship_before FROM turns"
 )
+
+
+def _of_user(user: str | None) -> tuple[str, tuple[str, ...]]:
+    """The ``WHERE`` clause (with its trailing space) and parameters that keep ``user``'s
+    turns; nothing for ``None``. ``turns_by_user`` serves it."""
+    return ("", ()) if user is None else ("WHERE user = ? ", (user,))
 
 
 _STATE: Final = msgspec.json.Decoder(EngineState)

@@ -11,6 +11,10 @@ memory, or one snapshot's stored content (which is copied verbatim, never decode
 are small except a snapshot's content; callers that need bounded pieces cut them
 (``worker.service.exports`` streams chunks of at most ``EXPORT_CHUNK_CHARS`` characters).
 
+A user's export (``user``) keeps that user's thread: their turns and relationship, the
+memories whose ``user`` is theirs, the shared state — and no snapshots, which hold every
+user's conversation.
+
 Layout: one JSON object; each element of ``memories``, ``turns`` and ``snapshots`` starts a
 line of its own, so the file reads (and greps) record by record.
 """
@@ -27,30 +31,36 @@ from worker.engine.snapshot_content import turn_entry
 from worker.memory.store import MemoryStore
 
 
-def export_pieces(path: Path, *, character_id: str, header: dict[str, Any]
-                  ) -> Generator[str, None, None]:
-    """The export of the database at ``path`` as JSON text pieces; ``header`` holds the
-    top-level fields besides ``content`` and ``snapshots``. Closing the iterator early ends
-    the read transaction and closes its connection."""
+def export_pieces(path: Path, *, character_id: str, header: dict[str, Any],
+                  user: str | None = None) -> Generator[str, None, None]:
+    """The export of the database at ``path`` as JSON text pieces — of ``user``'s thread
+    alone when one is named; ``header`` holds the top-level fields besides ``content`` and
+    ``snapshots``. Closing the iterator early ends the read transaction and closes its
+    connection."""
     conn = connect(path)
     try:
         db = CharacterDatabase(conn, character_id=character_id, migrate=False)
         with db.read_snapshot():
-            yield from _document(db, MemoryStore(conn), header)
+            yield from _document(db, MemoryStore(conn), header, user)
     finally:
         conn.close()
 
 
-def _document(db: CharacterDatabase, memory: MemoryStore, header: dict[str, Any]
-              ) -> Iterator[str]:
+def _document(db: CharacterDatabase, memory: MemoryStore, header: dict[str, Any],
+              user: str | None) -> Iterator[str]:
     head = canonical_json(header)
+    relationships = [r for r in db.relationships() if user is None or r.user == user]
+    memories = (m for m in memory.iter_all() if user is None or m.user == user)
     yield f'{head[:-1]},"content":{{"state":{canonical_json(db.read_state())}'
-    yield from _array(',"relationships":', map(canonical_json, db.relationships()))
-    yield from _array(',"memories":', map(canonical_json, memory.iter_all()))
+    yield from _array(',"relationships":', map(canonical_json, relationships))
+    yield from _array(',"memories":', map(canonical_json, memories))
     yield from _array(',"turns":', (canonical_json(turn_entry(db, turn))
-                                    for turn in db.iter_turns()))
+                                    for turn in db.iter_turns(user=user)))
     yield "}"
-    yield from _snapshots(db)
+    if user is None:
+        yield from _snapshots(db)
+    else:
+        yield ',"snapshots":[]'
     yield "}\n"
 
 

@@ -137,16 +137,20 @@ def delete(c: OpenCharacter, name: str) -> None:
                           f"character {c.id!r} has no snapshot named {name!r}")
 
 
-def export_text(c: OpenCharacter) -> Generator[str, None, None]:
-    """The export document as text pieces (see ``worker.engine.export_stream``)."""
-    header = {
+def export_text(c: OpenCharacter, *, user: str | None = None
+                ) -> Generator[str, None, None]:
+    """The export document as text pieces (see ``worker.engine.export_stream``); with
+    ``user``, that user's thread alone (and ``"user"`` in the header)."""
+    header: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_FORMAT_VERSION,
         "character_id": c.id,
         "character_name": c.character.name,
         "exported_at": report.iso_time(c.clock()),
     }
-    return export_pieces(c.db.path, character_id=c.id, header=header)
+    if user is not None:
+        header["user"] = user
+    return export_pieces(c.db.path, character_id=c.id, header=header, user=user)
 
 
 def import_document(document: dict[str, Any], *, data_dir: Path) -> None:

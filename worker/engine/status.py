@@ -21,10 +21,12 @@ PERFORMANCE_WINDOW: Final = 100
 
 def status_report(c: OpenCharacter, *, include_vitals: bool, include_history: bool,
                   include_performance: bool, user: str, history_offset: int | None,
-                  history_limit: int) -> StatusReport:
+                  history_limit: int, history_user: str | None = None) -> StatusReport:
     """The character as of now, as ``user`` sees it. The history is ``history_limit``
     turns from ``history_offset`` (counted from the oldest), or the newest
-    ``history_limit`` without an offset; a part not asked for is ``None``."""
+    ``history_limit`` without an offset — of ``history_user``'s thread alone when one is
+    named (offsets and total then count that user's turns); a part not asked for is
+    ``None``."""
     now = c.clock()
     current = current_vitals(c.model, c.state, now)
     mood = current_mood(c.model, c.state, now)
@@ -34,9 +36,9 @@ def status_report(c: OpenCharacter, *, include_vitals: bool, include_history: bo
     )
     history = page = None
     if include_history:
-        total = c.db.turn_count()
+        total = c.db.turn_count(user=history_user)
         start = max(total - history_limit, 0) if history_offset is None else history_offset
-        turns = c.db.turns_page(start, history_limit)
+        turns = c.db.turns_page(start, history_limit, user=history_user)
         history = report.conversation_history(
             turns, c.db.alternative_counts([t.id for t in turns]))
         end = start + len(turns)

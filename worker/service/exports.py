@@ -40,7 +40,8 @@ class Exports:
         if credit is not None:
             credit.release()
 
-    async def stream(self, request: WorkerRequest) -> ExportResponse:
+    async def stream(self, request: WorkerRequest, *, user: str | None = None
+                     ) -> ExportResponse:
         """Send the export's text as ``export_chunk`` replies, at most
         ``EXPORT_CHUNK_WINDOW`` ahead of the gateway's credits, then the totals. The engine
         reads one record at a time, so memory stays bounded whatever the history's size;
@@ -51,7 +52,7 @@ class Exports:
         digest = hashlib.sha256()
         total_bytes = seq = 0
         try:
-            with contextlib.closing(self._engine.export_text()) as pieces:
+            with contextlib.closing(self._engine.export_text(user=user)) as pieces:
                 for data in text_chunks(pieces, EXPORT_CHUNK_CHARS):
                     await credit.acquire()
                     encoded = data.encode()
@@ -68,7 +69,7 @@ class Exports:
         return ExportResponse(message_id=mid, chunks=seq, total_bytes=total_bytes,
                               sha256=digest.hexdigest())
 
-    async def whole(self) -> dict[str, Any]:
+    async def whole(self, *, user: str | None = None) -> dict[str, Any]:
         """The export as one document for an unstreamed ``export_request``. Refused with
         ``answer_too_large`` as soon as its text outgrows a pipe frame, before anything that
         could not be sent is built; reads chunk by chunk, serving the loop in between. The
@@ -76,7 +77,7 @@ class Exports:
         counted."""
         held: list[str] = []
         size = 0
-        with contextlib.closing(self._engine.export_text()) as pieces:
+        with contextlib.closing(self._engine.export_text(user=user)) as pieces:
             for chunk in text_chunks(pieces, EXPORT_CHUNK_CHARS):
                 size += len(chunk.encode("utf-8"))
                 if size > self._max_frame_bytes:

@@ -133,9 +133,10 @@ class RequestAnswers:
                 engine.delete_snapshot(message.filename)
                 return DeleteSnapshotResponse(message_id=mid, filename=message.filename)
             case ExportRequest(stream=True):
-                return await self._exports.stream(request)
+                return await self._exports.stream(request, user=message.user)
             case ExportRequest():
-                return ExportResponse(message_id=mid, document=await self._exports.whole())
+                return ExportResponse(message_id=mid,
+                                      document=await self._exports.whole(user=message.user))
             case _:
                 raise RequestFailed(
                     "bad_request",
@@ -147,7 +148,8 @@ class RequestAnswers:
         status = engine.status(
             include_vitals=message.include_vitals, include_history=message.include_history,
             include_performance=message.include_performance, user=user,
-            history_offset=message.history_offset, history_limit=message.history_limit)
+            history_offset=message.history_offset, history_limit=message.history_limit,
+            history_user=message.history_user)
         vitals = status.vitals
         if vitals is None:  # the seed contract always fills vitals
             vitals = engine.status(include_vitals=True, user=user).vitals
