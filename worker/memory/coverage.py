@@ -1,0 +1,48 @@
+"""How much of a question a memory answers: the share of its concepts the memory matches
+(pure).
+
+BM25 sums what matched, and its length normalisation lets a short sentence matching one
+rare word of the question outscore a longer one matching all of it ("where do I love going"
+→ "I adore Hitchcock" over "my favourite place is a beach in Crete"). ``Coverage`` counts the
+question's concept groups (``SearchTerms.groups``: each content word with its related terms,
+and the cues as one more) that a memory matches, by word or lemma, in its text, its words as
+said or its index words; the store scales a memory's BM25 by
+``COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * share``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from worker.memory.lemmas import lemma
+from worker.memory.query import SearchTerms, tokenize
+
+COVERAGE_FLOOR = 0.5
+"""A memory matching a single concept of many keeps this share of its BM25."""
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """The concept groups of one question, as word forms (each term and its lemma)."""
+
+    groups: tuple[frozenset[str], ...]
+
+    @classmethod
+    def of(cls, terms: SearchTerms) -> Coverage:
+        return cls(tuple(
+            frozenset(form for term in group for form in (term, lemma(term)))
+            for group in terms.groups if group
+        ))
+
+    def share(self, *texts: str) -> float:
+        """The share (0..1) of the groups matched by a word of ``texts`` or its lemma."""
+        if not self.groups:
+            return 0.0
+        words = {word for text in texts for word in tokenize(text)}
+        forms = words | {lemma(word) for word in words}
+        return sum(1 for group in self.groups if group & forms) / len(self.groups)
+
+    def scale(self, *texts: str) -> tuple[float, float]:
+        """``(share, the factor BM25 is scaled by)`` for a memory with these ``texts``."""
+        share = self.share(*texts)
+        return share, COVERAGE_FLOOR + (1.0 - COVERAGE_FLOOR) * share
