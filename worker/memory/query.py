@@ -74,10 +74,9 @@ class SearchTerms:
 
     def fts_query(self) -> str | None:
         """Any term: ``"a" OR "b" OR …``; ``None`` when the text had no searchable word."""
-        terms = self.all_terms
-        if not terms:
+        if not self.all_terms:
             return None
-        return " OR ".join(_quoted(term) for term in terms)
+        return " OR ".join(_quoted(term) for term in self.all_terms)
 
     def fts_all_concepts_query(self) -> str | None:
         """Every concept: ``("a" OR "a2") AND ("b" OR …)``, the cues (any of them) one more

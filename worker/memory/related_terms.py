@@ -20,7 +20,8 @@ RELATED_TERM_GROUPS: tuple[frozenset[str], ...] = (
     frozenset({"like", "love", "enjoy", "favourite", "favorite", "adore", "fan", "prefer",
                "fond", "keen", "admire"}),
     frozenset({"hate", "dislike", "detest", "loathe", "stand", "refuse"}),
-    frozenset({"pet", "dog", "cat", "puppy", "kitten", "hamster", "rabbit", "parrot"}),
+    # "dog" and "cat" are not each other's paraphrase: what they are (pet, animal) is a
+    # category (worker.memory.categories), indexed with the memory.
     frozenset({"dog", "puppy", "pup", "doggy"}),
     frozenset({"cat", "kitten", "kitty"}),
     frozenset({"rabbit", "bunny"}),
