@@ -242,3 +242,17 @@ def test_editing_a_memory_with_plain_sql_keeps_the_index_in_step(
     conn.execute("UPDATE memories SET text = 'Sam lives in Lisbon.' WHERE id = ?", (memory_id,))
     assert store.search("Porto", now=NOW) == []
     assert [h.id for h in store.search("Lisbon", now=NOW)] == [memory_id]
+
+
+def test_the_id_of_a_deleted_memory_is_never_handed_out_again(store: MemoryStore) -> None:
+    store.add(memory("Sam lives in Porto.", turn_id=1))
+    last = store.add(memory("Sam loves jazz.", turn_id=2))
+    store.delete_of_turn(2)
+    assert store.add(memory("Sam hates mornings.", turn_id=3)) == last + 1
+
+
+def test_reserved_ids_are_skipped_by_new_memories(store: MemoryStore) -> None:
+    store.reserve_ids(40)
+    assert store.add(memory("Sam lives in Porto.")) == 41
+    store.reserve_ids(10)  # never lowers what is reserved
+    assert store.add(memory("Sam loves jazz.")) == 42
