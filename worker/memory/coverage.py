@@ -5,8 +5,8 @@ BM25 sums what matched, and its length normalisation lets a short sentence match
 rare word of the question outscore a longer one matching all of it ("where do I love going"
 → "I adore Hitchcock" over "my favourite place is a beach in Crete"). ``Coverage`` counts the
 question's concept groups (``SearchTerms.groups``: each content word with its related terms,
-and the cues as one more) that a memory matches, by word or lemma, in its text, its words as
-said or its index words; the store scales a memory's BM25 by
+and the cues as one more) that a memory matches in its text, its words as said or its index
+words (which hold its words' lemmas; the question's terms are taken with theirs); the store scales a memory's BM25 by
 ``COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * share``.
 """
 
@@ -34,15 +34,16 @@ class Coverage:
             for group in terms.groups if group
         ))
 
-    def share(self, *texts: str) -> float:
-        """The share (0..1) of the groups matched by a word of ``texts`` or its lemma."""
+    def share(self, indexed: str) -> float:
+        """The share (0..1) of the groups matched by a word of ``indexed`` — a memory's
+        text, words as said and index words, which hold the lemmas of its words already."""
         if not self.groups:
             return 0.0
-        words = {word for text in texts for word in tokenize(text)}
-        forms = words | {lemma(word) for word in words}
-        return sum(1 for group in self.groups if group & forms) / len(self.groups)
+        words = set(tokenize(indexed))
+        return sum(1 for group in self.groups if not group.isdisjoint(words)) / len(self.groups)
 
-    def scale(self, *texts: str) -> tuple[float, float]:
-        """``(share, the factor BM25 is scaled by)`` for a memory with these ``texts``."""
-        share = self.share(*texts)
+    def scale(self, indexed: str) -> tuple[float, float]:
+        """``(share, the factor BM25 is scaled by)`` for a memory whose indexed words are
+        ``indexed``."""
+        share = self.share(indexed)
         return share, COVERAGE_FLOOR + (1.0 - COVERAGE_FLOOR) * share

@@ -353,7 +353,7 @@ class MemoryStore:
         )
         found: dict[int, Match] = {}
         for row in cursor:
-            share, factor = coverage.scale(row[1], row[2], row[9])
+            share, factor = coverage.scale(f"{row[1]} {row[2]} {row[9]}")
             bm25 = float(row[10]) * factor * BM25_SCALE_BY_KIND.get(row[3], 1.0)
             found[row[0]] = (cast(Row, row[:9]), bm25, share)
         return found, floor_row is None
