@@ -6,8 +6,8 @@ rare word of the question outscore a longer one matching all of it ("where do I 
 → "I adore Hitchcock" over "my favourite place is a beach in Crete"). ``Coverage`` counts the
 question's concept groups (``SearchTerms.groups``: each content word with its related terms,
 and the cues as one more) that a memory matches in its text, its words as said or its index
-words (which hold its words' lemmas; the question's terms are taken with theirs); the store scales a memory's BM25 by
-``COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * share``.
+words (which hold its words' lemmas; the question's terms are taken with theirs); the store
+scales a memory's BM25 by ``COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * share``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from worker.memory.lemmas import lemma
 from worker.memory.query import SearchTerms, tokenize
 
 COVERAGE_FLOOR = 0.5
-"""A memory matching a single concept of many keeps this share of its BM25."""
+"""The share of its BM25 a memory keeps however little of the question it covers (all of it
+when it covers everything)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,11 @@ Search (see ``worker.memory.ranking`` for the formula):
   words (``worker.memory.index_terms``), the question rewritten into the terms of the
   statements that answer it (``worker.memory.rewriting``) and written safely by
   ``worker.memory.query``; the best ``candidate_limit`` matches by BM25 are rescored with
-  recency and importance. A query with no searchable word returns the
-  memories best by recency and importance alone (an exact threshold walk over two indexes).
+  recency and importance, their BM25 first scaled by the share of the question they cover
+  (``worker.memory.coverage``) and, for the character's own words, by
+  ``BM25_SCALE_BY_KIND``; a hit keeping the same words of the same turn as a better one is
+  left out. A query with no searchable word returns the memories best by recency and
+  importance alone (an exact threshold walk over two indexes).
 * ``search_hybrid`` — with an embedder, BM25 candidates ∪ the ``vector_k`` nearest stored
   vectors, all scored with both relevance and vector similarity. Without one it *is*
   ``search``, and nothing touches the network. If embedding the query fails, the failure is
@@ -247,8 +250,10 @@ class MemoryStore:
         Candidates are the ``candidate_limit`` best by BM25 among the rows matching *any*
         query term. When more than ``match_budget`` rows match, that ranking is taken over
         the newest ``match_budget`` of them, and joined by the ``candidate_limit`` best rows
-        matching *every* concept of the query (each word or one of its related terms), also
-        within budget — so an old memory that answers the whole question still competes.
+        matching *every* concept of the query (each word or one of its related terms, and
+        one of its cues if it has any), also within budget — so an old memory that answers
+        the whole question still competes. Each candidate's BM25 is scaled by its coverage
+        (reported in ``scores["coverage"]``) before ranking.
         """
         if limit <= 0:
             return []
