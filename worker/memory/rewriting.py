@@ -70,6 +70,10 @@ place."""
 
 MAX_FORM_GAP = 2
 
+MAX_FORM_TOKENS = 64
+"""Words of the text looked at for its question's form (a long message is searched with its
+first words, like ``MAX_QUERY_WORDS``); bounds the work per query."""
+
 RELATIVE_TIMES: frozenset[str] = frozenset({"next", "last", "this", "coming", "past"})
 TIME_UNITS: frozenset[str] = frozenset({"week", "month", "year", "weekend", "time"})
 """A question's "next week", "last year" only place it in time: they become the date marker,
@@ -88,8 +92,8 @@ QUESTION_WORDS: frozenset[str] = frozenset({
 def rewrite_query(text: str) -> SearchTerms:
     """The terms to search for to answer ``text`` (see the module docstring)."""
     tokens = tokenize(text)
-    cues = _cues(tokens)
-    timed = _relative_times(tokens)
+    cues = _cues(tokens[:MAX_FORM_TOKENS])
+    timed = _relative_times(tokens[:MAX_FORM_TOKENS])
     if timed and ANSWER_WHEN not in cues:
         cues.append(ANSWER_WHEN)
     words: list[str] = []
