@@ -3,11 +3,12 @@
 Each benchmark measures greenroom and its baseline side by side in this run and prints one
 Markdown table; the tables go to stdout and, together, to ``bench/results.md`` (with the
 machine and the date), which ``bench/README.md`` quotes. Names: ``gateway``, ``crash``,
-``cold_start``, ``memory``, ``ttft``, ``concurrency``, ``prompt_cache``, ``long_message``,
-``cancel``, ``slow_reader``, ``reload`` (default: all, in that order; ``prompt_cache`` needs a
-llama.cpp server and skips without one, see ``bench/prompt_cache_bench.py``). Every benchmark
-binds loopback only and is bounded in time; they take about six minutes on two cores, most of
-it the 60-second concurrency run and the 100k memory store.
+``cold_start``, ``memory``, ``memory_recall``, ``ttft``, ``concurrency``, ``prompt_cache``,
+``long_message``, ``cancel``, ``slow_reader``, ``reload`` (default: all, in that order;
+``prompt_cache`` needs a llama.cpp server and skips without one, see
+``bench/prompt_cache_bench.py``). Every benchmark binds loopback only and is bounded in time;
+they take about six minutes on two cores, most of it the 60-second concurrency run and the
+100k memory store.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bench import (
     gateway_bench,
     long_message_bench,
     memory_bench,
+    memory_recall,
     prompt_cache_bench,
     reload_bench,
     slow_reader_bench,
@@ -51,6 +53,7 @@ BENCHES: dict[str, Callable[[], Awaitable[str]]] = {
     "crash": crash_bench.run,
     "cold_start": cold_start_bench.run,
     "memory": _memory,
+    "memory_recall": memory_recall.run,
     "ttft": ttft_greenroom.run,
     "concurrency": concurrency_bench.run,
     "prompt_cache": prompt_cache_bench.run,

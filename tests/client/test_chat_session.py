@@ -208,7 +208,7 @@ async def test_why_explains_each_part_of_a_turn(session: tuple[ChatSession, io.S
     await run(chat, out, "You stupid idiot, what is my dog called?")
     why = await run(chat, out, "/why")
     for part in ("read as    hostile", '"idiot"', "vitals ", "cortisol", "mood ",
-                 "memories   1 found", "its words matched", "lorebook ", "history    kept 1 of 1",
+                 "memories   2 found", "its words matched", "lorebook ", "history    kept 1 of 1",
                  "generation scripted"):
         assert part in why, part
 

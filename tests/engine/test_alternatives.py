@@ -33,6 +33,15 @@ def live(engine: CharacterEngine) -> str:
     return json.dumps(content, sort_keys=True, ensure_ascii=False)
 
 
+def without_memory_ids(state: str) -> str:
+    """``live`` state without the memories' ids: a reply kept without an outcome is
+    re-derived, and its memories get fresh ids (ids are never reused)."""
+    content = json.loads(state)
+    for memory in content["memories"]:
+        del memory["id"]
+    return json.dumps(content, sort_keys=True, ensure_ascii=False)
+
+
 async def three_replies(engine: CharacterEngine, clock: ManualClock) -> list[str]:
     """Turn 1, then turn 2 answered three times (30 s apart, so each reply leaves a
     different state behind); returns the live state after each of turn 2's replies."""
@@ -238,7 +247,7 @@ async def test_an_export_without_outcomes_still_imports_and_selects(
     copy = open_engine(sensitive_character(), data_dir=tmp_path / "b")
     copy.select_alternative(0)
     # Re-derived with the same vitals settings: the same state, relationship and memories.
-    assert live(copy) == states[0]
+    assert without_memory_ids(live(copy)) == without_memory_ids(states[0])
 
 
 async def test_a_schema_1_database_is_migrated_and_its_old_alternatives_select(
@@ -255,7 +264,7 @@ async def test_a_schema_1_database_is_migrated_and_its_old_alternatives_select(
     reopened = open_engine(sensitive_character())
     assert [r["current"] for r in reopened.alternatives()] == [False, False, True]
     reopened.select_alternative(1)
-    assert live(reopened) == states[1]
+    assert without_memory_ids(live(reopened)) == without_memory_ids(states[1])
     reopened.select_alternative(2)  # kept by this greenroom, with its outcome
     assert live(reopened) == states[2]
     reopened.close()

@@ -5,6 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
+# The engine's fixtures, for the memory tests that go through whole turns.
+from tests.engine.conftest import clock, open_engine  # noqa: F401
 from worker.memory.models import MemoryKind, NewMemory
 from worker.memory.store import MemoryStore
 

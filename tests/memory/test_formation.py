@@ -1,22 +1,28 @@
-"""Formation: which turns leave which memories, with what kind, importance and fields."""
+"""Formation: which turns leave which semantic memories, with what kind, importance and
+fields (the episodes every turn also forms are ``test_episodes``')."""
 
 from __future__ import annotations
 
 import pytest
 
 from worker.memory.formation import MAX_MEMORIES_PER_TURN, form_memories
-from worker.memory.models import NewMemory
+from worker.memory.models import EPISODIC_KINDS, NewMemory
 
 NOW = 1_700_000_000.0
+
+
+def semantic(memories: list[NewMemory]) -> list[NewMemory]:
+    return [m for m in memories if m.kind not in EPISODIC_KINDS]
 
 
 def formed(
     message: str, *, reply: str = "", valence: float = 0.0, arousal: float = 0.2
 ) -> list[NewMemory]:
-    return form_memories(
+    """The semantic memories of a turn of user Sam."""
+    return semantic(form_memories(
         user_message=message, reply=reply, valence=valence, arousal=arousal, turn_id=7,
         now=NOW, user="Sam",
-    )
+    ))
 
 
 @pytest.mark.parametrize(
@@ -85,7 +91,7 @@ def test_a_question_about_something_else_is_less_important() -> None:
     ["hi", "Hello! How are you?", "what's up?", "I'm fine, thanks", "lol ok", "I like it",
      "my day was fine", "I'm a bit tired", "thanks!", "", "   ", "?!"],
 )
-def test_small_talk_forms_nothing(message: str) -> None:
+def test_small_talk_forms_no_semantic_memory(message: str) -> None:
     assert formed(message) == []
 
 
@@ -132,10 +138,10 @@ def test_every_memory_carries_the_turn_time_user_valence_and_original_words() ->
 
 
 def test_a_blank_user_name_is_written_as_user() -> None:
-    [memory] = form_memories(
+    [memory] = semantic(form_memories(
         user_message="My dog is called Biscuit", reply="", valence=0, arousal=0, turn_id=1,
         now=NOW, user=" ",
-    )
+    ))
     assert memory.text == "User's dog is called Biscuit."
 
 

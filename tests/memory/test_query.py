@@ -25,13 +25,13 @@ def test_stopwords_are_dropped_and_content_words_kept_in_order() -> None:
 
 
 def test_related_terms_expand_common_paraphrases() -> None:
-    expansions = search_terms("my pet's name").expansions
-    assert {"dog", "cat", "called", "named"} <= set(expansions)
+    expansions = search_terms("my puppy's name").expansions
+    assert {"dog", "called", "named"} <= set(expansions)
 
 
 def test_plural_and_inflected_words_find_their_related_terms() -> None:
     assert "job" in search_terms("works").expansions
-    assert "dog" in search_terms("pets").expansions
+    assert "sibling" in search_terms("sisters").expansions
 
 
 def test_every_term_is_a_quoted_string_joined_by_or() -> None:

@@ -1,4 +1,5 @@
-"""A memory from turn 3 of 50 is found by a paraphrase among 100,000 generated memories."""
+"""A memory from turn 3 of 50 is found by a paraphrase among 100,000 generated memories
+(the planted turn stores what a turn stores: its fact and its episodes)."""
 
 from __future__ import annotations
 
@@ -19,29 +20,32 @@ GENERATED = 100_000
 
 
 @pytest.fixture(scope="module")
-def large_store() -> Iterator[tuple[MemoryStore, int]]:
-    """100k generated memories over 50 turns, with the user's dog named in turn 3."""
+def large_store() -> Iterator[tuple[MemoryStore, int, int]]:
+    """100k generated memories over 50 turns, with the user's dog named in turn 3: the
+    store, the fact's id, and how many memories turn 3 formed."""
     conn = sqlite3.connect(":memory:")
     store = MemoryStore(conn)
     generated = synthetic_memories(GENERATED, seed=1234, start=START, end=END, turns=TURNS)
     before_turn_3 = [m for m in generated if m.turn_id < 3]
     store.add_many(before_turn_3)
-    [planted] = form_memories(
+    fact, *episodes = form_memories(
         user_message="Oh, and my dog is called Biscuit.", reply="What a lovely name!",
         valence=0.3, arousal=0.3, turn_id=3, now=START + 2 * TURN_SECONDS, user="Sam",
     )
-    planted_id = store.add(planted)
+    assert fact.kind == "fact" and [m.kind for m in episodes] == ["message", "reply"]
+    planted_id = store.add(fact)
+    store.add_many(episodes)
     store.add_many(generated[len(before_turn_3):])
     conn.commit()
-    yield store, planted_id
+    yield store, planted_id, 1 + len(episodes)
     conn.close()
 
 
 def test_the_store_holds_the_generated_memories_and_the_planted_one(
-    large_store: tuple[MemoryStore, int],
+    large_store: tuple[MemoryStore, int, int],
 ) -> None:
-    store, _ = large_store
-    assert store.count() == GENERATED + 1
+    store, _, planted = large_store
+    assert store.count() == GENERATED + planted
 
 
 @pytest.mark.parametrize(
@@ -55,8 +59,8 @@ def test_the_store_holds_the_generated_memories_and_the_planted_one(
     ],
 )
 def test_a_paraphrased_query_finds_the_planted_memory_in_the_top_3(
-    large_store: tuple[MemoryStore, int], query: str
+    large_store: tuple[MemoryStore, int, int], query: str
 ) -> None:
-    store, planted_id = large_store
+    store, planted_id, _ = large_store
     hits = store.search(query, 3, now=END)
     assert planted_id in [hit.id for hit in hits], [hit.text for hit in hits]

@@ -242,3 +242,38 @@ def test_editing_a_memory_with_plain_sql_keeps_the_index_in_step(
     conn.execute("UPDATE memories SET text = 'Sam lives in Lisbon.' WHERE id = ?", (memory_id,))
     assert store.search("Porto", now=NOW) == []
     assert [h.id for h in store.search("Lisbon", now=NOW)] == [memory_id]
+
+
+def test_the_id_of_a_deleted_memory_is_never_handed_out_again(store: MemoryStore) -> None:
+    store.add(memory("Sam lives in Porto.", turn_id=1))
+    last = store.add(memory("Sam loves jazz.", turn_id=2))
+    store.delete_of_turn(2)
+    assert store.add(memory("Sam hates mornings.", turn_id=3)) == last + 1
+
+
+def test_reserved_ids_are_skipped_by_new_memories(store: MemoryStore) -> None:
+    store.reserve_ids(40)
+    assert store.add(memory("Sam lives in Porto.")) == 41
+    store.reserve_ids(10)  # never lowers what is reserved
+    assert store.add(memory("Sam loves jazz.")) == 42
+
+
+def test_a_search_for_some_users_ranks_only_their_memories(store: MemoryStore) -> None:
+    """Forty better matches about bob must not push sam's one memory out of a short list."""
+    for n in range(40):
+        store.add(memory(f"Bob's garden has {n} roses.", user="bob"))
+    store.add(memory("The garden roses bloom in June.", user=""))
+    store.add(memory("Sam's garden has one rose.", user="sam"))
+    hits = store.search("How are the roses in the garden?", 5, now=NOW, users=("sam", ""))
+    assert {hit.user for hit in hits} == {"sam", ""}
+    assert len(hits) == 2
+    unfiltered = store.search("How are the roses in the garden?", 5, now=NOW)
+    assert "sam" not in {hit.user for hit in unfiltered}
+
+
+def test_a_users_search_without_searchable_words_keeps_theirs(store: MemoryStore) -> None:
+    store.add(memory("Sam likes tea.", user="sam", created_at=NOW - DAY))
+    for n in range(3):
+        store.add(memory(f"Bob note {n}.", user="bob"))
+    [hit] = store.search("?", 5, now=NOW, users=("sam",))
+    assert hit.user == "sam"

@@ -11,8 +11,9 @@ Each JSON column holds one record type of ``worker.engine.turn_rows`` (or the st
 relationship, a turn's record, a reply's trace) as canonical JSON, and is read back with that
 type's decoder: a row that does not match its type is an error, never a half-read value.
 
-The tables and their versions are ``worker.engine.database_schema``'s; opening a database
-migrates it (or refuses one from a newer greenroom).
+The tables and their versions are ``worker.engine.database_schema``'s (the memory tables
+``worker.memory.schema``'s); opening a database migrates both (or refuses one from a newer
+greenroom).
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from worker.engine.canonical import canonical_json
 from worker.engine.database_schema import migrate_schema
 from worker.engine.relationship import Relationship
 from worker.engine.state import EngineState
+from worker.engine.turn_memories import StoredConversation
 from worker.engine.turn_record import TurnRecord
 from worker.engine.turn_rows import Alternative, Exchange, ReplyOutcome, TurnRow
 from worker.engine.turn_trace import TurnTrace
+from worker.memory.migration import migrate_memories
 from worker.memory.models import StoredMemory
 
 DATABASE_NAME: Final = "character.db"
@@ -67,6 +70,7 @@ class CharacterDatabase:
         self.character_id = character_id
         if migrate:
             migrate_schema(conn, character_id=character_id)
+            migrate_memories(conn, StoredConversation(conn))
 
     @property
     def path(self) -> Path:

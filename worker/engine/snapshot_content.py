@@ -107,3 +107,8 @@ def restore_content(db: CharacterDatabase, memory: MemoryStore, content: History
         db.put_relationship(relationship)
     memory.clear()
     memory.restore(content.memories)
+    # Memories kept with the alternatives may come back (select); no new memory may take
+    # their ids, also when this database never held them (an import).
+    memory.reserve_ids(max((m.id for entry in content.turns for alternative in entry.alternatives
+                            if alternative.outcome is not None
+                            for m in alternative.outcome.memories), default=0))

@@ -55,8 +55,8 @@ def commit_turn(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *, reply: st
         if start.moves_state:
             db.write_state(plan.state_after)
         db.put_relationship(plan.relationship_after)
-        for memory in formed:
-            c.memory.add(memory)
+        # Its facts and its episodes (every sentence said): one statement for them all.
+        c.memory.add_many(formed)
         if sent is None:
             c.prompts.forget(start.user)
         else:

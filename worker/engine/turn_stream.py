@@ -56,6 +56,7 @@ from worker.engine.results import GenerationStarted, PartialReply, TurnResult, T
 from worker.engine.trace_lookup import current_trace, session_settings
 from worker.engine.turn_commit import commit_turn
 from worker.engine.turn_prepare import (
+    SHARED_USER,
     TurnPlan,
     TurnStart,
     current_mood,
@@ -209,7 +210,8 @@ async def recall(c: OpenCharacter, start: TurnStart
     ``MEMORIES_PER_TURN`` of ``RECALL_POOL``, see ``recalled_for``: about this user first,
     then shared, never another user's), and the memories its prompt gets: of those, the
     ones formed before it that matched (``relevant_memories``)."""
-    pool = await c.memory.search_hybrid(start.user_message, RECALL_POOL, now=start.now)
+    pool = await c.memory.search_hybrid(start.user_message, RECALL_POOL, now=start.now,
+                                        users=(start.user, SHARED_USER))
     hits = recalled_for(pool, user=start.user, turn_id=start.turn_id,
                         limit=MEMORIES_PER_TURN)
     return hits, relevant_memories(hits, turn_id=start.turn_id, user=start.user)

@@ -1,7 +1,11 @@
 """Memory formation: what one turn leaves behind worth remembering (pure, deterministic).
 
 No model, no clock, no I/O: the same turn always forms the same memories, in the same
-order. From the user's message, clause by clause (``formation_rules.CLAUSE_RULES``):
+order: first the semantic memories the rules recognise (below), then the turn's episodes —
+every sentence of the message and of the reply, word for word (``worker.memory.episodes``),
+so nothing said is lost to search.
+
+From the user's message, clause by clause (``formation_rules.CLAUSE_RULES``):
 
 * facts they shared — their name, names of pets and people, where they live or come from,
   their work and studies, birthdays, "my X is Y", statements with a date ("my exam is on
@@ -22,14 +26,16 @@ and from the turn as a whole:
 In an emotionally strong turn every other memory gets +0.1 importance (capped at 1). Each
 memory carries the turn's valence, ``now`` and ``turn_id``. Texts are third person ("Sam's
 dog is called Biscuit."); ``source`` keeps the user's own sentence. Small talk ("hi", "how
-are you?", "I'm fine", "I like it") forms nothing. At most ``MAX_MEMORIES_PER_TURN`` are
-formed, and only the first ``MAX_MESSAGE_CHARS`` of each message are read.
+are you?", "I'm fine", "I like it") forms no semantic memory. At most
+``MAX_MEMORIES_PER_TURN`` semantic memories are formed, from the first ``MAX_MESSAGE_CHARS``
+of each message; the episodes cover all of it.
 """
 
 from __future__ import annotations
 
 import re
 
+from worker.memory.episodes import form_episodes
 from worker.memory.formation_rules import (
     CLAUSE_RULES,
     DATE_EXPRESSION,
@@ -44,6 +50,7 @@ from worker.memory.formation_rules import (
 from worker.memory.models import MemoryKind, NewMemory
 from worker.memory.person import conjugate_third_person, possessive, swap_pronouns, third_person
 from worker.memory.query import STOPWORDS, tokenize
+from worker.memory.sentences import sentences
 
 MAX_MEMORIES_PER_TURN = 8
 MAX_MESSAGE_CHARS = 2000
@@ -56,7 +63,6 @@ EMOTIONAL_BONUS = 0.1
 REPLY_PROMISE_IMPORTANCE = 0.6
 MAX_QUOTE_CHARS = 160
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 # Split a sentence into clauses at punctuation, "but"/"because"/"so", and "and" when a new
 # first-person clause follows ("I live in Porto and I work as a nurse"). A comma splits only
 # before a lower-case word, so "Lisbon, Portugal" and "May 5, 1990" stay whole.
@@ -81,7 +87,8 @@ def form_memories(
     now: float,
     user: str,
 ) -> list[NewMemory]:
-    """The memories one turn forms, in message order (see the module docstring for rules).
+    """The memories one turn forms: the semantic ones in message order (see the module
+    docstring for rules), then its episodes.
 
     ``valence`` is clamped to -1..1 and ``arousal`` to 0..1; ``now`` (unix seconds) becomes
     every memory's ``created_at``; ``user`` names the subject of the memory texts (blank →
@@ -95,7 +102,7 @@ def form_memories(
     bonus = EMOTIONAL_BONUS if emotional else 0.0
 
     formed: list[tuple[str, MemoryKind, float, str]] = []
-    for sentence in _sentences(user_message[:MAX_MESSAGE_CHARS]):
+    for sentence in sentences(user_message[:MAX_MESSAGE_CHARS]):
         formed.extend(_from_sentence(sentence, subject))
     if emotional and _has_content(user_message):
         formed.append(_emotional_moment(user_message, subject, valence, arousal, intensity))
@@ -126,11 +133,11 @@ def form_memories(
         )
         if len(memories) == MAX_MEMORIES_PER_TURN:
             break
-    return memories
-
-
-def _sentences(message: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(message) if s.strip()]
+    quoted = {m.source for m in memories if m.kind == "question"}
+    return memories + form_episodes(
+        user_message=user_message, reply=reply, valence=valence, turn_id=turn_id, now=now,
+        user=user, kept_whole=quoted,
+    )
 
 
 def _clauses(sentence: str) -> list[str]:

@@ -11,8 +11,12 @@ from typing import Literal
 
 import msgspec
 
-MemoryKind = Literal["fact", "preference", "promise", "question", "emotion", "summary"]
-"""``summary`` is for memories a model wrote; the deterministic formation never produces it."""
+MemoryKind = Literal[
+    "fact", "preference", "promise", "question", "emotion", "summary", "message", "reply"
+]
+"""``message`` and ``reply`` are episodic: one sentence the user (``message``) or the
+character (``reply``) said, kept word for word. The others are semantic: what a rule (or, for
+``summary``, a model; the deterministic formation never writes it) made of what was said."""
 
 MEMORY_KINDS: tuple[MemoryKind, ...] = (
     "fact",
@@ -21,7 +25,11 @@ MEMORY_KINDS: tuple[MemoryKind, ...] = (
     "question",
     "emotion",
     "summary",
+    "message",
+    "reply",
 )
+
+EPISODIC_KINDS: frozenset[MemoryKind] = frozenset({"message", "reply"})
 
 
 class NewMemory(msgspec.Struct, frozen=True):
@@ -29,8 +37,8 @@ class NewMemory(msgspec.Struct, frozen=True):
 
     ``importance`` is in 0..1, ``valence`` in -1..1, ``created_at`` in unix seconds,
     ``turn_id`` the turn that formed it. ``text`` is the normalised third-person form
-    ("Sam's dog is called Biscuit."); ``source`` keeps the user's own words so both are
-    searchable.
+    ("Sam's dog is called Biscuit.", or ``Sam said: "…"`` for an episode); ``source`` keeps
+    the words as they were said, so both are searchable.
     """
 
     text: str
@@ -67,8 +75,9 @@ class MemoryHit(msgspec.Struct, frozen=True):
     """One search result.
 
     ``score`` is the combined score (see ``worker.memory.ranking``); ``scores`` holds the
-    components it was computed from, each in 0..1 except ``bm25`` (FTS5's raw value, lower is
-    better, absent when the text did not match): ``relevance``, ``recency``, ``importance``
+    components it was computed from, each in 0..1 except ``bm25`` (FTS5's value, lower is
+    better, absent when the text did not match; for a ``reply`` scaled by
+    ``worker.memory.store.BM25_SCALE_BY_KIND``): ``relevance``, ``recency``, ``importance``
     and, in hybrid search, ``vector``.
     """
 

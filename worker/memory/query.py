@@ -52,10 +52,13 @@ class SearchTerms:
 
     ``concepts[i]`` is one content word of the user's text followed by its expansions (a
     term appears in one concept only, the first that brought it); at most
-    ``MAX_QUERY_TERMS`` terms in all, the user's own words first.
+    ``MAX_QUERY_TERMS`` terms in all, the user's own words first. ``cues`` are terms the
+    question's form implies rather than its words ("when …?" → a date marker, see
+    ``worker.memory.rewriting``): any of them helps a match, none is required.
     """
 
     concepts: tuple[tuple[str, ...], ...]
+    cues: tuple[str, ...] = ()
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -69,27 +72,33 @@ class SearchTerms:
 
     @property
     def all_terms(self) -> tuple[str, ...]:
-        return self.words + self.expansions
+        return self.words + self.expansions + self.cues
 
     def fts_query(self) -> str | None:
         """Any term: ``"a" OR "b" OR …``; ``None`` when the text had no searchable word."""
-        terms = self.all_terms
-        if not terms:
+        if not self.all_terms:
             return None
-        return " OR ".join(_quoted(term) for term in terms)
+        return " OR ".join(_quoted(term) for term in self.all_terms)
 
     def fts_all_concepts_query(self) -> str | None:
-        """Every concept: ``("a" OR "a2") AND ("b" OR …)``; ``None`` for fewer than two.
+        """Every concept: ``("a" OR "a2") AND ("b" OR …)``, the cues (any of them) one more
+        concept; ``None`` for fewer than two.
 
         Same terms as ``fts_query``, so FTS5's ``bm25()`` gives a row the same value under
         both (it sums over the query's phrases, whatever the operators between them).
         """
-        if len(self.concepts) < 2:
+        groups = self.groups
+        if len(groups) < 2:
             return None
         return " AND ".join(
-            "(" + " OR ".join(_quoted(term) for term in concept) + ")"
-            for concept in self.concepts
+            "(" + " OR ".join(_quoted(term) for term in group) + ")" for group in groups
         )
+
+    @property
+    def groups(self) -> tuple[tuple[str, ...], ...]:
+        """The concepts, then the cues as one more (when there are any): what a memory
+        answering the whole question matches one term of each."""
+        return (*self.concepts, self.cues) if self.cues else self.concepts
 
 
 def _quoted(term: str) -> str:

@@ -7,10 +7,15 @@ embedder, which are ``async`` and await it *before* touching the database.
 
 Search (see ``worker.memory.ranking`` for the formula):
 
-* ``search`` — FTS5 BM25 over the normalised text and the user's words, the query built
-  safely by ``worker.memory.query``; the best ``candidate_limit`` matches by BM25 are
-  rescored with recency and importance. A query with no searchable word returns the
-  memories best by recency and importance alone (an exact threshold walk over two indexes).
+* ``search`` — FTS5 BM25 over the normalised text, the words as said and the extra index
+  words (``worker.memory.index_terms``), the question rewritten into the terms of the
+  statements that answer it (``worker.memory.rewriting``) and written safely by
+  ``worker.memory.query``; the best ``candidate_limit`` matches by BM25 are rescored with
+  recency and importance, their BM25 first scaled by the share of the question they cover
+  (``worker.memory.coverage``) and, for the character's own words, by
+  ``BM25_SCALE_BY_KIND``; a hit keeping the same words of the same turn as a better one is
+  left out. A query with no searchable word returns the memories best by recency and
+  importance alone (an exact threshold walk over two indexes).
 * ``search_hybrid`` — with an embedder, BM25 candidates ∪ the ``vector_k`` nearest stored
   vectors, all scored with both relevance and vector similarity. Without one it *is*
   ``search``, and nothing touches the network. If embedding the query fails, the failure is
@@ -27,26 +32,50 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import cast
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Final, cast
 
 import structlog
 
 from worker.backends.base import BackendError, Embedder
-from worker.memory.errors import InvalidMemory
+from worker.memory.coverage import Coverage
+from worker.memory.errors import InvalidMemory, MemoryFormatError
+from worker.memory.index_terms import index_terms
 from worker.memory.models import MEMORY_KINDS, MemoryHit, MemoryKind, NewMemory, StoredMemory
-from worker.memory.query import SearchTerms, search_terms
+from worker.memory.query import SearchTerms
 from worker.memory.ranking import Candidate, Ranked, Ranking, RankingWeights, rank, recency
-from worker.memory.schema import SCHEMA, SOURCE_COLUMN_WEIGHT
+from worker.memory.rewriting import rewrite_query
+from worker.memory.schema import (
+    MEMORY_SCHEMA_VERSION,
+    SOURCE_COLUMN_WEIGHT,
+    TERMS_COLUMN_WEIGHT,
+    create_schema,
+    stored_version,
+)
 from worker.memory.vectors import VectorMatrix, decode_vector, encode_vector
 
 log = structlog.get_logger(__name__)
 
 _COLUMNS = "id, text, source, kind, importance, valence, created_at, turn_id, user_name"
 _M_COLUMNS = ", ".join(f"m.{column.strip()}" for column in _COLUMNS.split(","))
-_RANK_FUNCTION = f"bm25(1.0, {SOURCE_COLUMN_WEIGHT})"
+_RANK_FUNCTION = f"bm25(1.0, {SOURCE_COLUMN_WEIGHT}, {TERMS_COLUMN_WEIGHT})"
+_INSERT = (
+    "INSERT INTO memories(text, source, terms, kind, importance, valence, created_at, turn_id,"
+    " user_name, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_WITH_ID = (
+    "INSERT INTO memories(id, text, source, terms, kind, importance, valence, created_at,"
+    " turn_id, user_name, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 Row = tuple[int, str, str, str, float, float, float, int, str]
+Match = tuple[Row, float, float]
+"""A text match: its row, the BM25 it ranks with, the share of the question it covers."""
+
+BM25_SCALE_BY_KIND: dict[str, float] = {"reply": 0.5}
+"""A kind's BM25 counts for this share of FTS5's value: a sentence the character said
+itself (often echoing the user) is weaker evidence of what the user told it than the user's
+own words, and a short echo would otherwise outscore the sentence it echoes."""
 
 _MIN_ROWID = -(2**63)
 
@@ -59,6 +88,9 @@ class MemoryStore:
     ``search``), which is what keeps a search's cost flat as the store grows; ``vector_k``
     is how many nearest vectors join them in hybrid search. Not thread-safe: use it from the
     thread that owns ``conn``.
+
+    A database without memory tables gets them; one whose memory tables are of another
+    version raises ``MemoryFormatError`` (``worker.memory.migration`` upgrades older ones).
     """
 
     def __init__(
@@ -79,8 +111,11 @@ class MemoryStore:
         self._vector_k = vector_k
         self._matrix: VectorMatrix | None = None
         self._matrix_key: tuple[int | None, int] | None = None
-        for statement in SCHEMA:
-            conn.execute(statement)
+        version = stored_version(conn)
+        if version is None:
+            create_schema(conn)
+        elif version != MEMORY_SCHEMA_VERSION:
+            raise MemoryFormatError(version)
 
     @property
     def embedder(self) -> Embedder | None:
@@ -103,14 +138,7 @@ class MemoryStore:
         """
         for memory in memories:
             _validate(memory)
-        self._conn.executemany(
-            "INSERT INTO memories(text, source, kind, importance, valence, created_at, turn_id,"
-            " user_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (m.text, m.source, m.kind, m.importance, m.valence, m.created_at, m.turn_id, m.user)
-                for m in memories
-            ],
-        )
+        self._conn.executemany(_INSERT, [_row(m, embedding=None) for m in memories])
         return len(memories)
 
     async def add_with_embedding(self, memory: NewMemory) -> int:
@@ -177,15 +205,18 @@ class MemoryStore:
                 raise InvalidMemory(f"memory id {memory.id} appears twice in the restored set")
             seen.add(memory.id)
         self.clear()
-        self._conn.executemany(
-            f"INSERT INTO memories({_COLUMNS}, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    m.id, m.text, m.source, m.kind, m.importance, m.valence, m.created_at,
-                    m.turn_id, m.user, None if m.embedding is None else encode_vector(m.embedding),
-                )
-                for m in memories
-            ],
+        insert_with_ids(self._conn, memories)
+
+    def reserve_ids(self, through: int) -> None:
+        """Never hand out an id up to ``through`` to a new memory (ids of memories kept
+        aside, e.g. with a reply that may be chosen again, that this database never held)."""
+        self._conn.execute(
+            "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'memories'", (through,)
+        )
+        self._conn.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'memories', ?"
+            " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'memories')",
+            (through,),
         )
 
     # -- reading -------------------------------------------------------------------------
@@ -209,8 +240,12 @@ class MemoryStore:
             for row in rows
         )
 
-    def search(self, query: str, limit: int = 5, *, now: float) -> list[MemoryHit]:
-        """The ``limit`` best memories for ``query`` at time ``now`` (unix seconds).
+    def search(self, query: str, limit: int = 5, *, now: float,
+               users: Collection[str] | None = None) -> list[MemoryHit]:
+        """The ``limit`` best memories for ``query`` at time ``now`` (unix seconds); with
+        ``users``, only memories about one of them (``""``: shared ones) compete, so others'
+        memories never crowd theirs out. (A query without a searchable word then ranks the
+        ``USERLESS_WIDENING`` × ``limit`` newest/most important and keeps theirs.)
 
         Lexical: BM25 + recency + importance (``Ranking.lexical``). A query without a
         searchable word (empty, only stopwords or punctuation) ranks by recency and
@@ -219,37 +254,48 @@ class MemoryStore:
         Candidates are the ``candidate_limit`` best by BM25 among the rows matching *any*
         query term. When more than ``match_budget`` rows match, that ranking is taken over
         the newest ``match_budget`` of them, and joined by the ``candidate_limit`` best rows
-        matching *every* concept of the query (each word or one of its related terms), also
-        within budget — so an old memory that answers the whole question still competes.
+        matching *every* concept of the query (each word or one of its related terms, and
+        one of its cues if it has any), also within budget — so an old memory that answers
+        the whole question still competes. Each candidate's BM25 is scaled by its coverage
+        (reported in ``scores["coverage"]``) before ranking.
         """
         if limit <= 0:
             return []
-        terms = search_terms(query)
+        terms = rewrite_query(query)
         if not terms.all_terms:
-            return self._recent_and_important(limit, now=now)
-        rows = self._bm25_candidates(terms)
-        candidates = [_candidate(row, bm25=bm25) for row, bm25 in rows.values()]
-        ranked = self._rank(candidates, now=now, weights=self._ranking.lexical, limit=limit)
-        return _hits(ranked, {memory_id: row for memory_id, (row, _) in rows.items()})
+            if users is None:
+                return self._recent_and_important(limit, now=now)
+            wide = self._recent_and_important(limit * USERLESS_WIDENING, now=now)
+            return [hit for hit in wide if hit.user in users][:limit]
+        matches = _about(self._bm25_candidates(terms), users)
+        rows = {memory_id: row for memory_id, (row, _, _) in matches.items()}
+        candidates = [_candidate(row, bm25=bm25) for row, bm25, _ in matches.values()]
+        ranked = self._rank(candidates, now=now, weights=self._ranking.lexical,
+                            limit=len(candidates))
+        return _hits(_distinct(ranked, rows)[:limit], rows,
+                     coverage={memory_id: share for memory_id, (_, _, share) in matches.items()})
 
-    async def search_hybrid(self, query: str, limit: int = 5, *, now: float) -> list[MemoryHit]:
+    async def search_hybrid(self, query: str, limit: int = 5, *, now: float,
+                            users: Collection[str] | None = None) -> list[MemoryHit]:
         """``search`` fused with vector similarity (``Ranking.hybrid``) when there is an embedder.
 
         Without an embedder, for a blank query, or when embedding the query fails (logged as
         ``memory_embedding_failed``), this returns exactly what ``search`` returns.
         """
         if self._embedder is None or limit <= 0 or not query.strip():
-            return self.search(query, limit, now=now)
+            return self.search(query, limit, now=now, users=users)
         vectors = await self._embed([query], purpose="query")
         if not vectors:
-            return self.search(query, limit, now=now)
+            return self.search(query, limit, now=now, users=users)
         query_vector = vectors[0]
         matrix = self._vector_matrix(len(query_vector))
         nearest = dict(matrix.top(query_vector, self._vector_k))
-        lexical = self._bm25_candidates(search_terms(query))
+        lexical = _about(self._bm25_candidates(rewrite_query(query)), users)
         cosines = nearest | matrix.cosine_of(query_vector, lexical.keys() - nearest.keys())
-        rows = {memory_id: row for memory_id, (row, _) in lexical.items()}
+        rows = {memory_id: row for memory_id, (row, _, _) in lexical.items()}
         rows |= self._rows_by_id(nearest.keys() - rows.keys())
+        if users is not None:
+            rows = {memory_id: row for memory_id, row in rows.items() if row[8] in users}
         candidates = [
             _candidate(
                 row,
@@ -258,22 +304,16 @@ class MemoryStore:
             )
             for memory_id, row in rows.items()
         ]
-        ranked = self._rank(candidates, now=now, weights=self._ranking.hybrid, limit=limit)
-        return _hits(ranked, rows)
+        ranked = self._rank(candidates, now=now, weights=self._ranking.hybrid,
+                            limit=len(candidates))
+        return _hits(_distinct(ranked, rows)[:limit], rows,
+                     coverage={memory_id: share for memory_id, (_, _, share) in lexical.items()})
 
     # -- internals -----------------------------------------------------------------------
 
     def _insert(self, memory: NewMemory, *, embedding: Sequence[float] | None) -> int:
         _validate(memory)
-        cursor = self._conn.execute(
-            "INSERT INTO memories(text, source, kind, importance, valence, created_at, turn_id,"
-            " user_name, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                memory.text, memory.source, memory.kind, memory.importance, memory.valence,
-                memory.created_at, memory.turn_id, memory.user,
-                None if embedding is None else encode_vector(embedding),
-            ),
-        )
+        cursor = self._conn.execute(_INSERT, _row(memory, embedding=embedding))
         return int(cast(int, cursor.lastrowid))
 
     def _rank(
@@ -284,19 +324,22 @@ class MemoryStore:
             limit=limit,
         )
 
-    def _bm25_candidates(self, terms: SearchTerms) -> dict[int, tuple[Row, float]]:
-        """The best BM25 matches for ``terms``: id → (row, bm25); see ``search`` for bounds."""
+    def _bm25_candidates(self, terms: SearchTerms) -> dict[int, Match]:
+        """The best BM25 matches for ``terms``: id → match; see ``search`` for bounds."""
         any_term = terms.fts_query()
         if any_term is None:
             return {}
-        found, exhaustive = self._ranked_matches(any_term)
+        coverage = Coverage.of(terms)
+        found, exhaustive = self._ranked_matches(any_term, coverage)
         every_concept = terms.fts_all_concepts_query()
         if not exhaustive and every_concept is not None:
             # Same phrases, so a row found by both queries has the same bm25 in both.
-            found |= self._ranked_matches(every_concept)[0]
+            found |= self._ranked_matches(every_concept, coverage)[0]
         return found
 
-    def _ranked_matches(self, fts_query: str) -> tuple[dict[int, tuple[Row, float]], bool]:
+    def _ranked_matches(
+        self, fts_query: str, coverage: Coverage
+    ) -> tuple[dict[int, Match], bool]:
         """Top ``candidate_limit`` by BM25 among the newest ``match_budget`` matches.
 
         Returns the matches and whether they were ranked among *all* matches. FTS5 must
@@ -318,11 +361,16 @@ class MemoryStore:
                 WHERE memories_fts MATCH ? AND rank MATCH '{_RANK_FUNCTION}' AND rowid > ?
                 ORDER BY rank LIMIT ?
             )
-            SELECT {_M_COLUMNS}, best.rank FROM best JOIN memories AS m ON m.id = best.id
+            SELECT {_M_COLUMNS}, m.terms, best.rank
+            FROM best JOIN memories AS m ON m.id = best.id
             """,
             (fts_query, floor, self._candidate_limit),
         )
-        found = {row[0]: (cast(Row, row[:9]), float(row[9])) for row in cursor}
+        found: dict[int, Match] = {}
+        for row in cursor:
+            share, factor = coverage.scale(f"{row[1]} {row[2]} {row[9]}")
+            bm25 = float(row[10]) * factor * BM25_SCALE_BY_KIND.get(row[3], 1.0)
+            found[row[0]] = (cast(Row, row[:9]), bm25, share)
         return found, floor_row is None
 
     def _rows_by_id(self, ids: Iterable[int]) -> dict[int, Row]:
@@ -404,6 +452,27 @@ class MemoryStore:
         return vectors
 
 
+def insert_with_ids(conn: sqlite3.Connection, memories: Sequence[StoredMemory]) -> None:
+    """Insert ``memories`` with their own ids and vectors, indexed like any other (their
+    index words computed anew). An id still in use raises ``sqlite3.IntegrityError``. Does
+    not validate: for memories that came out of a store."""
+    conn.executemany(
+        _INSERT_WITH_ID,
+        [(m.id, *_row(m, embedding=m.embedding)) for m in memories],
+    )
+
+
+def _row(
+    memory: NewMemory | StoredMemory, *, embedding: Sequence[float] | None
+) -> tuple[object, ...]:
+    """The values of ``_INSERT`` for ``memory``."""
+    return (
+        memory.text, memory.source, index_terms(memory.source or memory.text), memory.kind,
+        memory.importance, memory.valence, memory.created_at, memory.turn_id, memory.user,
+        None if embedding is None else encode_vector(embedding),
+    )
+
+
 def _validate(memory: NewMemory | StoredMemory) -> None:
     problems: list[str] = []
     if memory.kind not in MEMORY_KINDS:
@@ -424,15 +493,52 @@ def _candidate(row: Row, *, bm25: float | None = None, cosine: float | None = No
     return Candidate(id=row[0], created_at=row[6], importance=row[4], bm25=bm25, cosine=cosine)
 
 
-def _hits(ranked: Sequence[Ranked], rows: Mapping[int, Row]) -> list[MemoryHit]:
-    hits: list[MemoryHit] = []
+def _distinct(ranked: Sequence[Ranked], rows: Mapping[int, Row]) -> list[Ranked]:
+    """``ranked`` without the memories that keep the same words of the same turn as one
+    ranked above them (a fact and the episode of the sentence it came from): one slot of the
+    few a search returns is worth more than the same words twice."""
+    seen: set[tuple[int, str]] = set()
+    kept: list[Ranked] = []
     for entry in ranked:
         row = rows[entry.id]
+        said = (row[7], row[2])
+        if row[2] and said in seen:
+            continue
+        seen.add(said)
+        kept.append(entry)
+    return kept
+
+
+def _hits(
+    ranked: Sequence[Ranked], rows: Mapping[int, Row], *,
+    coverage: Mapping[int, float] | None = None,
+) -> list[MemoryHit]:
+    """The hits, with ``coverage`` (the share of the question a text match covered, which
+    scaled its ``bm25``) beside the ranking's components."""
+    hits: list[MemoryHit] = []
+    covered = coverage or {}
+    for entry in ranked:
+        row = rows[entry.id]
+        scores = entry.scores
+        if entry.id in covered:
+            scores = {**scores, "coverage": covered[entry.id]}
         hits.append(
             MemoryHit(
                 id=row[0], text=row[1], source=row[2], kind=cast(MemoryKind, row[3]),
                 importance=row[4], valence=row[5], created_at=row[6], turn_id=row[7],
-                user=row[8], score=entry.score, scores=entry.scores,
+                user=row[8], score=entry.score, scores=scores,
             )
         )
     return hits
+
+
+USERLESS_WIDENING: Final = 4
+"""How many times ``limit`` a user-filtered search without a searchable word looks at."""
+
+
+def _about(matches: dict[int, Match], users: Collection[str] | None) -> dict[int, Match]:
+    """The ``matches`` about one of ``users`` (all of them for ``None``)."""
+    if users is None:
+        return matches
+    return {memory_id: match for memory_id, match in matches.items()
+            if match[0][8] in users}

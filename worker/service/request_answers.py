@@ -184,6 +184,7 @@ class RequestAnswers:
 
 
 def _memory_dict(hit: Any) -> dict[str, Any]:
-    return {"id": hit.id, "text": hit.text, "kind": str(hit.kind), "score": hit.score,
-            "scores": dict(hit.scores), "importance": hit.importance,
+    # ``content`` repeats ``text``: the seed's clients read a memory's words from it.
+    return {"id": hit.id, "text": hit.text, "content": hit.text, "kind": str(hit.kind),
+            "score": hit.score, "scores": dict(hit.scores), "importance": hit.importance,
             "created_at": hit.created_at, "turn_id": getattr(hit, "turn_id", None)}
