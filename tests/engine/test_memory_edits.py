@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from protocol.memories import MAX_MEMORY_CHARS
 from tests.engine.conftest import OpenEngine, chat, exported, regenerate
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.errors import EngineError
-from protocol.memories import MAX_MEMORY_CHARS
 
 
 async def found(engine: CharacterEngine, query: str) -> list[str]:
