@@ -8,6 +8,7 @@ over a different link, so both answer in the same shapes.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Literal, TypeVar
@@ -47,6 +48,17 @@ from protocol.chat import (
 from protocol.errors import ErrorCode, ErrorResponse
 from protocol.generation import GenerationSettings
 from protocol.inspection import PromptRequest, PromptResponse
+from protocol.memories import (
+    AddMemoryRequest,
+    AddMemoryResponse,
+    DeleteMemoryRequest,
+    DeleteMemoryResponse,
+    MemoriesRequest,
+    MemoriesResponse,
+    MemoryEntry,
+    UpdateMemoryRequest,
+    UpdateMemoryResponse,
+)
 from protocol.queries import (
     CharactersRequest,
     CharactersResponse,
@@ -73,7 +85,8 @@ from protocol.snapshots import (
 from protocol.trace import TraceRequest, TraceResponse
 from protocol.unions import message_type_of
 
-P = TypeVar("P", CharactersResponse, SnapshotsResponse)
+P = TypeVar("P", CharactersResponse, SnapshotsResponse, MemoriesResponse)
+Paged = CharactersResponse | SnapshotsResponse | MemoriesResponse
 
 
 class LinkedCharacter:
@@ -162,6 +175,35 @@ class LinkedCharacter:
         request = MemorySearchRequest(query=query, limit=limit)
         return (await call(self._link, request, MemorySearchResponse)).memories
 
+    async def memories(self, *, user: str | None = None) -> list[MemoryEntry]:
+        """Every memory (only ``user``'s when given), fetched page by page."""
+        request = functools.partial(MemoriesRequest, user=user)
+        return [memory async for page in self._pages(request, MemoriesResponse)
+                for memory in page.memories]
+
+    async def memory(self, memory_id: int) -> MemoryEntry | None:
+        page = await call(self._link, MemoriesRequest(memory_id=memory_id), MemoriesResponse)
+        return page.memories[0] if page.memories else None
+
+    async def remember(self, text: str, *, kind: str = "fact",
+                       importance: float | None = None) -> MemoryEntry:
+        request = (AddMemoryRequest(text=text, kind=kind, user=self._link.user)
+                   if importance is None else
+                   AddMemoryRequest(text=text, kind=kind, importance=importance,
+                                    user=self._link.user))
+        return _memory_of(await call(self._link, request, AddMemoryResponse))
+
+    async def update_memory(self, memory_id: int, *, text: str | None = None,
+                            kind: str | None = None,
+                            importance: float | None = None) -> MemoryEntry:
+        request = UpdateMemoryRequest(memory_id=memory_id, text=text, kind=kind,
+                                      importance=importance)
+        return _memory_of(await call(self._link, request, UpdateMemoryResponse))
+
+    async def forget(self, memory_id: int) -> MemoryEntry:
+        request = DeleteMemoryRequest(memory_id=memory_id)
+        return _memory_of(await call(self._link, request, DeleteMemoryResponse))
+
     async def trace(self, turn_index: int | None = None) -> TraceReport:
         response = await call(self._link, TraceRequest(turn_index=turn_index), TraceResponse)
         return TraceReport(
@@ -230,7 +272,8 @@ class LinkedCharacter:
         await self._link.close()
         self._hub.close()
 
-    async def _pages(self, request: Callable[..., CharactersRequest | SnapshotsRequest],
+    async def _pages(self, request: Callable[..., CharactersRequest | SnapshotsRequest
+                                             | MemoriesRequest],
                      expected: type[P]) -> AsyncIterator[P]:
         """Every page of a paged list, from offset 0 until ``next_offset`` is ``None``."""
         offset: int | None = 0
@@ -317,7 +360,18 @@ def prompt_view(response: PromptResponse) -> PromptView:
     )
 
 
-def _next_page(offset: int, page: CharactersResponse | SnapshotsResponse) -> int | None:
+def _memory_of(response: AddMemoryResponse | UpdateMemoryResponse | DeleteMemoryResponse
+               ) -> MemoryEntry:
+    """The memory a successful answer carries (a server always sends it)."""
+    if response.memory is None:
+        raise GreenroomError(
+            PROTOCOL_VIOLATION,
+            f"The server's {message_type_of(type(response))} carries no memory (a server bug:"
+            " report it with the server's version).")
+    return response.memory
+
+
+def _next_page(offset: int, page: Paged) -> int | None:
     """The offset of the page after ``page`` (asked for at ``offset``), ``None`` after the
     last; a ``next_offset`` that does not advance would loop forever: a protocol violation."""
     next_offset = page.next_offset

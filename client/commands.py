@@ -15,7 +15,8 @@ import msgspec
 from protocol.generation import MAX_REPLY_TOKENS, GenerationSettings
 
 CommandName = Literal[
-    "help", "status", "vitals", "mood", "goals", "memory", "save", "load", "snapshots",
+    "help", "status", "vitals", "mood", "goals", "memory", "memories", "remember", "forget",
+    "save", "load", "snapshots",
     "reset", "undo", "regen", "keep", "alternatives", "pick", "why", "set", "show", "prompt",
     "export", "characters", "switch", "clear", "quit",
 ]
@@ -36,6 +37,14 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     CommandSpec("mood", "/mood", "current mood and its intensity"),
     CommandSpec("goals", "/goals", "the character's active goals"),
     CommandSpec("memory", "/memory QUERY", "search the character's memories", "required"),
+    CommandSpec("memories", "/memories [--user U]",
+                "every memory with its id, kind, importance and source (only U's with --user)",
+                "optional"),
+    CommandSpec("remember", "/remember TEXT",
+                "make the character remember TEXT about you (no undo removes it)", "required"),
+    CommandSpec("forget", "/forget ID|QUERY",
+                "forget memory ID, or the memories matching QUERY (shows them, asks first)",
+                "required"),
     CommandSpec("prompt", "/prompt [TEXT]",
                 "the prompt your last turn sent the model; with TEXT, the one TEXT would send"
                 " (a dry run: nothing is sent)", "optional"),
@@ -225,6 +234,33 @@ def parse_turn(argument: str | None) -> int | Invalid | None:
     if not text.isdigit() or int(text) < 1:
         return Invalid("Usage: /why [N] — N is a turn number (1 is the first turn)")
     return int(text)
+
+
+MEMORIES_USAGE: Final = "Usage: /memories [--user U] — U is the user whose memories to list"
+
+
+def parse_memories_filter(argument: str | None) -> str | Invalid | None:
+    """The argument of ``/memories``: ``--user U`` (or ``--user=U``), or nothing for every
+    user's memories."""
+    if argument is None:
+        return None
+    words = argument.split()
+    if len(words) == 1 and words[0].startswith("--user="):
+        words = ["--user", words[0].removeprefix("--user=")]
+    if len(words) != 2 or words[0] != "--user" or not words[1]:
+        return Invalid(MEMORIES_USAGE)
+    return words[1]
+
+
+def parse_forget(argument: str) -> int | str:
+    """The argument of ``/forget``: a memory id (digits, ``#`` allowed before them), else a
+    query whose matching memories are to go."""
+    text = argument.strip()
+    digits = text.removeprefix("#")
+    return int(digits) if digits.isdigit() and int(digits) > 0 else text
+
+
+CONFIRM_WORDS: Final = frozenset({"y", "yes"})
 
 
 def help_lines() -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 from protocol.generation import GenerationSettings
+from protocol.memories import MemoryEntry
 
 if TYPE_CHECKING:
     from client.reply_stream import ReplyStream
@@ -183,6 +184,26 @@ class Character(Protocol):
         history (their thread; ``None``: everyone's)."""
 
     async def search_memory(self, query: str, limit: int = 5) -> list[JsonObject]: ...
+
+    async def memories(self, *, user: str | None = None) -> list[MemoryEntry]:
+        """Every memory of the character (only those about ``user`` when given), oldest
+        first, fetched page by page."""
+
+    async def memory(self, memory_id: int) -> MemoryEntry | None:
+        """Memory ``memory_id``, ``None`` when there is none."""
+
+    async def remember(self, text: str, *, kind: str = "fact",
+                       importance: float | None = None) -> MemoryEntry:
+        """Make the character remember ``text`` about this user; no undo removes it."""
+
+    async def update_memory(self, memory_id: int, *, text: str | None = None,
+                            kind: str | None = None,
+                            importance: float | None = None) -> MemoryEntry:
+        """Change the given fields of memory ``memory_id``; returns it as it now is."""
+
+    async def forget(self, memory_id: int) -> MemoryEntry:
+        """Delete memory ``memory_id``; returns it as it was (``memory_not_found`` when
+        there is none)."""
 
     async def trace(self, turn_index: int | None = None) -> TraceReport:
         """Why turn ``turn_index`` (``None``: the newest) went as it did."""

@@ -27,6 +27,7 @@ from client.interface import (
 from client.vitals_view import Level, Relationship, VitalsView
 from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 from protocol.generation import GenerationSettings
+from protocol.memories import MemoryEntry
 
 BAR_WIDTH: Final = 20
 STEADY_BELOW: Final = 0.5
@@ -172,6 +173,19 @@ def memories_plain(memories: Sequence[JsonObject]) -> str:
         scored = f" (score {score:.3f})" if isinstance(score, int | float) else ""
         lines.append(f"{number}. {text}{scored}")
     return "\n".join(lines)
+
+
+def memory_entries_plain(memories: Sequence[MemoryEntry], *, empty: str = "(no memories)"
+                         ) -> str:
+    """One line per memory: its id, kind, importance, source (the turn that formed it, or
+    ``remembered`` for one a person added), whom it is about, and its text."""
+    if not memories:
+        return empty
+    return "\n".join(
+        f"#{m.id}  {m.kind}  {m.importance:.2f}  "
+        f"{'remembered' if m.remembered else f'turn {m.turn_id}'}  {m.user}: {m.text}"
+        for m in memories
+    )
 
 
 def snapshots_plain(snapshots: Sequence[JsonObject]) -> str:

@@ -48,6 +48,7 @@ async def run_repl(session: ChatSession, events: AsyncIterator[CharacterEvent], 
     before the follower subscribed (a worker restarting right after "talking to …" was shown)
     would otherwise be lost."""
     source = await TerminalInput.open(session, data_dir) if tty else StdinInput()
+    session.ask = source.read  # a /forget confirmation is the next line typed
     async with _following(session, events, source):
         await _loop(session, source)
 

@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import msgspec
 
 from client import render
-from client.commands import Command, Invalid, Parsed, Say, parse_setting, parse_turn
+from client.commands import (
+    CONFIRM_WORDS,
+    Command,
+    Invalid,
+    Parsed,
+    Say,
+    parse_forget,
+    parse_memories_filter,
+    parse_setting,
+    parse_turn,
+)
 from client.errors import Cancelled, GreenroomError
 from client.interface import Character, CharacterEvent, ChatReply, JsonObject, TraceReport
 from client.reply_stream import ReplyStream
@@ -26,8 +36,16 @@ from client.vitals_view import VitalsView, view_from_event, view_from_reply, vie
 from protocol.errors import ErrorCode
 from protocol.events import TurnEvent, VitalsEvent
 from protocol.generation import GenerationSettings
+from protocol.memories import MemoryEntry
 
 NO_SETTINGS = GenerationSettings()
+FORGET_SEARCH_LIMIT = 10
+"""The most memories one ``/forget QUERY`` offers to delete."""
+
+
+async def _never_confirm(prompt: str) -> str:
+    """Without a way to ask (no input loop), nothing is confirmed."""
+    return ""
 
 
 class ChatSession:
@@ -46,6 +64,9 @@ class ChatSession:
         self._keep: Callable[[], ReplyStream] | None = None
         #: What ``/set`` set: sent with every message of this session.
         self.options = NO_SETTINGS
+        #: Asks the person a question and returns the line they answer (the REPL sets it to
+        #: its input; ``EOFError``/``KeyboardInterrupt`` count as "no").
+        self.ask: Callable[[str], Awaitable[str]] = _never_confirm
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -234,6 +255,17 @@ class ChatSession:
             case "memory":
                 memories = await character.search_memory(command.argument or "")
                 screen.text(render.memories_plain(memories))
+            case "memories":
+                user = parse_memories_filter(command.argument)
+                if isinstance(user, Invalid):
+                    screen.error(user.message)
+                    return
+                screen.text(render.memory_entries_plain(await character.memories(user=user)))
+            case "remember":
+                added = await character.remember(command.argument or "")
+                screen.notice(f"remembered as #{added.id}: {added.text}")
+            case "forget":
+                await self._forget(parse_forget(command.argument or ""))
             case "prompt":
                 options = None if self.options == NO_SETTINGS else self.options
                 screen.text(render.prompt_plain(
@@ -314,6 +346,38 @@ class ChatSession:
                 screen.clear()
             case "quit":
                 pass
+
+    async def _forget(self, target: int | str) -> None:
+        """``/forget``: show what would go, ask, and delete only after a yes."""
+        character, screen = self.character, self.screen
+        doomed = await self._memories_to_forget(target)
+        if not doomed:
+            screen.error(f"no memory #{target}; /memories lists them" if isinstance(target, int)
+                         else f"no memory matches {target!r}; nothing to forget")
+            return
+        screen.text(render.memory_entries_plain(doomed))
+        which = "this memory" if len(doomed) == 1 else f"these {len(doomed)} memories"
+        try:
+            answer = await self.ask(f"Forget {which}? [y/N] ")
+        except (EOFError, KeyboardInterrupt):
+            answer = ""
+        if answer.strip().lower() not in CONFIRM_WORDS:
+            screen.notice("kept: nothing was forgotten")
+            return
+        for memory in doomed:
+            await character.forget(memory.id)
+        screen.notice(f"forgot {', '.join(f'#{m.id}' for m in doomed)}")
+
+    async def _memories_to_forget(self, target: int | str) -> list[MemoryEntry]:
+        """Memory ``target`` (an id), or the memories whose words match query ``target``."""
+        if isinstance(target, int):
+            found = await self.character.memory(target)
+            return [] if found is None else [found]
+        hits = await self.character.search_memory(target, FORGET_SEARCH_LIMIT)
+        matching = [h["id"] for h in hits
+                    if isinstance(h.get("id"), int) and (h.get("scores") or {}).get("relevance")]
+        entries = [await self.character.memory(memory_id) for memory_id in matching]
+        return [entry for entry in entries if entry is not None]
 
     async def _newest_trace(self) -> TraceReport | None:
         """The newest turn's trace, ``None`` when the character has no turn yet."""

@@ -39,6 +39,9 @@ class ErrorCode(StrEnum):
     INVALID_NAME = "invalid_name"
     SNAPSHOT_NOT_FOUND = "snapshot_not_found"
     NOTHING_TO_UNDO = "nothing_to_undo"
+    MEMORY_NOT_FOUND = "memory_not_found"
+    MEMORY_EMPTY = "memory_empty"
+    MEMORY_TOO_LONG = "memory_too_long"
     UNSUPPORTED_FORMAT = "unsupported_format"
     ALREADY_EXISTS = "already_exists"
     STORAGE_ERROR = "storage_error"
@@ -142,6 +145,19 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
         "`undo_request`/`regenerate_request`/`select_alternative_request` found no turn of "
         "this session's user (`hello.user`, else `user`) to act on: none yet, or only turns "
         "from before a `reset_request`. Nothing was changed."
+    ),
+    ErrorCode.MEMORY_NOT_FOUND: (
+        "No memory of this character has that id (never had, or it was forgotten). List "
+        "them with `memories_request`; nothing was changed."
+    ),
+    ErrorCode.MEMORY_EMPTY: (
+        "A memory's text is empty or only whitespace. Say what to remember; nothing was "
+        "changed."
+    ),
+    ErrorCode.MEMORY_TOO_LONG: (
+        "A memory's text is longer than a memory may be (`details.max_chars` characters; "
+        "`details.length` is what arrived). Shorten it or split it into several memories; "
+        "nothing was changed."
     ),
     ErrorCode.UNSUPPORTED_FORMAT: (
         "The character's stored data (its database, or an export document) was written by a "

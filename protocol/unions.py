@@ -28,6 +28,7 @@ from protocol import (
     errors,
     events,
     inspection,
+    memories,
     queries,
     session,
     snapshots,
@@ -48,7 +49,7 @@ from protocol.envelope import Event, Message
 from protocol.states import EventKind
 
 SUBJECT_MODULES: Final[tuple[ModuleType, ...]] = (
-    session, chat, queries, snapshots, inspection, trace, admin, events, errors,
+    session, chat, queries, memories, snapshots, inspection, trace, admin, events, errors,
 )
 """The modules whose messages make up the WebSocket protocol (a new module is added here;
 a new message in one of them needs nothing but its declaration)."""

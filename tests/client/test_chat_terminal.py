@@ -210,3 +210,28 @@ async def test_set_reaches_the_model_server_and_why_explains_the_turn(tmp_path: 
             assert await finish(child) == 0
         finally:
             child.close(force=True)
+
+
+async def test_forget_in_a_terminal_asks_at_the_prompt_and_deletes_only_after_yes(
+        tmp_path: Path) -> None:
+    async with llm_and_server(tmp_path) as (_, server):
+        child = spawn_chat(server.url, tmp_path, "-c", CHARACTER, "--user", "ann")
+        try:
+            await expect(child, "talking to Tobias")
+            child.sendline("/remember I am allergic to peanuts.")
+            await expect(child, "remembered as #1")
+            child.sendline("/memories")
+            await expect(child, "remembered  ann: I am allergic to peanuts.")
+            child.sendline("/forget 1")
+            await expect(child, "Forget this memory? [y/N]")
+            child.sendline("n")
+            await expect(child, "kept: nothing was forgotten")
+            child.sendline("/forget peanuts")
+            await expect(child, "Forget this memory? [y/N]")
+            child.sendline("y")
+            await expect(child, "forgot #1")
+            child.sendline("/memories")
+            await expect(child, "(no memories)")
+            assert await finish(child) == 0
+        finally:
+            child.close(force=True)

@@ -9,8 +9,9 @@ Promises:
   yielded. Closing or cancelling a ``chat`` stream before that commits nothing: the vitals,
   relationship and memories are exactly as before.
 * **One turn at a time.** A second ``chat``/``regenerate`` (or ``undo``/
-  ``select_alternative``/``load``/``reset``) while a turn streams raises
-  ``EngineError("busy")``; ``status``, ``trace``, ``search_memory``, ``alternatives``, ``save``,
+  ``select_alternative``/``load``/``reset``/``add_memory``/``update_memory``/
+  ``delete_memory``) while a turn streams raises ``EngineError("busy")``; ``status``,
+  ``trace``, ``search_memory``, ``memories``, ``alternatives``, ``save``,
   ``list_snapshots`` and ``character_info`` work meanwhile (``save`` stores the last
   committed state: the streaming turn is not in it), and so does ``prompt``. The engine
   lives on one asyncio loop and no database transaction spans an ``await``.
@@ -47,7 +48,7 @@ from protocol.message_limit import check_message_length
 from runtime.settings import DEFAULT_MAX_MESSAGE_CHARS
 from schemas.model import Character
 from worker.backends.base import Backend, Embedder, GenerationOptions
-from worker.engine import alternatives, prompt_inspection, snapshots
+from worker.engine import alternatives, memory_edits, prompt_inspection, snapshots
 from worker.engine.database import CharacterDatabase, connect, database_path
 from worker.engine.errors import BUSY, MESSAGE_TOO_LONG, EngineError
 from worker.engine.open_character import OpenCharacter
@@ -61,7 +62,7 @@ from worker.engine.status import status_report
 from worker.engine.trace_lookup import StoredTrace, trace_of
 from worker.engine.turn_stream import run_turn
 from worker.engine.vitals import VitalsModel
-from worker.memory.models import MemoryHit
+from worker.memory.models import MemoryHit, StoredMemory
 from worker.memory.store import MemoryStore
 
 
@@ -290,6 +291,39 @@ class CharacterEngine:
             raise EngineError(MESSAGE_TOO_LONG, too_long.text(self.character.id),
                               too_long.details())
         return await prompt_inspection.next_prompt(self._c, user_message, user, settings)
+
+    # -- memories people manage -------------------------------------------------------
+
+    def memories(self, offset: int = 0, limit: int = MAX_PAGE_SIZE, *, user: str | None = None,
+                 memory_id: int | None = None) -> tuple[list[StoredMemory], int]:
+        """One page of memories by id, oldest first (only ``user``'s, or only
+        ``memory_id``, when given) and how many there are in all; works while a reply
+        streams. Vectors are left out."""
+        return memory_edits.page(self._c, offset, limit, user=user, memory_id=memory_id)
+
+    async def add_memory(self, text: str, *, user: str = "user", kind: str = "fact",
+                         importance: float = 0.9) -> StoredMemory:
+        """Remember ``text`` about ``user``, as a memory no turn formed (``turn_id`` 0): no
+        undo removes it. ``EngineError``: ``memory_empty``, ``memory_too_long``,
+        ``bad_request`` (an unknown kind), ``busy`` while a reply streams."""
+        self._ensure_idle("add a memory to")
+        return await memory_edits.add(self._c, text, kind=kind, importance=importance,
+                                      user=user)
+
+    async def update_memory(self, memory_id: int, *, text: str | None = None,
+                            kind: str | None = None,
+                            importance: float | None = None) -> StoredMemory:
+        """Replace the given fields of memory ``memory_id`` (its id, turn and time stay).
+        ``EngineError``: ``memory_not_found`` and those of ``add_memory``."""
+        self._ensure_idle("change a memory of")
+        return await memory_edits.update(self._c, memory_id, text=text, kind=kind,
+                                         importance=importance)
+
+    def delete_memory(self, memory_id: int) -> StoredMemory:
+        """Forget memory ``memory_id`` (durably); returns it as it was.
+        ``EngineError``: ``memory_not_found``, ``busy`` while a reply streams."""
+        self._ensure_idle("forget a memory of")
+        return memory_edits.delete(self._c, memory_id)
 
     # -- snapshots, export, import -------------------------------------------------------
 

@@ -19,6 +19,10 @@ UNSUPPORTED_FORMAT: Final = "unsupported_format"
 # ``import_document`` into a data directory that already holds this character.
 ALREADY_EXISTS: Final = "already_exists"
 INTERNAL: Final = "internal"
+# Memories people manage (``worker.engine.memory_edits``): no such id, an empty text, too long.
+MEMORY_NOT_FOUND: Final = "memory_not_found"
+MEMORY_EMPTY: Final = "memory_empty"
+MEMORY_TOO_LONG: Final = "memory_too_long"
 # A chat message over the configured length (``protocol.message_limit``).
 MESSAGE_TOO_LONG: Final = "message_too_long"
 

@@ -23,6 +23,12 @@ from protocol.chat import (
     UndoResponse,
 )
 from protocol.inspection import PromptRequest
+from protocol.memories import (
+    AddMemoryRequest,
+    DeleteMemoryRequest,
+    MemoriesRequest,
+    UpdateMemoryRequest,
+)
 from protocol.pipe import FromWorker, WorkerRequest
 from protocol.queries import (
     MemorySearchRequest,
@@ -51,6 +57,12 @@ from worker.engine.character_engine import CharacterEngine
 from worker.service.events import vitals_event
 from worker.service.exports import Exports
 from worker.service.failures import RequestFailed
+from worker.service.memory_answers import (
+    add_memory_response,
+    delete_memory_response,
+    memories_response,
+    update_memory_response,
+)
 from worker.service.prompt_answer import prompt_response
 from worker.service.trace_answers import trace_response
 from worker.service.turn_replies import answer_turn
@@ -102,6 +114,14 @@ class RequestAnswers:
                 memories = [_memory_dict(hit) for hit in hits]
                 return MemorySearchResponse(message_id=mid, memories=memories,
                                             count=len(memories))
+            case MemoriesRequest():
+                return memories_response(engine, message)
+            case AddMemoryRequest():
+                return await add_memory_response(engine, message, user=request.user)
+            case UpdateMemoryRequest():
+                return await update_memory_response(engine, message)
+            case DeleteMemoryRequest():
+                return delete_memory_response(engine, message)
             case InitRequest():
                 info = engine.character_info()
                 return InitResponse(message_id=mid, character_name=engine.character.name,
