@@ -14,8 +14,9 @@ from tests.support.json_peer import attach, open_peer
 pytestmark = pytest.mark.timeout(300)
 
 FACT = "My favourite drink is black coffee."
-UNRELATED_QUERY = "espresso beverage"
-"""Shares no word with the memory ``FACT`` forms: only its vector can find it."""
+UNRELATED_QUERY = "a dark roast in the morning"
+"""Shares no word, lemma or category with the memories ``FACT`` forms (``espresso beverage``
+did until search learned that a beverage is a drink): only its vector can find them."""
 
 
 async def test_memory_search_finds_a_memory_by_its_vector_from_the_embedding_server(
