@@ -26,6 +26,8 @@ DEFAULT_MAX_MESSAGE_CHARS: Final = 32_000
 EngineName = Literal["scripted", "ollama", "openai"]
 LogFormat = Literal["console", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+#: ``auto``: the model writes memories when it is a real LLM (not ``scripted``).
+ModelMemoryMode = Literal["auto", "on", "off"]
 
 
 class _Slice(BaseModel):
@@ -95,6 +97,8 @@ class EngineSettings(_Slice):
     prompt_token_budget: int | None = Field(default=None, gt=0)
     prompt_min_exchanges: int = Field(default=3, ge=0)
     max_message_chars: int = Field(default=DEFAULT_MAX_MESSAGE_CHARS, gt=0)
+    model_memory: ModelMemoryMode = "auto"
+    model_memory_reflect_every: int = Field(default=10, ge=0)  # 0: never reflect
 
 
 class RestartSettings(_Slice):
@@ -207,6 +211,8 @@ ENV_VARS: dict[str, str] = {
     "GREENROOM_REQUEST_TIMEOUT": "request_timeout_s",
     "GREENROOM_MAX_FRAME_BYTES": "max_frame_bytes",
     "GREENROOM_MAX_MESSAGE_CHARS": "max_message_chars",
+    "GREENROOM_MODEL_MEMORY": "model_memory",
+    "GREENROOM_MODEL_MEMORY_REFLECT_EVERY": "model_memory_reflect_every",
     "GREENROOM_CHAT_QUEUE_DEPTH": "chat_queue_depth",
     "GREENROOM_SESSION_SEND_QUEUE": "session_send_queue",
     "GREENROOM_SESSION_REQUEST_LIMIT": "session_request_limit",

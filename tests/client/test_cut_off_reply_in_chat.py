@@ -24,7 +24,9 @@ async def chat(tmp_path: Path) -> AsyncIterator[tuple[ChatSession, io.StringIO, 
     async with FakeOpenAIServer(models=["local-model"]) as server:
         settings = load_settings({"data_dir": tmp_path, "engine": "openai",
                                   "openai_base_url": server.base_url,
-                                  "openai_model": "local-model"}, environ={})
+                                  "openai_model": "local-model",
+                                  # counts the LLM's requests: no model-written memories
+                                  "model_memory": "off"}, environ={})
         character = LocalCharacter(settings, user="ann")
         session = ChatSession(character, PlainScreen(out), show_vitals=False)
         await session.attached(await character.attach("m-playful"))

@@ -268,7 +268,8 @@ async def test_no_model_server_answers_llm_unavailable_then_chats_work_once_it_s
     port = closed_port()
     url = f"http://127.0.0.1:{port}"
     config = ServerConfig(tmp_path / "data", characters=[CHARACTER], engine="ollama",
-                          env={"OLLAMA_BASE_URL": url, "OLLAMA_MODEL": OLLAMA_MODEL})
+                          env={"OLLAMA_BASE_URL": url, "OLLAMA_MODEL": OLLAMA_MODEL,
+                               "GREENROOM_MODEL_MEMORY": "off"})  # counts chat requests
     async with running_server(config) as server, open_peer(server.url) as peer:
         startup_check = await server.wait_for_record(
             lambda r: r.get("event") == "llm_check_failed")

@@ -45,12 +45,14 @@ from typing import Any
 from protocol.fields import MAX_PAGE_SIZE
 from protocol.generation import GenerationSettings
 from protocol.message_limit import check_message_length
-from runtime.settings import DEFAULT_MAX_MESSAGE_CHARS
+from runtime.settings import DEFAULT_MAX_MESSAGE_CHARS, ModelMemoryMode
 from schemas.model import Character
 from worker.backends.base import Backend, Embedder, GenerationOptions
-from worker.engine import alternatives, memory_edits, prompt_inspection, snapshots
+from worker.engine import alternatives, memory_edits, model_memory, prompt_inspection, snapshots
 from worker.engine.database import CharacterDatabase, connect, database_path
 from worker.engine.errors import BUSY, MESSAGE_TOO_LONG, EngineError
+from worker.engine.model_memory import ModelMemories
+from worker.engine.model_memory_text import ModelMemoryPlan, plan_model_memory
 from worker.engine.open_character import OpenCharacter
 from worker.engine.prompt_budget import PromptLimits
 from worker.engine.prompt_inspection import PromptReport
@@ -199,6 +201,28 @@ class CharacterEngine:
                 f"cannot {what} character {self.character.id!r} while it is answering a "
                 "message; wait for the reply (or cancel it) and try again",
             )
+
+    # -- memories the model writes -------------------------------------------------------
+
+    def model_memory_plan(self, user: str, *, mode: ModelMemoryMode,
+                          reflect_every: int) -> ModelMemoryPlan:
+        """Whether ``user``'s turn just committed gets facts extracted by the model, and a
+        reflection (``model_memory_text.plan_model_memory``)."""
+        return plan_model_memory(mode, backend=self._c.backend.name,
+                                 users_turns=self._c.db.turn_count(user=user),
+                                 reflect_every=reflect_every)
+
+    async def write_model_memories(self, turn_id: int, user: str, *,
+                                   reflect_over: int = 0) -> ModelMemories:
+        """Ask the backend for facts about ``user`` in their turn ``turn_id`` (and, with
+        ``reflect_over`` > 0, a reflection over that many of their newest turns) and store
+        them linked to that turn — unless, when the answer comes, the turn is gone or
+        changed, or a turn streams (see ``worker.engine.model_memory``). Raises
+        ``BackendError`` when the backend fails; nothing is written then. Run it after the
+        turn is acknowledged, and cancel it before the next turn of this character."""
+        return await model_memory.write_model_memories(
+            self._c, turn_id, user, reflect_over=reflect_over,
+            idle=lambda: not self._turn_in_progress)
 
     def undo(self, *, user: str = "user") -> UndoResult:
         """Remove ``user``'s last turn (its row, alternatives and memories) and give

@@ -11,7 +11,9 @@ larger than the pipe's frame limit, or not encodable — is answered at once wit
 ``answer_too_large`` or ``internal``, never left to the gateway's timeout. A streamed chat
 sends ``chat_delta`` replies first (``turn_replies``), a streamed export ``export_chunk``
 replies (``exports``, paced by ``ExportCredit``). After a committed turn the worker emits a
-``turn_event`` and a ``vitals_event`` for the gateway to fan out (``events``).
+``turn_event`` and a ``vitals_event`` for the gateway to fan out (``events``), and — after
+its ``chat_response`` — lets the model write memories about it in the background
+(``model_memory_task``; cancelled before any request that changes turns, and at shutdown).
 """
 
 from __future__ import annotations
@@ -21,11 +23,19 @@ from collections.abc import Callable
 
 import structlog
 
+from protocol.chat import (
+    ChatRequest,
+    ChatResponse,
+    RegenerateRequest,
+    SelectAlternativeRequest,
+    UndoRequest,
+)
 from protocol.errors import ProtocolError
 from protocol.frame_codec import MAX_FRAME_BYTES
 from protocol.pipe import FromWorker, WorkerReply, WorkerRequest
+from protocol.snapshots import LoadRequest, ResetRequest
 from protocol.unions import ServerMessage, message_type_of
-from runtime.settings import Settings
+from runtime.settings import ModelMemoryMode, Settings
 from schemas.loader import load_character
 from worker.backends.base import Backend, BackendError, Embedder
 from worker.backends.factory import make_backend, make_embedder
@@ -34,11 +44,18 @@ from worker.engine.character_engine import CharacterEngine
 from worker.engine.prompt_budget import PromptLimits
 from worker.service.exports import Exports
 from worker.service.failures import Failure, failure_of, undeliverable
+from worker.service.model_memory_task import ModelMemoryTask
 from worker.service.request_answers import RequestAnswers
 from worker.service.turn_progress import MAX_KEEPALIVE_S, keepalive_interval
 
 #: How the service hands a frame to the worker's pipe (or local mode's in-process channel).
 SendFrame = Callable[[FromWorker], None]
+
+#: Requests that change a character's turns: the model's memory writing for the last turn is
+#: cancelled (and awaited) before they run, so it never streams beside a reply and never
+#: writes for a turn they take back.
+_CHANGE_TURNS = (ChatRequest, RegenerateRequest, UndoRequest, SelectAlternativeRequest,
+                 LoadRequest, ResetRequest)
 
 log = structlog.get_logger()
 
@@ -58,9 +75,13 @@ class CharacterService:
         *,
         keepalive_s: float = MAX_KEEPALIVE_S,
         max_frame_bytes: int = MAX_FRAME_BYTES,
+        model_memory: ModelMemoryMode = "auto",
+        reflect_every: int = 10,
     ) -> None:
         """``keepalive_s``: seconds between two ``WorkerProgress`` frames of a running turn;
-        well below the gateway's request timeout (``open`` derives it from the settings)."""
+        well below the gateway's request timeout (``open`` derives it from the settings).
+        ``model_memory`` and ``reflect_every``: ``GREENROOM_MODEL_MEMORY`` and
+        ``GREENROOM_MODEL_MEMORY_REFLECT_EVERY`` (``model_memory_task``)."""
         self._engine = engine
         self._backend = backend
         self._embedder = embedder
@@ -70,6 +91,8 @@ class CharacterService:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._accepting = True
         self._backend_check: asyncio.Task[None] | None = None
+        self.model_memory = ModelMemoryTask(engine, mode=model_memory,
+                                            reflect_every=reflect_every)
 
     @property
     def character_id(self) -> str:
@@ -101,7 +124,9 @@ class CharacterService:
             await _aclose(backend, embedder)
             raise
         service = cls(engine, backend, embedder, send,
-                      keepalive_s=keepalive_interval(settings.gateway.request_timeout_s))
+                      keepalive_s=keepalive_interval(settings.gateway.request_timeout_s),
+                      model_memory=settings.engine.model_memory,
+                      reflect_every=settings.engine.model_memory_reflect_every)
         service._backend_check = asyncio.get_running_loop().create_task(
             service._check_backend(), name="llm-health-check")
         return service
@@ -164,6 +189,7 @@ class CharacterService:
         """Refuse new requests; let in-flight ones finish for ``grace_s`` seconds, then
         cancel the rest and wait until every one has sent its final reply."""
         self._accepting = False
+        await self.model_memory.cancel()
         pending = list(self._tasks.values())
         if not pending:
             return
@@ -181,6 +207,7 @@ class CharacterService:
             task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks.values()))
+        await self.model_memory.aclose()
         if self._backend_check is not None:
             self._backend_check.cancel()
             await asyncio.wait([self._backend_check])
@@ -193,12 +220,17 @@ class CharacterService:
             session=request.session_id, message_id=request.message.message_id
         ):
             try:
+                if isinstance(request.message, _CHANGE_TURNS):
+                    await self.model_memory.cancel()
                 response = await self._answers.answer(request)
             except (asyncio.CancelledError, Exception) as problem:
                 failure = failure_of(problem, character_id=self.character_id, asked=asked)
                 self._send(failure.reply_to(request))
                 return
             self._send_response(request, response)
+            if isinstance(response, ChatResponse) and response.response_metadata is not None:
+                meta = response.response_metadata
+                self.model_memory.after_turn(meta.turn_id, meta.user)
 
     def _send_response(self, request: WorkerRequest, response: ServerMessage) -> None:
         """Send the final reply; if it cannot go, say so to the client at once instead."""

@@ -1,0 +1,132 @@
+"""Memories the model writes after a turn: facts about the user (Mem0-style extraction) and,
+every few turns, a reflection (a ``summary`` memory) over their recent exchanges.
+
+Promises:
+
+* **Linked to the turn.** Every memory written here carries the ``turn_id`` of the turn
+  that triggered it and that turn's user, so undo, another reply and choosing a kept reply —
+  which act on a turn's memories by its id — remove or keep them with the turn's own.
+* **Never for a turn that is gone.** The model is asked with no transaction open; its
+  answer is written only if, at that moment, the turn is still its user's last with the
+  same reply, and no other turn is streaming (``idle``). The check and the write run with
+  no ``await`` between them, so an undo cannot slip in.
+* **Never while a reply streams** from the same server: with a ``GuardedBackend`` that
+  streams a reply, the request is not sent (``LLMUnavailable``), since llama.cpp's
+  ``--interrupt_requests`` would end that reply (as ``NonInterruptingEmbedder`` does).
+* **Bounded.** One request per step, at most ``MAX_ANSWER_CHARS`` read, at most
+  ``ANSWER_TOKENS`` asked for; parsing is ``model_memory_text``'s.
+
+Failures are exceptions (``BackendError`` from the backend); the caller logs them and the
+turn stays as committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+
+from worker.backends.availability import GuardedBackend
+from worker.backends.base import (
+    ChatMessage,
+    GenerationRequest,
+    LLMUnavailable,
+    TextDelta,
+    closing_stream,
+)
+from worker.engine.model_memory_text import (
+    MAX_ANSWER_CHARS,
+    extraction_messages,
+    parse_facts,
+    parse_summary,
+    reflection_messages,
+)
+from worker.engine.open_character import OpenCharacter
+from worker.engine.turn_rows import Exchange
+from worker.memory.models import NewMemory
+
+#: Tokens asked for one answer: five facts of a sentence each, or one reflection.
+ANSWER_TOKENS: Final = 400
+FACT_IMPORTANCE: Final = 0.7
+SUMMARY_IMPORTANCE: Final = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMemories:
+    """What the model wrote for turn ``turn_id``: the facts and the reflection stored
+    (``written``), or found but dropped because the turn was gone or another was
+    streaming (``written`` False)."""
+
+    turn_id: int
+    facts: tuple[str, ...]
+    summary: str | None
+    written: bool
+
+
+async def write_model_memories(c: OpenCharacter, turn_id: int, user: str, *, reflect_over: int,
+                               idle: Callable[[], bool]) -> ModelMemories:
+    """Ask the model about ``user``'s turn ``turn_id`` (which must be their last) and store
+    what it answered; with ``reflect_over`` > 0 also ask for a reflection over that many of
+    their newest exchanges. ``idle()`` says no turn is streaming now."""
+    exchange = _last_exchange(c, user)
+    if exchange is None or exchange.id != turn_id:
+        return ModelMemories(turn_id, (), None, written=False)
+    known = _known_facts(c, user)
+    answer = await _ask(c, extraction_messages(user=user, user_message=exchange.user_message,
+                                               reply=exchange.reply, known=known))
+    facts = parse_facts(answer, known=known)
+    summary = None
+    if reflect_over > 0:
+        recent = c.db.recent_exchanges(reflect_over, user=user)
+        summary = parse_summary(await _ask(c, reflection_messages(
+            user=user, exchanges=[(e.user_message, e.reply) for e in recent])))
+    # From here to the commit: no await, so the turn checked is the turn written for.
+    now_last = _last_exchange(c, user)
+    if not idle() or now_last is None or now_last.id != turn_id \
+            or now_last.reply != exchange.reply:
+        return ModelMemories(turn_id, tuple(facts), summary, written=False)
+    now = c.clock()
+    memories = [NewMemory(text=fact, kind="fact", importance=FACT_IMPORTANCE, valence=0.0,
+                          created_at=now, turn_id=turn_id, user=user) for fact in facts]
+    if summary is not None:
+        memories.append(NewMemory(text=summary, kind="summary", importance=SUMMARY_IMPORTANCE,
+                                  valence=0.0, created_at=now, turn_id=turn_id, user=user))
+    if memories:
+        with c.db.transaction():
+            c.memory.add_many(memories)
+        if c.memory.embedder is not None:
+            await c.memory.embed_missing()  # a failure is logged by the store
+    return ModelMemories(turn_id, tuple(facts), summary, written=True)
+
+
+def _last_exchange(c: OpenCharacter, user: str) -> Exchange | None:
+    newest = c.db.recent_exchanges(1, user=user)
+    return newest[0] if newest else None
+
+
+def _known_facts(c: OpenCharacter, user: str) -> list[str]:
+    """The newest facts and reflections about ``user``, oldest first."""
+    rows = c.db.conn.execute(
+        "SELECT text FROM memories WHERE user_name = ? AND kind IN ('fact', 'summary')"
+        " ORDER BY id DESC LIMIT 20", (user,)).fetchall()
+    return [str(row[0]) for row in reversed(rows)]
+
+
+async def _ask(c: OpenCharacter, messages: Sequence[ChatMessage]) -> str:
+    """The model's whole answer to ``messages`` (its first ``MAX_ANSWER_CHARS``)."""
+    if isinstance(c.backend, GuardedBackend) and c.backend.streams:
+        raise LLMUnavailable(
+            f"not asking {c.backend.name} to write memories of character {c.id!r} while it "
+            "streams a reply (the request could interrupt the reply)")
+    options = replace(c.options, temperature=0.0, max_tokens=ANSWER_TOKENS)
+    pieces: list[str] = []
+    size = 0
+    async with closing_stream(c.backend.generate(GenerationRequest(messages, options))) \
+            as stream:
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                pieces.append(event.text)
+                size += len(event.text)
+                if size >= MAX_ANSWER_CHARS:
+                    break
+    return "".join(pieces)
