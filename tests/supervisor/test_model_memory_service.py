@@ -54,7 +54,7 @@ async def open_service(tmp_path: Path, server: FakeOpenAIServer, frames: Frames,
                        **settings: object) -> CharacterService:
     loaded = load_settings({"data_dir": tmp_path, "characters_dir": BUNDLED_CHARACTERS,
                             "engine": "openai", "openai_base_url": server.base_url,
-                            "openai_model": "local-model",
+                            "openai_model": "local-model", "model_memory": "auto",
                             **settings}, environ={})
     return await CharacterService.open("m-playful", loaded, frames)
 
