@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
@@ -95,6 +95,10 @@ def status_error(status: int, detail: str, *, url: str, model: str, body: str = 
 def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
+
+_PROBE_ATTEMPTS: Final = 3
+"""Tries of the overflow question (see ``_raise_if_overflowing``): the first may meet the
+failed stream's closing connection."""
 
 class OpenAIBackend:
     """Streams replies from any OpenAI-compatible chat-completions server.
@@ -289,13 +293,14 @@ class OpenAIBackend:
         payload["stream"] = False
         payload.pop("stream_options", None)
         response = None
-        for _attempt in range(2):
+        for _attempt in range(_PROBE_ATTEMPTS):
             try:
                 response = await self._client.post("chat/completions", json=payload)
                 break
-            except httpx.RemoteProtocolError:
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
                 # The server closed the kept-alive connection the failed stream used (as
-                # llama-cpp-python does after that failure): ask once on a fresh one.
+                # llama-cpp-python does after that failure; httpx sees it as one of these,
+                # depending on timing): the pool drops it, the next try opens a fresh one.
                 continue
             except httpx.HTTPError:
                 return
