@@ -44,7 +44,12 @@ from protocol.pipe import (
     WorkerReply,
     WorkerRequest,
 )
-from protocol.queries import CharacterListing, CharactersRequest, CharactersResponse
+from protocol.queries import (
+    CharacterListing,
+    CharactersRequest,
+    CharactersResponse,
+    characters_page,
+)
 from protocol.session import InitRequest, InitResponse
 from protocol.snapshots import ExportChunk
 from protocol.unions import ClientMessage, ServerMessage
@@ -182,10 +187,7 @@ class InProcessLink:
             )
             for summary in list_characters(self._settings.characters_dir)
         ]
-        end = request.offset + request.limit
-        return CharactersResponse(message_id=request.message_id,
-                                  characters=listed[request.offset:end], total=len(listed),
-                                  next_offset=end if end < len(listed) else None)
+        return characters_page(request, listed)
 
     def _cancel(self, request: CancelRequest) -> CancelResponse:
         target = self._exchanges.get(request.target_message_id)

@@ -110,3 +110,13 @@ class CharactersResponse(Message, tag="characters_response"):
     total: int | None = None
     next_offset: int | None = None
     error: str | None = None
+
+
+def characters_page(request: CharactersRequest,
+                    listed: list[CharacterListing]) -> CharactersResponse:
+    """The page of ``listed`` (every configured character file, sorted; a broken one
+    ``failed``) that ``request`` asks for: the gateway and local mode answer with it."""
+    end = request.offset + request.limit
+    return CharactersResponse(message_id=request.message_id,
+                              characters=listed[request.offset:end], total=len(listed),
+                              next_offset=end if end < len(listed) else None)

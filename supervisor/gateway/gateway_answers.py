@@ -33,7 +33,12 @@ from protocol.admin import (
 )
 from protocol.chat import CancelRequest, CancelResponse
 from protocol.errors import ErrorCode, ErrorResponse
-from protocol.queries import CharacterListing, CharactersRequest, CharactersResponse
+from protocol.queries import (
+    CharacterListing,
+    CharactersRequest,
+    CharactersResponse,
+    characters_page,
+)
 from protocol.session import Hello, HelloResponse, PingRequest, PingResponse
 from protocol.states import PROTOCOL_VERSION
 from protocol.unions import CLIENT_MESSAGE_TYPES, ServerMessage
@@ -162,18 +167,11 @@ class GatewayAnswers:
                 name=summary.name or summary.id,
                 archetype=summary.archetype,
                 description=summary.description or None,
-                state=self._pool.state(summary.id) or "stopped",
+                state=self._pool.state(summary.id) or ("stopped" if summary.ok else "failed"),
             )
             for summary in summaries
-            if summary.ok
         ]
-        end = request.offset + request.limit
-        return CharactersResponse(
-            message_id=request.message_id,
-            characters=listed[request.offset : end],
-            total=len(listed),
-            next_offset=end if end < len(listed) else None,
-        )
+        return characters_page(request, listed)
 
     def _cancel_request(self, session: Session, request: CancelRequest) -> CancelResponse:
         found = self._cancel(session.session_id, request.target_message_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from supervisor.gateway.gateway import Gateway
 from tests.gateway.conftest import GatewayFactory, PeerFactory, open_peer, start_held_chat
@@ -323,3 +324,18 @@ async def test_concurrent_sessions_each_get_their_own_answers(peer: PeerFactory)
 
     results = await asyncio.gather(*(one_client(i) for i in range(10)))
     assert all(r == ["status_response"] * 5 for r in results)
+
+
+async def test_characters_request_lists_a_broken_file_as_failed(
+    make_gateway: GatewayFactory, tmp_path: Path,
+) -> None:
+    """A developer whose file does not load sees it listed ``failed`` (as local mode shows
+    it), not missing from the list."""
+    (tmp_path / "alpha.yaml").write_text("name: Alpha\narchetype: test\n", encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("- not a mapping\n", encoding="utf-8")
+    gateway, _ = await make_gateway(characters_dir=tmp_path)
+    async with open_peer(gateway) as client:
+        answer = await client.request("characters_request")
+    states = {c["character_id"]: c["state"] for c in answer["characters"]}
+    assert states == {"alpha": "stopped", "broken": "failed"}
+    assert answer["total"] == 2
