@@ -22,9 +22,11 @@ card field simply win.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from schemas.card_definition import card_description
+from schemas.card_png import card_chunk_text, default_picture, png_with_cards
 from schemas.cards import (
     DESCRIPTION_DIGEST,
     GREENROOM_EXTENSION,
@@ -101,7 +103,7 @@ def greenroom_fields(character: Character, description: str) -> dict[str, Any] |
     """``data.extensions.greenroom`` for ``character``: its compact normalised form minus
     what the card's own fields carry; ``None`` when nothing is left (a card-born
     character that greenroom added nothing to)."""
-    fields = {"dialect": character.dialect,
+    fields = {"id": character.id, "dialect": character.dialect,
               **character.model_dump(mode="json", exclude_defaults=True, exclude={"id"})}
     for key in ("name", "description", "tags", "roleplay"):
         fields.pop(key, None)
@@ -125,6 +127,21 @@ def greenroom_fields(character: Character, description: str) -> dict[str, Any] |
         fields[DESCRIPTION_DIGEST] = text_digest(description)
     card_born = (character.dialect in _CARD_DIALECTS
                  and character.archetype == IMPORTED_ARCHETYPE)
-    if card_born and set(fields) <= {"dialect", "archetype", "roleplay"}:
+    if card_born and set(fields) <= {"id", "dialect", "archetype", "roleplay"}:
         return None
     return fields
+
+
+def card_file(character: Character, card_format: CardFormat | None = None, *,
+              picture: bytes | None = None, as_json: bool = False) -> bytes:
+    """The bytes of the exported card file: the card's JSON (``as_json``), or a PNG of
+    ``picture`` (PNG bytes; ``default_picture`` when ``None``) carrying the card the way
+    SillyTavern writes it — V2 in ``chara``, and for V3 also the V3 card in ``ccv3``."""
+    chosen = card_format or default_format(character)
+    if as_json:
+        text = json.dumps(character_to_card(character, chosen), indent=2, ensure_ascii=False)
+        return (text + "\n").encode("utf-8")
+    chunks = {"chara": card_chunk_text(character_to_card(character, "v2"))}
+    if chosen == "v3":
+        chunks["ccv3"] = card_chunk_text(character_to_card(character, "v3"))
+    return png_with_cards(picture or default_picture(character.name), chunks)

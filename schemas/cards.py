@@ -261,6 +261,14 @@ def card_to_mapping(card: Card) -> dict[str, Any]:
     return mapping
 
 
+def exported_id(card: Card) -> str | None:
+    """The id of the character a greenroom export was made from (``extensions.greenroom.id``),
+    ``None`` for other cards."""
+    extension = greenroom_extension(card)
+    value = extension.get("id") if extension is not None else None
+    return value if isinstance(value, str) else None
+
+
 def greenroom_extension(card: Card) -> dict[str, Any] | None:
     """``data.extensions.greenroom`` when the card has one (a card greenroom exported)."""
     extensions = card.data.get("extensions")
@@ -305,6 +313,7 @@ def with_greenroom_fields(mapping: dict[str, Any], extension: dict[str, Any],
     description: while the card's is still the one greenroom wrote (its SHA-256 is the
     extension's ``description_sha256``), the extension's own ``description`` returns."""
     fields = copy.deepcopy(extension)
+    fields.pop("id", None)  # the id is the file's name: ``exported_id`` suggests it
     digest = fields.pop(DESCRIPTION_DIGEST, None)
     own_description = fields.pop("description", None)
     merged = {**fields, **{k: v for k, v in mapping.items()
