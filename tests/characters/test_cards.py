@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas.card_import import id_from_name, import_card
 from schemas.card_export import character_to_card
+from schemas.card_import import id_from_name, import_card
 from schemas.cards import CardImportError
 from schemas.loader import load_character
 from tests.characters.cards_factory import (

@@ -9,7 +9,7 @@ import pytest
 
 from worker.engine.macros import MacroContext, expand
 
-NOW = dt.datetime(2026, 12, 2, 14, 5, tzinfo=dt.timezone.utc)  # a Wednesday
+NOW = dt.datetime(2026, 12, 2, 14, 5, tzinfo=dt.UTC)  # a Wednesday
 
 
 def ctx(seed: int = 0, original: str = "") -> MacroContext:

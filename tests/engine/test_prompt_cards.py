@@ -21,7 +21,7 @@ from worker.engine.vitals import Vitals
 
 REAL_CARDS = Path(__file__).resolve().parents[1] / "data" / "cards"
 #: Wednesday 2 December 2026, 14:05 UTC
-NOW = dt.datetime(2026, 12, 2, 14, 5, tzinfo=dt.timezone.utc).timestamp()
+NOW = dt.datetime(2026, 12, 2, 14, 5, tzinfo=dt.UTC).timestamp()
 
 
 def card(**roleplay: object) -> Character:
@@ -96,7 +96,7 @@ def test_macros_in_the_card_expand_case_insensitively_with_the_turns_time() -> N
     c = card(scenario="<USER> meets <BOT> on a {{Weekday}} at {{TIME}}, {{date}}."
                       "{{// not for the model}} Roll: {{roll:1d1}}.")
     system = built(c).messages[0].content
-    local = dt.datetime.fromtimestamp(NOW, dt.timezone.utc).astimezone()
+    local = dt.datetime.fromtimestamp(NOW, dt.UTC).astimezone()
     assert f"sam meets Mirela on a {local:%A} at " in system
     assert f"{local:%B} {local.day}, {local.year}." in system
     assert "not for the model" not in system and "Roll: 1." in system

@@ -425,7 +425,7 @@ def macro_context(c: Character, user_name: str, now: float, seed: int) -> MacroC
     """The macros of ``c``'s text for a turn of ``user_name`` at ``now`` (unix seconds)."""
     return MacroContext(
         char=speaker_name(c), user=user_name,
-        now=dt.datetime.fromtimestamp(now, dt.timezone.utc).astimezone(),
+        now=dt.datetime.fromtimestamp(now, dt.UTC).astimezone(),
         rng=random.Random(f"{c.id}:{seed}"), original=main_prompt(c, user_name))
 
 
