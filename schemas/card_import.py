@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.cards import CardImportError, card_to_character, read_card
+from schemas.cards import CardImportError, card_to_character, exported_id, read_card
 from schemas.loader import character_path
 from schemas.model import Character, is_valid_character_id
 from schemas.normalised import to_yaml
@@ -48,7 +48,8 @@ def import_card(
 ) -> ImportResult:
     """Import ``card_file`` (JSON or PNG) as ``<characters_dir>/<id>.yaml``.
 
-    The id is ``character_id`` or, when ``None``, made from the card's name. Refuses to
+    The id is ``character_id`` or, when ``None``, the id a greenroom export was made from,
+    else one made from the card's name. Refuses to
     replace an existing file unless ``force``. Raises ``CardImportError`` (see its codes).
     """
     try:
@@ -60,7 +61,7 @@ def import_card(
     card = read_card(content, str(card_file))
 
     if character_id is None:
-        character_id = id_from_name(card.name)
+        character_id = exported_id(card) or id_from_name(card.name)
         if not is_valid_character_id(character_id):
             raise CardImportError(
                 "card-id-invalid",
@@ -87,17 +88,19 @@ def import_card(
         f"(Character Card {'V3' if card.dialect == 'card_v3' else 'V2'}).\n"
         "{{char}} and {{user}} are placeholders, filled in when the prompt is built."
     )
-    _write_atomically(target, to_yaml(imported.character, include_id=False, compact=True,
-                                      header=header))
+    write_atomically(target, to_yaml(imported.character, include_id=False, compact=True,
+                                     header=header).encode("utf-8"))
     return ImportResult(imported.character, target, imported.warnings)
 
 
-def _write_atomically(target: Path, text: str) -> None:
+def write_atomically(target: Path, content: bytes) -> None:
+    """Write ``content`` to ``target`` through a temporary file and a rename, so a reader
+    never sees half a file and a failure leaves nothing behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -1,9 +1,19 @@
-"""SillyTavern Character Cards (V2 and V3) read from bytes and turned into a ``Character``.
+"""SillyTavern Character Cards (V1, V2 and V3) read from bytes and turned into a ``Character``.
 
 Pure: bytes in, a ``Character`` (or a ``CardImportError``) out; ``card_import.py`` does the
 file I/O. A card is JSON ``{spec, spec_version, data: {...}}``, either as a ``.json`` file or
 base64-encoded in a PNG text chunk with keyword ``chara`` (V2) or ``ccv3`` (V3, preferred
-when both are present).
+when both are present). Also read:
+
+* a **flat** card: ``spec: chara_card_v3`` (or ``_v2``) with the data fields at the root and
+  no ``data`` object, as some tools and templates write it;
+* a **V1** card: no ``spec``, the fields (``name``, ``description``, ``first_mes`` …) at the
+  root — imported as ``card_v2``.
+
+When a card has ``data``, only ``data`` is read: the V1 mirror fields SillyTavern writes at
+the root beside it (``name``, ``description``, ``first_mes``, ``mes_example``,
+``creatorcomment``, ``avatar``, ``talkativeness``, …, see ``ROOT_MIRROR_FIELDS``) repeat
+``data`` and are dropped without a word. Any other root key is kept (``card.<key>``).
 
 Where each card field goes (nothing is dropped):
 
@@ -14,19 +24,24 @@ Where each card field goes (nothing is dropped):
     character_version, alternate_greetings, group_only_greetings, nickname
                                             → roleplay.<same name>
     data.character_book                     → roleplay.lorebook (verbatim)
-    data.extensions                         → roleplay.card_extensions (verbatim)
+    data.extensions (but ``greenroom``)     → roleplay.card_extensions (verbatim)
+    data.extensions.greenroom               → every greenroom field (see ``card_export``)
     spec_version, data.assets / source / creation_date / modification_date /
     creator_notes_multilingual              → roleplay.card_metadata
     any other key of data / of the card     → extensions["card.data.<key>"] / ["card.<key>"]
 
-``{{char}}`` and ``{{user}}`` are kept as written; the prompt builder substitutes them.
-Cards have no archetype; imported characters get ``IMPORTED_ARCHETYPE``.
+Macros (``{{char}}``, ``{{user}}``, ``<BOT>`` …) are kept as written; the prompt builder
+expands them (``worker.engine.macros``). Cards have no archetype; imported characters get
+``IMPORTED_ARCHETYPE`` — unless the card was exported by greenroom, whose
+``extensions.greenroom`` gives the character back as it was (``card_export``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import copy
+import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -44,6 +59,24 @@ SPECS: dict[str, Literal["card_v2", "card_v3"]] = {
     "chara_card_v2": "card_v2",
     "chara_card_v3": "card_v3",
 }
+#: Root keys SillyTavern writes beside ``data``: the V1 fields mirrored and its own
+#: bookkeeping (``chat``, ``fav``, ``create_date``, ...). ``data`` holds the card.
+ROOT_MIRROR_FIELDS = frozenset({
+    "name", "description", "personality", "scenario", "first_mes", "mes_example",
+    "creatorcomment", "avatar", "chat", "talkativeness", "fav", "tags", "create_date",
+    "creator", "char_name", "char_persona", "char_greeting", "world_scenario",
+    "example_dialogue",
+})
+#: A root with no ``data`` is read as the card's data when it has a name and one of these.
+_V1_FIELDS = frozenset({"description", "personality", "scenario", "first_mes", "mes_example"})
+GREENROOM_EXTENSION = "greenroom"
+#: The key of ``extensions.greenroom`` holding the SHA-256 of the description greenroom wrote.
+DESCRIPTION_DIGEST = "description_sha256"
+
+
+def text_digest(text: str) -> str:
+    """The hex SHA-256 of ``text`` (UTF-8)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 _ROLEPLAY_FIELDS = {
     "first_mes": "first_message",
@@ -89,9 +122,13 @@ class Card:
     source: str
 
     @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.payload["data"]
+        return data
+
+    @property
     def name(self) -> str:
-        data = self.payload.get("data")
-        name = data.get("name") if isinstance(data, dict) else None
+        name = self.data.get("name")
         return name if isinstance(name, str) else ""
 
 
@@ -149,14 +186,35 @@ def _card_from_json_bytes(raw: bytes, source: str, *, inside: str) -> Card:
         ) from exc
     if not isinstance(payload, dict):
         raise _not_a_card(source, "the JSON is not an object")
+    return card_from_payload(payload, source)
+
+
+def card_from_payload(payload: dict[str, Any], source: str) -> Card:
+    """A decoded JSON object as a ``Card`` with a ``data`` object: nested (V2/V3), flat (the
+    data fields at the root) or V1 (no ``spec``). Raises ``CardImportError`` otherwise."""
     spec = payload.get("spec")
     dialect = SPECS.get(spec) if isinstance(spec, str) else None
+    data = payload.get("data")
+    if spec is None and data is None and _looks_like_v1(payload):
+        return Card({"spec": "chara_card_v2", "spec_version": "1.0", "data": dict(payload)},
+                    "card_v2", source)
     if dialect is None:
         raise _not_a_card(source, f"spec is {json.dumps(spec)}, expected chara_card_v2 or "
-                                  "chara_card_v3")
-    if not isinstance(payload.get("data"), dict):
-        raise _not_a_card(source, "it has no 'data' object")
-    return Card(payload, dialect, source)
+                                  "chara_card_v3 (or a V1 card: name, description, first_mes "
+                                  "… at the root)")
+    if isinstance(data, dict):
+        root = {k: v for k, v in payload.items() if k not in ROOT_MIRROR_FIELDS}
+        return Card(root, dialect, source)
+    if data is None and _looks_like_v1(payload):
+        flat = {k: v for k, v in payload.items() if k not in ("spec", "spec_version")}
+        root = {k: payload[k] for k in ("spec", "spec_version") if k in payload}
+        return Card({**root, "data": flat}, dialect, source)
+    raise _not_a_card(source, "it has no 'data' object and no card fields (name, "
+                              "description, first_mes …) at its root")
+
+
+def _looks_like_v1(payload: dict[str, Any]) -> bool:
+    return isinstance(payload.get("name"), str) and bool(_V1_FIELDS & payload.keys())
 
 
 def _not_a_card(source: str, why: str) -> CardImportError:
@@ -167,8 +225,9 @@ def _not_a_card(source: str, why: str) -> CardImportError:
 
 
 def card_to_mapping(card: Card) -> dict[str, Any]:
-    """The card as a greenroom normalised-form mapping (see the module docstring)."""
-    data: dict[str, Any] = card.payload["data"]
+    """The card's own fields as a greenroom normalised-form mapping (see the module
+    docstring); ``extensions.greenroom`` is not applied here (``card_export`` does)."""
+    data = card.data
     mapping: dict[str, Any] = {"dialect": card.dialect, "archetype": IMPORTED_ARCHETYPE}
     roleplay: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
@@ -179,10 +238,15 @@ def card_to_mapping(card: Card) -> dict[str, Any]:
         if key not in ("spec", "spec_version", "data"):
             extensions[f"card.{key}"] = value
     for key, value in data.items():
+        if value == "" and key not in _TOP_LEVEL_FIELDS:
+            continue  # a card writes every text field; an empty one says nothing
         if key in _TOP_LEVEL_FIELDS:
             mapping[_TOP_LEVEL_FIELDS[key]] = value
         elif key == "personality":
             mapping["personality"] = {"summary": value}
+        elif key == "extensions" and isinstance(value, dict):
+            roleplay["card_extensions"] = {k: v for k, v in value.items()
+                                           if k != GREENROOM_EXTENSION}
         elif key in _ROLEPLAY_FIELDS:
             roleplay[_ROLEPLAY_FIELDS[key]] = value
         elif key in _METADATA_FIELDS:
@@ -197,6 +261,21 @@ def card_to_mapping(card: Card) -> dict[str, Any]:
     return mapping
 
 
+def exported_id(card: Card) -> str | None:
+    """The id of the character a greenroom export was made from (``extensions.greenroom.id``),
+    ``None`` for other cards."""
+    extension = greenroom_extension(card)
+    value = extension.get("id") if extension is not None else None
+    return value if isinstance(value, str) else None
+
+
+def greenroom_extension(card: Card) -> dict[str, Any] | None:
+    """``data.extensions.greenroom`` when the card has one (a card greenroom exported)."""
+    extensions = card.data.get("extensions")
+    value = extensions.get(GREENROOM_EXTENSION) if isinstance(extensions, dict) else None
+    return value if isinstance(value, dict) else None
+
+
 @dataclass(frozen=True, slots=True)
 class ImportedCharacter:
     character: Character
@@ -204,12 +283,18 @@ class ImportedCharacter:
 
 
 def card_to_character(card: Card, character_id: str) -> ImportedCharacter:
-    """Validate the card's mapping as character ``character_id``.
+    """Validate the card's mapping as character ``character_id``; a card greenroom exported
+    (``extensions.greenroom``) gives back the character it was made from, with the edits
+    made to the card's own fields since (see ``card_export``).
 
     Raises ``CardImportError("card-invalid")`` with every problem (e.g. ``tags`` not a list)
     when the card's fields have the wrong types.
     """
-    result = parse_character_mapping(card_to_mapping(card), character_id, card.source)
+    mapping = card_to_mapping(card)
+    extension = greenroom_extension(card)
+    if extension is not None:
+        mapping = with_greenroom_fields(mapping, extension, card.data.get("description"))
+    result = parse_character_mapping(mapping, character_id, card.source)
     if result.character is None:
         lines = "\n  ".join(p.render() for p in result.errors)
         raise CardImportError(
@@ -220,48 +305,41 @@ def card_to_character(card: Card, character_id: str) -> ImportedCharacter:
     return ImportedCharacter(result.character, result.warnings)
 
 
-def character_to_card(character: Character) -> dict[str, Any]:
-    """A Character Card (V3 if the character came from one, else V2) from a character.
+def with_greenroom_fields(mapping: dict[str, Any], extension: dict[str, Any],
+                          card_description: object) -> dict[str, Any]:
+    """The card's ``mapping`` with the fields of its ``extensions.greenroom`` put back.
 
-    The inverse of ``card_to_mapping``: for an imported card, this gives back the card's
-    JSON (every field, lorebook, extensions and unknown keys), which is how the tests prove
-    that import loses nothing. Dialect-file characters export their card-relevant fields.
-    """
-    roleplay = character.roleplay
-    v3 = character.dialect == "card_v3"
-    metadata = dict(roleplay.card_metadata)
-    spec_version = metadata.pop("spec_version", "3.0" if v3 else "2.0")
-    data: dict[str, Any] = {
-        "name": character.name,
-        "description": character.description,
-        "personality": character.personality.summary or "",
-        "scenario": roleplay.scenario or "",
-        "first_mes": roleplay.first_message or "",
-        "mes_example": roleplay.example_dialogue or "",
-        "creator_notes": roleplay.creator_notes or "",
-        "system_prompt": roleplay.system_prompt or "",
-        "post_history_instructions": roleplay.post_history_instructions or "",
-        "alternate_greetings": list(roleplay.alternate_greetings),
-        "tags": list(character.tags),
-        "creator": roleplay.creator or "",
-        "character_version": roleplay.character_version or "",
-        "extensions": dict(roleplay.card_extensions),
-    }
-    if roleplay.lorebook is not None:
-        data["character_book"] = roleplay.lorebook
-    if v3 or roleplay.group_only_greetings:
-        data["group_only_greetings"] = list(roleplay.group_only_greetings)
-    if roleplay.nickname is not None:
-        data["nickname"] = roleplay.nickname
-    data.update(metadata)
-    card: dict[str, Any] = {
-        "spec": "chara_card_v3" if v3 else "chara_card_v2",
-        "spec_version": spec_version,
-        "data": data,
-    }
-    for key, value in character.extensions.items():
-        if key.startswith("card.data."):
-            data[key.removeprefix("card.data.")] = value
-        elif key.startswith("card."):
-            card[key.removeprefix("card.")] = value
-    return card
+    The card's own fields win (they may have been edited in another tool), except the
+    description: while the card's is still the one greenroom wrote (its SHA-256 is the
+    extension's ``description_sha256``), the extension's own ``description`` returns."""
+    fields = copy.deepcopy(extension)
+    fields.pop("id", None)  # the id is the file's name: ``exported_id`` suggests it
+    digest = fields.pop(DESCRIPTION_DIGEST, None)
+    own_description = fields.pop("description", None)
+    merged = {**fields, **{k: v for k, v in mapping.items()
+                           if k not in ("dialect", "archetype", "personality", "roleplay",
+                                        "extensions")}}
+    personality = fields.get("personality")
+    card_personality = mapping.get("personality")
+    if isinstance(personality, dict) and isinstance(card_personality, dict):
+        merged["personality"] = {**personality, **card_personality}
+    elif card_personality is not None:
+        merged["personality"] = card_personality
+    roleplay = dict(mapping.get("roleplay", {}))
+    metadata = {k: v for k, v in roleplay.pop("card_metadata", {}).items()
+                if k != "spec_version"}
+    kept = fields.get("roleplay")
+    if isinstance(kept, dict) and isinstance(kept.get("card_metadata"), dict):
+        metadata.update(kept["card_metadata"])
+    if metadata:
+        roleplay["card_metadata"] = metadata
+    merged["roleplay"] = roleplay
+    own_extensions = fields.get("extensions")
+    extensions = {**(own_extensions if isinstance(own_extensions, dict) else {}),
+                  **mapping.get("extensions", {})}
+    if extensions:
+        merged["extensions"] = extensions
+    if (isinstance(card_description, str) and own_description is not None
+            and digest == text_digest(card_description)):
+        merged["description"] = own_description
+    return merged

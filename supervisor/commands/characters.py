@@ -1,4 +1,4 @@
-"""``greenroom characters list | show | validate | import``.
+"""``greenroom characters list | show | validate | import | export``.
 
 Exit status: 0 when everything asked for is fine, 1 when a character or card has errors
 (or cannot be found), 2 for usage errors (click's own). Errors go to stderr as
@@ -14,7 +14,9 @@ from pathlib import Path
 import click
 
 from runtime.settings import SettingsError, load_settings
-from schemas.card_import import import_card
+from schemas.card_export import CardFormat, card_file
+from schemas.card_import import import_card, write_atomically
+from schemas.card_png import as_png
 from schemas.cards import CardImportError
 from schemas.loader import CHARACTER_SUFFIX, available_ids, list_characters, load_character
 from schemas.normalised import to_normalised_dict, to_yaml
@@ -50,7 +52,7 @@ def _target(arg: str) -> str | Path:
 )
 @click.pass_context
 def characters(ctx: click.Context, characters_dir: Path | None) -> None:
-    """List, show, validate and import characters."""
+    """List, show, validate, import and export characters."""
     try:
         settings = load_settings({"characters_dir": characters_dir})
     except SettingsError as exc:
@@ -175,3 +177,42 @@ def import_command(
     for warning in result.warnings:
         click.echo(f"warning: {warning.render()}", err=True)
     click.echo(f"imported {result.character.name!r} as {result.character.id} → {result.path}")
+
+
+@characters.command("export")
+@click.argument("character")
+@click.option("--format", "card_format", type=click.Choice(["v2", "v3"]), default=None,
+              help="Character Card version (default: v3 for a character imported from a V3 "
+                   "card, else v2). A v3 PNG carries both the V2 and the V3 card.")
+@click.option("--png", "picture", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="The card's picture (PNG, JPEG, WebP…; default: a plain "
+                                 "one with the character's initials).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the card (default ./ID.png); a name ending in .json "
+                   "writes the card's JSON instead of a PNG.")
+@click.pass_context
+def export_command(ctx: click.Context, character: str, card_format: CardFormat | None,
+                   picture: Path | None, output: Path | None) -> None:
+    """Write CHARACTER as a Character Card that SillyTavern imports.
+
+    Greenroom's own fields (vitals baselines, sensitivities, goals, …) go under
+    data.extensions.greenroom, so `greenroom characters import` gives the same character back.
+    """
+    try:
+        loaded = load_character(_target(character), _characters_dir(ctx))
+    except CharacterError as exc:
+        _fail(exc)
+        ctx.exit(1)
+    target = output or Path(f"{loaded.character.id}.png")
+    try:
+        image = as_png(picture.read_bytes(), str(picture)) if picture is not None else None
+        content = card_file(loaded.character, card_format, picture=image,
+                            as_json=target.suffix.lower() == ".json")
+        write_atomically(target, content)
+    except CardImportError as exc:
+        _fail(exc)
+        ctx.exit(1)
+    except OSError as exc:
+        click.echo(f"error [card-unwritable]: cannot write {target} ({exc.strerror})", err=True)
+        ctx.exit(1)
+    click.echo(f"exported {loaded.character.id} as {target}")

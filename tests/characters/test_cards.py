@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from schemas.card_export import character_to_card
 from schemas.card_import import id_from_name, import_card
-from schemas.cards import CardImportError, character_to_card
+from schemas.cards import CardImportError
 from schemas.loader import load_character
 from tests.characters.cards_factory import (
     card_text,
@@ -148,7 +149,8 @@ def test_json_that_is_not_a_card_is_a_clear_error(tmp_path: Path, characters_dir
                           characters_dir)
     assert error.code == "card-not-a-card"
     assert str(error) == (f"{tmp_path / 'x.json'}: not a Character Card V2/V3: spec is "
-                          '"something_else", expected chara_card_v2 or chara_card_v3')
+                          '"something_else", expected chara_card_v2 or chara_card_v3 (or a V1 '
+                          "card: name, description, first_mes … at the root)")
 
 
 def test_card_with_wrongly_typed_fields_reports_every_problem(tmp_path: Path,

@@ -40,7 +40,7 @@ def probe() -> dict[str, Any]:
             rel = update(rel, appraisal.stimulus, now=float(index))
             prompt = build_prompt(PromptInput(c, levels, mood, rel, ["sam likes tea."],
                                               [Exchange(1, "sam", "hi", "hello")], message,
-                                              "sam", 3000)).messages
+                                              "sam", 3000, 0.0)).messages
             reply = compose_reply(ReplyContext(c, "sam", message, appraisal.intent, mood.label,
                                                mood.intensity, appraisal.stimulus.valence,
                                                index, ("sam likes tea.",)))

@@ -24,7 +24,7 @@ def prompt_for(c: Character, *, history: list[tuple[str, str]] | None = None,
         relationship=Relationship(user="sam"), memories=memories or [],
         history=exchanges(history or []), user_message="What are you working on?",
         user_name="sam",
-        token_budget=budget,
+        token_budget=budget, now=0.0,
     )).messages
 
 
@@ -43,8 +43,8 @@ def turn_note(messages: list[ChatMessage]) -> str:
     assert messages[-1].role == "user"
     words, note = messages[-1].content.split("\n\n[Note for ", 1)
     assert words == "What are you working on?"
-    assert note.endswith("\nEnd of note.]")
-    return note
+    note, _, _post = note.partition("\nEnd of note.]")
+    return note + "\nEnd of note.]"
 
 
 def test_prompt_contains_every_section_of_the_character_file() -> None:
@@ -60,7 +60,6 @@ def test_prompt_contains_every_section_of_the_character_file() -> None:
         "Find the missing folio", "Reopen the reading room", "Burn the mayor's letters",
         "The river took the ground floor", "thawing", "A rainy evening in the archive",
         "Keep answers short.", "Shoes off. Paper.", "favourite_ink: iron gall",
-        "Shoes off, sam.",
     ):
         assert expected in text, expected
 
@@ -85,7 +84,7 @@ def test_placeholders_are_replaced_with_names() -> None:
 
 def test_post_history_instructions_come_last_after_the_user_message() -> None:
     messages = prompt_for(full_character())
-    assert turn_note(messages).endswith("## For this reply\nStay terse.\nEnd of note.]")
+    assert messages[-1].content.endswith("\nEnd of note.]\n\nStay terse.")
     assert "Stay terse." not in system_text(messages)
 
 
@@ -200,7 +199,7 @@ def conversation(c: Character) -> list[list[ChatMessage]]:
             character=c, vitals=levels, mood=mood, relationship=rel,
             memories=[f"sam said: {history[-1][0]}"] if history else [],
             history=exchanges(history), user_message=message, user_name="sam",
-            token_budget=100_000,
+            token_budget=100_000, now=0.0,
         )).messages)
         rel = update(rel, stimulus, now=float(index))
         history.append((message, reply))

@@ -44,7 +44,7 @@ def built(c: Character, *, budget: int, exchanges: int = 12, min_exchanges: int 
     return build_prompt(PromptInput(
         character=c, vitals=levels, mood=derive_mood(levels),
         relationship=Relationship(user="sam"), memories=[], history=history(exchanges),
-        user_message="Take me across?", user_name="sam", token_budget=budget,
+        user_message="Take me across?", user_name="sam", token_budget=budget, now=0.0,
         min_exchanges=min_exchanges, token_ratio=ratio))
 
 
@@ -77,7 +77,7 @@ def test_the_lorebook_goes_first_when_the_card_crowds_out_the_newest_exchanges()
 
 
 def test_sections_are_trimmed_in_the_documented_order() -> None:
-    assert TRIM_ORDER == ("lorebook", "example_dialogue", "greetings", "other_notes")
+    assert TRIM_ORDER == ("lorebook", "example_dialogue", "other_notes")
     whole = pinned_and_newest(card_character())
     cut = [built(card_character(), budget=whole.estimated_tokens + 5
                  - sum(section(whole, name) for name in TRIM_ORDER[:n])).trimmed
@@ -114,7 +114,7 @@ def test_the_warning_says_what_was_trimmed_and_what_was_kept() -> None:
     prompt = built(card_character(), budget=50, min_exchanges=2)
     warning = prompt.over_budget_warning()
     assert warning is not None
-    assert "trimmed lorebook, example_dialogue, greetings, other_notes" in warning
+    assert "trimmed lorebook, example_dialogue, other_notes" in warning
     assert "kept 2 of 12 exchanges" in warning
     assert "over the budget of 50" in warning
 

@@ -211,7 +211,8 @@ def prompt_for(character: Character, start: TurnStart, plan: TurnPlan,
         user_message=start.user_message,
         user_name=start.user,
         token_budget=budget.prompt_tokens,
-        min_exchanges=budget.min_exchanges,
+        now=start.now,
+        macro_seed=start.turn_id * 1000 + start.variant,
         token_ratio=budget.calibration.ratio,
     ))
     context = ReplyContext(
