@@ -357,6 +357,7 @@ def prompt_view(response: PromptResponse) -> PromptView:
         sections=plain(response.sections),
         budget=plain(response.budget) if response.budget is not None else {},
         usage=response.usage, warnings=plain(response.warnings), note=response.note,
+        lorebook=plain(response.lorebook), lorebook_budget_tokens=response.lorebook_budget_tokens,
     )
 
 

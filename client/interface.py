@@ -91,7 +91,8 @@ class PromptView:
     why). ``messages`` are ``{role, content}``; ``sections`` ``{name, tokens,
     message_index, trimmed, exchanges_kept, exchanges_available}``; ``budget`` the token
     budget and where its window came from; ``usage`` the server's counts for that turn;
-    ``warnings`` ``{code, message}`` (``prompt_over_budget``)."""
+    ``warnings`` ``{code, message}`` (``prompt_over_budget``); ``lorebook`` the entries that
+    fired (``protocol.inspection.PromptLoreEntry``) within ``lorebook_budget_tokens``."""
 
     kept: bool
     dry_run: bool
@@ -106,6 +107,8 @@ class PromptView:
     usage: JsonObject | None = None
     warnings: list[JsonObject] = field(default_factory=list)
     note: str | None = None
+    lorebook: list[JsonObject] = field(default_factory=list)
+    lorebook_budget_tokens: int = 0
 
 
 ConnectionPhase = Literal["connecting", "connected", "reconnecting", "back", "gone", "closed"]

@@ -498,15 +498,35 @@ def _memory_lines(memories: Mapping[str, Any]) -> list[str]:
 
 
 def _lorebook_lines(lorebook: Mapping[str, Any]) -> list[str]:
-    triggered = [t for t in _items(lorebook.get("triggered")) if isinstance(t, Mapping)]
-    always = lorebook.get("always_included") or 0
-    if triggered:
-        hits = ", ".join(f"{t.get('entry')} (key {t.get('key')!r})" for t in triggered)
-        return [f"lorebook   triggered: {hits}"]
-    if always:
-        return [f"lorebook   no key matching: all {always} enabled entries are in the system "
-                "prompt on every turn"]
-    return ["lorebook   none"]
+    fired = [f for f in _items(lorebook.get("fired")) if isinstance(f, Mapping)]
+    if not fired:
+        return ["lorebook   none fired"]
+    included = sum(1 for f in fired if f.get("included"))
+    lines = [f"lorebook   {included} of {len(fired)} fired entries in the prompt, "
+             f"~{lorebook.get('used_tokens', 0)} of {lorebook.get('budget_tokens', 0)} tokens"]
+    return lines + [f"  {lore_line(f)}" for f in fired]
+
+
+def lore_line(entry: Mapping[str, Any]) -> str:
+    """One lorebook entry that fired, in words: why, where it went, what became of it."""
+    reason = entry.get("reason")
+    if reason == "constant":
+        why = "constant"
+    elif reason == "decorator":
+        why = "@@activate"
+    else:
+        why = f"key {entry.get('key')!r} in {entry.get('where')}"
+        secondary = _items(entry.get("secondary"))
+        if secondary:
+            why += " with " + ", ".join(repr(k) for k in secondary)
+    if entry.get("roll") is not None:
+        why += f", rolled {_number(entry.get('roll'))} < {_number(entry.get('probability'))}%"
+    depth = entry.get("depth")
+    place = f"{entry.get('position')}" + (f" {depth}" if depth is not None else "")
+    mark = "+" if entry.get("included") else "-"
+    text = (f"{mark} {entry.get('entry')!r} ({entry.get('book')}) {why} → {place}, "
+            f"order {entry.get('order')}, ~{entry.get('tokens')} tokens")
+    return text if entry.get("included") else f"{text}: dropped, {entry.get('dropped')}"
 
 
 def _history_lines(history: Mapping[str, Any]) -> list[str]:
@@ -567,6 +587,9 @@ def prompt_plain(view: PromptView) -> str:
     for section in view.sections:
         lines.append(f"  {section.get('name', '?'):<18} {section.get('tokens', 0):>6}"
                      + _section_note(section))
+    if view.lorebook:
+        lines.append(f"lorebook (budget {view.lorebook_budget_tokens} tokens):")
+        lines += [f"  {lore_line(entry)}" for entry in view.lorebook]
     for warning in view.warnings:
         lines.append(f"warning [{warning.get('code')}]: {warning.get('message')}")
     for index, message in enumerate(view.messages):

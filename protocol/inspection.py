@@ -68,6 +68,32 @@ class PromptBudget(msgspec.Struct, kw_only=True):
     calibration_turns: int = 0
 
 
+class PromptLoreEntry(msgspec.Struct, kw_only=True):
+    """A lorebook entry that fired for the prompt: its ``book`` (``character``, ``card``,
+    ``shared:<name>``) and ``entry`` (its comment, name or first key; ``index`` in the
+    book); ``reason`` ``key`` (``key`` found in ``where``: ``message 0`` is the user's new
+    message), ``constant``, ``decorator`` or ``recursion`` (found in another entry's
+    content, at scan ``step`` ≥ 1); where it went (``position``, ``depth``) at ``order``,
+    its ``tokens``, and ``included`` — or ``dropped`` and why."""
+
+    book: str
+    entry: str
+    index: int
+    reason: str
+    position: str
+    order: int
+    tokens: int
+    included: bool
+    step: int = 0
+    key: str | None = None
+    where: str | None = None
+    secondary: list[str] = msgspec.field(default_factory=list)
+    depth: int | None = None
+    probability: float | None = None
+    roll: float | None = None
+    dropped: str | None = None
+
+
 class PromptWarning(msgspec.Struct, kw_only=True):
     """Something the prompt's reader should know: ``code`` is stable (``prompt_over_budget``:
     the character's fixed parts crowd out the conversation; sections were trimmed)."""
@@ -83,7 +109,8 @@ class PromptResponse(Message, tag="prompt_response"):
     lists are empty. ``turn_id`` is the turn the prompt was sent for (``null`` for a dry
     run); ``options`` the generation options sent (model, temperature, top_p, num_ctx,
     max_tokens, stop, keep_alive); ``usage`` what the server reported for that turn
-    (``prompt_tokens``, ``completion_tokens``, ``usage_source``)."""
+    (``prompt_tokens``, ``completion_tokens``, ``usage_source``); ``lorebook`` the
+    lorebook entries that fired, included or dropped, against ``lorebook_budget_tokens``."""
 
     success: bool = True
     kept: bool = True
@@ -96,6 +123,8 @@ class PromptResponse(Message, tag="prompt_response"):
     messages: list[PromptMessage] = msgspec.field(default_factory=list)
     sections: list[PromptSection] = msgspec.field(default_factory=list)
     budget: PromptBudget | None = None
+    lorebook: list[PromptLoreEntry] = msgspec.field(default_factory=list)
+    lorebook_budget_tokens: int = 0
     usage: JsonObject | None = None
     warnings: list[PromptWarning] = msgspec.field(default_factory=list)
     note: str | None = None

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemas.lorebook import Lorebook
+from schemas.lorebook_files import LorebookError, SharedLorebook, load_shared_lorebooks
+from schemas.lorebook_formats import key_problems, lorebook_from_character_book
 from schemas.model import Character, is_valid_character_id
 from schemas.parsing import parse_character_text
 from schemas.problems import CharacterFileError, CharacterNotFound, InvalidCharacterId, Problem
@@ -20,11 +23,18 @@ _ONE_LINE_LIMIT = 100
 
 @dataclass(frozen=True, slots=True)
 class LoadedCharacter:
-    """A valid character, where it came from, and the warnings its file produced."""
+    """A valid character, where it came from, the warnings its file produced, and the
+    shared lorebooks it names (``lorebooks:``, read from ``<characters_dir>/lorebooks/``)."""
 
     character: Character
     warnings: list[Problem]
     path: Path
+    lorebooks: tuple[SharedLorebook, ...] = ()
+
+    @property
+    def shared_lorebooks(self) -> list[tuple[str, Lorebook]]:
+        """(name, book) of each shared book, as the engine takes them."""
+        return [(shared.name, shared.book) for shared in self.lorebooks]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +99,31 @@ def load_character(id_or_path: str | Path, characters_dir: Path) -> LoadedCharac
     result = parse_character_text(text, character_id, label)
     if result.character is None:
         raise CharacterFileError(character_id, path, result.problems)
-    return LoadedCharacter(result.character, result.warnings, path)
+    character = result.character
+    try:
+        shared = load_shared_lorebooks(character.lorebooks, characters_dir,
+                                       character_id=character_id)
+    except LorebookError as exc:
+        problem = Problem(label, "lorebooks", str(exc), code=exc.code)
+        raise CharacterFileError(character_id, path, [*result.problems, problem]) from exc
+    warnings = result.warnings + lorebook_warnings(character, label)
+    for book in shared:
+        warnings += book.warnings
+    return LoadedCharacter(character, warnings, path, tuple(shared))
+
+
+def lorebook_warnings(character: Character, file: str) -> list[Problem]:
+    """What a character's own books would not do as written: keys that never match, and
+    what of its card's ``character_book`` greenroom translates or ignores."""
+    warnings = []
+    if character.lorebook is not None:
+        warnings += key_problems(character.lorebook, file, "lorebook")
+    if character.roleplay.lorebook:
+        converted = lorebook_from_character_book(character.roleplay.lorebook, file,
+                                                 path="roleplay.lorebook")
+        warnings += converted.warnings + key_problems(converted.book, file,
+                                                      "roleplay.lorebook")
+    return warnings
 
 
 def list_characters(characters_dir: Path) -> list[CharacterSummary]:

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.lorebook import Lorebook
+
 NEUROCHEMICALS: tuple[str, ...] = (
     "dopamine",
     "serotonin",
@@ -24,6 +26,8 @@ NEUROCHEMICALS: tuple[str, ...] = (
 )
 
 CHARACTER_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+#: A shared lorebook's name is its file's stem, spelt like a character id.
+LOREBOOK_NAME_PATTERN = CHARACTER_ID_PATTERN
 _CHARACTER_ID_RE = re.compile(CHARACTER_ID_PATTERN)
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -214,6 +218,10 @@ class Character(_Model):
     backstory: str = ""
     development: dict[str, Any] = {}
     roleplay: Roleplay = Roleplay()
+    # The character's own World Info (``schemas.lorebook``), beside a card's
+    # ``roleplay.lorebook``; ``lorebooks`` names shared books in ``<characters>/lorebooks/``.
+    lorebook: Lorebook | None = None
+    lorebooks: list[Annotated[str, Field(pattern=LOREBOOK_NAME_PATTERN)]] = []
     llm: ModelOverrides = ModelOverrides()
     extensions: dict[str, Any] = {}
     dialect: Dialect = "greenroom"

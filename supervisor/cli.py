@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, str] = {
     "chat": "client.chat_cli:chat",
     "characters": "supervisor.commands.characters:characters",
+    "lorebook": "supervisor.commands.lorebook:lorebook",
     "serve": "supervisor.commands.serve:serve",
     "ps": "supervisor.commands.admin:ps",
     "restart": "supervisor.commands.admin:restart",

@@ -38,14 +38,18 @@ database, the caller closes the backend it passed in.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 from protocol.fields import MAX_PAGE_SIZE
 from protocol.generation import GenerationSettings
 from protocol.message_limit import check_message_length
 from runtime.settings import DEFAULT_MAX_MESSAGE_CHARS, ModelMemoryMode
+from schemas.lorebook import Lorebook
+from schemas.lorebook_formats import character_lorebooks
 from schemas.model import Character
 from worker.backends.base import Backend, Embedder, GenerationOptions
 from worker.engine import alternatives, memory_edits, model_memory, prompt_inspection, snapshots
@@ -64,8 +68,11 @@ from worker.engine.status import status_report
 from worker.engine.trace_lookup import StoredTrace, trace_of
 from worker.engine.turn_stream import run_turn
 from worker.engine.vitals import VitalsModel
+from worker.engine.world_info import WorldInfo
 from worker.memory.models import MemoryHit, StoredMemory
 from worker.memory.store import MemoryStore
+
+log = structlog.get_logger()
 
 
 class CharacterEngine:
@@ -94,12 +101,19 @@ class CharacterEngine:
         options: GenerationOptions = GenerationOptions(),  # noqa: B008 - frozen, shared safely
         embedder: Embedder | None = None,
         max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+        shared_lorebooks: Sequence[tuple[str, Lorebook]] = (),
     ) -> CharacterEngine:
         """Open (or create) the character's database under ``data_dir`` and resume from its
         last committed state. ``clock`` returns unix seconds; ``half_life_s`` is the vitals
         decay half-life; ``prompt_limits`` the settings of the prompt budget (see
         ``worker.engine.prompt_budget``); ``max_message_chars`` is the longest ``chat``
-        message accepted."""
+        message accepted; ``shared_lorebooks`` the shared books (name, book) the character
+        file names under ``lorebooks:``, compiled with its own (``world_info``)."""
+        world_info = WorldInfo.compile(character_lorebooks(character, shared_lorebooks),
+                                       char=character.name)
+        for problem in world_info.problems:
+            log.warning("lorebook_key_unusable", book=problem.book, entry=problem.index,
+                        key=problem.key, detail=problem.why)
         conn = connect(database_path(data_dir, character.id))
         try:
             db = CharacterDatabase(conn, character_id=character.id)
@@ -114,7 +128,8 @@ class CharacterEngine:
             parts = OpenCharacter(character=character, db=db, memory=memory, backend=backend,
                                   clock=clock, model=model, limits=prompt_limits,
                                   options=options, state=state, prompts=prompts,
-                                  calibrations=prompts.calibrations())
+                                  calibrations=prompts.calibrations(),
+                                  world_info=world_info)
             return cls(character, max_message_chars=max_message_chars, parts=parts)
         except BaseException:
             conn.close()

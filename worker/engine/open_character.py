@@ -7,6 +7,7 @@ the engine (``turn_stream``, ``alternatives``, ``snapshots``) and its facade
 the commit, with no ``await`` in between. ``partial`` is the text a failed generation
 streamed, kept for ``keep_partial`` until the next turn (or undo, reset, load, select).
 ``calibrations`` mirrors the ``token_calibration`` rows the same way (``prompt_store``);
+``world_info`` is the character's lorebooks, compiled once when it is opened;
 ``crowding_logged`` is what the last ``prompt_over_budget`` log record said was trimmed, so
 the warning is logged once per character, and again only when that changes.
 """
@@ -35,6 +36,7 @@ from worker.engine.state import EngineState
 from worker.engine.turn_prepare import current_mood
 from worker.engine.turn_rows import TurnRow
 from worker.engine.vitals import VitalsModel
+from worker.engine.world_info import WorldInfo
 from worker.memory.store import MemoryStore
 
 
@@ -53,6 +55,7 @@ class OpenCharacter:
     state: EngineState
     prompts: PromptStore
     calibrations: dict[str, Calibration]
+    world_info: WorldInfo
     partial: PartialReply | None = None
     crowding_logged: tuple[str, ...] | None = None
 

@@ -6,15 +6,17 @@ cache) re-reads only what is new each turn (see ``docs/engine.md``):
 
 1. one ``system`` message, pinned, **the same bytes every turn** for a character and a user:
    identity, demographics, personality in words, communication style and quirks, specialty
-   and skills, backstory, development, role-play material (scenario, example dialogue,
-   lorebook), goals (hidden goals marked secret), and the main prompt: greenroom's rules of
-   the role-play, or the card's own ``system_prompt`` *instead* (its ``{{original}}`` is
-   greenroom's rules). It says only what the file says: no Big Five line or temperament
-   unless the file gives them, no archetype for an imported card. Nothing in it changes
-   from turn to turn — unless it is so large that it and the newest exchanges exceed the
-   budget: then its reference sections go in ``TRIM_ORDER`` (lorebook, example dialogue,
-   other notes), and the result is again the same every turn as long as the budget stays
-   (a card whose text uses ``{{time}}``, ``{{random}}`` … changes with them, by its
+   and skills, backstory, development, role-play material (scenario, example dialogue),
+   goals (hidden goals marked secret), the lorebook entries that fired
+   (``worker.engine.world_info``) before and after the character definition, and the main
+   prompt: greenroom's rules of the role-play, or the card's own ``system_prompt``
+   *instead* (its ``{{original}}`` is greenroom's rules). It says only what the file says:
+   no Big Five line or temperament unless the file gives them, no archetype for an
+   imported card. Nothing in it changes from turn to turn but which lorebook entries fire —
+   unless it is so large that it and the newest exchanges exceed the budget: then its
+   reference sections go in ``TRIM_ORDER`` (lorebook, example dialogue, other notes), and
+   the result is again the same every turn as long as the budget and the entries fired
+   stay (a card whose text uses ``{{time}}``, ``{{random}}`` … changes with them, by its
    author's choice). A card's greetings are not in it: they open a user's thread as the
    character's first message (``worker.engine.greetings``);
 2. as much recent history as fits the budget, as alternating ``user``/``assistant``
@@ -26,10 +28,12 @@ cache) re-reads only what is new each turn (see ``docs/engine.md``):
    ``min_exchanges`` exchanges are always kept, over budget if need be;
 3. the new ``user`` message, always kept, followed by the **turn note**: a delimited block
    with what changes per turn — current mood and notable vitals in words, the relationship
-   with this user and the memories recalled for this message; then, after the note, the
-   card's ``post_history_instructions``, the last words the model reads. They ride inside
-   the last user message rather than in a second ``system`` message because many chat
-   templates (Llama 2, Mistral, Gemma) accept a system message only at the start and
+   with this user, the memories recalled for this message and lorebook entries placed at
+   depth 0; then, after the note, the card's ``post_history_instructions``, the last words
+   the model reads. Entries placed at a depth ≥ 1 ride, as a ``[World notes: …]`` block, at
+   the start of the user message that many messages from the end (``_with_depth_notes``).
+   They ride inside user messages rather than in a second ``system`` message because many
+   chat templates (Llama 2, Mistral, Gemma) accept a system message only at the start and
    insist on user/assistant alternation;
 4. a card's Character's Note (``extensions.depth_prompt``: ``prompt``, ``depth``, ``role``)
    as its own message, ``depth`` messages before the end (0: after the final user message),
@@ -62,6 +66,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
+
 from schemas.cards import IMPORTED_ARCHETYPE
 from schemas.model import NEUROCHEMICALS, Character
 from worker.backends.base import ChatMessage, Role
@@ -72,6 +78,7 @@ from worker.engine.prompt_budget import scaled
 from worker.engine.relationship import Relationship
 from worker.engine.turn_rows import Exchange
 from worker.engine.vitals import Vitals
+from worker.engine.world_info import NO_LORE, LoreFiring, LoreSelection
 
 MESSAGE_OVERHEAD_TOKENS: Final = 4
 #: When the history outgrows the budget it starts at a turn id that is a multiple of this,
@@ -125,6 +132,7 @@ class PromptInput:
     min_exchanges: int = 0
     token_ratio: float = 1.0
     macro_seed: int = 0
+    lore: LoreSelection = NO_LORE
 
 
 def estimate_tokens(text: str) -> int:
@@ -273,22 +281,17 @@ def _example_dialogue(c: Character) -> list[str]:
     return ["## Example dialogue (style reference only)", dialogue.strip()] if dialogue else []
 
 
-def _world_notes(c: Character) -> list[str]:
-    book = c.roleplay.lorebook
-    return ["## World notes", _lorebook(book)] if book else []
-
-
 def _other_notes(c: Character) -> list[str]:
     return ["## Other notes", _plain(c.extensions)] if c.extensions else []
 
 
-def _lorebook(book: Mapping[str, Any]) -> str:
-    entries = book.get("entries")
-    if isinstance(entries, list):
-        contents = [str(e.get("content", "")).strip() for e in entries
-                    if isinstance(e, Mapping) and e.get("enabled", True) is not False]
-        return "\n".join(f"- {text}" for text in contents if text)
-    return _plain(book)
+def _world_notes(texts: Sequence[str]) -> list[str]:
+    """Lorebook entries that fired this turn (``worker.engine.world_info``), in order."""
+    return ["## World notes", *texts] if texts else []
+
+
+def _lore_at(lore: LoreSelection, depth: int) -> tuple[str, ...]:
+    return next((placed.texts for placed in lore.at_depth if placed.depth == depth), ())
 
 
 def _goals(c: Character) -> list[str]:
@@ -357,14 +360,17 @@ def _rules(c: Character, user_name: str) -> list[str]:
     return ["## Rules", main_prompt(c, user_name)]
 
 
-def _system_parts(c: Character, user_name: str) -> list[tuple[str, list[str]]]:
-    """The stable part, section by section in prompt order: only the character file and the
-    user's name, never turn state."""
+def _system_parts(c: Character, user_name: str, lore: LoreSelection
+                  ) -> list[tuple[str, list[str]]]:
+    """The stable part, section by section in prompt order: the character file, the user's
+    name and the lorebook entries that fired (before / after the character definition;
+    the same every turn unless what fired changes), never other turn state."""
     return [
+        ("lorebook", _world_notes(lore.before)),
         ("identity", _identity(c)), ("personality", _personality(c)),
         ("communication", _communication(c)), ("expertise", _expertise(c)),
-        ("story", _story(c)),
-        ("example_dialogue", _example_dialogue(c)), ("lorebook", _world_notes(c)),
+        ("story", _story(c)), ("lorebook", _world_notes(lore.after)),
+        ("example_dialogue", _example_dialogue(c)),
         ("other_notes", _other_notes(c)), ("goals", _goals(c)),
         ("rules", _rules(c, user_name)),
     ]
@@ -381,6 +387,7 @@ def _note_parts(inp: PromptInput) -> list[tuple[str, list[str]]]:
         ("relationship", ["## You and " + inp.user_name, inp.relationship.describe()]),
         ("memories", ["## What you remember that matters now",
                       *[f"- {text}" for text in inp.memories]] if inp.memories else []),
+        ("lorebook_depth", _world_notes(_lore_at(inp.lore, 0))),
         ("note_frame", ["End of note.]"]),
         ("post_history_instructions", [post.strip()] if post and post.strip() else []),
     ]
@@ -459,7 +466,8 @@ class BuiltPrompt:
     checked against), ``raw_tokens`` the uncalibrated one (what the server's count is
     compared with to calibrate). ``trimmed`` names the sections cut, in ``TRIM_ORDER``;
     ``over_budget`` says the prompt is over ``budget_tokens`` even so (the pinned parts and
-    the last ``min_exchanges`` exchanges are never cut)."""
+    the last ``min_exchanges`` exchanges are never cut). ``lorebook`` is every lorebook entry
+    that fired, included or dropped and why, against ``lorebook_budget_tokens``."""
 
     messages: list[ChatMessage]
     sections: tuple[PromptSection, ...]
@@ -470,6 +478,8 @@ class BuiltPrompt:
     history_available: int
     trimmed: tuple[str, ...] = ()
     over_budget: bool = False
+    lorebook: tuple[LoreFiring, ...] = ()
+    lorebook_budget_tokens: int = 0
 
     @property
     def crowded(self) -> bool:
@@ -519,7 +529,11 @@ def build_prompt(inp: PromptInput) -> BuiltPrompt:
         return scaled(estimate_tokens(text), inp.token_ratio)
 
     system_parts = [(name, sub("\n".join(lines)))
-                    for name, lines in _system_parts(inp.character, inp.user_name) if lines]
+                    for name, lines in _system_parts(inp.character, inp.user_name, inp.lore)
+                    if lines]
+    depth_notes = [(lore.depth or 0, sub("\n".join(["[World notes:", *lore.texts, "]"])))
+                   for lore in inp.lore.at_depth if lore.depth]
+    depth_cost = sum(cost_of(text, inp.token_ratio) for _, text in depth_notes)
     note_parts = [(name, sub("\n".join(lines))) for name, lines in _note_parts(inp) if lines]
     words = said(inp.user_message)
     note = "\n".join(t for n, t in note_parts if n != "post_history_instructions")
@@ -542,8 +556,9 @@ def build_prompt(inp: PromptInput) -> BuiltPrompt:
 
     def pinned() -> int:
         kept = [text for name, text in system_parts if name not in trimmed]
-        depth_cost = cost(depth_message.content) if depth_message is not None else 0
-        return cost("\n".join(kept)) + cost(final_user.content) + depth_cost
+        card_depth_cost = cost(depth_message.content) if depth_message is not None else 0
+        return (cost("\n".join(kept)) + cost(final_user.content) + depth_cost
+                + card_depth_cost)
 
     for name in TRIM_ORDER:
         if pinned() + needed <= inp.token_budget:
@@ -556,14 +571,17 @@ def build_prompt(inp: PromptInput) -> BuiltPrompt:
                            inp.token_budget - fixed)
     kept_from = min(kept_from, len(exchanges) - newest)
     history = [m for _, u, a in exchanges[kept_from:] for m in (u, a) if m is not None]
-    messages = [system, *history, final_user]
+    conversation, noted = _with_depth_notes([*history, final_user], depth_notes)
+    messages = [system, *conversation]
     history_at: int | None = 1 if history else None
+    lore_at = 1 + noted
     last = len(messages) - 1
     depth_at: int | None = None
     if depth_message is not None and note_card is not None:
         depth_at = max(1, len(messages) - note_card.depth)
         messages.insert(depth_at, depth_message)
         last += depth_at <= last
+        lore_at += depth_at <= lore_at
         if history_at is not None and depth_at <= history_at:
             history_at += 1
     history_cost = sum(pair_costs[kept_from:])
@@ -575,6 +593,8 @@ def build_prompt(inp: PromptInput) -> BuiltPrompt:
     sections.append(PromptSection("history", history_cost, history_at,
                                   exchanges_kept=len(exchanges) - kept_from,
                                   exchanges_available=len(exchanges)))
+    if depth_notes:
+        sections.append(PromptSection("lorebook_depth", depth_cost, lore_at))
     sections.append(PromptSection("user_message", cost_of(words, inp.token_ratio), last))
     sections += [PromptSection(name, cost_of(text, inp.token_ratio), last)
                  for name, text in note_parts]
@@ -588,16 +608,50 @@ def build_prompt(inp: PromptInput) -> BuiltPrompt:
         budget_tokens=inp.token_budget, history_kept=len(exchanges) - kept_from,
         history_available=len(exchanges), trimmed=tuple(trimmed),
         over_budget=estimated > inp.token_budget,
+        lorebook=tuple(_trimmed(f) if "lorebook" in trimmed else f for f in inp.lore.firings),
+        lorebook_budget_tokens=inp.lore.budget_tokens,
     )
 
 
+def _trimmed(firing: LoreFiring) -> LoreFiring:
+    """``firing`` after the system message's lorebook sections were trimmed."""
+    if not firing.included or firing.position == "at_depth":
+        return firing
+    return msgspec.structs.replace(
+        firing, included=False,
+        dropped="trimmed with the system message's lorebook: the prompt's fixed parts "
+                "did not fit its budget")
+
+
+def _with_depth_notes(conversation: list[ChatMessage], notes: Sequence[tuple[int, str]]
+                      ) -> tuple[list[ChatMessage], int]:
+    """``conversation`` (the history kept and the final user message) with each of
+    ``notes`` — (depth, text), depth ≥ 1 — put before the message ``depth`` messages from
+    its end, or the user message after it when that one is a reply: the role-play's
+    messages must alternate, and many chat templates take no ``system`` message but the
+    first, so a note rides in a user message. A depth beyond the history goes to its first
+    message. Returns the messages and the index (in ``conversation``) of the first noted."""
+    by_index: dict[int, list[tuple[int, str]]] = {}
+    for depth, text in notes:
+        index = max(0, len(conversation) - depth)
+        while conversation[index].role != "user":
+            index += 1
+        by_index.setdefault(index, []).append((depth, text))
+    out = list(conversation)
+    for index, placed in by_index.items():
+        texts = [text for _, text in sorted(placed, key=lambda p: -p[0])]
+        out[index] = ChatMessage("user", "\n\n".join([*texts, out[index].content]))
+    return out, min(by_index, default=len(conversation) - 1)
+
+
 def _merged(sections: list[PromptSection]) -> list[PromptSection]:
-    """One entry per name (the note's frame is two pieces), in first-appearance order."""
+    """One entry per name (the note's frame and the lorebook are two pieces each), in
+    first-appearance order."""
     merged: dict[str, PromptSection] = {}
     for section in sections:
         seen = merged.get(section.name)
         merged[section.name] = section if seen is None else PromptSection(
-            seen.name, seen.tokens + section.tokens, seen.message)
+            seen.name, seen.tokens + section.tokens, seen.message, trimmed=seen.trimmed)
     return list(merged.values())
 
 

@@ -76,6 +76,6 @@ async def next_prompt(c: OpenCharacter, user_message: str, user: str,
     _, relevant = await recall(c, start)
     budget = c.budget(options)
     built, _context = await asyncio.to_thread(prompt_for, c.character, start, plan, relevant,
-                                              budget=budget)
+                                              budget=budget, world_info=c.world_info)
     return PromptReport(user=user, dry_run=True, backend=c.backend.name, options=options,
                         budget=budget, built=built)

@@ -17,16 +17,18 @@ from typing import Final
 
 import msgspec
 
+from schemas.lorebook import MAX_SCAN_DEPTH
 from schemas.model import Character
 from worker.backends.base import ReplyContext
 from worker.engine.appraisal import Appraisal, appraise
 from worker.engine.mood import Mood, MoodChoice, choose_mood, derive_mood
-from worker.engine.prompt import BuiltPrompt, PromptInput, build_prompt
+from worker.engine.prompt import BuiltPrompt, PromptInput, build_prompt, cost_of
 from worker.engine.prompt_budget import PromptBudget
 from worker.engine.relationship import Relationship, update
 from worker.engine.state import EngineState
 from worker.engine.turn_rows import Exchange, TurnRow
 from worker.engine.vitals import Vitals, VitalsModel, VitalsStep
+from worker.engine.world_info import NO_LORE, LoreSelection, WorldInfo, seeded_roll
 from worker.memory.models import MemoryHit
 
 #: A memory reaches the prompt when its text matched (BM25 relevance > 0) or its meaning did.
@@ -196,11 +198,30 @@ def memory_verdict(hit: MemoryHit, *, turn_id: int, user: str) -> MemoryVerdict:
     return MemoryVerdict(False, "no word matched")
 
 
+def lore_for(world_info: WorldInfo, character: Character, start: TurnStart, *,
+             budget: PromptBudget) -> LoreSelection:
+    """The lorebook entries that fire for the turn (``worker.engine.world_info``): scanned
+    in the user's thread, newest message first, the turn's own message at depth 0; rolls
+    seeded by the turn and its reply variant."""
+    if world_info.empty:
+        return NO_LORE
+    messages = [start.user_message]
+    for exchange in reversed(start.history):
+        messages += [exchange.reply, exchange.user_message]
+    ratio = budget.calibration.ratio
+    return world_info.scan(
+        messages[:MAX_SCAN_DEPTH], user=start.user,
+        budget_tokens=world_info.budget_for(budget.prompt_tokens),
+        cost=lambda text: cost_of(text, ratio),
+        roll=seeded_roll(character=character.id, turn_id=start.turn_id,
+                         variant=start.variant))
+
+
 def prompt_for(character: Character, start: TurnStart, plan: TurnPlan,
-               memories: Sequence[MemoryHit], *, budget: PromptBudget
-               ) -> tuple[BuiltPrompt, ReplyContext]:
-    """The prompt for the LLM (its messages and how they fit ``budget``) and the
-    ``ReplyContext`` for an offline backend."""
+               memories: Sequence[MemoryHit], *, budget: PromptBudget,
+               world_info: WorldInfo) -> tuple[BuiltPrompt, ReplyContext]:
+    """The prompt for the LLM (its messages and how they fit ``budget``, with the lorebook
+    entries ``world_info`` fires) and the ``ReplyContext`` for an offline backend."""
     built = build_prompt(PromptInput(
         character=character,
         vitals=plan.vitals_after,
@@ -214,6 +235,7 @@ def prompt_for(character: Character, start: TurnStart, plan: TurnPlan,
         now=start.now,
         macro_seed=start.turn_id * 1000 + start.variant,
         token_ratio=budget.calibration.ratio,
+        lore=lore_for(world_info, character, start, budget=budget),
     ))
     context = ReplyContext(
         character=character, user_name=start.user, user_message=start.user_message,

@@ -35,7 +35,6 @@ import structlog
 from protocol.generation import GenerationSettings
 from worker.backends.base import (
     BackendError,
-    ChatMessage,
     ContextOverflow,
     GenerationDone,
     GenerationOptions,
@@ -68,7 +67,7 @@ from worker.engine.turn_prepare import (
 )
 from worker.engine.turn_record import TurnRecord
 from worker.engine.turn_rows import TurnRow
-from worker.engine.turn_trace import TurnTrace, build_trace
+from worker.engine.turn_trace import LorebookTrace, TurnTrace, build_trace
 from worker.memory.formation import form_memories
 from worker.memory.models import MemoryHit
 from worker.memory.query import search_terms
@@ -123,7 +122,7 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
     timings["memory_search"] = laps.lap()
     budget = c.budget(options)
     built, context = await asyncio.to_thread(prompt_for, c.character, start, plan, relevant,
-                                             budget=budget)
+                                             budget=budget, world_info=c.world_info)
     timings["prompt"] = laps.lap()
 
     parts: list[str] = []
@@ -166,7 +165,7 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
     )
     record = TurnRecord.of(plan, generation=done, used=relevant, formed=formed,
                            timings_ms={**timings, "total": _total_ms(timings)})
-    trace = _trace(c, start, plan, hits=hits, messages=built.messages, options=options,
+    trace = _trace(c, start, plan, hits=hits, built=built, options=options,
                    settings=settings, budget_tokens=budget.prompt_tokens, done=done,
                    kept=kept is not None, timings=record.timings_ms)
     sent = None if kept is not None else SentPrompt(
@@ -186,7 +185,7 @@ async def run_turn(c: OpenCharacter, user_message: str, *, user: str,
 
 
 def _trace(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *,
-           hits: list[MemoryHit] | None, messages: list[ChatMessage],
+           hits: list[MemoryHit] | None, built: BuiltPrompt,
            options: GenerationOptions, settings: GenerationSettings | None,
            budget_tokens: int, done: GenerationDone, kept: bool,
            timings: dict[str, float]) -> TurnTrace:
@@ -197,8 +196,11 @@ def _trace(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *,
             vector=any("vector" in h.scores for h in hits), lexical=bool(terms.all_terms))
         search = (terms, weights, hits)
     return build_trace(
-        start, plan, half_life_s=c.model.half_life_s, search=search, messages=messages,
-        budget_tokens=budget_tokens, lorebook=c.character.roleplay.lorebook,
+        start, plan, half_life_s=c.model.half_life_s, search=search, messages=built.messages,
+        budget_tokens=budget_tokens,
+        lorebook=LorebookTrace(budget_tokens=built.lorebook_budget_tokens,
+                               used_tokens=sum(f.tokens for f in built.lorebook if f.included),
+                               fired=built.lorebook),
         options=options,
         session={} if settings is None else msgspec.to_builtins(settings),
         done=done, kept_partial=kept, timings_ms=timings)

@@ -4,7 +4,8 @@ A turn's trace is the facts the pure steps computed on the way, gathered after t
 before the commit (``build_trace``, pure): the appraisal's axes and their cues, per vital
 the level the last turn left, the decay since, the push of each stimulus axis and the level
 after; the mood before and after and whether hysteresis held it; the memories the search
-found with every score component and whether each reached the prompt; the lorebook; the
+found with every score component and whether each reached the prompt; the lorebook entries
+that fired and why; the
 history kept and dropped; and the generation — backend, model, the options it ran with
 (and those the session set), the token usage the server reported, time to first token and
 duration.
@@ -19,7 +20,7 @@ it small: about 3 KB a turn (``docs/engine.md``, "The trace of a turn").
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
@@ -29,6 +30,7 @@ from worker.engine.mood import MoodChoice
 from worker.engine.prompt import estimate_tokens
 from worker.engine.turn_prepare import TurnPlan, TurnStart, memory_verdict
 from worker.engine.vitals import LevelChange
+from worker.engine.world_info import LoreFiring
 from worker.memory.models import MemoryHit
 from worker.memory.query import SearchTerms, matched_terms
 from worker.memory.ranking import RankingWeights
@@ -102,20 +104,15 @@ class MemoryTrace(msgspec.Struct, frozen=True):
     candidates: tuple[MemoryCandidate, ...] = ()
 
 
-class LoreHit(msgspec.Struct, frozen=True):
-    """A lorebook entry a key of the turn triggered."""
-
-    entry: str
-    key: str
-
-
 class LorebookTrace(msgspec.Struct, frozen=True):
-    """The lorebook (a card's ``character_book``). The engine matches no keys: every enabled
-    entry is in the system prompt whole, on every turn (``always_included`` of them), so
-    ``triggered`` is empty; it is there for the day entries are chosen by key."""
+    """The World Info scan of the turn (``worker.engine.world_info``): every entry that
+    fired — why (the key and the message it was found in, constant, recursion), where it
+    went, and whether it made the prompt or was dropped (probability, the lorebook's
+    ``budget_tokens``, trimmed with the system message) — in the order considered."""
 
-    always_included: int = 0
-    triggered: tuple[LoreHit, ...] = ()
+    budget_tokens: int = 0
+    used_tokens: int = 0
+    fired: tuple[LoreFiring, ...] = ()
 
 
 class HistoryTrace(msgspec.Struct, frozen=True):
@@ -186,7 +183,7 @@ def build_trace(
     search: tuple[SearchTerms, RankingWeights, Sequence[MemoryHit]] | None,
     messages: Sequence[ChatMessage],
     budget_tokens: int,
-    lorebook: Mapping[str, Any] | None,
+    lorebook: LorebookTrace,
     options: GenerationOptions,
     session: Mapping[str, float | int | str],
     done: GenerationDone,
@@ -212,7 +209,7 @@ def build_trace(
         mood=MoodTrace(before=start.state.mood, before_intensity=start.state.mood_intensity,
                        after=plan.mood_choice),
         memories=_memory_trace(search, turn_id=start.turn_id, user=start.user),
-        lorebook=LorebookTrace(always_included=_entries_in_prompt(lorebook)),
+        lorebook=lorebook,
         history=_history_trace(start, messages, budget_tokens),
         generation=_generation_trace(messages, options, session, done,
                                      kept_partial=kept_partial, timings_ms=timings_ms),
@@ -244,19 +241,6 @@ def _memory_trace(search: tuple[SearchTerms, RankingWeights, Sequence[MemoryHit]
                  "recency": weights.recency, "importance": weights.importance},
         candidates=tuple(candidates),
     )
-
-
-def _entries_in_prompt(book: Mapping[str, Any] | None) -> int:
-    """How many lorebook entries the system prompt carries: every enabled entry with
-    content (a book without an ``entries`` list is one block of text), as
-    ``worker.engine.prompt`` writes them."""
-    if not book:
-        return 0
-    entries = book.get("entries")
-    if not isinstance(entries, list):
-        return 1
-    return sum(1 for e in entries if isinstance(e, Mapping) and e.get("enabled", True) is not False
-               and str(e.get("content", "")).strip())
 
 
 def _history_trace(start: TurnStart, messages: Sequence[ChatMessage],

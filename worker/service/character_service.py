@@ -109,7 +109,8 @@ class CharacterService:
         file, an unusable database): the worker reports it as ``Fatal``. An unreachable LLM
         server or missing model is not among them.
         """
-        character = load_character(character_id, settings.characters_dir).character
+        loaded = load_character(character_id, settings.characters_dir)
+        character = loaded.character
         backend = make_backend(settings.engine, character.llm)
         embedder = make_embedder(settings.engine, backend)
         try:
@@ -119,6 +120,7 @@ class CharacterService:
                 prompt_limits=PromptLimits.of(settings.engine),
                 max_message_chars=settings.engine.max_message_chars,
                 options=default_options(settings.engine, character.llm), embedder=embedder,
+                shared_lorebooks=loaded.shared_lorebooks,
             )
         except BaseException:
             await _aclose(backend, embedder)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Final
 
+import msgspec
+
 from protocol.inspection import (
     PromptBudget,
+    PromptLoreEntry,
     PromptMessage,
     PromptResponse,
     PromptSection,
@@ -42,6 +45,10 @@ def prompt_response(message_id: str | None, report: PromptReport) -> PromptRespo
             reply_reserve_tokens=budget.reply_reserve, prompt_token_cap=budget.token_cap,
             min_exchanges=budget.min_exchanges, token_ratio=budget.calibration.ratio,
             calibration_turns=budget.calibration.turns),
+        lorebook=[] if built is None else [
+            PromptLoreEntry(**{**msgspec.structs.asdict(f), "secondary": list(f.secondary)})
+            for f in built.lorebook],
+        lorebook_budget_tokens=0 if built is None else built.lorebook_budget_tokens,
         usage=None if done is None else {
             "prompt_tokens": done.prompt_tokens, "completion_tokens": done.completion_tokens,
             "usage_source": done.usage_source, "model": done.model},
