@@ -500,7 +500,7 @@ def _memory_lines(memories: Mapping[str, Any]) -> list[str]:
 def _lorebook_lines(lorebook: Mapping[str, Any]) -> list[str]:
     fired = [f for f in _items(lorebook.get("fired")) if isinstance(f, Mapping)]
     if not fired:
-        return ["lorebook   none fired"]
+        return ["lorebook   none"]
     included = sum(1 for f in fired if f.get("included"))
     lines = [f"lorebook   {included} of {len(fired)} fired entries in the prompt, "
              f"~{lorebook.get('used_tokens', 0)} of {lorebook.get('budget_tokens', 0)} tokens"]

@@ -226,7 +226,8 @@ async def test_a_context_overflow_names_the_budget_it_was_built_for(
 
 def crowded_character() -> object:
     return character(id="crowded", name="Mara",
-                     roleplay={"lorebook": {"entries": [{"content": "lore " * 2000}]}})
+                     roleplay={"lorebook": {"token_budget": 5000, "entries": [
+                         {"keys": [], "constant": True, "content": "lore " * 600}]}})
 
 
 async def test_a_crowded_prompt_is_logged_once_per_character(open_engine: OpenEngine) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from schemas.lorebook_formats import character_lorebooks
 from schemas.model import Character
 from tests.engine.characters import character
 from worker.engine.mood import derive_mood
@@ -13,11 +14,13 @@ from worker.engine.prompt import (
     BuiltPrompt,
     PromptInput,
     build_prompt,
+    cost_of,
     estimate_tokens,
 )
 from worker.engine.relationship import Relationship
 from worker.engine.turn_rows import Exchange
 from worker.engine.vitals import Vitals
+from worker.engine.world_info import WorldInfo
 
 LORE = "The river city of Lanthe has seven bridges and no two clocks agree. " * 30
 
@@ -28,7 +31,8 @@ def card_character() -> Character:
         id="carded", name="Mara", backstory="A ferrywoman on the Lanthe.",
         roleplay={"example_dialogue": "{{user}}: Fare?\n{{char}}: Two coins. " * 40,
                   "first_message": "Step aboard, {{user}}. " * 20,
-                  "lorebook": {"entries": [{"keys": ["lanthe"], "content": LORE}]}},
+                  "lorebook": {"entries": [{"keys": ["lanthe"], "content": LORE,
+                                            "constant": True}]}},
         extensions={"tavern_notes": "kept the ferry since the flood " * 20},
     )
 
@@ -41,11 +45,15 @@ def history(count: int) -> list[Exchange]:
 def built(c: Character, *, budget: int, exchanges: int = 12, min_exchanges: int = 3,
           ratio: float = 1.0) -> BuiltPrompt:
     levels = Vitals.from_mapping(c.neurochemistry.baseline.as_dict())
+    # The card's one entry is constant: it fires every turn, within a lore budget of its own.
+    lore = WorldInfo.compile(character_lorebooks(c), char=c.name).scan(
+        ["Take me across?"], user="sam", budget_tokens=100_000,
+        cost=lambda text: cost_of(text, ratio), roll=lambda book, index: 0.0)
     return build_prompt(PromptInput(
         character=c, vitals=levels, mood=derive_mood(levels),
         relationship=Relationship(user="sam"), memories=[], history=history(exchanges),
         user_message="Take me across?", user_name="sam", token_budget=budget, now=0.0,
-        min_exchanges=min_exchanges, token_ratio=ratio))
+        min_exchanges=min_exchanges, token_ratio=ratio, lore=lore))
 
 
 def section(prompt: BuiltPrompt, name: str) -> int:

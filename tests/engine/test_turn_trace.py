@@ -152,15 +152,17 @@ async def test_history_kept_and_dropped_add_up_to_what_was_read(
     assert trace_of(engine, 1).history.read == 0
 
 
-async def test_lorebook_entries_are_counted_as_always_in_the_prompt_none_triggered(
+async def test_the_trace_names_each_lorebook_entry_that_fired_and_the_key_that_fired_it(
         open_engine: OpenEngine) -> None:
     book = {"entries": [{"keys": ["harbour"], "content": "The harbour froze in 1904."},
                         {"keys": ["tower"], "content": "The tower leans.", "enabled": False},
-                        {"keys": ["x"], "content": "  "}]}
+                        {"keys": ["x"], "content": "  "}, {"keys": ["mill"], "content": "M."}]}
     engine = open_engine(character(roleplay={"lorebook": book}))
     await chat(engine, "Tell me about the harbour.")
     lorebook = trace_of(engine).lorebook
-    assert (lorebook.always_included, lorebook.triggered) == (1, ())
+    assert [(f.entry, f.key, f.where, f.included) for f in lorebook.fired] == [
+        ("harbour", "harbour", "message 0", True)]
+    assert lorebook.budget_tokens > lorebook.used_tokens > 0
 
 
 async def test_session_options_reach_the_backend_and_the_trace(open_engine: OpenEngine) -> None:
