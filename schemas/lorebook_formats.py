@@ -50,11 +50,11 @@ _POSITIONS: Final[dict[int, tuple[str, int | None, str]]] = {
 #: SillyTavern settings greenroom keeps but does not act on, with their defaults: a value
 #: other than the default is reported.
 _UNSUPPORTED: Final[dict[str, Any]] = {
-    "group": "", "groupOverride": False, "groupWeight": 100, "useGroupScoring": None,
+    "group": "", "groupOverride": False, "groupWeight": 100, "useGroupScoring": False,
     "sticky": None, "cooldown": None, "delay": None, "vectorized": False,
     "characterFilter": None, "automationId": "", "role": 0,
     # their character_book spellings
-    "group_override": False, "group_weight": 100, "use_group_scoring": None,
+    "group_override": False, "group_weight": 100, "use_group_scoring": False,
     "automation_id": "",
 }
 #: Only the editor's concern: dropped without a word.

@@ -107,7 +107,7 @@ def prompt_with(lore: LoreSelection, exchanges: int) -> list[str]:
     built = build_prompt(PromptInput(
         character=c, vitals=levels, mood=derive_mood(levels),
         relationship=Relationship(user="sam"), memories=[], history=history,
-        user_message="now", user_name="sam", token_budget=100_000, lore=lore))
+        user_message="now", user_name="sam", token_budget=100_000, now=0.0, lore=lore))
     return [m.content for m in built.messages]
 
 
