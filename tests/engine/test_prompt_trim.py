@@ -42,7 +42,7 @@ def built(c: Character, *, budget: int, exchanges: int = 12, min_exchanges: int 
           ratio: float = 1.0) -> BuiltPrompt:
     levels = Vitals.from_mapping(c.neurochemistry.baseline.as_dict())
     return build_prompt(PromptInput(
-        character=c, vitals=levels, mood=derive_mood(levels),
+        character=c, vitals=levels, mood=derive_mood(levels, levels),
         relationship=Relationship(user="sam"), memories=[], history=history(exchanges),
         user_message="Take me across?", user_name="sam", token_budget=budget,
         min_exchanges=min_exchanges, token_ratio=ratio))
