@@ -14,11 +14,15 @@ def vitals_event(engine: CharacterEngine, cause: str, turn: TurnResult | None = 
                  ) -> WorkerEvent:
     """The ``vitals_event`` of every cause: the full current set, as a status reports it
     (levels, mood, per-level baselines and last-turn changes), and the mood's intensity.
-    After ``turn`` it carries that turn's own mood, intensity, mood before and changes —
-    the numbers of its ``chat_response`` — so every client shows the same ones."""
+    After ``turn`` it carries that turn's own levels, mood, intensity, mood before and
+    changes — the numbers of its ``chat_response`` — so every client shows the same ones."""
     vitals = engine.status(include_vitals=True).vitals or {}
     character_id = engine.character.id
     if turn is not None:
+        # The levels the turn left, exactly as its chat_response has them (the report's are
+        # the same moment, rounded).
+        vitals = {**vitals, **turn.vitals, "mood": turn.mood,
+                  "mood_intensity": turn.mood_intensity}
         return WorkerEvent(message=VitalsEvent(
             character_id=character_id, vitals=vitals, mood=turn.mood, cause=cause,
             mood_intensity=turn.mood_intensity, previous_mood=turn.previous_mood,
