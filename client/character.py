@@ -158,11 +158,13 @@ class LinkedCharacter:
 
     async def status(
         self, *, include_history: bool = False, include_performance: bool = False,
-        history_user: str | None = None,
+        history_user: str | None = None, history_limit: int | None = None,
     ) -> CharacterStatus:
         request = StatusRequest(include_vitals=True, include_history=include_history,
                                 include_performance=include_performance,
                                 history_user=history_user)
+        if history_limit is not None:
+            request = msgspec.structs.replace(request, history_limit=history_limit)
         response = await call(self._link, request, StatusResponse)
         return CharacterStatus(
             summary=response.character_summary or {},
@@ -344,6 +346,7 @@ def reply_from(response: ChatResponse) -> ChatReply:
         metadata=metadata,
         vitals_delta=None if state is None else dict(state.vitals_delta),
         mood_intensity=None if insights is None else insights.mood_intensity,
+        previous_mood=None if state is None else state.previous_mood,
     )
 
 

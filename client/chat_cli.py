@@ -25,7 +25,7 @@ from client.interface import Character, CharacterEntry
 from client.remote import CharacterClient
 from client.repl import run_repl
 from client.screen import PlainScreen, RichScreen, Screen
-from client.session import ChatSession
+from client.session import VITALS_MODES, ChatSession, VitalsMode
 from runtime.settings import Settings, SettingsError, load_settings
 
 EXIT_OK: Final = 0
@@ -40,7 +40,7 @@ class ChatOptions:
     local: bool
     fallback: bool
     vitals_only: bool
-    show_vitals: bool
+    vitals: VitalsMode
     user: str | None
     message: str | None
     tty: bool
@@ -56,7 +56,11 @@ class ChatOptions:
               help="If no server answers, exit with status 2 instead of going local.")
 @click.option("--vitals-only", is_flag=True,
               help="Live vitals dashboard for the character (read-only); needs -c.")
-@click.option("--no-vitals", is_flag=True, help="Plain chat without the vitals panel.")
+@click.option("--vitals", "vitals", type=click.Choice(VITALS_MODES), default="line",
+              show_default=True,
+              help="After each reply: one line of what changed (line), the full panel when "
+                   "the mood changed (panel), or nothing and no toolbar levels (off).")
+@click.option("--no-vitals", is_flag=True, help="The seed's flag: --vitals off.")
 @click.option("--user", metavar="NAME", help="Your name, for the character's relationship.")
 @click.option("--token", metavar="TOKEN", help="Server token [default: GREENROOM_TOKEN].")
 @click.option("-m", "--message", metavar="TEXT",
@@ -73,6 +77,7 @@ def chat(
     local: bool,
     no_fallback: bool,
     vitals_only: bool,
+    vitals: VitalsMode,
     no_vitals: bool,
     user: str | None,
     token: str | None,
@@ -84,6 +89,8 @@ def chat(
     """Chat with a character (remote by default, local as a fallback)."""
     if vitals_only and (no_vitals or message is not None):
         raise click.UsageError("--vitals-only cannot be combined with --no-vitals or --message")
+    if no_vitals and vitals != "line":
+        raise click.UsageError("--no-vitals is --vitals off: give one of them")
     if local and no_fallback:
         raise click.UsageError("--local and --no-fallback contradict each other")
     if (vitals_only or message is not None) and character_id is None:
@@ -100,7 +107,7 @@ def chat(
         local=local,
         fallback=not no_fallback,
         vitals_only=vitals_only,
-        show_vitals=not no_vitals,
+        vitals="off" if no_vitals else vitals,
         user=user,
         message=message,
         tty=sys.stdin.isatty() and sys.stdout.isatty(),
@@ -206,7 +213,7 @@ async def _run_mode(
         return await _one_turn(character, options.message, screen)
     # Subscribed with no await since the attach answered: no later event is missed (run_repl).
     events = character.events()
-    session = ChatSession(character, screen, show_vitals=options.show_vitals)
+    session = ChatSession(character, screen, vitals=options.vitals)
     try:
         await session.attached(info)
     except GreenroomError as exc:

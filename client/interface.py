@@ -27,7 +27,8 @@ JsonObject = dict[str, Any]
 @dataclass(frozen=True, slots=True)
 class ChatReply:
     """A finished turn: the reply text and the state its answer carried — ``vitals`` the
-    levels after the message, ``vitals_delta`` what the message changed, the mood — and
+    levels after the message, ``vitals_delta`` what the message changed, the mood (and the
+    mood before, ``previous_mood``) — and
     ``metadata`` (turn id and index, generation, timings)."""
 
     text: str
@@ -36,6 +37,7 @@ class ChatReply:
     metadata: JsonObject = field(default_factory=dict)
     vitals_delta: JsonObject | None = None
     mood_intensity: float | None = None
+    previous_mood: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,10 +183,11 @@ class Character(Protocol):
 
     async def status(
         self, *, include_history: bool = False, include_performance: bool = False,
-        history_user: str | None = None,
+        history_user: str | None = None, history_limit: int | None = None,
     ) -> CharacterStatus:
         """The character now; ``history_user`` keeps that user's turns alone in the
-        history (their thread; ``None``: everyone's)."""
+        history (their thread; ``None``: everyone's), ``history_limit`` the newest that
+        many turns (``None``: the server's page size)."""
 
     async def search_memory(self, query: str, limit: int = 5) -> list[JsonObject]: ...
 

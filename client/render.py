@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from client import gauges
 from client.commands import SETTINGS, help_lines
 from client.errors import GreenroomError
 from client.interface import (
@@ -24,14 +25,15 @@ from client.interface import (
     PromptView,
     TraceReport,
 )
-from client.vitals_view import Level, Relationship, VitalsView
+from client.layout import change_line, moved
+from client.vitals_view import Level, Relationship, TurnChange, VitalsView
 from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 from protocol.generation import GenerationSettings
 from protocol.memories import MemoryEntry
 
 BAR_WIDTH: Final = 20
-STEADY_BELOW: Final = 0.5
-"""Changes smaller than this many points show as steady (·)."""
+SPARK_TURNS: Final = 16
+"""The turns ``/vitals`` draws each level's sparkline over (the newest)."""
 
 _RISING_STYLE: Final = "green"
 _FALLING_STYLE: Final = "red"
@@ -39,21 +41,16 @@ _FALLING_STYLE: Final = "red"
 
 def bar(value: float, baseline: float | None, width: int = BAR_WIDTH, *, ascii_only: bool = False
         ) -> str:
-    """A ``width``-cell bar for a 0–100 level with the baseline cell drawn as a marker."""
-    full, empty, marker = ("#", "-", "|") if ascii_only else ("█", "░", "│")
-    filled = round(max(0.0, min(100.0, value)) / 100 * width)
-    cells = [full] * filled + [empty] * (width - filled)
-    if baseline is not None:
-        at = min(width - 1, round(max(0.0, min(100.0, baseline)) / 100 * width))
-        cells[at] = marker
-    return "".join(cells)
+    """A ``width``-cell bar for a 0–100 level (in eighths of a cell), the baseline's cell
+    drawn as a marker."""
+    return gauges.bar(value, baseline, width, ascii_only=ascii_only)
 
 
 def arrow(change: float | None, *, ascii_only: bool = False) -> str:
     """``▲ +3.2`` / ``▼ -1.0`` / ``·`` (steady); empty when the change is unknown."""
     if change is None:
         return ""
-    if abs(change) < STEADY_BELOW:
+    if not moved(change):
         return "=" if ascii_only else "·"
     up, down = ("^", "v") if ascii_only else ("▲", "▼")
     return f"{up if change > 0 else down} {change:+.1f}"
@@ -84,28 +81,35 @@ def relationship_text(relationship: Relationship | None) -> str | None:
     return " ".join(parts) if parts else None
 
 
-def vitals_panel(view: VitalsView) -> RenderableType:
-    """Six bars (│ = baseline), values, change arrows; mood, relationship and goals below."""
+def vitals_panel(view: VitalsView, history: Mapping[str, Sequence[float]] | None = None
+                 ) -> RenderableType:
+    """Six bars (│ = baseline), values, change arrows and, with ``history``, a sparkline
+    of each level over the last turns; mood, relationship(s) and goals below (the goals
+    cut with ``…`` to the width)."""
     table = Table.grid(padding=(0, 1))
     for level in view.levels:
-        table.add_row(
+        row = [
             Text(f"{level.name:<10}"),
             Text(bar(level.value, level.baseline), style=_level_style(level)),
             Text(f"{level.value:5.1f}"),
             Text(_baseline_label(level), style="dim"),
             Text(arrow(level.change), style=_change_style(level.change)),
-        )
+        ]
+        if history is not None:
+            row.append(Text(gauges.sparkline(history.get(level.name, ())), style="cyan"))
+        table.add_row(*row)
     lines: list[RenderableType] = [table, Text(f"mood: {mood_text(view)}", style="bold")]
-    relation = relationship_text(view.relationship)
-    if relation:
-        lines.append(Text(f"relationship: {relation}"))
+    lines += [Text(line) for line in _people_lines(view)]
     if view.goals:
-        lines.append(Text("goals: " + "; ".join(view.goals)))
+        lines.append(Text("goals: " + "; ".join(view.goals), no_wrap=True, overflow="ellipsis"))
     title = f"{view.character} — vitals" if view.character else "vitals"
+    if history is not None:
+        title += f" (last {max((len(v) for v in history.values()), default=0)} turns)"
     return Panel(Group(*lines), title=title, expand=False)
 
 
-def vitals_plain(view: VitalsView) -> str:
+def vitals_plain(view: VitalsView, history: Mapping[str, Sequence[float]] | None = None
+                 ) -> str:
     """The panel as plain ASCII lines, one level per line (stable for scripts)."""
     lines = [f"[vitals{f' {view.character}' if view.character else ''}]"]
     for level in view.levels:
@@ -119,22 +123,31 @@ def vitals_plain(view: VitalsView) -> str:
         changed = arrow(level.change, ascii_only=True)
         if changed:
             parts.append(changed)
+        if history is not None:
+            parts.append(gauges.sparkline(history.get(level.name, ()), ascii_only=True))
         lines.append(" ".join(parts))
     lines.append(f"mood: {mood_text(view)}")
-    relation = relationship_text(view.relationship)
-    if relation:
-        lines.append(f"relationship: {relation}")
+    lines += _people_lines(view)
     if view.goals:
         lines.append("goals: " + "; ".join(view.goals))
     return "\n".join(lines)
 
 
-def vitals_toolbar(view: VitalsView) -> str:
-    """One line for the prompt's bottom toolbar: initials, values and arrows, then mood."""
-    cells = [
-        f"{level.name[:3]} {level.value:.0f}{_short_arrow(level.change)}" for level in view.levels
-    ]
-    return " | ".join([*cells, mood_text(view)])
+def _people_lines(view: VitalsView) -> list[str]:
+    """The relationship with this chat's user, or (the dashboard) those of everyone
+    talking, the most recent first."""
+    relation = relationship_text(view.relationship)
+    if relation:
+        return [f"relationship: {relation}"]
+    people = [text for r in view.relationships if (text := relationship_text(r))]
+    if not people:
+        return []
+    return ["relationships (most recent first):", *(f"  {text}" for text in people)]
+
+
+def turn_change_plain(change: TurnChange, *, own: bool) -> str:
+    """The one line of what a turn changed, for a pipe: ASCII, every moved level in full."""
+    return change_line(change, None, own=own, ascii_only=True)
 
 
 def help_table() -> Table:
@@ -299,15 +312,9 @@ def _level_style(level: Level) -> str:
 
 
 def _change_style(change: float | None) -> str:
-    if change is None or abs(change) < STEADY_BELOW:
+    if change is None or not moved(change):
         return "dim"
     return _RISING_STYLE if change > 0 else _FALLING_STYLE
-
-
-def _short_arrow(change: float | None) -> str:
-    if change is None or abs(change) < STEADY_BELOW:
-        return ""
-    return "↑" if change > 0 else "↓"
 
 
 def _clip(text: str, limit: int = 80) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application.current import get_app
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -78,7 +79,7 @@ async def _following(session: ChatSession, events: AsyncIterator[CharacterEvent]
 
     async def follow() -> None:
         async for event in events:
-            session.on_event(event)
+            await session.on_event(event)
             source.redraw()
 
     task = asyncio.create_task(follow(), name="greenroom-chat-events")
@@ -104,7 +105,8 @@ class TerminalInput:
         return cls(
             PromptSession(
                 history=FileHistory(str(data_dir / HISTORY_FILE)),
-                bottom_toolbar=session.toolbar,
+                # Laid out afresh at every redraw, for the terminal's width then.
+                bottom_toolbar=lambda: session.toolbar(get_app().output.get_size().columns),
             )
         )
 

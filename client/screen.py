@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from typing import Protocol, TextIO
 
+from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.status import Status
 from rich.text import Text
 
 from client import render
-from client.vitals_view import VitalsView
+from client.layout import change_line
+from client.vitals_view import TurnChange, VitalsView
+from client.word_wrap import StreamWrap
+
+LevelHistory = Mapping[str, Sequence[float]]
 
 
 class Screen(Protocol):
@@ -43,7 +49,11 @@ class Screen(Protocol):
 
     def error(self, text: str) -> None: ...
 
-    def vitals(self, view: VitalsView) -> None: ...
+    def vitals(self, view: VitalsView, history: LevelHistory | None = None) -> None:
+        """The full panel; with ``history``, a sparkline of each level over those turns."""
+
+    def turn_change(self, change: TurnChange, *, own: bool) -> None:
+        """One line of what a turn changed (``own``: this user's; else it names who)."""
 
     def help(self) -> None: ...
 
@@ -90,8 +100,11 @@ class PlainScreen:
     def error(self, text: str) -> None:
         self._line(f"! {text}")
 
-    def vitals(self, view: VitalsView) -> None:
-        self._line(render.vitals_plain(view))
+    def vitals(self, view: VitalsView, history: LevelHistory | None = None) -> None:
+        self._line(render.vitals_plain(view, history))
+
+    def turn_change(self, change: TurnChange, *, own: bool) -> None:
+        self._line(render.turn_change_plain(change, own=own))
 
     def help(self) -> None:
         self._line(render.help_plain())
@@ -103,15 +116,20 @@ class PlainScreen:
 
 class RichScreen:
     """Colour output through rich; the console follows ``sys.stdout`` at write time, so it
-    keeps working while prompt_toolkit's ``patch_stdout`` swaps the stream."""
+    keeps working while prompt_toolkit's ``patch_stdout`` swaps the stream. A streamed
+    reply is wrapped at word boundaries for the terminal's width at each delta
+    (``StreamWrap``): the terminal never breaks a word."""
 
     def __init__(self, console: Console | None = None) -> None:
         self._console = console or Console(force_terminal=True, highlight=False, soft_wrap=True)
         self._waiting: Status | None = None
         self._elapsed = _Elapsed()
+        self._wrap = StreamWrap()
 
     def reply_begin(self, speaker: str) -> None:
-        self._console.print(Text(f"{speaker}: ", style="bold magenta"), end="")
+        label = f"{speaker}: "
+        self._wrap = StreamWrap(column=cell_len(label))
+        self._console.print(Text(label, style="bold magenta"), end="")
 
     def reply_waiting(self, phase: str, elapsed_s: float) -> None:
         """A transient spinner with the phase and a running count of seconds."""
@@ -126,10 +144,12 @@ class RichScreen:
             self._waiting = None
 
     def reply_delta(self, text: str) -> None:
-        self._console.print(Text(text), end="")
+        wrapped = self._wrap.feed(text, self._console.width)
+        if wrapped:
+            self._console.print(Text(wrapped), end="")
 
     def reply_end(self) -> None:
-        self._console.print()
+        self._console.print(Text(self._wrap.finish(self._console.width)))
 
     def text(self, text: str) -> None:
         self._console.print(Text(text))
@@ -140,8 +160,12 @@ class RichScreen:
     def error(self, text: str) -> None:
         self._console.print(Text(f"✗ {text}", style="bold red"))
 
-    def vitals(self, view: VitalsView) -> None:
-        self.show(render.vitals_panel(view))
+    def vitals(self, view: VitalsView, history: LevelHistory | None = None) -> None:
+        self.show(render.vitals_panel(view, history))
+
+    def turn_change(self, change: TurnChange, *, own: bool) -> None:
+        self._console.print(Text(change_line(change, self._console.width, own=own),
+                                 style="dim"))
 
     def help(self) -> None:
         self.show(render.help_table())

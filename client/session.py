@@ -5,6 +5,12 @@ It owns no input loop and no terminal: the REPL feeds it parsed lines and events
 writes through a ``Screen``. Ctrl+C is delivered as ``interrupt()``; during a reply that
 cancels the generation (``Character.cancel``) and the chat goes on. What ``/set`` sets is
 the session's (``options``): sent with each of its messages, never stored by the server.
+
+After a turn — its own or another client's — it shows what the turn changed from the
+numbers the server sent with it (the ``chat_response``, the ``vitals_event``), never from a
+second request or a difference against what it saw before, so every client shows the same.
+How (``vitals``): ``line`` one line of what moved; ``panel`` the full panel when the mood
+changed, the line otherwise; ``off`` nothing, and no vitals in the toolbar.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Final, Literal
 
 import msgspec
 
@@ -30,14 +37,26 @@ from client.commands import (
 )
 from client.errors import Cancelled, GreenroomError
 from client.interface import Character, CharacterEvent, ChatReply, JsonObject, TraceReport
+from client.layout import toolbar
 from client.reply_stream import ReplyStream
 from client.screen import Screen
-from client.vitals_view import VitalsView, view_from_event, view_from_reply, view_from_status
+from client.vitals_view import (
+    TurnChange,
+    VitalsView,
+    change_from_event,
+    change_from_reply,
+    level_history,
+    view_from_event,
+    view_from_reply,
+    view_from_status,
+)
 from protocol.errors import ErrorCode
-from protocol.events import TurnEvent, VitalsEvent
+from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 from protocol.generation import GenerationSettings
 from protocol.memories import MemoryEntry
 
+VitalsMode = Literal["panel", "line", "off"]
+VITALS_MODES: Final[tuple[VitalsMode, ...]] = ("panel", "line", "off")
 NO_SETTINGS = GenerationSettings()
 FORGET_SEARCH_LIMIT = 10
 """The most memories one ``/forget QUERY`` offers to delete."""
@@ -51,11 +70,14 @@ async def _never_confirm(prompt: str) -> str:
 class ChatSession:
     """One conversation front end. ``handle`` returns ``False`` when the user quits."""
 
-    def __init__(self, character: Character, screen: Screen, *, show_vitals: bool = True) -> None:
+    def __init__(self, character: Character, screen: Screen, *,
+                 vitals: VitalsMode = "line") -> None:
         self.character = character
         self.screen = screen
-        self.show_vitals = show_vitals
+        self.vitals_mode: VitalsMode = vitals
         self.view: VitalsView | None = None
+        #: The turn change shown last: the same turn's ``vitals_event`` is not shown again.
+        self._shown_change: tuple[object, ...] | None = None
         self.speaker = character.character_id or "character"
         self._interrupted = asyncio.Event()
         self._replying = False
@@ -115,39 +137,86 @@ class ChatSession:
         if self.show_vitals:
             await self.refresh_vitals(show=True)
 
+    @property
+    def show_vitals(self) -> bool:
+        return self.vitals_mode != "off"
+
     # -- events ---------------------------------------------------------------------------
 
-    def on_event(self, event: CharacterEvent) -> None:
-        """Show a notice for the event; keep the vitals view current, redrawing it when
-        someone else's turn changed it."""
+    async def on_event(self, event: CharacterEvent) -> None:
+        """Show a notice for the event; keep the vitals view current, showing what someone
+        else's turn changed. When the character's worker is ready again (a restart, a
+        reload of its file) the character is read again: its name may have changed."""
+        own_character = self.character.character_id
         if isinstance(event, VitalsEvent):
-            if event.character_id != self.character.character_id:
-                return
-            updated = view_from_event(event.vitals, event.mood, self.view)
-            changed = self.view is None or _levels_differ(self.view, updated)
-            self.view = updated
-            if changed and self.show_vitals and not (self._replying or self._busy):
-                self.screen.vitals(updated)
+            if event.character_id == own_character:
+                self._vitals_event(event)
             return
-        if isinstance(event, TurnEvent) and event.character_id != self.character.character_id:
+        if isinstance(event, TurnEvent | WorkerStateEvent) and event.character_id != own_character:
             return
         notice = render.event_notice(event)
         if notice is not None:
             self.screen.notice(notice)
         if isinstance(event, TurnEvent):
             self.screen.text(f"{self.speaker}: {event.response_text}")
+        if isinstance(event, WorkerStateEvent) and event.state == "ready":
+            try:
+                await self.refresh_vitals(show=False)
+            except GreenroomError as exc:
+                self.screen.error(render.error_text(exc))
 
-    def toolbar(self) -> str:
-        mode = self.character.mode
-        who = self.character.character_id or "no character"
-        vitals = render.vitals_toolbar(self.view) if self.view and self.show_vitals else ""
-        return f" {who} · {mode}  {vitals}"
+    def _vitals_event(self, event: VitalsEvent) -> None:
+        before = self.view
+        self.view = view_from_event(event, before)
+        if not self.show_vitals or self._replying or self._busy:
+            return
+        change = change_from_event(event)
+        if change is not None:
+            self._show_change(change, own=False, mood_before=change.previous_mood)
+        elif before is None or _levels_differ(before, self.view):
+            if self.vitals_mode == "panel":
+                self.screen.vitals(self.view)
+            else:
+                self.screen.notice(f"vitals changed ({event.cause or 'by the server'}): "
+                                   f"mood {render.mood_text(self.view)}")
+
+    def _show_change(self, change: TurnChange, *, own: bool, mood_before: str | None) -> None:
+        """The line of ``change`` (the panel in ``panel`` mode when the mood changed), once
+        per turn: the answer and the event of one turn carry the same numbers."""
+        key = _change_key(change)
+        if key == self._shown_change:
+            return
+        self._shown_change = key
+        if (self.vitals_mode == "panel" and self.view is not None
+                and mood_before is not None and mood_before != change.mood):
+            self.screen.vitals(self.view)
+        else:
+            self.screen.turn_change(change, own=own)
+
+    def toolbar(self, width: int) -> str:
+        """The prompt's bottom toolbar for a terminal ``width`` columns wide."""
+        where = f"{self.character.character_id or 'no character'} · {self.character.mode}"
+        return toolbar(self.view if self.show_vitals else None, where, width)
 
     async def refresh_vitals(self, *, show: bool) -> None:
+        """Read the character again (vitals, relationship, goals, its name)."""
         status = await self.character.status()
-        self.view = view_from_status(status.summary, status.vitals, self.view)
+        self._read(status.summary, status.vitals)
         if show:
-            self.screen.vitals(self.view)
+            self.screen.vitals(self.view or VitalsView())
+
+    async def show_vitals_panel(self) -> None:
+        """``/vitals``: the full panel, with each level's sparkline over the last turns."""
+        status = await self.character.status(include_history=True,
+                                             history_limit=render.SPARK_TURNS)
+        self._read(status.summary, status.vitals)
+        self.screen.vitals(self.view or VitalsView(), level_history(status.history or []))
+
+    def _read(self, summary: JsonObject, vitals: JsonObject) -> None:
+        self.view = view_from_status(summary, vitals, self.view)
+        name = summary.get("name")
+        if isinstance(name, str) and name:
+            self.speaker = name
 
     # -- internals ------------------------------------------------------------------------
 
@@ -209,20 +278,18 @@ class ChatSession:
                 self.screen.reply_begin(self.speaker)
             self.screen.reply_end()
             if self.show_vitals:
-                await self._show_turn_vitals(stream.reply)
+                self._show_turn_vitals(stream.reply)
         return ok
 
-    async def _show_turn_vitals(self, reply: ChatReply | None) -> None:
-        """The panel after a turn, from what its answer carries (levels, changes, mood); a
-        status request only for an answer without levels."""
-        try:
-            if reply is not None and reply.vitals:
-                self.view = view_from_reply(reply, self.view)
-                self.screen.vitals(self.view)
-            else:
-                await self.refresh_vitals(show=True)
-        except GreenroomError as exc:
-            self.screen.error(render.error_text(exc))
+    def _show_turn_vitals(self, reply: ChatReply | None) -> None:
+        """What the turn changed, from what its answer carries (levels, changes, mood, the
+        mood before); no second request. An answer without levels shows nothing."""
+        if reply is None or not reply.vitals:
+            return
+        mood_before = self.view.mood if self.view is not None else None
+        self.view = view_from_reply(reply, self.view)
+        change = change_from_reply(reply)
+        self._show_change(change, own=True, mood_before=change.previous_mood or mood_before)
 
     async def _cancel_when_interrupted(self) -> None:
         await self._interrupted.wait()
@@ -238,11 +305,12 @@ class ChatSession:
                 screen.help()
             case "status":
                 status = await character.status()
-                self.view = view_from_status(status.summary, status.vitals, self.view)
+                self._read(status.summary, status.vitals)
+                assert self.view is not None
                 screen.text(render.summary_plain(status.summary))
                 screen.vitals(self.view)
             case "vitals":
-                await self.refresh_vitals(show=True)
+                await self.show_vitals_panel()
             case "mood":
                 await self.refresh_vitals(show=False)
                 assert self.view is not None
@@ -424,6 +492,13 @@ async def _write_export(path: Path, pieces: AsyncIterator[str]) -> Path:
         await asyncio.to_thread(partial.unlink, missing_ok=True)
         raise
     return target
+
+
+def _change_key(change: TurnChange) -> tuple[object, ...]:
+    """What makes two changes the same turn's: who, the moods and the deltas (the levels
+    after are the same moment, maybe rounded differently)."""
+    return (change.user, change.mood, change.previous_mood, change.mood_intensity,
+            tuple((level.name, level.change) for level in change.levels))
 
 
 def _levels_differ(before: VitalsView, after: VitalsView, tolerance: float = 0.05) -> bool:

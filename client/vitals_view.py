@@ -13,11 +13,12 @@ functions over plain values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from client.interface import ChatReply
+from protocol.events import VitalsEvent
 
 NEUROCHEMICALS: Final = (
     "dopamine", "serotonin", "oxytocin", "endorphins", "cortisol", "adrenaline",
@@ -60,9 +61,71 @@ class VitalsView:
     relationship: Relationship | None = None
     goals: tuple[str, ...] = ()
     turn_count: int | None = None
+    #: The people who have talked to the character, the most recent first.
+    relationships: tuple[Relationship, ...] = ()
 
     def level(self, name: str) -> Level | None:
         return next((level for level in self.levels if level.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnChange:
+    """What one turn changed, as the server reported it — the same numbers in the
+    ``chat_response`` of the person who spoke and in the ``vitals_event`` every other
+    client gets: the mood it left (``mood_intensity`` 0–1) and the mood before, and per level
+    the value after and the change (``Level.change``). ``user`` spoke."""
+
+    user: str | None
+    mood: str | None
+    mood_intensity: float | None
+    previous_mood: str | None
+    levels: tuple[Level, ...]
+
+
+def change_from_reply(reply: ChatReply) -> TurnChange:
+    """The change of the user's own turn, from its answer."""
+    user = reply.metadata.get("user")
+    return TurnChange(
+        user=user if isinstance(user, str) else None, mood=reply.mood,
+        mood_intensity=reply.mood_intensity, previous_mood=reply.previous_mood,
+        levels=_changed_levels(reply.vitals or {}, reply.vitals_delta or {}))
+
+
+def change_from_event(event: VitalsEvent) -> TurnChange | None:
+    """The change of a turn, from its ``vitals_event``; ``None`` for an event that is not
+    a turn's, or from a server that sends no deltas."""
+    if event.cause != "turn" or event.vitals_delta is None:
+        return None
+    values = _as_mapping(event.vitals.get("levels")) or event.vitals
+    return TurnChange(
+        user=event.user, mood=event.mood, mood_intensity=event.mood_intensity,
+        previous_mood=event.previous_mood,
+        levels=_changed_levels(values, event.vitals_delta))
+
+
+def _changed_levels(values: Mapping[str, Any], changes: Mapping[str, Any]
+                    ) -> tuple[Level, ...]:
+    levels = []
+    for name in NEUROCHEMICALS:
+        value, change = _number(values.get(name)), _number(changes.get(name))
+        if value is not None:
+            levels.append(Level(name, value, None, change))
+    return tuple(levels)
+
+
+def level_history(turns: Sequence[Mapping[str, Any]]) -> dict[str, tuple[float, ...]]:
+    """Each level over ``turns`` (``conversation_history`` entries, oldest first), from the
+    levels each turn left; a turn without levels (an older server) is skipped."""
+    series: dict[str, list[float]] = {name: [] for name in NEUROCHEMICALS}
+    for turn in turns:
+        levels = _as_mapping(turn.get("vitals"))
+        if levels is None:
+            continue
+        for name in NEUROCHEMICALS:
+            value = _number(levels.get(name))
+            if value is not None:
+                series[name].append(value)
+    return {name: tuple(values) for name, values in series.items() if values}
 
 
 def view_from_status(
@@ -82,19 +145,26 @@ def view_from_status(
         relationship=_relationship(summary.get("relationship") or vitals.get("relationship")),
         goals=_goals(summary.get("goals") or summary.get("active_goals") or vitals.get("goals")),
         turn_count=_int(summary.get("turn_count") or summary.get("conversation_turns")),
+        relationships=_relationships(summary.get("relationships")),
     )
 
 
-def view_from_event(
-    vitals: Mapping[str, Any], mood: str | None, previous: VitalsView | None
-) -> VitalsView:
-    """The panel after a ``vitals_event``: new levels and mood, the rest kept from before."""
+def view_from_event(event: VitalsEvent, previous: VitalsView | None) -> VitalsView:
+    """The panel after a ``vitals_event``: new levels and mood, the rest kept from before.
+    The event's own intensity and (after a turn) its changes are used as they are, never
+    recomputed against what this client saw last."""
     base = previous or VitalsView()
-    event_mood, intensity = _mood(vitals.get("mood"), vitals.get("mood_intensity"))
+    vitals: Mapping[str, Any] = event.vitals
+    if event.vitals_delta is not None:
+        vitals = {"levels": _as_mapping(vitals.get("levels")) or vitals,
+                  "details": vitals.get("details") or {}, "changes": event.vitals_delta}
+    event_mood, intensity = _mood(event.vitals.get("mood"), event.vitals.get("mood_intensity"))
+    if event.mood_intensity is not None:
+        intensity = event.mood_intensity
     return replace(
         base,
-        levels=_levels(vitals, previous),
-        mood=mood or event_mood or base.mood,
+        levels=_levels(vitals, previous, prefer_changes=event.vitals_delta is not None),
+        mood=event.mood or event_mood or base.mood,
         mood_intensity=intensity if intensity is not None else base.mood_intensity,
     )
 
@@ -115,7 +185,8 @@ def view_from_reply(reply: ChatReply, previous: VitalsView | None) -> VitalsView
     )
 
 
-def _levels(vitals: Mapping[str, Any], previous: VitalsView | None) -> tuple[Level, ...]:
+def _levels(vitals: Mapping[str, Any], previous: VitalsView | None, *,
+            prefer_changes: bool = False) -> tuple[Level, ...]:
     values = _as_mapping(vitals.get("levels")) or vitals
     details = _as_mapping(vitals.get("details")) or {}
     baselines = _as_mapping(vitals.get("baselines")) or _as_mapping(vitals.get("baseline"))
@@ -132,7 +203,11 @@ def _levels(vitals: Mapping[str, Any], previous: VitalsView | None) -> tuple[Lev
         baseline = _first_number(item, _BASELINE_KEYS) if item is not None else None
         if baseline is None and baselines is not None:
             baseline = _number(baselines.get(name))
-        change = _first_number(item, _CHANGE_KEYS) if item is not None else None
+        change = None
+        if prefer_changes and changes is not None:
+            change = _number(changes.get(name))
+        if change is None and item is not None:
+            change = _first_number(item, _CHANGE_KEYS)
         if change is None and changes is not None:
             change = _number(changes.get(name))
         if change is None and previous is not None:
@@ -168,6 +243,13 @@ def _relationship(raw: Any) -> Relationship | None:
         interactions=_int(item.get("interaction_count")),
         description=_text(item.get("description")),
     )
+
+
+def _relationships(raw: Any) -> tuple[Relationship, ...]:
+    if not isinstance(raw, list):
+        return ()
+    found = (_relationship(item) for item in raw if isinstance(item, Mapping))
+    return tuple(r for r in found if r is not None and r.user)
 
 
 def _goals(raw: Any) -> tuple[str, ...]:

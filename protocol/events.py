@@ -19,11 +19,24 @@ from protocol.states import WorkerState, WorkerStateReason
 @event(subscription="vitals")
 class VitalsEvent(Event, tag="vitals_event"):
     """Subscription ``vitals``: the character's vitals changed (``vitals`` is the full
-    current set); ``cause`` says why (``"turn"``, ``"reset"``, ``"load"``, ...)."""
+    current set); ``cause`` says why (``"turn"``, ``"reset"``, ``"load"``, ...).
+
+    ``mood_intensity`` (0…1: how far the levels are from the character's resting state) is
+    the server's, so every client shows the same figure. After a turn (``cause: "turn"``)
+    the event carries that turn's own numbers, the very ones its ``chat_response`` has:
+    ``mood`` and ``mood_intensity`` as the turn left them, ``previous_mood`` (the mood
+    before it), ``vitals_delta`` (what the message moved each level by; ``{}`` when the
+    state was not touched) and ``user`` (who spoke). For other causes those three are
+    ``null``. All four are additions: a client that does not know them ignores them.
+    """
 
     vitals: JsonObject
     mood: str | None = None
     cause: str | None = None
+    mood_intensity: float | None = None
+    previous_mood: str | None = None
+    vitals_delta: dict[str, float] | None = None
+    user: str | None = None
 
 
 @event(subscription="turns")

@@ -90,11 +90,13 @@ class CognitiveSummary(msgspec.Struct, frozen=True, kw_only=True):
 class CharacterStateSummary(msgspec.Struct, frozen=True, kw_only=True):
     """``character_state_summary``: the six vitals levels (0–100, by name) after the
     message, what the message changed (``vitals_delta``, by name; empty when the state was
-    not touched) and the mood."""
+    not touched), the mood, and ``previous_mood``, the mood before the message (an
+    addition: ``None`` from a server that predates it)."""
 
     vitals: dict[str, float]
     vitals_delta: dict[str, float]
     mood: str
+    previous_mood: str | None = None
 
 
 class PerformanceInfo(msgspec.Struct, frozen=True, kw_only=True):

@@ -41,7 +41,7 @@ async def test_a_restart_right_after_the_attach_notice_is_shown(
     out = io.StringIO()
     monkeypatch.setattr("sys.stdin", io.StringIO("/quit\n"))
     options = ChatOptions(character_id=CHARACTER, local=True, fallback=False,
-                          vitals_only=False, show_vitals=False, user="ann", message=None,
+                          vitals_only=False, vitals="off", user="ann", message=None,
                           tty=False)
     try:
         assert await _run_mode(character, options, settings,

@@ -35,7 +35,7 @@ class InterruptingScreen(PlainScreen):
 async def session(tmp_path: Path) -> AsyncIterator[tuple[ChatSession, io.StringIO]]:
     out = io.StringIO()
     character = LocalCharacter(load_settings({"data_dir": tmp_path}, environ={}), user="ann")
-    chat = ChatSession(character, InterruptingScreen(out), show_vitals=True)
+    chat = ChatSession(character, InterruptingScreen(out))
     await chat.attached(await character.attach("m-playful"))
     try:
         yield chat, out
@@ -45,23 +45,39 @@ async def session(tmp_path: Path) -> AsyncIterator[tuple[ChatSession, io.StringI
 
 
 
-async def test_a_message_streams_the_reply_then_the_vitals(session: tuple[ChatSession, io.StringIO]
-                                                           ) -> None:
+async def test_a_message_streams_the_reply_then_one_line_of_what_changed(
+        session: tuple[ChatSession, io.StringIO]) -> None:
     chat, out = session
     text = await run(chat, out, "Hello! I love hiking.")
     assert text.startswith('Tobias "Toby" Okafor: ')
-    assert "[vitals" in text and "mood:" in text
+    changed = [line for line in text.splitlines() if line.startswith("-> mood ")]
+    assert len(changed) == 1 and "[vitals" not in text
 
 
-async def test_the_panel_after_a_turn_is_drawn_from_its_answer_alone(
+async def test_the_line_after_a_turn_is_drawn_from_its_answer_alone(
     session: tuple[ChatSession, io.StringIO], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     chat, out = session
     asked: list[str] = []
     monkeypatch.setattr(chat.character, "status", lambda **_: asked.append("status"))
     text = await run(chat, out, "You are wonderful, thank you!")
-    assert "[vitals" in text and "^ +" in text
+    assert "-> mood " in text and " ^" in text
     assert asked == []
+
+
+async def test_panel_mode_draws_the_panel_when_the_mood_changed_and_the_line_otherwise(
+        session: tuple[ChatSession, io.StringIO]) -> None:
+    chat, out = session
+    chat.vitals_mode = "panel"
+    moods = []
+    for message in ("You are wonderful, thank you!", "You stupid useless idiot!",
+                    "I hate you, you are awful!", "Thank you, friend."):
+        text = await run(chat, out, message)
+        before = moods[-1] if moods else "content"
+        assert chat.view is not None
+        moods.append(chat.view.mood)
+        assert ("[vitals" in text) == (chat.view.mood != before), text
+        assert ("-> mood" in text) == (chat.view.mood == before), text
 
 
 async def test_ctrl_c_cancels_the_reply_and_the_chat_goes_on(
@@ -149,19 +165,40 @@ async def test_quit_ends_the_session(session: tuple[ChatSession, io.StringIO]) -
     assert await chat.handle(parse_line("/quit")) is False
 
 
-def test_another_clients_turn_is_shown_with_its_reply(
+async def test_another_clients_turn_is_shown_with_its_reply(
     session: tuple[ChatSession, io.StringIO],
 ) -> None:
     chat, out = session
     out.seek(0)
     out.truncate()
-    chat.on_event(TurnEvent(character_id="m-playful", user="bob", user_message="hi",
-                            response_text="hey bob", turn_index=1))
+    await chat.on_event(TurnEvent(character_id="m-playful", user="bob", user_message="hi",
+                                  response_text="hey bob", turn_index=1))
     assert "bob said to m-playful: hi" in out.getvalue()
     assert "hey bob" in out.getvalue()
 
 
-def test_vitals_event_redraws_only_when_levels_change(
+async def test_another_clients_turn_shows_the_servers_numbers_once(
+    session: tuple[ChatSession, io.StringIO],
+) -> None:
+    chat, out = session
+    assert chat.view is not None
+    levels = {level.name: level.value for level in chat.view.levels}
+    event = VitalsEvent(character_id="m-playful", cause="turn", user="bob",
+                        vitals={**levels, "cortisol": 50.0}, mood="anxious",
+                        mood_intensity=0.84, previous_mood="content",
+                        vitals_delta={"cortisol": 12.25, "dopamine": 0.1})
+    out.seek(0)
+    out.truncate()
+    await chat.on_event(event)
+    await chat.on_event(event)
+    assert out.getvalue() == ("-> bob's turn: mood content -> anxious 84% | "
+                              "cortisol 50.0 ^12.2\n")
+    assert chat.view.mood_intensity == 0.84
+    cortisol = chat.view.level("cortisol")
+    assert cortisol is not None and cortisol.change == 12.25
+
+
+async def test_a_vitals_change_that_is_no_turn_is_one_notice(
     session: tuple[ChatSession, io.StringIO],
 ) -> None:
     chat, out = session
@@ -169,10 +206,21 @@ def test_vitals_event_redraws_only_when_levels_change(
     same = {level.name: level.value for level in chat.view.levels}
     out.seek(0)
     out.truncate()
-    chat.on_event(VitalsEvent(character_id="m-playful", vitals=same))
+    await chat.on_event(VitalsEvent(character_id="m-playful", vitals=same, cause="reset"))
     assert out.getvalue() == ""
-    chat.on_event(VitalsEvent(character_id="m-playful", vitals={**same, "cortisol": 90.0}))
-    assert "cortisol" in out.getvalue()
+    await chat.on_event(VitalsEvent(character_id="m-playful", vitals={**same, "cortisol": 90.0},
+                                    cause="reset"))
+    assert out.getvalue().startswith("* vitals changed (reset): mood ")
+
+
+async def test_vitals_shows_a_sparkline_of_each_level_over_the_turns(
+        session: tuple[ChatSession, io.StringIO]) -> None:
+    chat, out = session
+    for message in ("You are wonderful!", "You stupid idiot!", "Thanks, friend."):
+        await run(chat, out, message)
+    panel = await run(chat, out, "/vitals")
+    rows = [line for line in panel.splitlines() if line.startswith("cortisol")]
+    assert len(rows) == 1 and len(rows[0].rsplit(" ", 1)[1]) == 3
 
 
 async def test_set_goes_with_each_message_and_why_shows_it(

@@ -28,7 +28,7 @@ async def chat(tmp_path: Path) -> AsyncIterator[tuple[ChatSession, io.StringIO, 
                                   # counts the LLM's requests: no model-written memories
                                   "model_memory": "off"}, environ={})
         character = LocalCharacter(settings, user="ann")
-        session = ChatSession(character, PlainScreen(out), show_vitals=False)
+        session = ChatSession(character, PlainScreen(out), vitals="off")
         await session.attached(await character.attach("m-playful"))
         try:
             yield session, out, server

@@ -23,7 +23,7 @@ Chat = tuple[ChatSession, io.StringIO]
 async def session(tmp_path: Path) -> AsyncIterator[Chat]:
     out = io.StringIO()
     character = LocalCharacter(load_settings({"data_dir": tmp_path}, environ={}), user="ann")
-    chat = ChatSession(character, PlainScreen(out), show_vitals=False)
+    chat = ChatSession(character, PlainScreen(out), vitals="off")
     await chat.attached(await character.attach("m-playful"))
     try:
         yield chat, out

@@ -23,7 +23,7 @@ from tests.client.chat_driver import run
 async def local(tmp_path: Path) -> AsyncIterator[tuple[ChatSession, LocalCharacter, io.StringIO]]:
     out = io.StringIO()
     character = LocalCharacter(load_settings({"data_dir": tmp_path}, environ={}), user="ann")
-    session = ChatSession(character, PlainScreen(out), show_vitals=False)
+    session = ChatSession(character, PlainScreen(out), vitals="off")
     await character.attach("m-playful")
     try:
         yield session, character, out

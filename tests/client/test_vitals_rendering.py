@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from client.interface import ChatReply
-from client.render import arrow, bar, vitals_panel, vitals_plain, vitals_toolbar
+from client.render import arrow, bar, vitals_panel, vitals_plain
 from client.vitals_view import (
     NEUROCHEMICALS,
     VitalsView,
@@ -15,6 +15,7 @@ from client.vitals_view import (
     view_from_reply,
     view_from_status,
 )
+from protocol.events import VitalsEvent
 
 
 def _engine_vitals(level: float, baseline: float, delta: float) -> dict[str, Any]:
@@ -74,7 +75,8 @@ def test_a_turns_answer_gives_levels_its_own_changes_and_mood() -> None:
 
 def test_vitals_event_keeps_relationship_and_goals_from_before() -> None:
     before = view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, 6.0))
-    after = view_from_event({"dopamine": 40.0}, "anxious", before)
+    after = view_from_event(VitalsEvent(character_id="m", vitals={"dopamine": 40.0},
+                                        mood="anxious"), before)
     assert after.mood == "anxious"
     assert after.goals == before.goals
     level = after.level("dopamine")
@@ -123,8 +125,48 @@ def test_rich_panel_renders_every_level_name() -> None:
     assert "▼ -6.0" in text and "mood: happy (75%)" in text
 
 
-def test_toolbar_is_one_line_with_arrows_and_mood() -> None:
-    line = vitals_toolbar(view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, 6.0)))
-    assert "\n" not in line
-    assert line.startswith("dop 70↑ | ser 70↑")
-    assert line.endswith("happy (75%)")
+def test_a_turns_vitals_event_gives_the_servers_intensity_and_changes_not_its_own() -> None:
+    before = view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, 6.0))
+    event = VitalsEvent(character_id="m", vitals={"dopamine": 66.7, "mood_intensity": 0.1},
+                        mood="anxious", cause="turn", mood_intensity=0.6,
+                        previous_mood="happy", vitals_delta={"dopamine": -3.0}, user="bob")
+    after = view_from_event(event, before)
+    dopamine = after.level("dopamine")
+    # Against what this client saw last it would be -3.3; the server says -3.0.
+    assert dopamine is not None and dopamine.change == -3.0
+    assert (after.mood, after.mood_intensity) == ("anxious", 0.6)
+
+
+def test_bars_draw_eighths_of_a_cell_so_small_changes_show() -> None:
+    assert bar(64.0, None, 20) != bar(69.4, None, 20)
+    assert bar(50.0, None, 4) == "██░░"
+    assert bar(56.25, None, 4) == "██▎░"
+    assert bar(100.0, None, 3) == "███"
+    assert bar(0.0, None, 3) == "░░░"
+    assert bar(50.0, 75.0, 4) == "██░│"
+
+
+def test_the_plain_panel_with_history_ends_each_level_with_its_sparkline() -> None:
+    view = view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, 6.0))
+    text = vitals_plain(view, {"dopamine": (60.0, 65.0, 70.0)})
+    dopamine = text.splitlines()[1]
+    assert dopamine.endswith(" .=#")
+
+
+def test_the_dashboard_lists_everyone_talking_most_recent_first() -> None:
+    summary = {**SUMMARY, "relationship": None, "relationships": [
+        {"user": "bob", "trust": 0.55, "affinity": 0.1, "interaction_count": 2},
+        {"user": "ann", "trust": 0.6, "affinity": 0.2, "interaction_count": 3}]}
+    lines = vitals_plain(view_from_status(summary, _engine_vitals(70.0, 64.0, 6.0))
+                         ).splitlines()
+    at = lines.index("relationships (most recent first):")
+    assert lines[at + 1].startswith("  with bob:") and lines[at + 2].startswith("  with ann:")
+    assert not any("with user" in line for line in lines)
+
+
+def test_the_goals_line_is_cut_with_an_ellipsis_to_the_width() -> None:
+    goals = {**SUMMARY, "active_goals": ["make ann laugh " * 6, "open a restaurant"]}
+    console = Console(width=60, record=True, color_system=None)
+    console.print(vitals_panel(view_from_status(goals, _engine_vitals(70.0, 64.0, 6.0))))
+    goal_line = next(line for line in console.export_text().splitlines() if "goals:" in line)
+    assert "…" in goal_line and len(goal_line) <= 60

@@ -31,12 +31,13 @@ def probe() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for c in characters:
         model = VitalsModel.for_character(c, half_life_s=600.0)
-        levels, mood, rel = model.baseline, derive_mood(model.baseline), Relationship("sam")
+        levels, rel = model.baseline, Relationship("sam")
+        mood = derive_mood(levels, model.baseline)
         trace = []
         for index, message in enumerate(MESSAGES, start=1):
             appraisal = appraise(message)
             levels = model.respond(model.decay(levels, 45.0), appraisal.stimulus)
-            mood = derive_mood(levels, previous=mood.label)
+            mood = derive_mood(levels, model.baseline, previous=mood.label)
             rel = update(rel, appraisal.stimulus, now=float(index))
             prompt = build_prompt(PromptInput(c, levels, mood, rel, ["sam likes tea."],
                                               [Exchange(1, "sam", "hi", "hello")], message,

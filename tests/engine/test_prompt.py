@@ -20,7 +20,7 @@ def prompt_for(c: Character, *, history: list[tuple[str, str]] | None = None,
                vitals: Vitals | None = None, mood: Mood | None = None) -> list[ChatMessage]:
     levels = vitals or Vitals.from_mapping(c.neurochemistry.baseline.as_dict())
     return build_prompt(PromptInput(
-        character=c, vitals=levels, mood=mood or derive_mood(levels),
+        character=c, vitals=levels, mood=mood or derive_mood(levels, levels),
         relationship=Relationship(user="sam"), memories=memories or [],
         history=exchanges(history or []), user_message="What are you working on?",
         user_name="sam",
@@ -90,8 +90,8 @@ def test_post_history_instructions_come_last_after_the_user_message() -> None:
 
 def test_mood_and_notable_vitals_are_in_words() -> None:
     levels = Vitals(cortisol=90.0, adrenaline=85.0, serotonin=20.0)
-    text = turn_note(prompt_for(character(), vitals=levels, mood=derive_mood(levels)))
-    assert f"Mood: {derive_mood(levels).label}" in text
+    text = turn_note(prompt_for(character(), vitals=levels, mood=derive_mood(levels, Vitals())))
+    assert f"Mood: {derive_mood(levels, Vitals()).label}" in text
     assert "cortisol 90/100: stressed and on edge" in text
     assert "serotonin 20/100: low and discouraged" in text
 
@@ -163,7 +163,7 @@ def test_bundled_characters_exist() -> None:
 def test_bundled_character_prompt_has_backstory_quirks_goals_and_mood(character_id: str) -> None:
     c = load_character(character_id, BUNDLED_CHARACTERS).character
     levels = Vitals.from_mapping(c.neurochemistry.baseline.as_dict())
-    mood = derive_mood(levels)
+    mood = derive_mood(levels, levels)
     messages = prompt_for(c, vitals=levels, mood=mood)
     text = system_text(messages)
     assert c.backstory.strip() and c.backstory.strip() in text
@@ -188,13 +188,14 @@ def conversation(c: Character) -> list[list[ChatMessage]]:
     """The prompts of EXCHANGES as consecutive turns, with state evolving as the engine
     evolves it (appraisal → vitals → mood, relationship) and memories recalled per turn."""
     model = VitalsModel.for_character(c, half_life_s=600.0)
-    levels, mood, rel = model.baseline, derive_mood(model.baseline), Relationship(user="sam")
+    levels, rel = model.baseline, Relationship(user="sam")
+    mood = derive_mood(levels, model.baseline)
     prompts: list[list[ChatMessage]] = []
     history: list[tuple[str, str]] = []
     for index, (message, reply) in enumerate(EXCHANGES):
         stimulus = appraise(message).stimulus
         levels = model.respond(model.decay(levels, 30.0), stimulus)
-        mood = derive_mood(levels, previous=mood.label)
+        mood = derive_mood(levels, model.baseline, previous=mood.label)
         prompts.append(build_prompt(PromptInput(
             character=c, vitals=levels, mood=mood, relationship=rel,
             memories=[f"sam said: {history[-1][0]}"] if history else [],

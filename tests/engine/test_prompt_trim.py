@@ -50,7 +50,7 @@ def built(c: Character, *, budget: int, exchanges: int = 12, min_exchanges: int 
         ["Take me across?"], user="sam", budget_tokens=100_000,
         cost=lambda text: cost_of(text, ratio), roll=lambda book, index: 0.0)
     return build_prompt(PromptInput(
-        character=c, vitals=levels, mood=derive_mood(levels),
+        character=c, vitals=levels, mood=derive_mood(levels, levels),
         relationship=Relationship(user="sam"), memories=[], history=history(exchanges),
         user_message="Take me across?", user_name="sam", token_budget=budget, now=0.0,
         min_exchanges=min_exchanges, token_ratio=ratio, lore=lore))

@@ -196,7 +196,7 @@ async def test_slash_prompt_in_a_remote_chat_shows_the_last_turns_prompt(
     out = io.StringIO()
     client = await client_for(ollama_stack, "cy")
     try:
-        session = ChatSession(client, PlainScreen(out), show_vitals=False)
+        session = ChatSession(client, PlainScreen(out), vitals="off")
         assert "(no prompt: " in await run(session, out, "/prompt")
         await run(session, out, "I brought you a map of the harbour.")
         shown = await run(session, out, "/prompt")

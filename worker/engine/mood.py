@@ -4,7 +4,8 @@ Each mood is a prototype point in the six-level space (``MOOD_PROTOTYPES``). The
 nearest prototype (Euclidean distance over the six levels, ties broken by table order), with
 one twist so it does not flicker: the current label is kept until another prototype is
 closer by more than ``HYSTERESIS_POINTS``. Intensity is how far the levels are from the
-all-50 neutral point: ``min(1, rms(level − 50) / 25)``.
+character's own resting state, its baseline: ``min(1, rms(level − baseline) / 25)`` — 0 at
+rest, whatever the label, so a calm character at rest is "calm (0%)", not "calm (100%)".
 
 No randomness, no hashing, no set iteration: the same levels and previous label give the
 same mood in every process. ``choose_mood`` returns the decision with its reasons (the
@@ -42,7 +43,7 @@ MOODS: Final = tuple(MOOD_PROTOTYPES)
 #: How much closer (in level points of Euclidean distance) a new mood must be to replace
 #: the current one.
 HYSTERESIS_POINTS: Final = 4.0
-#: RMS deviation from 50 that counts as full intensity.
+#: RMS deviation from the baseline (level points) that counts as full intensity.
 FULL_INTENSITY_RMS: Final = 25.0
 
 
@@ -59,10 +60,12 @@ def _distance(levels: Vitals, prototype: tuple[float, ...]) -> float:
     )
 
 
-def intensity_of(levels: Vitals) -> float:
-    """How far from neutral the levels are, 0–1, rounded to 4 decimals."""
-    rms = math.sqrt(sum((v - 50.0) ** 2 for v in levels.as_dict().values()) / len(NEUROCHEMICALS))
-    return round(min(1.0, rms / FULL_INTENSITY_RMS), 4)
+def intensity_of(levels: Vitals, baseline: Vitals) -> float:
+    """How far ``levels`` are from the character's resting ``baseline``, 0–1, rounded to 4
+    decimals: the RMS deviation over the six levels over ``FULL_INTENSITY_RMS``, capped."""
+    squares = sum((getattr(levels, name) - getattr(baseline, name)) ** 2
+                  for name in NEUROCHEMICALS)
+    return round(min(1.0, math.sqrt(squares / len(NEUROCHEMICALS)) / FULL_INTENSITY_RMS), 4)
 
 
 class MoodChoice(msgspec.Struct, frozen=True):
@@ -85,9 +88,9 @@ class MoodChoice(msgspec.Struct, frozen=True):
         return Mood(label=self.label, intensity=self.intensity)
 
 
-def choose_mood(levels: Vitals, previous: str | None = None) -> MoodChoice:
-    """The mood for ``levels`` and why; ``previous`` (a label) is kept unless clearly
-    beaten."""
+def choose_mood(levels: Vitals, baseline: Vitals, previous: str | None = None) -> MoodChoice:
+    """The mood for ``levels`` of a character resting at ``baseline``, and why;
+    ``previous`` (a label) is kept unless clearly beaten."""
     distances = {label: _distance(levels, proto) for label, proto in MOOD_PROTOTYPES.items()}
     best = min(MOODS, key=lambda label: distances[label])  # min keeps the first of equals
     label = best
@@ -95,13 +98,14 @@ def choose_mood(levels: Vitals, previous: str | None = None) -> MoodChoice:
     if known is not None and distances[known] - distances[best] <= HYSTERESIS_POINTS:
         label = known
     return MoodChoice(
-        label=label, intensity=intensity_of(levels), nearest=best,
+        label=label, intensity=intensity_of(levels, baseline), nearest=best,
         nearest_distance=round(distances[best], 4), previous=known,
         previous_distance=None if known is None else round(distances[known], 4),
         held=label != best,
     )
 
 
-def derive_mood(levels: Vitals, previous: str | None = None) -> Mood:
-    """The mood for ``levels``; ``previous`` (a label) is kept unless clearly beaten."""
-    return choose_mood(levels, previous).mood
+def derive_mood(levels: Vitals, baseline: Vitals, previous: str | None = None) -> Mood:
+    """The mood for ``levels`` of a character resting at ``baseline``; ``previous`` (a
+    label) is kept unless clearly beaten."""
+    return choose_mood(levels, baseline, previous).mood

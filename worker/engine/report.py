@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -55,9 +55,11 @@ def vitals_report(model: VitalsModel, state: EngineState, current: Vitals, mood:
 
 
 def character_summary(character: Character, mood: Mood, relationship: Relationship, *,
-                      turn_count: int, memory_count: int, backend: str) -> dict[str, Any]:
+                      turn_count: int, memory_count: int, backend: str,
+                      relationships: Sequence[Relationship] = ()) -> dict[str, Any]:
     """Who the character is and where it stands with ``relationship.user``; hidden goals are
-    counted, never listed."""
+    counted, never listed. ``relationships`` lists the people who have talked to it, the
+    most recent first (at most ``RELATIONSHIPS_LISTED``)."""
     goals = Goals.of(character)
     return {
         "id": character.id,
@@ -70,15 +72,29 @@ def character_summary(character: Character, mood: Mood, relationship: Relationsh
         "memory_count": memory_count,
         "relationship": {**msgspec.structs.asdict(relationship),
                          "description": relationship.describe()},
+        "relationships": [msgspec.structs.asdict(r) for r in talking(relationships)],
         "active_goals": goals.public(),
         "hidden_goal_count": len(goals.hidden),
         "backend": backend,
     }
 
 
+#: The most relationships a summary lists (the most recent ones).
+RELATIONSHIPS_LISTED: Final = 10
+
+
+def talking(relationships: Sequence[Relationship]) -> list[Relationship]:
+    """The relationships of people who have spoken, the most recent interaction first (ties
+    by name), at most ``RELATIONSHIPS_LISTED``."""
+    spoken = [r for r in relationships if r.interaction_count > 0]
+    spoken.sort(key=lambda r: (-(r.last_interaction_at or 0.0), r.user))
+    return spoken[:RELATIONSHIPS_LISTED]
+
+
 def conversation_history(turns: Sequence[TurnRow], alternatives: dict[int, int]
                          ) -> list[dict[str, Any]]:
-    """Turns oldest first; ``alternatives`` maps turn id → number of earlier replies kept."""
+    """Turns oldest first; ``alternatives`` maps turn id → number of earlier replies kept;
+    ``vitals`` are the levels the turn's message left (by name, 0–100)."""
     return [
         {
             "turn_id": t.id,
@@ -89,6 +105,9 @@ def conversation_history(turns: Sequence[TurnRow], alternatives: dict[int, int]
             "timestamp": iso_time(t.created_at),
             "intent": t.record.intent,
             "mood": t.record.mood,
+            "mood_intensity": t.record.mood_intensity,
+            "vitals": {name: round(float(getattr(t.record.vitals_after, name)), 2)
+                       for name in NEUROCHEMICALS},
             "alternatives": alternatives.get(t.id, 0),
         }
         for t in turns

@@ -48,7 +48,8 @@ class TurnResult:
     ``turn_id`` is the database id (stable; what undo/regenerate act on); ``turn_index`` is
     the 1-based position in the conversation. ``appraisal`` is the message's, as the turn
     recorded it. ``vitals`` are the levels after the message, ``vitals_delta`` what this
-    message changed (both by level name). ``generation`` is the backend's report.
+    message changed (both by level name); ``previous_mood`` is the mood before it.
+    ``generation`` is the backend's report.
     ``memories_used`` are the memories given to the prompt, ``memories_formed`` the texts
     this turn stored. ``timings_ms`` are wall-clock phase durations in milliseconds, the
     commit included.
@@ -62,6 +63,7 @@ class TurnResult:
     intent: str
     mood: str
     mood_intensity: float
+    previous_mood: str
     vitals: dict[str, float]
     vitals_delta: dict[str, float]
     generation: GenerationDone

@@ -44,6 +44,6 @@ class EngineState(msgspec.Struct, frozen=True, tag_field="format", tag=STATE_FOR
         that is one of ours, otherwise the mood its baseline levels give."""
         levels = Vitals.from_mapping(character.neurochemistry.baseline.as_dict())
         default = character.mood_baseline.default_state
-        mood = derive_mood(levels, previous=default if default in MOODS else None)
+        mood = derive_mood(levels, levels, previous=default if default in MOODS else None)
         return cls(levels=levels, levels_at=now, mood=mood.label,
                    mood_intensity=mood.intensity, turn_count=turn_count, undo_floor=undo_floor)

@@ -33,6 +33,7 @@ def status_report(c: OpenCharacter, *, include_vitals: bool, include_history: bo
     summary = report.character_summary(
         c.character, mood, c.db.relationship(user) or Relationship(user=user),
         turn_count=c.state.turn_count, memory_count=c.memory.count(), backend=c.backend.name,
+        relationships=c.db.relationships(),
     )
     history = page = None
     if include_history:

@@ -103,7 +103,7 @@ def current_vitals(model: VitalsModel, state: EngineState, now: float) -> Vitals
 
 def current_mood(model: VitalsModel, state: EngineState, now: float) -> Mood:
     """The mood at ``now``, with the committed mood as the hysteresis anchor."""
-    return derive_mood(current_vitals(model, state, now), previous=state.mood)
+    return derive_mood(current_vitals(model, state, now), model.baseline, previous=state.mood)
 
 
 def plan_turn(
@@ -117,7 +117,7 @@ def plan_turn(
     appraisal = appraise(user_message)
     # The same decay as current_vitals: the trace's "before" is what the status showed.
     step = model.step(state.levels, now - state.levels_at, appraisal.stimulus)
-    choice = choose_mood(step.after, previous=state.mood)
+    choice = choose_mood(step.after, model.baseline, previous=state.mood)
     relationship_after = update(relationship, appraisal.stimulus, now=now)
     state_after = msgspec.structs.replace(
         state,

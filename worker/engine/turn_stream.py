@@ -268,14 +268,17 @@ def _result(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *, reply: str,
             record: TurnRecord, timings: dict[str, float]) -> TurnResult:
     if start.moves_state:
         vitals, vitals_delta, mood = plan.vitals_after.as_dict(), plan.vitals_delta, plan.mood
+        previous_mood = start.state.mood
     else:  # the state was not touched: report the character as it is now
         now = c.clock()
         vitals = current_vitals(c.model, c.state, now).as_dict()
         vitals_delta, mood = {}, current_mood(c.model, c.state, now)
+        previous_mood = mood.label
     return TurnResult(
         response_text=reply, turn_id=start.turn_id, turn_index=start.turn_index,
         user=start.user, appraisal=record.appraisal, intent=record.intent, mood=mood.label,
-        mood_intensity=mood.intensity, vitals=vitals, vitals_delta=vitals_delta,
+        mood_intensity=mood.intensity, previous_mood=previous_mood, vitals=vitals,
+        vitals_delta=vitals_delta,
         generation=record.generation, memories_used=record.memories_used,
         memories_formed=record.memories_formed, timings_ms=timings,
         regenerated=start.regenerating is not None, vitals_reappraised=start.moves_state,

@@ -17,8 +17,9 @@ _QUOTE_RE: Final = re.compile(
     r"[\"“](?P<double>[^\"”]{4,})[\"”]"
     r"|(?<![A-Za-z])['‘](?P<single>(?:[^'’]|(?<=[A-Za-z])['’](?=[A-Za-z])){4,}?)['’](?![A-Za-z])")
 # A stage direction keeps the action and drops its condition ("… whenever he feels awkward").
-_CONDITION_RE: Final = re.compile(r"(?:[,;]|\s+(?:whenever|when|if|while|before|especially)\b).*$",
-                                  re.IGNORECASE)
+# "as if" is a manner, not a condition: "mentions the tide as if they were old friends" stays.
+_CONDITION_RE: Final = re.compile(
+    r"(?:[,;]|\s+(?:whenever|when|(?<!\bas\s)if|while|before|especially)\b).*$", re.IGNORECASE)
 # Cards say "the user"; in the scene that is the person being spoken to.
 _THE_USER_RE: Final = re.compile(r"\bthe user(?:'s)?", re.IGNORECASE)
 

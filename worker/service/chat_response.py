@@ -38,7 +38,8 @@ def chat_response(message_id: str | None, result: TurnResult) -> ChatResponse:
                            for m in result.memories_used],
             memories_formed=list(result.memories_formed)),
         character_state_summary=CharacterStateSummary(
-            vitals=result.vitals, vitals_delta=result.vitals_delta, mood=result.mood),
+            vitals=result.vitals, vitals_delta=result.vitals_delta, mood=result.mood,
+            previous_mood=result.previous_mood),
         performance_info=PerformanceInfo(timings_ms=result.timings_ms),
     )
 

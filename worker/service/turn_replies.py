@@ -59,7 +59,7 @@ async def answer_turn(request: WorkerRequest, events: AsyncIterator[TurnStreamEv
         raise RequestFailed("internal", f"character {character_id!r} ended a turn "
                             "without a result")
     send(turn_event(character_id, request, result))
-    send(vitals_event(engine, "turn"))
+    send(vitals_event(engine, "turn", result))
     log.info("turn_committed", turn_id=result.turn_id, turn_index=result.turn_index,
              regenerated=result.regenerated, timings_ms=result.timings_ms)
     log_trace(engine, result.turn_index)
