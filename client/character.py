@@ -39,6 +39,8 @@ from protocol.chat import (
     ChatRequest,
     ChatResponse,
     GenerationStatus,
+    GreetingRequest,
+    GreetingResponse,
     RegenerateRequest,
     SelectAlternativeRequest,
     SelectAlternativeResponse,
@@ -147,6 +149,9 @@ class LinkedCharacter:
 
     async def undo(self) -> JsonObject:
         return (await call(self._link, UndoRequest(), UndoResponse)).character_info or {}
+
+    async def greet(self, index: int | None = None) -> GreetingResponse:
+        return await call(self._link, GreetingRequest(index=index), GreetingResponse)
 
     async def alternatives(self) -> list[JsonObject]:
         return (await call(self._link, AlternativesRequest(), AlternativesResponse)).alternatives

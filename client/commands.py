@@ -17,7 +17,8 @@ from protocol.generation import MAX_REPLY_TOKENS, GenerationSettings
 CommandName = Literal[
     "help", "status", "vitals", "mood", "goals", "memory", "memories", "remember", "forget",
     "save", "load", "snapshots",
-    "reset", "undo", "regen", "keep", "alternatives", "pick", "why", "set", "show", "prompt",
+    "reset", "undo", "regen", "keep", "alternatives", "pick", "greeting", "why", "set", "show",
+    "prompt",
     "export", "characters", "switch", "clear", "quit",
 ]
 
@@ -59,6 +60,9 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     CommandSpec("keep", "/keep", "save a reply the server cut off, as it is (marked incomplete)"),
     CommandSpec("alternatives", "/alternatives", "the replies kept for the last turn"),
     CommandSpec("pick", "/pick N", "make reply N of /alternatives the current one", "required"),
+    CommandSpec("greeting", "/greeting N",
+                "open the conversation with the card's greeting N instead (0: its first "
+                "message, 1…: its alternate greetings)", "required"),
     CommandSpec("why", "/why [N]", "why turn N (default: the newest) went as it did",
                 "optional"),
     CommandSpec("set", "/set NAME VALUE",

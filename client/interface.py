@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from protocol.chat import GreetingResponse
 from protocol.events import TurnEvent, VitalsEvent, WorkerStateEvent
 from protocol.generation import GenerationSettings
 from protocol.memories import MemoryEntry
@@ -173,6 +174,11 @@ class Character(Protocol):
 
     async def undo(self) -> JsonObject:
         """Remove the last turn; returns the character info afterwards."""
+
+    async def greet(self, index: int | None = None) -> GreetingResponse:
+        """Open this user's conversation with the character's greeting ``index`` (``None``:
+        its first message, and only when the conversation is empty), or replace the
+        greeting that is all it holds; ``greeting`` is ``None`` when nothing was stored."""
 
     async def alternatives(self) -> list[JsonObject]:
         """The replies kept for the last turn, oldest first: ``index``, ``response_text``,

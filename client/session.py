@@ -136,6 +136,15 @@ class ChatSession:
         self.screen.notice(f"talking to {render.describe_info(info)} ({where}); /help for commands")
         if self.show_vitals:
             await self.refresh_vitals(show=True)
+        await self._greet(None)
+
+    async def _greet(self, index: int | None) -> None:
+        """Show the greeting that opens this user's conversation (a card's first message),
+        stored by the character when the conversation is empty (or ``index`` asks for
+        another)."""
+        greeted = await self.character.greet(index)
+        if greeted.greeting is not None:
+            self.screen.text(f"{self.speaker}: {greeted.greeting}")
 
     @property
     def show_vitals(self) -> bool:
@@ -380,6 +389,13 @@ class ChatSession:
                 screen.notice(f"reply {index} is now the current one: "
                               f"{render.describe_info(info)}")
                 await self._after_state_change()
+            case "greeting":
+                index = _reply_index(command.argument)
+                if index is None:
+                    screen.error("usage: /greeting N — 0 is the card's first message, 1… its "
+                                 "alternate greetings")
+                    return
+                await self._greet(index)
             case "why":
                 turn = parse_turn(command.argument)
                 if isinstance(turn, Invalid):

@@ -144,6 +144,38 @@ class UndoResponse(Message, tag="undo_response"):
     error: str | None = None
 
 
+@request(answer="greeting_response", handling=Handling.TURN)
+class GreetingRequest(Message, tag="greeting_request"):
+    """Open this session's user's conversation with the character's greeting (a card's
+    ``first_mes``; ``index`` n: its n-th alternate greeting), stored as the first turn of
+    the user's thread so it is in the history the model reads.
+
+    Without ``index`` (a client starting a conversation) greeting 0 is stored only when the
+    user's thread is empty, and nothing happens otherwise. With ``index`` the greeting is
+    stored, or replaces the greeting when that is all the thread holds; ``bad_request``
+    when the conversation has gone further or there is no such greeting."""
+
+    index: NonNegativeInt | None = None
+
+
+@response()
+class GreetingResponse(Message, tag="greeting_response"):
+    """Answers ``greeting_request``. ``greeting`` is the text now opening the user's thread
+    (macros expanded), ``None`` when nothing was stored; ``index`` its number; ``count``
+    how many greetings the character has (0: none); ``started`` true when the user's
+    thread already held more than a greeting; ``replaced`` true when it took the place of
+    an earlier greeting; ``turn_id`` the greeting's turn."""
+
+    success: bool = True
+    greeting: str | None = None
+    index: int | None = None
+    count: int = 0
+    started: bool = False
+    replaced: bool = False
+    turn_id: int | None = None
+    error: str | None = None
+
+
 @request(answer="chat_response", handling=Handling.TURN)
 class RegenerateRequest(Message, tag="regenerate_request"):
     """Replace this session's last reply with a new one; answered exactly like a chat

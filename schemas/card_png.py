@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from schemas.cards import PNG_SIGNATURE, CardImportError
 
@@ -74,9 +74,14 @@ def default_picture(name: str) -> bytes:
     image = Image.new("RGB", DEFAULT_PICTURE_SIZE, (red, green, blue))
     words = [word for word in name.split() if word[0].isalnum()]
     initials = "".join(word[0] for word in words[:2]).upper() or "?"
+    centre = (DEFAULT_PICTURE_SIZE[0] // 2, DEFAULT_PICTURE_SIZE[1] // 2)
     draw = ImageDraw.Draw(image)
-    draw.text((DEFAULT_PICTURE_SIZE[0] // 2, DEFAULT_PICTURE_SIZE[1] // 2), initials,
-              fill=(255, 255, 255), anchor="mm", font_size=160)
+    try:
+        font = ImageFont.load_default(size=160)
+    except TypeError:  # Pillow 10.0: only the small bitmap font, which has no anchors
+        draw.text(centre, initials, fill=(255, 255, 255))
+    else:
+        draw.text(centre, initials, fill=(255, 255, 255), anchor="mm", font=font)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner, Result
+from PIL import Image
 
+from schemas.loader import load_character
 from supervisor.cli import main
 from tests.characters.cards_factory import card_text, v2_card, write_json, write_png
 from tests.characters.conftest import WriteCharacter
@@ -152,3 +154,40 @@ def test_import_of_a_corrupt_card_fails_and_writes_nothing(tmp_path: Path,
     assert result.exit_code == 1
     assert result.stderr.startswith("error [card-png-corrupt]: ")
     assert list(characters_dir.iterdir()) == []
+
+
+def test_export_writes_a_card_png_that_imports_back_as_the_same_character(
+        tmp_path: Path, characters_dir: Path) -> None:
+    out = tmp_path / "zen.png"
+    result = run("--characters-dir", str(BUNDLED_CHARACTERS), "export", "zen-master",
+                 "--format", "v3", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.output == f"exported zen-master as {out}\n"
+    assert out.read_bytes().startswith(b"\x89PNG")
+    imported = run("--characters-dir", str(characters_dir), "import", str(out))
+    assert imported.exit_code == 0, imported.output
+    assert (load_character("zen-master", characters_dir).character
+            == load_character("zen-master", BUNDLED_CHARACTERS).character)
+
+
+def test_export_to_json_and_with_a_jpeg_picture(tmp_path: Path) -> None:
+    card = tmp_path / "toby.json"
+    assert run("--characters-dir", str(BUNDLED_CHARACTERS), "export", "m-playful",
+               "-o", str(card)).exit_code == 0
+    document = json.loads(card.read_text(encoding="utf-8"))
+    assert document["spec"] == "chara_card_v2"
+    assert document["data"]["extensions"]["greenroom"]["id"] == "m-playful"
+    jpeg = tmp_path / "face.jpg"
+    Image.new("RGB", (30, 45), (10, 90, 200)).save(jpeg, format="JPEG")
+    png = tmp_path / "toby.png"
+    assert run("--characters-dir", str(BUNDLED_CHARACTERS), "export", "m-playful",
+               "--png", str(jpeg), "-o", str(png)).exit_code == 0
+    with Image.open(png) as picture:
+        assert picture.size == (30, 45)
+        assert "chara" in picture.text  # type: ignore[attr-defined]
+
+
+def test_export_of_an_unknown_character_is_a_clear_error() -> None:
+    result = run("--characters-dir", str(BUNDLED_CHARACTERS), "export", "nobody")
+    assert result.exit_code == 1
+    assert "error [" in result.stderr and "nobody" in result.stderr

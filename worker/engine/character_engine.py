@@ -52,9 +52,17 @@ from schemas.lorebook import Lorebook
 from schemas.lorebook_formats import character_lorebooks
 from schemas.model import Character
 from worker.backends.base import Backend, Embedder, GenerationOptions
-from worker.engine import alternatives, memory_edits, model_memory, prompt_inspection, snapshots
+from worker.engine import (
+    alternatives,
+    greetings,
+    memory_edits,
+    model_memory,
+    prompt_inspection,
+    snapshots,
+)
 from worker.engine.database import CharacterDatabase, connect, database_path
-from worker.engine.errors import BUSY, MESSAGE_TOO_LONG, EngineError
+from worker.engine.errors import BAD_REQUEST, BUSY, MESSAGE_TOO_LONG, EngineError
+from worker.engine.greetings import GreetingResult
 from worker.engine.model_memory import ModelMemories
 from worker.engine.model_memory_text import ModelMemoryPlan, plan_model_memory
 from worker.engine.open_character import OpenCharacter
@@ -194,11 +202,26 @@ class CharacterEngine:
         self._begin_turn()
         try:
             last = self._c.users_turn(user, "regenerate")
+            if last.record.greeting is not None:
+                raise EngineError(
+                    BAD_REQUEST,
+                    f"user {user!r}'s last turn with character {self.character.id!r} is its "
+                    "greeting, which no model wrote: choose another with a greeting_request "
+                    "(/greeting N in the chat)")
             async for event in run_turn(self._c, last.user_message, user=last.user,
                                         regenerating=last, keep_partial=keep_partial):
                 yield event
         finally:
             self._turn_in_progress = False
+
+    def greet(self, *, user: str = "user", index: int | None = None) -> GreetingResult:
+        """Open ``user``'s thread with the card's greeting ``index`` (``None``: the first
+        message, and only if the thread is empty), or replace the greeting that is all the
+        thread holds (``worker.engine.greetings``). ``EngineError``: ``bad_request`` (no
+        such greeting, or the conversation has gone further), ``busy`` while a reply
+        streams."""
+        self._ensure_idle("greet with")
+        return greetings.greet(self._c, user, index)
 
     def _begin_turn(self) -> None:
         if self._turn_in_progress:

@@ -54,11 +54,13 @@ class MemoryUsed(msgspec.Struct, frozen=True):
     turn_id: int
 
 
-class TurnRecord(msgspec.Struct, frozen=True):
+class TurnRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     """What a committed turn records. ``vitals_delta`` is ``vitals_after − vitals_before``
     per level; ``generation`` the backend's figures; ``memories_formed`` the texts the turn
     stored; ``timings_ms`` the phases up to the commit (milliseconds, measurement only: the
-    commit cannot time itself inside its own row)."""
+    commit cannot time itself inside its own row). ``greeting`` is set on a turn that is a
+    card's greeting (its index: 0 ``first_mes``, n the n-th alternate greeting), which has
+    no user message and moved nothing (``worker.engine.greetings``); absent otherwise."""
 
     appraisal: AppraisalRecord
     intent: str
@@ -71,6 +73,7 @@ class TurnRecord(msgspec.Struct, frozen=True):
     memories_used: tuple[MemoryUsed, ...]
     memories_formed: tuple[str, ...]
     timings_ms: dict[str, float]
+    greeting: int | None = None
 
     @classmethod
     def of(cls, plan: TurnPlan, *, generation: GenerationDone, used: Sequence[MemoryHit],

@@ -6,6 +6,15 @@ See the package docstring for what the composer reads and how it answers.
 from __future__ import annotations
 
 from worker.backends.base import ReplyContext
+from worker.scripted_replies.card_voice import (
+    CardVoice,
+    asks_who,
+    best_line,
+    card_voice,
+    identity_line,
+    is_scene_question,
+    named,
+)
 from worker.scripted_replies.choice import pick
 from worker.scripted_replies.lines import GREETING_FOLLOW_UPS, HOSTILE_FOLLOW_UP, TOPIC_LINES
 from worker.scripted_replies.memories import memory_line
@@ -38,12 +47,21 @@ def compose_reply(context: ReplyContext) -> str:
     if asked is not None and asked.kind == "how_are_you" and intent == "question":
         parts = []  # "How are you?" is answered straight, not called a good question
     first_message = character.roleplay.first_message
-    # The card's first message is the first answer to a first greeting; a regenerate of it
+    # The card's first message is the first answer to a first greeting when no greeting
+    # opened the conversation (a client that sent no greeting_request); a regenerate of it
     # (variant > 0) falls back to the openings so that it reads differently.
-    if intent == "greeting" and context.turn_index == 1 and first_message and context.variant == 0:
-        parts = [first_message.replace("{{char}}", character.name)
-                 .replace("{{user}}", name or "friend")]
+    greeted = bool(intent == "greeting" and context.turn_index == 1 and first_message
+                   and context.variant == 0)
+    if greeted and first_message:
+        parts = [named(first_message, character, name or "friend")]
 
+    voice = None if greeted else card_voice(character)
+    own_words = [] if voice is None else _in_card_voice(context, voice, name, seed)
+    if own_words:
+        if intent in ("question", "smalltalk"):
+            parts = []  # the card's own words answer, not the composer's stock openings
+        parts += own_words
+        said = asked = None
     if said is not None:
         parts.extend(reaction(character, said, seed))
     if asked is not None:
@@ -71,3 +89,20 @@ def compose_reply(context: ReplyContext) -> str:
     strong = tone.aside and context.mood_intensity >= MOOD_ASIDE_FROM
     parts.append(shown or (tone.aside if strong else ""))
     return " ".join(part for part in parts if part)
+
+
+def _in_card_voice(context: ReplyContext, voice: CardVoice, name: str, seed: int
+                   ) -> list[str]:
+    """What an imported card says to the message, in its own words (``card_voice``): who
+    it is from its traits, where the user is from its scenario, else its example line
+    closest to the message."""
+    character = context.character
+    parts = []
+    if asks_who(context.user_message):
+        parts.append(identity_line(voice, character, seed))
+    elif voice.scenario and is_scene_question(context.user_message):
+        parts.append(voice.scenario)
+    line = best_line(voice, context.user_message, seed)
+    if line is not None and line not in parts:
+        parts.append(line)
+    return [named(part, character, name) for part in parts]

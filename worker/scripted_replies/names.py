@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from schemas.cards import IMPORTED_ARCHETYPE
 from schemas.model import Character
 from worker.backends.base import ReplyContext
 from worker.scripted_replies.phrases import STOPWORDS, WORD_RE, capitalised
@@ -36,6 +37,8 @@ def short_name(character: Character) -> str:
         return quoted.group("nick")
     if character.roleplay.nickname:
         return character.roleplay.nickname
+    if character.archetype == IMPORTED_ARCHETYPE:
+        return character.name.split(",")[0].strip() or character.name  # "Gloria, PA"
     words = [w for w in character.name.split() if w.lower() not in _TITLES]
     return words[0] if words else character.name
 

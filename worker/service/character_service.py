@@ -26,6 +26,7 @@ import structlog
 from protocol.chat import (
     ChatRequest,
     ChatResponse,
+    GreetingRequest,
     RegenerateRequest,
     SelectAlternativeRequest,
     UndoRequest,
@@ -55,7 +56,7 @@ SendFrame = Callable[[FromWorker], None]
 #: cancelled (and awaited) before they run, so it never streams beside a reply and never
 #: writes for a turn they take back.
 _CHANGE_TURNS = (ChatRequest, RegenerateRequest, UndoRequest, SelectAlternativeRequest,
-                 LoadRequest, ResetRequest)
+                 LoadRequest, ResetRequest, GreetingRequest)
 
 log = structlog.get_logger()
 

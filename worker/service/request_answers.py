@@ -16,6 +16,8 @@ from protocol.chat import (
     AlternativesRequest,
     AlternativesResponse,
     ChatRequest,
+    GreetingRequest,
+    GreetingResponse,
     RegenerateRequest,
     SelectAlternativeRequest,
     SelectAlternativeResponse,
@@ -140,6 +142,15 @@ class RequestAnswers:
                 return ResetResponse(message_id=mid, character_info=info)
             case UndoRequest():
                 return self._undo(message, user=request.user)
+            case GreetingRequest():
+                greeted = engine.greet(user=request.user, index=message.index)
+                if greeted.text is not None:
+                    log.info("greeting_sent", turn_id=greeted.turn_id, index=greeted.index,
+                             user=request.user, replaced=greeted.replaced)
+                return GreetingResponse(
+                    message_id=mid, greeting=greeted.text, index=greeted.index,
+                    count=greeted.count, started=greeted.started, replaced=greeted.replaced,
+                    turn_id=greeted.turn_id)
             case AlternativesRequest():
                 return AlternativesResponse(message_id=mid,
                                             alternatives=engine.alternatives(user=request.user))
