@@ -199,8 +199,8 @@ async def test_the_speaker_label_follows_a_character_renamed_and_reloaded(
             await ready(screen)
             screen.send("Hello again!")
             rows = await screen.until(
-                lambda rows: any(r.startswith('Tobias "Tobs" Okafor: ') for r in rows),
-                "a reply under the new name")
+                lambda rows: any(r.startswith('Tobias "Tobs" Okafor: ') for r in rows)
+                and sum(r.startswith("↳ mood") for r in rows) == 2, "a reply under the new name")
             assert sum(r.startswith(LABEL) for r in rows) == 1  # only the reply before
             capture("renamed", screen)
             assert await screen.quit() == 0

@@ -63,7 +63,8 @@ class TerminalScreen:
     def _read(self, deadline: float) -> bool:
         """Feed what the child wrote next to the emulator; ``False`` at its end."""
         try:
-            chunk = self.child.read_nonblocking(65536, timeout=max(0.0, deadline - time.monotonic()))
+            left = max(0.0, deadline - time.monotonic())
+            chunk = self.child.read_nonblocking(65536, timeout=left)
         except pexpect.TIMEOUT:
             return True
         except pexpect.EOF:
