@@ -76,8 +76,7 @@ class Dashboard:
         if self.view is not None:
             parts.append(render.vitals_panel(self.view))
         if self.last_change is not None:
-            parts.append(Text("last turn " + change_line(self.last_change, width - 10,
-                                                         own=False)))
+            parts.append(Text(change_line(self.last_change, width, own=False)))
         parts.extend(Text(f"• {notice}", style="yellow") for notice in self.notices)
         parts.append(Text("Ctrl+C to leave · read-only: this dashboard never changes the "
                           "character", style="dim"))
@@ -87,7 +86,7 @@ class Dashboard:
         """The plain-text dashboard (a pipe): the panel and the last turn's line."""
         lines = [render.vitals_plain(self.view)] if self.view is not None else []
         if self.last_change is not None:
-            lines.append("last turn " + render.turn_change_plain(self.last_change, own=False))
+            lines.append(render.turn_change_plain(self.last_change, own=False))
         return "\n".join(lines)
 
     def _replace(self, view: VitalsView) -> bool:

@@ -86,8 +86,8 @@ def change_line(change: TurnChange, width: int | None, *, own: bool = True,
     """What one turn changed, on one line: the mood (``calm → content 31%`` when it
     changed), then only the levels that moved, with arrows. Another person's turn is
     headed by their name. Compacted to ``width`` (``None``: no limit, the fullest form):
-    names shorten to three letters, values go, then the levels that do not fit are counted
-    (``+2 more``); the mood is kept."""
+    names shorten to three letters, values go, the separators shrink, then the levels that
+    do not fit are counted (``+2 more``); the mood is kept."""
     arrow_to = "->" if ascii_only else "→"
     lead = "" if own or not change.user else f"{change.user}'s turn: "
     head = f"{'->' if ascii_only else '↳'} {lead}"
@@ -101,20 +101,20 @@ def change_line(change: TurnChange, width: int | None, *, own: bool = True,
     if not levels:
         return fit(head + mood + separator + "no level moved", width or 10**6)
     forms = [
-        [f"{lv.name} {lv.value:.1f} {_delta(lv, ascii_only)}" for lv in levels],
-        [f"{lv.name[:3]} {lv.value:.0f} {_delta(lv, ascii_only)}" for lv in levels],
-        [f"{lv.name[:3]} {_delta(lv, ascii_only)}" for lv in levels],
+        (separator, [f"{lv.name} {lv.value:.1f} {_delta(lv, ascii_only)}" for lv in levels]),
+        (separator, [f"{lv.name[:3]} {lv.value:.0f} {_delta(lv, ascii_only)}" for lv in levels]),
+        (separator, [f"{lv.name[:3]} {_delta(lv, ascii_only)}" for lv in levels]),
+        (" ", [f"{lv.name[:3]}{_delta(lv, ascii_only)}" for lv in levels]),
     ]
     if width is None:
-        return head + separator.join([mood, *forms[0]])
-    for cells in forms:
-        line = head + separator.join([mood, *cells])
+        return head + separator.join([mood, *forms[0][1]])
+    for between, cells in forms:
+        line = head + mood + separator + between.join(cells)
         if cell_len(line) <= width:
             return line
-    cells = forms[-1]
+    between, cells = forms[-1]
     for kept in range(len(cells) - 1, -1, -1):
-        more = f"+{len(cells) - kept} more"
-        line = head + separator.join([mood, *cells[:kept], more])
+        line = head + mood + separator + between.join([*cells[:kept], f"+{len(cells) - kept} more"])
         if cell_len(line) <= width:
             return line
     for shortest in (head + mood, f"{head[:2]}{mood}"):

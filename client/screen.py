@@ -15,13 +15,15 @@ from typing import Protocol, TextIO
 
 from rich.cells import cell_len
 from rich.console import Console, RenderableType
+from rich.control import Control
+from rich.segment import ControlType
 from rich.status import Status
 from rich.text import Text
 
 from client import render
 from client.layout import change_line
 from client.vitals_view import TurnChange, VitalsView
-from client.word_wrap import StreamWrap
+from client.word_wrap import Erase, Piece, StreamWrap
 
 LevelHistory = Mapping[str, Sequence[float]]
 
@@ -144,12 +146,19 @@ class RichScreen:
             self._waiting = None
 
     def reply_delta(self, text: str) -> None:
-        wrapped = self._wrap.feed(text, self._console.width)
-        if wrapped:
-            self._console.print(Text(wrapped), end="")
+        self._write(self._wrap.feed(text, self._console.width))
 
     def reply_end(self) -> None:
-        self._console.print(Text(self._wrap.finish(self._console.width)))
+        self._write(self._wrap.finish(self._console.width))
+        self._console.print()
+
+    def _write(self, pieces: list[Piece]) -> None:
+        for piece in pieces:
+            if isinstance(piece, Erase):
+                self._console.control(Control((ControlType.CURSOR_BACKWARD, piece.cells),
+                                              (ControlType.ERASE_IN_LINE, 0)))
+            else:
+                self._console.print(Text(piece), end="")
 
     def text(self, text: str) -> None:
         self._console.print(Text(text))

@@ -166,8 +166,10 @@ class ChatSession:
         notice = render.event_notice(event)
         if notice is not None:
             self.screen.notice(notice)
-        if isinstance(event, TurnEvent):
-            self.screen.text(f"{self.speaker}: {event.response_text}")
+        if isinstance(event, TurnEvent):  # shown as a reply is: wrapped between words
+            self.screen.reply_begin(self.speaker)
+            self.screen.reply_delta(event.response_text)
+            self.screen.reply_end()
         if isinstance(event, WorkerStateEvent) and event.state == "ready":
             try:
                 await self.refresh_vitals(show=False)

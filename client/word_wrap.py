@@ -2,17 +2,34 @@
 
 A terminal wraps a long line wherever the last column falls, in the middle of a word
 ("street foo|d"). ``StreamWrap`` takes the deltas as they come and returns what to write:
-the same text with a line break before each word that would not fit on the current line.
-A word is held back until it is complete (whitespace or the end of the reply follows), since
-only then is its width known; nothing is ever dropped — the spaces a line break replaces
-are the only characters not written, and a word wider than the whole line is broken at the
-line's end. Widths are terminal cells (``rich.cells.cell_len``: a CJK character or an emoji
-takes two).
+the same text, with a line break before each word that does not fit on the current line.
+
+A word is shown as it arrives, character by character, while it fits before the line's last
+column — a model that pauses mid-word still shows what it sent. When the word then outgrows
+the line, the part already shown is erased (``Erase``: move back and clear to the end of the
+line; only ever within the current line) and the word starts again on the next line. The
+last column is written only once the word is known to end there, so the terminal never sits
+in its pending-wrap state with a word that may still move. Nothing is ever dropped: the
+spaces a line break replaces are the only characters not written, and a word wider than a
+whole line is broken at the line's end. Widths are terminal cells (``rich.cells``: a CJK
+character or an emoji takes two).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.cells import cell_len
+
+
+@dataclass(frozen=True, slots=True)
+class Erase:
+    """Move the cursor back ``cells`` cells and clear the line from there."""
+
+    cells: int
+
+
+Piece = str | Erase
 
 
 class StreamWrap:
@@ -20,53 +37,81 @@ class StreamWrap:
 
     def __init__(self, column: int = 0) -> None:
         self.column = column
-        self._word = ""
-        self._spaces = ""
+        self._word = ""  # the word being received
+        self._shown = 0  # how many of its characters are on the screen
+        self._start = column  # the column it starts at (once its first character is shown)
+        self._spaces = ""  # whitespace received since the last word, not yet written
 
-    def feed(self, text: str, width: int) -> str:
+    def feed(self, text: str, width: int) -> list[Piece]:
         """What to write for ``text`` on a line ``width`` cells wide (it may change between
         calls, when the terminal is resized)."""
-        out: list[str] = []
+        width = max(width, 2)
+        out: list[Piece] = []
         for char in text:
             if char == "\n":
-                out.append(self._place(width))
+                self._end_word(out, width)
                 out.append("\n")
-                self._spaces = ""
-                self.column = 0
+                self._spaces, self.column = "", 0
             elif char.isspace():
-                out.append(self._place(width))
+                self._end_word(out, width)
                 self._spaces += char
             else:
                 self._word += char
-        return "".join(out)
+                self._show(out, width)
+        return _joined(out)
 
-    def finish(self, width: int) -> str:
-        """The word still held back, placed; trailing spaces are not written."""
-        return self._place(width)
+    def finish(self, width: int) -> list[Piece]:
+        """The rest of the last word; trailing spaces are not written."""
+        out: list[Piece] = []
+        self._end_word(out, max(width, 2))
+        return _joined(out)
 
-    def _place(self, width: int) -> str:
-        word, self._word = self._word, ""
-        if not word:
-            return ""
-        width = max(width, 1)
-        spaces, self._spaces = self._spaces, ""
-        size = cell_len(word)
-        if self.column > 0 and self.column + cell_len(spaces) + size > width:
-            lead, self.column = "\n", 0
-        else:
-            lead = spaces
-            self.column += cell_len(spaces)
-        return lead + self._break_long(word, width)
+    def _show(self, out: list[Piece], width: int) -> None:
+        """Show what of the word fits before the last column; move it when it outgrows
+        the line."""
+        if self._shown == 0 and self._word:
+            if self.column > 0 and self.column + cell_len(self._spaces) + 1 >= width:
+                out.append("\n")
+                self.column = 0
+            else:
+                out.append(self._spaces)
+                self.column += cell_len(self._spaces)
+            self._spaces, self._start = "", self.column
+        if self._start > 0 and self._start + cell_len(self._word) > width:
+            if self.column > self._start:
+                out.append(Erase(self.column - self._start))
+            out.append("\n")
+            self.column, self._start, self._shown = 0, 0, 0
+        while self._shown < len(self._word):
+            size = cell_len(self._word[self._shown])
+            if self.column + size >= width:
+                return  # the last column waits until the word is known to end there
+            out.append(self._word[self._shown])
+            self.column += size
+            self._shown += 1
 
-    def _break_long(self, word: str, width: int) -> str:
-        """``word`` from the current column, broken at the line's end when it is wider than
-        what is left of the line (only a word wider than a whole line gets here broken)."""
-        out: list[str] = []
-        for char in word:
+    def _end_word(self, out: list[Piece], width: int) -> None:
+        """The word is complete: write what is held back, broken at the line's end only
+        when the word is wider than a whole line."""
+        for char in self._word[self._shown:]:
             size = cell_len(char)
-            if self.column + size > width and self.column > 0:
+            if self.column + size > width:
                 out.append("\n")
                 self.column = 0
             out.append(char)
             self.column += size
-        return "".join(out)
+        self._word, self._shown = "", 0
+
+
+def _joined(pieces: list[Piece]) -> list[Piece]:
+    """Adjacent strings as one (one write each)."""
+    joined: list[Piece] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            if not piece:
+                continue
+            if joined and isinstance(joined[-1], str):
+                joined[-1] += piece
+                continue
+        joined.append(piece)
+    return joined

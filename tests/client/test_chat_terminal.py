@@ -82,7 +82,7 @@ async def test_terminal_session_streams_cancels_and_runs_commands(tmp_path: Path
             await expect(child, "talking to Tobias")
             child.sendline("Hi! I love hiking in the mountains.")
             await expect(child, REPLY_TEXT)
-            await expect(child, "mood:")
+            await expect(child, "↳ mood ")
 
             llm.queue_script(StreamScript(tokens=["Once", " upon", " a", " time"], hold_after=2))
             child.sendline("Tell me a story.")

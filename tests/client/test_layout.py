@@ -11,7 +11,7 @@ from rich.cells import cell_len
 from client.gauges import sparkline
 from client.layout import change_line, fit, toolbar
 from client.vitals_view import NEUROCHEMICALS, Level, TurnChange, VitalsView
-from client.word_wrap import StreamWrap
+from client.word_wrap import Erase, Piece, StreamWrap
 
 VALUES = (70.2, 71.3, 74.8, 67.9, 32.2, 39.4)
 CHANGES = (6.2, 7.3, 0.1, -0.2, -3.8, 3.4)
@@ -85,7 +85,7 @@ def test_narrower_change_lines_shorten_names_then_drop_values() -> None:
 
 
 def test_levels_that_do_not_fit_are_counted() -> None:
-    assert change_line(CHANGE, 48) == "↳ mood calm → content 31% · dop ↑6.2 · +3 more"
+    assert change_line(CHANGE, 48) == "↳ mood calm → content 31% · dop↑6.2 +3 more"
 
 
 def test_a_turn_that_moved_nothing_says_so() -> None:
@@ -107,15 +107,49 @@ def test_sparklines_show_the_trend_of_small_changes() -> None:
     assert sparkline([]) == ""
 
 
-def _wrap(deltas: list[str], width: int, column: int = 0) -> str:
+def _screen(pieces: list[Piece], column: int) -> str:
+    """What a terminal shows for ``pieces`` (a line starting at ``column``), trailing
+    spaces removed; an ``Erase`` may only take back cells of the current line."""
+    lines = [" " * column]
+    for piece in pieces:
+        if isinstance(piece, Erase):
+            assert 0 < piece.cells <= cell_len(lines[-1])
+            line, taken = lines[-1], 0
+            while taken < piece.cells:
+                taken += cell_len(line[-1])
+                line = line[:-1]
+            assert taken == piece.cells  # never half of a wide character
+            lines[-1] = line
+            continue
+        first, *rest = piece.split("\n")
+        lines[-1] += first
+        lines += rest
+    return "\n".join(line.rstrip() for line in lines)[column:]
+
+
+def _wrap(deltas: list[str], width: int, column: int = 0, *,
+          shown: list[str] | None = None) -> str:
     wrap = StreamWrap(column)
-    return "".join(wrap.feed(delta, width) for delta in deltas) + wrap.finish(width)
+    pieces: list[Piece] = []
+    for delta in deltas:
+        pieces += wrap.feed(delta, width)
+        if shown is not None:
+            shown.append(_screen(pieces, column))
+    return _screen(pieces + wrap.finish(width), column)
 
 
 def test_a_streamed_reply_wraps_between_words() -> None:
     text = _wrap(["I went to the st", "reet food market and heard Radiohe", "ad play."], 20)
     assert text.splitlines() == ["I went to the street", "food market and", "heard Radiohead",
                                  "play."]
+
+
+def test_a_word_is_shown_as_it_streams_and_moved_when_it_outgrows_the_line() -> None:
+    shown: list[str] = []
+    text = _wrap(["Once up", "on a ti", "mekeeper"], 16, shown=shown)
+    assert shown[0] == "Once up"  # a model pausing mid-word still shows what it sent
+    assert shown[1] == "Once upon a ti"
+    assert text == "Once upon a\ntimekeeper"
 
 
 def test_the_label_counts_on_the_first_line() -> None:
