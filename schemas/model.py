@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,6 +43,9 @@ def is_valid_character_id(value: str) -> bool:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: The text field that takes a value written as text (or a list) where this section's
+    #: mapping was expected; ``None``: the section has no such field (it holds numbers).
+    TEXT_FIELD: ClassVar[str | None] = None
 
 
 class Levels(_Model):
@@ -88,17 +91,21 @@ class BigFive(_Model):
 
 
 class Trait(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "trait"
     trait: str
     intensity: Unit = 0.5
 
 
 class Value(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "value"
     value: str
     priority: Priority = 5
 
 
 class Personality(_Model):
     """Who the character is; ``summary`` holds free-text personality (a card's ``personality``)."""
+
+    TEXT_FIELD: ClassVar[str | None] = "summary"
 
     summary: str | None = None
     big_five: BigFive = BigFive()
@@ -110,6 +117,7 @@ class Personality(_Model):
 
 
 class Demographics(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "background"
     age: int | None = None
     gender: str | None = None
     occupation: str | None = None
@@ -120,6 +128,7 @@ class Demographics(_Model):
 
 
 class Specialty(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "domain"
     domain: str | None = None
     expertise_level: Unit | None = None
     experience_years: float | None = None
@@ -129,6 +138,7 @@ class Specialty(_Model):
 
 
 class CommunicationStyle(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "conversation_style"
     verbal_pattern: str | None = None
     social_comfort: str | None = None
     listening_preference: Unit | None = None
@@ -136,20 +146,44 @@ class CommunicationStyle(_Model):
     quirks: list[str] = []
     formality_level: str | None = None
     humor_style: str | None = None
+    # How the character runs a conversation (Socratic, one question at a time, …).
+    conversation_style: str | None = None
+
+
+#: How far toward a mood a trigger moves the levels when no strength is given.
+DEFAULT_TRIGGER_STRENGTH = 0.6
+
+
+class MoodTrigger(_Model):
+    """A word or phrase that, found in a message, pushes the character toward ``mood``.
+
+    ``mood`` is the author's word (``frustrated``); ``schemas.moods.mood_label`` reads it
+    as one of the engine's moods. ``None``: the file named no mood (the trigger reaches the
+    prompt but moves nothing). ``strength`` 0–1 is how far toward the mood's levels one
+    occurrence moves them (see ``worker.engine.vitals``)."""
+
+    TEXT_FIELD: ClassVar[str | None] = "trigger"
+    trigger: Annotated[str, Field(min_length=1)]
+    mood: str | None = None
+    strength: Unit = DEFAULT_TRIGGER_STRENGTH
 
 
 class MoodBaseline(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "default_state"
     default_state: str = "neutral"
     intensity: Unit = 0.5
     baseline_setpoint: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     emotional_volatility: Unit = 0.5
     typical_moods: list[str] = []
+    # From the seed's ``mood_triggers`` and ``triggered_by``, in any of their shapes.
+    triggers: list[MoodTrigger] = []
 
 
 GoalType = Literal["short_term", "long_term", "hidden"]
 
 
 class Goal(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "description"
     goal_id: str | None = None
     goal_type: GoalType = "short_term"
     description: str
@@ -190,6 +224,10 @@ class ModelOverrides(_Model):
 
 Dialect = Literal["a", "b", "greenroom", "card_v2", "card_v3"]
 
+#: A group of skills: names with levels 0–1 (``{analytical: 0.9}``) or just names
+#: (``technical_skills: [Python, SQL]``).
+SkillGroup = dict[str, float] | list[str]
+
 
 class Character(_Model):
     """A character, normalised from whichever file format it was written in."""
@@ -206,8 +244,9 @@ class Character(_Model):
     demographics: Demographics = Demographics()
     personality: Personality = Personality()
     specialty: Specialty = Specialty()
-    skills: dict[str, dict[str, float]] = {}
+    skills: dict[str, SkillGroup] = {}
     communication_style: CommunicationStyle = CommunicationStyle()
+    preferred_topics: list[str] = []
     mood_baseline: MoodBaseline = MoodBaseline()
     neurochemistry: Neurochemistry = Neurochemistry()
     goals: list[Goal] = []
@@ -215,5 +254,8 @@ class Character(_Model):
     development: dict[str, Any] = {}
     roleplay: Roleplay = Roleplay()
     llm: ModelOverrides = ModelOverrides()
+    # What the author noted about the file rather than the character (research_metadata,
+    # sources, author, …), verbatim by key; kept, shown, never in the prompt.
+    author_metadata: dict[str, Any] = {}
     extensions: dict[str, Any] = {}
     dialect: Dialect = "greenroom"

@@ -8,17 +8,32 @@ as the author wrote them (``initial_goals.1.priority``, not ``goals.1.priority``
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, get_args, get_origin
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from schemas.conform import strip_annotation
 from schemas.dialects import SourcePaths
 from schemas.problems import Problem
 
 _FOUND_TEXT_LIMIT = 60
+
+
+def strip_annotation(annotation: Any) -> Any:
+    """``Annotated[X, ...] | None`` → ``X``."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
 
 
 def problems_from_validation_error(

@@ -44,7 +44,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from schemas.model import NEUROCHEMICALS, Character
+from schemas.model import NEUROCHEMICALS, Character, MoodTrigger
+from schemas.readable import readable
 from worker.backends.base import ChatMessage
 from worker.engine.goals import Goals
 from worker.engine.mood import Mood
@@ -126,15 +127,6 @@ def _list(items: Sequence[str]) -> str:
     return "; ".join(items)
 
 
-def _plain(value: Any) -> str:
-    """A nested file value (dicts, lists, scalars) as compact readable text, keys in order."""
-    if isinstance(value, Mapping):
-        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_plain(v) for v in value)
-    return str(value)
-
-
 def _identity(c: Character) -> list[str]:
     lines = [f"You are {c.name}, a {c.archetype.replace('_', ' ')} character."]
     if c.roleplay.nickname:
@@ -185,7 +177,19 @@ def _personality(c: Character) -> list[str]:
     if m.typical_moods:
         temperament.append(f"typical moods: {', '.join(m.typical_moods)}")
     lines.append("Temperament: " + "; ".join(temperament) + ".")
+    if m.triggers:
+        lines.append(f"What moves your mood: {_triggers(m.triggers)}.")
     return lines
+
+
+def _triggers(triggers: Sequence[MoodTrigger]) -> str:
+    """``"a", "b" → anxious; "c" → (no particular mood)``: words grouped by mood, in the
+    file's order."""
+    by_mood: dict[str | None, list[str]] = {}
+    for trigger in triggers:
+        by_mood.setdefault(trigger.mood, []).append(f'"{trigger.trigger}"')
+    return "; ".join(f"{', '.join(words)} → {mood or 'no particular mood'}"
+                     for mood, words in by_mood.items())
 
 
 def _communication(c: Character) -> list[str]:
@@ -202,8 +206,13 @@ def _communication(c: Character) -> list[str]:
     lines = ["## How you talk"]
     if any(facts):
         lines.append("; ".join(f for f in facts if f) + ".")
+    if s.conversation_style:
+        lines.append(f"How you run a conversation: {s.conversation_style.strip()}")
     if s.quirks:
         lines.append(f"Speech quirks (show them): {_list(s.quirks)}.")
+    if c.preferred_topics:
+        lines.append("Topics you love and steer towards when there is room: "
+                     f"{_list(c.preferred_topics)}.")
     return lines if len(lines) > 1 else []
 
 
@@ -220,9 +229,10 @@ def _expertise(c: Character) -> list[str]:
     ]
     if any(facts):
         lines.append("Specialty: " + "; ".join(f for f in facts if f) + ".")
-    for area, scores in c.skills.items():
-        lines.append(f"Skills in {area.replace('_', ' ')}: " + ", ".join(
-            f"{name.replace('_', ' ')} {value:.2f}" for name, value in scores.items()) + ".")
+    for area, group in c.skills.items():
+        named = (list(group) if isinstance(group, list) else
+                 [f"{name.replace('_', ' ')} {value:.2f}" for name, value in group.items()])
+        lines.append(f"Skills in {area.replace('_', ' ')}: " + ", ".join(named) + ".")
     return ["## What you know", *lines] if lines else []
 
 
@@ -231,7 +241,7 @@ def _story(c: Character) -> list[str]:
     if c.backstory:
         lines += ["## Backstory", c.backstory.strip()]
     if c.development:
-        lines += ["## Where you are in your story", _plain(c.development)]
+        lines += ["## Where you are in your story", readable(c.development)]
     r = c.roleplay
     if r.scenario:
         lines += ["## Scenario", r.scenario.strip()]
@@ -257,7 +267,7 @@ def _world_notes(c: Character) -> list[str]:
 
 
 def _other_notes(c: Character) -> list[str]:
-    return ["## Other notes", _plain(c.extensions)] if c.extensions else []
+    return ["## Other notes", readable(c.extensions)] if c.extensions else []
 
 
 def _lorebook(book: Mapping[str, Any]) -> str:
@@ -266,7 +276,7 @@ def _lorebook(book: Mapping[str, Any]) -> str:
         contents = [str(e.get("content", "")).strip() for e in entries
                     if isinstance(e, Mapping) and e.get("enabled", True) is not False]
         return "\n".join(f"- {text}" for text in contents if text)
-    return _plain(book)
+    return readable(book)
 
 
 def _goals(c: Character) -> list[str]:
