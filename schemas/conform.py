@@ -113,10 +113,10 @@ class _Fitter:
         ))
 
     def fit(self, value: Any, annotation: Any, loc: tuple[str | int, ...]) -> Any:
+        if annotation == SkillGroup:
+            return self.fit_skill_group(value, loc)
         target = strip_annotation(annotation)
         origin = get_origin(target)
-        if target == SkillGroup:
-            return self.fit_skill_group(value, loc)
         if _is_model(target):
             return self.fit_section(value, target, loc)
         if origin is list:

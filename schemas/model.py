@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 NEUROCHEMICALS: tuple[str, ...] = (
     "dopamine",
@@ -224,9 +224,17 @@ class ModelOverrides(_Model):
 
 Dialect = Literal["a", "b", "greenroom", "card_v2", "card_v3"]
 
+def _skill_group_kind(value: Any) -> str:
+    return "names" if isinstance(value, list) else "levels"
+
+
 #: A group of skills: names with levels 0–1 (``{analytical: 0.9}``) or just names
-#: (``technical_skills: [Python, SQL]``).
-SkillGroup = dict[str, float] | list[str]
+#: (``technical_skills: [Python, SQL]``). Which one is decided by the value's shape, so a
+#: wrong level is reported as that, not as "not a list either".
+SkillGroup = Annotated[
+    Annotated[dict[str, Unit], Tag("levels")] | Annotated[list[str], Tag("names")],
+    Discriminator(_skill_group_kind),
+]
 
 
 class Character(_Model):

@@ -3,7 +3,7 @@
 What the prompt shows for a field written in a shape the model does not hold, and what
 greenroom coerces such a field to. Keys read as words (``turning_point`` → ``turning
 point``), mappings as ``key: value`` pairs, lists as their items; nesting is shown with
-parentheses. Empty values are left out. Every piece of text in ``value`` appears in the
+parentheses; a list of sentences reads as a paragraph. Empty values are left out. Every piece of text in ``value`` appears in the
 result, unchanged.
 """
 
@@ -14,9 +14,11 @@ from typing import Any
 
 from schemas.yaml_io import as_text
 
+_SENTENCE_ENDS = (".", "!", "?", "…")
+
 
 def readable(value: Any) -> str:
-    """``value`` as one line of text (``"a; b: c, d"``); ``""`` for an empty value."""
+    """``value`` as one line of text (``"a; b: c, d"``; a list's items by ``;``); ``""`` for an empty value."""
     return _render(value, depth=0)
 
 
@@ -41,7 +43,9 @@ def _render(value: Any, *, depth: int) -> str:
             parts = [_render(v, depth=depth + 1) for v in value if not is_empty(v)]
         compound = isinstance(value, Mapping) or any(
             isinstance(v, Mapping | list | tuple) for v in value)
-        text = ("; " if depth == 0 and compound else ", ").join(parts)
+        if not compound and parts and all(p.rstrip().endswith(_SENTENCE_ENDS) for p in parts):
+            return " ".join(parts)  # a list of sentences reads as a paragraph
+        text = ("; " if depth == 0 else ", ").join(parts)
         return f"({text})" if depth >= 2 and len(parts) > 1 else text
     if value is None:
         return ""
