@@ -175,7 +175,7 @@ class _Fitter:
             names = ", ".join(str(k) for k, _ in unknown)
             self.warnings.append(Problem(
                 self.file, self.paths.to_source(loc),
-                f"expected a {text_field}, found {names}; used as the {text_field}",
+                f"expected a {text_field}, found {names} instead; its text is the {text_field}",
                 severity="warning", code="coerced",
             ))
             return fitted

@@ -148,9 +148,5 @@ class _Reader:
             self.add({**extra, "mood": chosen}, where)
             return
         words = item[trigger_key]
-        if isinstance(words, list):
-            for word in words:
-                if as_text(word):
-                    self.add({"trigger": as_text(word), "mood": chosen, **extra}, where)
-        else:
-            self.words(as_text(words) or "", where, chosen, extra)
+        for word in words if isinstance(words, list) else [words]:
+            self.words(as_text(word) or readable(word), where, chosen, extra)

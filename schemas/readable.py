@@ -3,8 +3,8 @@
 What the prompt shows for a field written in a shape the model does not hold, and what
 greenroom coerces such a field to. Keys read as words (``turning_point`` → ``turning
 point``), mappings as ``key: value`` pairs, lists as their items; nesting is shown with
-parentheses; a list of sentences reads as a paragraph. Empty values are left out. Every piece of text in ``value`` appears in the
-result, unchanged.
+parentheses; a list of sentences reads as a paragraph. Empty values are left out. Every
+piece of text in ``value`` appears in the result, unchanged.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ _SENTENCE_ENDS = (".", "!", "?", "…")
 
 
 def readable(value: Any) -> str:
-    """``value`` as one line of text (``"a; b: c, d"``; a list's items by ``;``); ``""`` for an empty value."""
+    """``value`` as one line of text (``"a; b: c, d"``), ``""`` for an empty value."""
     return _render(value, depth=0)
 
 
@@ -45,8 +45,8 @@ def _render(value: Any, *, depth: int) -> str:
             isinstance(v, Mapping | list | tuple) for v in value)
         if not compound and parts and all(p.rstrip().endswith(_SENTENCE_ENDS) for p in parts):
             return " ".join(parts)  # a list of sentences reads as a paragraph
-        text = ("; " if depth == 0 else ", ").join(parts)
-        return f"({text})" if depth >= 2 and len(parts) > 1 else text
+        joined = ("; " if depth == 0 else ", ").join(parts)
+        return f"({joined})" if depth >= 2 and len(parts) > 1 else joined
     if value is None:
         return ""
     text = as_text(value)

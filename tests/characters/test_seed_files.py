@@ -135,7 +135,8 @@ def test_triggered_by_as_a_mapping_names_its_moods() -> None:
 
 def test_mood_triggers_reach_the_prompt() -> None:
     text = system_prompt(seed("tomasz-jazz-pianist").character)
-    assert 'What moves your mood: "rain", "his late wife" → sad; "a good piano", "Chopin" → happy.' in text
+    assert ('What moves your mood: "rain", "his late wife" → sad; "a good piano", "Chopin" '
+            "→ happy.") in text
 
 
 def test_goals_grouped_by_type_keep_their_type() -> None:
