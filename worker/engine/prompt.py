@@ -5,8 +5,9 @@ Layout, stable first so that a server's prompt cache (llama.cpp, Ollama, vLLM's 
 cache) re-reads only what is new each turn (see ``docs/engine.md``):
 
 1. one ``system`` message, pinned, **the same bytes every turn** for a character and a user:
-   identity, demographics, personality in words, communication style and quirks, specialty
-   and skills, backstory, development, role-play material (scenario, the card's own system
+   identity, demographics, personality in words (with the mood triggers), communication
+   style, conversation style, quirks and preferred topics, specialty and skills, backstory,
+   development, role-play material (scenario, the card's own system
    prompt, greetings, example dialogue, lorebook), goals (hidden goals marked secret), and
    the rules of the role-play. Nothing in it changes from turn to turn — unless it is so
    large that it and the newest exchanges exceed the budget: then its reference sections go
