@@ -231,3 +231,29 @@ def test_a_file_that_is_a_list_is_refused_saying_what_it_found(
     [error] = problems_of("x", characters_dir)
     assert error.render() == (
         f"{path}: expected a mapping of fields (name: …, archetype: …), found a list of 2 items")
+
+
+def test_preferred_topics_given_in_both_places_are_joined(write_character: WriteCharacter,
+                                                          characters_dir: Path) -> None:
+    write_character("x", """\
+        name: X
+        archetype: t
+        preferred_topics: [tides]
+        communication_style: {preferred_topics: [knots, gulls]}
+    """)
+    assert load_character("x", characters_dir).character.preferred_topics == [
+        "tides", "knots", "gulls"]
+
+
+def test_author_metadata_in_the_normalised_form_is_merged_with_metadata_keys(
+        write_character: WriteCharacter, characters_dir: Path) -> None:
+    write_character("x", """\
+        name: X
+        archetype: t
+        author_metadata: {author: Ann}
+        generation_metadata: {model: seed v2}
+    """)
+    loaded = load_character("x", characters_dir)
+    assert loaded.character.author_metadata == {"author": "Ann",
+                                                "generation_metadata": {"model": "seed v2"}}
+    assert loaded.warnings == []
