@@ -427,7 +427,25 @@ def _appraisal_lines(appraisal: Mapping[str, Any]) -> list[str]:
                      f"{why}")
     long = " (a long message: its first and last words)" if appraisal.get("excerpt") else ""
     return [f"read as    {appraisal.get('intent', '?')} — {appraisal.get('intent_rule', '')}{long}",
-            *moved, *([f"  at 0: {', '.join(still)}"] if still else [])]
+            *moved, *([f"  at 0: {', '.join(still)}"] if still else []),
+            *_trigger_lines(_items(appraisal.get("triggers")))]
+
+
+def _trigger_lines(hits: Sequence[Any]) -> list[str]:
+    """The mood triggers the message contained: ``"rain" → sad (pull 0.60)``."""
+    found = []
+    for hit in hits:
+        if not isinstance(hit, Mapping):
+            continue
+        label, mood = hit.get("label"), hit.get("mood")
+        if label is None:
+            effect = (f"names {mood!r}, not a mood greenroom models" if mood
+                      else "names no mood") + ": moved nothing"
+        else:
+            effect = (f"{label}" + (f" (as {mood!r})" if mood != label else "")
+                      + f", pull {_number(hit.get('strength'), '.2f')}")
+        found.append(f'"{hit.get("trigger")}" → {effect}')
+    return [f"triggers   {'; '.join(found)}"] if found else []
 
 
 def _vitals_lines(vitals: Mapping[str, Any]) -> list[str]:

@@ -22,8 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from schemas.model import NEUROCHEMICALS, Dialect
+from schemas.model import NEUROCHEMICALS, Dialect, GoalType
+from schemas.mood_triggers import ReadTriggers, read_triggers
 from schemas.problems import Problem
+from schemas.readable import readable, readable_key
 from schemas.yaml_io import as_text
 
 NEUTRAL_LEVEL = 50.0
@@ -31,6 +33,22 @@ SETPOINT_SWING = 20.0
 STRESS_CHEMICALS = frozenset({"cortisol", "adrenaline"})
 
 DIALECTS: tuple[str, ...] = get_args(Dialect)
+GOAL_TYPES: tuple[str, ...] = get_args(GoalType)
+
+#: Top-level keys that say something about the file rather than the character: kept under
+#: ``author_metadata``, never in the prompt, not reported. So is any key ending ``_metadata``.
+AUTHOR_METADATA_KEYS = frozenset({
+    "research_metadata", "metadata", "author", "authors", "license", "licence", "sources",
+    "references", "citations", "changelog", "last_updated", "last_reviewed", "reviewed_by",
+    "generated_with", "generator", "schema_version", "notes_for_authors",
+})
+#: Other words for the goal types, as keys of goals grouped by type.
+GOAL_TYPE_WORDS = {
+    "short": "short_term", "immediate": "short_term", "current": "short_term",
+    "long": "long_term", "life": "long_term", "lifelong": "long_term",
+    "ultimate": "long_term", "secret": "hidden", "private": "hidden", "hidden_goals": "hidden",
+    "short_term_goals": "short_term", "long_term_goals": "long_term",
+}
 
 # Keys only one form uses; a file is labelled by the first family it matches.
 _B_KEYS = frozenset({"character_id", "neurochemical_profile"})
@@ -101,9 +119,12 @@ def translate(raw: Mapping[str, Any], file: str) -> Translation:
     out.rename(data, "character_id", "source_id")
     out.reshape_personality(data)
     out.reshape_mood(data)
+    out.reshape_triggers(data)
     out.reshape_neurochemistry(data)
     out.reshape_goals(data)
     out.reshape_skills(data)
+    out.move_topics(data)
+    out.collect_author_metadata(data)
     return Translation(data, dialect, out.paths, out.problems)
 
 
@@ -119,6 +140,10 @@ class _Translator:
             f"expected only one of {' / '.join(keys)} (they mean the same thing), found both",
             code="conflicting-fields",
         ))
+
+    def coerced(self, path: str, message: str) -> None:
+        self.problems.append(Problem(self.file, path, message, severity="warning",
+                                     code="coerced"))
 
     def rename(self, data: dict[str, Any], old: str, new: str) -> None:
         if old not in data:
@@ -139,13 +164,89 @@ class _Translator:
         if not isinstance(personality, Mapping):
             return
         personality = dict(personality)
-        traits = personality.get("behavioral_traits")
-        if isinstance(traits, list):
-            personality["behavioral_traits"] = [_weighted(t, "trait", "intensity") for t in traits]
-        values = personality.get("core_values")
-        if isinstance(values, list):
-            personality["core_values"] = [_weighted(v, "value", "priority") for v in values]
+        for field_name, name_key, weight_key in (("behavioral_traits", "trait", "intensity"),
+                                                 ("core_values", "value", "priority")):
+            items = personality.get(field_name)
+            if isinstance(items, Mapping):
+                # {patient: 0.9, kind: 0.7}: one weighted item per entry.
+                for index, key in enumerate(items):
+                    self.paths.add(("personality", field_name, str(index)),
+                                   ("personality", field_name, str(key)))
+                items = [{key: weight} for key, weight in items.items()]
+            if isinstance(items, list):
+                personality[field_name] = [
+                    self.weighted(item, name_key, weight_key, ("personality", field_name, str(i)))
+                    for i, item in enumerate(items)]
         data["personality"] = personality
+
+    def weighted(self, item: Any, name_key: str, weight_key: str, where: tuple[str, ...]
+                 ) -> Any:
+        """``"joy"`` → ``{value: joy}``; ``{joy: 10}`` → ``{value: joy, priority: 10}``; a
+        one-entry mapping whose value is not a number → its text (``"joy: always"``)."""
+        if isinstance(item, str):
+            return {name_key: item}
+        if isinstance(item, Mapping) and len(item) == 1:
+            ((key, weight),) = item.items()
+            if key in (name_key, weight_key):
+                return item
+            if _is_number(weight) or (isinstance(weight, str) and _is_numeric_text(weight)):
+                return {name_key: as_text(key) or str(key), weight_key: weight}
+            text = f"{readable_key(key)}: {readable(weight)}"
+            self.coerced(self.paths.to_source(where),
+                         f'expected a {weight_key} number, found "{readable(weight)}"; '
+                         f'kept as the {name_key} "{text}"')
+            return {name_key: text}
+        return item
+
+    def reshape_triggers(self, data: dict[str, Any]) -> None:
+        mood = data.get("mood_baseline")
+        given = [k for k in ("triggers", "mood_triggers", "triggered_by")
+                 if isinstance(mood, Mapping) and k in mood]
+        if not isinstance(mood, Mapping) or not given:
+            return
+        mood = dict(mood)
+        usual = as_text(mood.get("default_state"))
+        read = ReadTriggers()
+        for key in given:
+            read_triggers(mood.pop(key), ("mood_baseline", key),
+                          usual if key == "triggered_by" else None, self.file, read)
+        for index, source in enumerate(read.sources):
+            self.paths.add(("mood_baseline", "triggers", str(index)), source)
+        self.problems.extend(read.problems)
+        mood["triggers"] = read.items
+        data["mood_baseline"] = mood
+
+    def move_topics(self, data: dict[str, Any]) -> None:
+        """``communication_style.preferred_topics`` is the character's ``preferred_topics``;
+        given in both places, the lists are joined."""
+        style = data.get("communication_style")
+        if not isinstance(style, Mapping) or "preferred_topics" not in style:
+            return
+        style = dict(style)
+        nested = style.pop("preferred_topics")
+        data["communication_style"] = style
+        if "preferred_topics" not in data:
+            data["preferred_topics"] = nested
+            self.paths.add(("preferred_topics",), ("communication_style", "preferred_topics"))
+            return
+        top = data["preferred_topics"]
+        data["preferred_topics"] = [*(top if isinstance(top, list) else [top]),
+                                    *(nested if isinstance(nested, list) else [nested])]
+
+    def collect_author_metadata(self, data: dict[str, Any]) -> None:
+        keys = [k for k in data if isinstance(k, str)
+                and (k in AUTHOR_METADATA_KEYS or k.endswith("_metadata"))
+                and k != "author_metadata"]
+        if not keys:
+            return
+        metadata = data.get("author_metadata")
+        collected = dict(metadata) if isinstance(metadata, Mapping) else {}
+        for key in keys:
+            collected[key] = data.pop(key)
+            self.paths.add(("author_metadata", key), (key,))
+        if metadata is not None and not isinstance(metadata, Mapping):
+            collected["author_metadata"] = metadata
+        data["author_metadata"] = collected
 
     def reshape_mood(self, data: dict[str, Any]) -> None:
         mood = data.get("mood_baseline")
@@ -212,8 +313,34 @@ class _Translator:
     def reshape_goals(self, data: dict[str, Any]) -> None:
         self.rename(data, "initial_goals", "goals")
         goals = data.get("goals")
-        if isinstance(goals, list):
+        if isinstance(goals, Mapping):
+            data["goals"] = self.goals_by_type(goals)
+        elif isinstance(goals, list):
             data["goals"] = [_goal(g) for g in goals]
+
+    def goals_by_type(self, groups: Mapping[Any, Any]) -> list[Any]:
+        """``{short_term: [...], long_term: ..., hidden: [...]}`` → one list of typed goals;
+        a key that is no goal type makes a short-term goal of ``key: text``."""
+        source = self.paths.to_source(("goals",)).split(".")
+        goals: list[Any] = []
+        for key, items in groups.items():
+            goal_type = _goal_type_word(as_text(key) or "")
+            where = (*source, str(key))
+            if goal_type is None:
+                self.coerced(".".join(where), f"expected one of {', '.join(GOAL_TYPES)} as a "
+                             f"group of goals, found {key!r}; kept as a short-term goal")
+                self.paths.add(("goals", str(len(goals))), where)
+                goals.append({"description": f"{readable_key(key)}: {readable(items)}"})
+                continue
+            listed = items if isinstance(items, list) else [items]
+            for index, item in enumerate(listed):
+                goal = _goal(item)
+                if isinstance(goal, Mapping):
+                    goal = {"goal_type": goal_type, **goal}
+                self.paths.add(("goals", str(len(goals))),
+                               (*where, str(index)) if isinstance(items, list) else where)
+                goals.append(goal)
+        return goals
 
     def reshape_skills(self, data: dict[str, Any]) -> None:
         skills = data.get("skills")
@@ -265,16 +392,17 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _weighted(item: Any, name_key: str, weight_key: str) -> Any:
-    """``"joy"`` → ``{value: joy}``; ``{joy: 10}`` → ``{value: joy, priority: 10}``."""
-    text = item if isinstance(item, str) else None
-    if text is not None:
-        return {name_key: text}
-    if isinstance(item, Mapping) and len(item) == 1:
-        ((key, weight),) = item.items()
-        if key not in (name_key, weight_key) and not isinstance(weight, Mapping | list):
-            return {name_key: key, weight_key: weight}
-    return item
+def _is_numeric_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _goal_type_word(word: str) -> str | None:
+    key = word.strip().lower().replace("-", "_").replace(" ", "_")
+    return key if key in GOAL_TYPES else GOAL_TYPE_WORDS.get(key)
 
 
 def _goal(item: Any) -> Any:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from schemas.lorebook import Lorebook
 
@@ -47,6 +47,9 @@ def is_valid_character_id(value: str) -> bool:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: The text field that takes a value written as text (or a list) where this section's
+    #: mapping was expected; ``None``: the section has no such field (it holds numbers).
+    TEXT_FIELD: ClassVar[str | None] = None
 
 
 class Levels(_Model):
@@ -92,17 +95,21 @@ class BigFive(_Model):
 
 
 class Trait(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "trait"
     trait: str
     intensity: Unit = 0.5
 
 
 class Value(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "value"
     value: str
     priority: Priority = 5
 
 
 class Personality(_Model):
     """Who the character is; ``summary`` holds free-text personality (a card's ``personality``)."""
+
+    TEXT_FIELD: ClassVar[str | None] = "summary"
 
     summary: str | None = None
     big_five: BigFive = BigFive()
@@ -114,6 +121,7 @@ class Personality(_Model):
 
 
 class Demographics(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "background"
     age: int | None = None
     gender: str | None = None
     occupation: str | None = None
@@ -124,6 +132,7 @@ class Demographics(_Model):
 
 
 class Specialty(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "domain"
     domain: str | None = None
     expertise_level: Unit | None = None
     experience_years: float | None = None
@@ -133,6 +142,7 @@ class Specialty(_Model):
 
 
 class CommunicationStyle(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "conversation_style"
     verbal_pattern: str | None = None
     social_comfort: str | None = None
     listening_preference: Unit | None = None
@@ -140,20 +150,44 @@ class CommunicationStyle(_Model):
     quirks: list[str] = []
     formality_level: str | None = None
     humor_style: str | None = None
+    # How the character runs a conversation (Socratic, one question at a time, …).
+    conversation_style: str | None = None
+
+
+#: How far toward a mood a trigger moves the levels when no strength is given.
+DEFAULT_TRIGGER_STRENGTH = 0.6
+
+
+class MoodTrigger(_Model):
+    """A word or phrase that, found in a message, pushes the character toward ``mood``.
+
+    ``mood`` is the author's word (``frustrated``); ``schemas.moods.mood_label`` reads it
+    as one of the engine's moods. ``None``: the file named no mood (the trigger reaches the
+    prompt but moves nothing). ``strength`` 0–1 is how far toward the mood's levels one
+    occurrence moves them (see ``worker.engine.vitals``)."""
+
+    TEXT_FIELD: ClassVar[str | None] = "trigger"
+    trigger: Annotated[str, Field(min_length=1)]
+    mood: str | None = None
+    strength: Unit = DEFAULT_TRIGGER_STRENGTH
 
 
 class MoodBaseline(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "default_state"
     default_state: str = "neutral"
     intensity: Unit = 0.5
     baseline_setpoint: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     emotional_volatility: Unit = 0.5
     typical_moods: list[str] = []
+    # From the seed's ``mood_triggers`` and ``triggered_by``, in any of their shapes.
+    triggers: list[MoodTrigger] = []
 
 
 GoalType = Literal["short_term", "long_term", "hidden"]
 
 
 class Goal(_Model):
+    TEXT_FIELD: ClassVar[str | None] = "description"
     goal_id: str | None = None
     goal_type: GoalType = "short_term"
     description: str
@@ -194,6 +228,18 @@ class ModelOverrides(_Model):
 
 Dialect = Literal["a", "b", "greenroom", "card_v2", "card_v3"]
 
+def _skill_group_kind(value: Any) -> str:
+    return "names" if isinstance(value, list) else "levels"
+
+
+#: A group of skills: names with levels 0–1 (``{analytical: 0.9}``) or just names
+#: (``technical_skills: [Python, SQL]``). Which one is decided by the value's shape, so a
+#: wrong level is reported as that, not as "not a list either".
+SkillGroup = Annotated[
+    Annotated[dict[str, Unit], Tag("levels")] | Annotated[list[str], Tag("names")],
+    Discriminator(_skill_group_kind),
+]
+
 
 class Character(_Model):
     """A character, normalised from whichever file format it was written in."""
@@ -210,8 +256,9 @@ class Character(_Model):
     demographics: Demographics = Demographics()
     personality: Personality = Personality()
     specialty: Specialty = Specialty()
-    skills: dict[str, dict[str, float]] = {}
+    skills: dict[str, SkillGroup] = {}
     communication_style: CommunicationStyle = CommunicationStyle()
+    preferred_topics: list[str] = []
     mood_baseline: MoodBaseline = MoodBaseline()
     neurochemistry: Neurochemistry = Neurochemistry()
     goals: list[Goal] = []
@@ -223,5 +270,8 @@ class Character(_Model):
     lorebook: Lorebook | None = None
     lorebooks: list[Annotated[str, Field(pattern=LOREBOOK_NAME_PATTERN)]] = []
     llm: ModelOverrides = ModelOverrides()
+    # What the author noted about the file rather than the character (research_metadata,
+    # sources, author, …), verbatim by key; kept, shown, never in the prompt.
+    author_metadata: dict[str, Any] = {}
     extensions: dict[str, Any] = {}
     dialect: Dialect = "greenroom"

@@ -91,7 +91,7 @@ def parse_character_mapping(raw: Mapping[str, Any], character_id: str, file: str
         for key in declared_extensions:
             problems.append(Problem(
                 file, f"extensions.{key}",
-                "kept under extensions (greenroom does not use it)",
+                "kept under extensions (the prompt shows it under \"Other notes\")",
                 severity="warning", code="extension-kept",
             ))
         fitted["extensions"] = {**plain(declared_extensions), **conformed.extensions}

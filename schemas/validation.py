@@ -8,17 +8,32 @@ as the author wrote them (``initial_goals.1.priority``, not ``goals.1.priority``
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, get_args, get_origin
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
-from schemas.conform import strip_annotation
 from schemas.dialects import SourcePaths
 from schemas.problems import Problem
 
 _FOUND_TEXT_LIMIT = 60
+
+
+def strip_annotation(annotation: Any) -> Any:
+    """``Annotated[X, ...] | None`` → ``X``."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
 
 
 def problems_from_validation_error(
@@ -31,8 +46,7 @@ def problems_from_validation_error(
 def _problem(
     detail: ErrorDetails, model: type[BaseModel], file: str, paths: SourcePaths
 ) -> Problem:
-    loc = tuple(detail["loc"])
-    annotation, metadata = annotation_at(model, loc)
+    loc, annotation, metadata = annotation_at(model, tuple(detail["loc"]))
     expected = describe_expected(annotation, metadata)
     kind = detail["type"]
     if kind == "missing":
@@ -53,17 +67,25 @@ _RANGE_ERRORS = frozenset({
 })
 
 
-def annotation_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[Any, list[Any]]:
-    """The declared type at ``loc`` and its constraint metadata (``Ge``, ``Le``, …)."""
+def annotation_at(model: type[BaseModel], loc: tuple[str | int, ...]
+                  ) -> tuple[tuple[str | int, ...], Any, list[Any]]:
+    """``loc`` without the tags of tagged unions (``skills.x.levels.y`` → ``skills.x.y``),
+    the declared type there and its constraint metadata (``Ge``, ``Le``, …)."""
     annotation: Any = model
     metadata: list[Any] = []
+    kept: list[str | int] = []
     for part in loc:
+        member = _tagged_member(annotation, part)
+        if member is not None:
+            annotation, metadata = member, []
+            continue
+        kept.append(part)
         target = strip_annotation(annotation)
         origin = get_origin(target)
         if isinstance(target, type) and issubclass(target, BaseModel):
             info = target.model_fields.get(str(part))
             if info is None:
-                return None, []
+                return tuple(kept), None, []
             annotation, metadata = info.annotation, list(info.metadata)
         elif origin is list:
             annotation, metadata = (get_args(target) or (Any,))[0], []
@@ -71,8 +93,21 @@ def annotation_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[A
             args = get_args(target)
             annotation, metadata = (args[1] if len(args) == 2 else Any), []
         else:
-            return None, []
-    return annotation, metadata + _inner_metadata(annotation)
+            return (*kept, *loc[len(kept):]), None, []
+    return tuple(kept), annotation, metadata + _inner_metadata(annotation)
+
+
+def _tagged_member(annotation: Any, part: str | int) -> Any:
+    """The member of a tagged union ``annotation`` whose ``Tag`` is ``part``, else ``None``."""
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return None
+    for member in get_args(annotation):
+        tags = [m.tag for m in getattr(member, "__metadata__", ()) if isinstance(m, Tag)]
+        if part in tags:
+            return member
+    return None
 
 
 def _inner_metadata(annotation: Any) -> list[Any]:

@@ -153,15 +153,28 @@ def test_json_that_is_not_a_card_is_a_clear_error(tmp_path: Path, characters_dir
                           "card: name, description, first_mes … at the root)")
 
 
-def test_card_with_wrongly_typed_fields_reports_every_problem(tmp_path: Path,
-                                                              characters_dir: Path) -> None:
+def test_card_fields_in_another_shape_are_coerced_and_named(tmp_path: Path,
+                                                            characters_dir: Path) -> None:
     card = v2_card()
     card["data"]["tags"] = "noir"
     card["data"]["alternate_greetings"] = [1, {"x": 1}]
-    error = _import_error(write_json(tmp_path / "t.json", card), characters_dir)
+    result = import_card(write_json(tmp_path / "t.json", card), characters_dir)
+    assert result.character.tags == ["noir"]
+    assert result.character.roleplay.alternate_greetings == ["1", "x: 1"]
+    assert sorted(p.field_path for p in result.warnings if p.code == "coerced") == [
+        "roleplay.alternate_greetings", "tags"]
+
+
+def test_card_without_a_name_is_refused_with_the_field_named(tmp_path: Path,
+                                                   characters_dir: Path) -> None:
+    card = v2_card()
+    card["data"]["name"] = ""
+    with pytest.raises(CardImportError) as failure:
+        import_card(write_json(tmp_path / "t.json", card), characters_dir, character_id="mira")
+    error = failure.value
+    assert list(characters_dir.iterdir()) == [], "a failed import must write nothing"
     assert error.code == "card-invalid"
-    assert sorted(p.field_path for p in error.problems if p.is_error) == [
-        "roleplay.alternate_greetings.1", "tags"]
+    assert [p.field_path for p in error.problems if p.is_error] == ["name"]
 
 
 def test_missing_card_file_is_a_clear_error(tmp_path: Path, characters_dir: Path) -> None:

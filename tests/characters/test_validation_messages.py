@@ -45,13 +45,16 @@ def test_paths_use_the_dialect_b_names_the_author_wrote(write_character: WriteCh
                      "neurochemical_profile.baseline_sensitivities.cortisol"]
 
 
-def test_a_goal_that_is_neither_text_nor_a_mapping_is_reported_in_place(
+def test_a_goal_that_is_a_number_becomes_its_text_with_a_warning_in_place(
     write_character: WriteCharacter, characters_dir: Path
 ) -> None:
     write_character("g", "name: G\narchetype: t\ninitial_goals: [fine, 42]\n")
-    [problem] = problems_of("g", characters_dir)
-    assert problem.field_path == "initial_goals.1"
-    assert problem.message == "expected a mapping with description, found 42"
+    loaded = load("g", characters_dir)
+    assert [g.description for g in loaded.character.goals] == ["fine", "42"]
+    [problem] = loaded.warnings
+    assert (problem.field_path, problem.code) == ("initial_goals.1", "coerced")
+    assert problem.message == (
+        "expected a mapping with description, found 42; kept as initial_goals.1.description")
 
 
 def test_a_fractional_priority_is_refused(write_character: WriteCharacter,
@@ -113,7 +116,7 @@ def test_unknown_fields_come_back_as_warnings_not_errors(write_character: WriteC
     assert warning.severity == "warning"
     assert warning.render() == (
         f"{path}: favourite_colour: unknown field, kept under "
-        "extensions['favourite_colour'] (greenroom does not use it)"
+        "extensions['favourite_colour'] (the prompt shows it under \"Other notes\")"
     )
 
 

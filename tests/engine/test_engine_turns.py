@@ -1,10 +1,11 @@
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
+from schemas.model import MoodTrigger
 from tests.engine.characters import sensitive_character
 from tests.engine.clock import ManualClock
 from tests.engine.conftest import OpenEngine, RecordingBackend, chat, exported
@@ -226,12 +227,12 @@ async def test_the_event_loop_runs_while_a_turn_appraises(
     loop = asyncio.get_running_loop()
     appraising, release = asyncio.Event(), threading.Event()
 
-    def slow_appraise(text: str) -> Appraisal:
+    def slow_appraise(text: str, triggers: Sequence[MoodTrigger] = ()) -> Appraisal:
         loop.call_soon_threadsafe(appraising.set)
         # Only the event loop can set ``release``: this times out if appraisal blocks it.
         if not release.wait(timeout=5):
             raise AssertionError("appraisal blocked the event loop")
-        return appraise(text)
+        return appraise(text, triggers)
 
     monkeypatch.setattr(turn_prepare, "appraise", slow_appraise)
     pending = asyncio.create_task(chat(engine, "Hello there!"))

@@ -59,7 +59,7 @@ def test_prompt_contains_every_section_of_the_character_file() -> None:
         "deadpan", "Answers questions with a catalogue number", "wistful",
         "Find the missing folio", "Reopen the reading room", "Burn the mayor's letters",
         "The river took the ground floor", "thawing", "A rainy evening in the archive",
-        "Keep answers short.", "Shoes off. Paper.", "favourite_ink: iron gall",
+        "Keep answers short.", "Shoes off. Paper.", "favourite ink: iron gall",
     ):
         assert expected in text, expected
 

@@ -12,6 +12,13 @@ its list, VADER's scored words, exclamation marks, shouting, a question), at mos
 ``MAX_CUES_PER_AXIS`` each, and which rule chose the intent (``intent_rule``) — values for a
 turn's trace, computed on the way, never logged here.
 
+A character's mood triggers (``mood_baseline.triggers``: a word or phrase and the mood it
+names) are looked for in the whole message, as whole words, case ignored, a plural ``-s``
+or ``-es`` included: each one found is a ``TriggerHit`` with the mood read as one of the
+engine's labels (``schemas.moods.mood_label``; ``None`` when the file named no mood or one
+greenroom does not know). The vitals model pulls the levels toward that mood
+(``worker.engine.vitals``). The search is linear in the message's length per trigger.
+
 A long message is appraised by its excerpt (``excerpt``): its first and last
 ``EXCERPT_EDGE_WORDS`` words, which is where a message's greeting, tone and question sit.
 VADER's cost grows with the square of the words it reads (8,000 words took 6 s), so the
@@ -22,12 +29,16 @@ split.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Final, Literal
 
+import msgspec
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from schemas.model import MoodTrigger
+from schemas.moods import mood_label
 
 Intent = Literal[
     "greeting", "farewell", "thanks", "apology", "hostile", "joke", "compliment", "question",
@@ -89,6 +100,33 @@ class Stimulus:
         return asdict(self)
 
 
+class TriggerHit(msgspec.Struct, frozen=True):
+    """A mood trigger the message contains: the ``trigger`` as the file wrote it, the
+    ``mood`` it names (the author's word), the engine's ``label`` for it (``None``: no mood,
+    or one greenroom does not know, so it moves nothing) and its ``strength`` 0–1."""
+
+    trigger: str
+    mood: str | None
+    label: str | None
+    strength: float
+
+
+@lru_cache(maxsize=1024)
+def _trigger_pattern(trigger: str) -> re.Pattern[str]:
+    words = r"\s+".join(re.escape(w) for w in trigger.lower().split())
+    return re.compile(rf"(?<![\w']){words}(?:e?s)?(?![\w'])")
+
+
+def find_triggers(message: str, triggers: Sequence[MoodTrigger]) -> tuple[TriggerHit, ...]:
+    """The ``triggers`` found in ``message``, in the file's order, each once."""
+    lowered = message.lower()
+    return tuple(
+        TriggerHit(trigger=t.trigger, mood=t.mood, strength=t.strength,
+                   label=mood_label(t.mood) if t.mood else None)
+        for t in triggers if t.trigger.strip() and _trigger_pattern(t.trigger).search(lowered)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Appraisal:
     """The stimulus, the intent, and VADER's raw compound score (for debugging).
@@ -102,6 +140,7 @@ class Appraisal:
     sentiment: float
     cues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     intent_rule: str = ""
+    triggers: tuple[TriggerHit, ...] = ()
 
     def as_dict(self) -> dict[str, float | str]:
         return {**self.stimulus.as_dict(), "intent": self.intent, "sentiment": self.sentiment}
@@ -149,9 +188,9 @@ def excerpt(text: str) -> str:
     return " ".join(words[:EXCERPT_EDGE_WORDS] + words[-EXCERPT_EDGE_WORDS:])
 
 
-def appraise(message: str) -> Appraisal:
-    """Appraise one user message (by its ``excerpt``). Empty or whitespace-only text is a
-    neutral small-talk."""
+def appraise(message: str, triggers: Sequence[MoodTrigger] = ()) -> Appraisal:
+    """Appraise one user message (by its ``excerpt``; ``triggers`` in all of it). Empty or
+    whitespace-only text is a neutral small-talk."""
     text = excerpt(message)
     lowered = text.lower()
     words = _WORD_RE.findall(lowered)
@@ -207,6 +246,7 @@ def appraise(message: str) -> Appraisal:
         cues={axis: tuple(found[:MAX_CUES_PER_AXIS]) for axis, found in cues.items()
               if found and getattr(stimulus, axis)},
         intent_rule=rule,
+        triggers=find_triggers(message, triggers),
     )
 
 

@@ -16,14 +16,16 @@ trace; ``derive_mood`` is its label and intensity.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import msgspec
 
 from schemas.model import NEUROCHEMICALS
-from worker.engine.vitals import Vitals
+from schemas.moods import MOOD_LABELS
+from worker.engine.appraisal import TriggerHit
+from worker.engine.vitals import MoodPull, Vitals
 
 #: Prototype levels: dopamine, serotonin, oxytocin, endorphins, cortisol, adrenaline.
 MOOD_PROTOTYPES: Final[Mapping[str, tuple[float, float, float, float, float, float]]] = {
@@ -39,6 +41,8 @@ MOOD_PROTOTYPES: Final[Mapping[str, tuple[float, float, float, float, float, flo
     "tired": (35, 45, 48, 35, 50, 20),
 }
 MOODS: Final = tuple(MOOD_PROTOTYPES)
+if MOODS != MOOD_LABELS:
+    raise AssertionError("MOOD_PROTOTYPES must list schemas.moods.MOOD_LABELS, in order")
 
 #: How much closer (in level points of Euclidean distance) a new mood must be to replace
 #: the current one.
@@ -109,3 +113,13 @@ def derive_mood(levels: Vitals, baseline: Vitals, previous: str | None = None) -
     """The mood for ``levels`` of a character resting at ``baseline``; ``previous`` (a
     label) is kept unless clearly beaten."""
     return choose_mood(levels, baseline, previous).mood
+
+
+def pulls_for(hits: Sequence[TriggerHit]) -> tuple[MoodPull, ...]:
+    """The pull toward its mood of every trigger found that names a mood we model."""
+    return tuple(
+        MoodPull(name=f'trigger "{hit.trigger}" → {hit.label}',
+                 target=dict(zip(NEUROCHEMICALS, MOOD_PROTOTYPES[hit.label], strict=True)),
+                 strength=hit.strength)
+        for hit in hits if hit.label is not None
+    )

@@ -5,9 +5,10 @@ Layout, stable first so that a server's prompt cache (llama.cpp, Ollama, vLLM's 
 cache) re-reads only what is new each turn (see ``docs/engine.md``):
 
 1. one ``system`` message, pinned, **the same bytes every turn** for a character and a user:
-   identity, demographics, personality in words, communication style and quirks, specialty
-   and skills, backstory, development, role-play material (scenario, example dialogue),
-   goals (hidden goals marked secret), the lorebook entries that fired
+   identity, demographics, personality in words (with the mood triggers), communication
+   style, conversation style, quirks and preferred topics, specialty and skills, backstory,
+   development, role-play material (scenario, example dialogue), goals (hidden goals marked
+   secret), the lorebook entries that fired
    (``worker.engine.world_info``) before and after the character definition, and the main
    prompt: greenroom's rules of the role-play, or the card's own ``system_prompt``
    *instead* (its ``{{original}}`` is greenroom's rules). It says only what the file says:
@@ -64,12 +65,13 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
 from schemas.cards import IMPORTED_ARCHETYPE
-from schemas.model import NEUROCHEMICALS, Character
+from schemas.model import NEUROCHEMICALS, Character, MoodTrigger
+from schemas.readable import readable
 from worker.backends.base import ChatMessage, Role
 from worker.engine.goals import Goals
 from worker.engine.macros import MacroContext, expand, expand_names
@@ -161,15 +163,6 @@ def _list(items: Sequence[str]) -> str:
     return "; ".join(items)
 
 
-def _plain(value: Any) -> str:
-    """A nested file value (dicts, lists, scalars) as compact readable text, keys in order."""
-    if isinstance(value, Mapping):
-        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_plain(v) for v in value)
-    return str(value)
-
-
 def _identity(c: Character) -> list[str]:
     lines = ([f"You are {c.name}."] if c.archetype == IMPORTED_ARCHETYPE
              else [f"You are {c.name}, a {c.archetype.replace('_', ' ')} character."])
@@ -223,7 +216,19 @@ def _personality(c: Character) -> list[str]:
         if m.typical_moods:
             temperament.append(f"typical moods: {', '.join(m.typical_moods)}")
         lines.append("Temperament: " + "; ".join(temperament) + ".")
+    if m.triggers:
+        lines.append(f"What moves your mood: {_triggers(m.triggers)}.")
     return lines if len(lines) > 1 else []
+
+
+def _triggers(triggers: Sequence[MoodTrigger]) -> str:
+    """``"a", "b" → anxious; "c" → (no particular mood)``: words grouped by mood, in the
+    file's order."""
+    by_mood: dict[str | None, list[str]] = {}
+    for trigger in triggers:
+        by_mood.setdefault(trigger.mood, []).append(f'"{trigger.trigger}"')
+    return "; ".join(f"{', '.join(words)} → {mood or 'no particular mood'}"
+                     for mood, words in by_mood.items())
 
 
 def _communication(c: Character) -> list[str]:
@@ -240,8 +245,13 @@ def _communication(c: Character) -> list[str]:
     lines = ["## How you talk"]
     if any(facts):
         lines.append("; ".join(f for f in facts if f) + ".")
+    if s.conversation_style:
+        lines.append(f"How you run a conversation: {s.conversation_style.strip()}")
     if s.quirks:
         lines.append(f"Speech quirks (show them): {_list(s.quirks)}.")
+    if c.preferred_topics:
+        lines.append("Topics you love and steer towards when there is room: "
+                     f"{_list(c.preferred_topics)}.")
     return lines if len(lines) > 1 else []
 
 
@@ -258,9 +268,10 @@ def _expertise(c: Character) -> list[str]:
     ]
     if any(facts):
         lines.append("Specialty: " + "; ".join(f for f in facts if f) + ".")
-    for area, scores in c.skills.items():
-        lines.append(f"Skills in {area.replace('_', ' ')}: " + ", ".join(
-            f"{name.replace('_', ' ')} {value:.2f}" for name, value in scores.items()) + ".")
+    for area, group in c.skills.items():
+        named = (list(group) if isinstance(group, list) else
+                 [f"{name.replace('_', ' ')} {value:.2f}" for name, value in group.items()])
+        lines.append(f"Skills in {area.replace('_', ' ')}: " + ", ".join(named) + ".")
     return ["## What you know", *lines] if lines else []
 
 
@@ -269,7 +280,7 @@ def _story(c: Character) -> list[str]:
     if c.backstory:
         lines += ["## Backstory", c.backstory.strip()]
     if c.development:
-        lines += ["## Where you are in your story", _plain(c.development)]
+        lines += ["## Where you are in your story", readable(c.development)]
     r = c.roleplay
     if r.scenario:
         lines += ["## Scenario", r.scenario.strip()]
@@ -282,7 +293,7 @@ def _example_dialogue(c: Character) -> list[str]:
 
 
 def _other_notes(c: Character) -> list[str]:
-    return ["## Other notes", _plain(c.extensions)] if c.extensions else []
+    return ["## Other notes", readable(c.extensions)] if c.extensions else []
 
 
 def _world_notes(texts: Sequence[str]) -> list[str]:

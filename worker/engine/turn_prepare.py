@@ -21,7 +21,7 @@ from schemas.lorebook import MAX_SCAN_DEPTH
 from schemas.model import Character
 from worker.backends.base import ReplyContext
 from worker.engine.appraisal import Appraisal, appraise
-from worker.engine.mood import Mood, MoodChoice, choose_mood, derive_mood
+from worker.engine.mood import Mood, MoodChoice, choose_mood, derive_mood, pulls_for
 from worker.engine.prompt import BuiltPrompt, PromptInput, build_prompt, cost_of
 from worker.engine.prompt_budget import PromptBudget
 from worker.engine.relationship import Relationship, update
@@ -114,9 +114,10 @@ def plan_turn(
     *,
     now: float,
 ) -> TurnPlan:
-    appraisal = appraise(user_message)
+    appraisal = appraise(user_message, model.triggers)
     # The same decay as current_vitals: the trace's "before" is what the status showed.
-    step = model.step(state.levels, now - state.levels_at, appraisal.stimulus)
+    step = model.step(state.levels, now - state.levels_at, appraisal.stimulus,
+                      pulls_for(appraisal.triggers))
     choice = choose_mood(step.after, model.baseline, previous=state.mood)
     relationship_after = update(relationship, appraisal.stimulus, now=now)
     state_after = msgspec.structs.replace(

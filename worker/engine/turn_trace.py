@@ -25,7 +25,7 @@ from typing import Final
 import msgspec
 
 from worker.backends.base import ChatMessage, GenerationDone, GenerationOptions
-from worker.engine.appraisal import EXCERPT_EDGE_WORDS
+from worker.engine.appraisal import EXCERPT_EDGE_WORDS, TriggerHit
 from worker.engine.mood import MoodChoice
 from worker.engine.prompt import estimate_tokens
 from worker.engine.turn_prepare import TurnPlan, TurnStart, memory_verdict
@@ -43,7 +43,8 @@ MEMORY_TEXT_CHARS: Final = 200
 class AppraisalTrace(msgspec.Struct, frozen=True):
     """The stimulus axes (``valence`` −1…1, the rest 0…1), what drove each (``cues``, see
     ``Appraisal.cues``), VADER's compound ``sentiment``, the ``intent`` and the rule that
-    chose it. ``excerpt``: the message was long and appraised by its first and last words."""
+    chose it. ``excerpt``: the message was long and appraised by its first and last words.
+    ``triggers``: the character's mood triggers the message contained."""
 
     axes: dict[str, float]
     cues: dict[str, tuple[str, ...]]
@@ -51,6 +52,7 @@ class AppraisalTrace(msgspec.Struct, frozen=True):
     intent: str
     intent_rule: str
     excerpt: bool
+    triggers: tuple[TriggerHit, ...] = ()
 
 
 class VitalsTrace(msgspec.Struct, frozen=True):
@@ -203,6 +205,7 @@ def build_trace(
             intent=appraisal.intent,
             intent_rule=appraisal.intent_rule,
             excerpt=len(start.user_message.split()) > 2 * EXCERPT_EDGE_WORDS,
+            triggers=appraisal.triggers,
         ),
         vitals=VitalsTrace(elapsed_s=round(plan.vitals.elapsed_s, 3), half_life_s=half_life_s,
                            gain=round(plan.vitals.gain, 4), levels=plan.vitals.changes),

@@ -14,6 +14,14 @@ it with an injected clock.
   the distance to baseline is halved, after two it is a quarter, and so on, whatever the
   number of reads in between (decay composes: decaying by a then b equals decaying by a + b).
 
+* **Mood triggers.** A trigger word in the message (``worker.engine.appraisal``) is a
+  ``MoodPull`` toward the levels of the mood it names: each level moves
+  ``min(1, strength · sensitivityᵢ · (0.5 + volatility))`` of the way from where it is to
+  the mood's level, pulls applied one after another in the file's order (so none
+  overshoots its mood), on top of the stimulus' impulse. A strength of 0.6 at average
+  sensitivity and volatility moves the levels 60 % of the way: usually enough for the mood
+  to become the one named.
+
 ``VitalsModel.step`` is one turn's decay then response, returning the levels together with
 what moved each one (``LevelChange``) — the facts a turn's trace records, computed by the
 very calls that move the levels.
@@ -22,13 +30,13 @@ very calls that move the levels.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import msgspec
 
-from schemas.model import NEUROCHEMICALS, Character
+from schemas.model import NEUROCHEMICALS, Character, MoodTrigger
 from worker.engine.appraisal import Stimulus
 
 LEVEL_MIN: Final = 0.0
@@ -83,7 +91,8 @@ class LevelChange(msgspec.Struct, frozen=True):
 
     ``committed`` is the level the last turn left; ``decay`` what the time since moved it
     (toward baseline); ``impulse`` the points each stimulus axis pushed, i.e. weight × axis ×
-    ``sensitivity`` × (0.5 + volatility), before clamping; ``delta`` what the stimulus moved
+    ``sensitivity`` × (0.5 + volatility), and each mood trigger's pull (by its name),
+    before clamping; ``delta`` what the stimulus moved
     it by once clamped to 0–100 (``after − committed − decay``, up to rounding)."""
 
     name: str
@@ -109,13 +118,25 @@ class VitalsStep:
 
 
 @dataclass(frozen=True, slots=True)
+class MoodPull:
+    """A pull of the levels toward ``target`` (a mood's levels) with ``strength`` 0–1;
+    ``name`` says what pulled, in the trace's ``impulse`` (``trigger "rain" → sad``)."""
+
+    name: str
+    target: Mapping[str, float]
+    strength: float
+
+
+@dataclass(frozen=True, slots=True)
 class VitalsModel:
-    """One character's baseline, sensitivities, volatility and the decay half-life."""
+    """One character's baseline, sensitivities, volatility, the decay half-life and its mood
+    triggers (for the appraisal to look for)."""
 
     baseline: Vitals
     sensitivities: Mapping[str, float]
     volatility: float
     half_life_s: float
+    triggers: tuple[MoodTrigger, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.half_life_s > 0:
@@ -129,6 +150,7 @@ class VitalsModel:
             sensitivities=chemistry.sensitivities.as_dict(),
             volatility=character.mood_baseline.emotional_volatility,
             half_life_s=half_life_s,
+            triggers=tuple(character.mood_baseline.triggers),
         )
 
     def impulse(self, stimulus: Stimulus) -> dict[str, float]:
@@ -142,18 +164,38 @@ class VitalsModel:
             for name in NEUROCHEMICALS
         }
 
-    def respond(self, levels: Vitals, stimulus: Stimulus) -> Vitals:
-        """``levels`` moved by ``stimulus``, each clamped to 0–100."""
-        impulse = self.impulse(stimulus)
-        return Vitals(
-            **{name: _clamp_level(getattr(levels, name) + impulse[name]) for name in NEUROCHEMICALS}
-        )
+    def pulled(self, levels: Vitals, pulls: Sequence[MoodPull]) -> dict[str, dict[str, float]]:
+        """Per level, the points each of ``pulls`` moves it from ``levels`` (by name)."""
+        gain = 0.5 + self.volatility
+        moved: dict[str, dict[str, float]] = {}
+        for name in NEUROCHEMICALS:
+            level = float(getattr(levels, name))
+            moved[name] = {}
+            for pull in pulls:
+                fraction = min(1.0, pull.strength * gain * self.sensitivities[name])
+                points = fraction * (pull.target[name] - level)
+                moved[name][pull.name] = moved[name].get(pull.name, 0.0) + points
+                level += points
+        return moved
 
-    def step(self, committed: Vitals, elapsed_s: float, stimulus: Stimulus) -> VitalsStep:
-        """``committed`` decayed for ``elapsed_s`` seconds, then moved by ``stimulus``
-        (``decay`` then ``respond``), with what moved each level."""
+    def respond(self, levels: Vitals, stimulus: Stimulus, pulls: Sequence[MoodPull] = ()
+                ) -> Vitals:
+        """``levels`` moved by ``stimulus`` and ``pulls``, each clamped to 0–100."""
+        impulse = self.impulse(stimulus)
+        pulled = self.pulled(levels, pulls)
+        return Vitals(**{
+            name: _clamp_level(getattr(levels, name) + impulse[name]
+                               + sum(pulled[name].values()))
+            for name in NEUROCHEMICALS
+        })
+
+    def step(self, committed: Vitals, elapsed_s: float, stimulus: Stimulus,
+             pulls: Sequence[MoodPull] = ()) -> VitalsStep:
+        """``committed`` decayed for ``elapsed_s`` seconds, then moved by ``stimulus`` and
+        ``pulls`` (``decay`` then ``respond``), with what moved each level."""
         decayed = self.decay(committed, elapsed_s)
-        after = self.respond(decayed, stimulus)
+        after = self.respond(decayed, stimulus, pulls)
+        pulled = self.pulled(decayed, pulls)
         axes = stimulus.as_dict()
         gain = 0.5 + self.volatility
         changes = tuple(
@@ -162,8 +204,9 @@ class VitalsModel:
                 committed=round(getattr(committed, name), 4),
                 decay=round(getattr(decayed, name) - getattr(committed, name), 4),
                 sensitivity=self.sensitivities[name],
-                impulse={axis: round(weight * axes[axis] * self.sensitivities[name] * gain, 4)
-                         for axis, weight in IMPULSE_WEIGHTS[name].items() if axes[axis]},
+                impulse={**{axis: round(weight * axes[axis] * self.sensitivities[name] * gain, 4)
+                            for axis, weight in IMPULSE_WEIGHTS[name].items() if axes[axis]},
+                         **{pull: round(points, 4) for pull, points in pulled[name].items()}},
                 delta=round(getattr(after, name) - getattr(decayed, name), 4),
                 after=round(getattr(after, name), 4),
             )
