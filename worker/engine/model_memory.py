@@ -10,9 +10,10 @@ Promises:
   answer is written only if, at that moment, the turn is still its user's last with the
   same reply, and no other turn is streaming (``idle``). The check and the write run with
   no ``await`` between them, so an undo cannot slip in.
-* **Never while a reply streams** from the same server: with a ``GuardedBackend`` that
-  streams a reply, the request is not sent (``LLMUnavailable``), since llama.cpp's
-  ``--interrupt_requests`` would end that reply (as ``NonInterruptingEmbedder`` does).
+* **Never beside a reply** of any character on the same server: every request is
+  ``answer_in_background``'s (it waits while replies stream, gives the server up to a reply
+  that starts, and is asked again; a cut answer is never used), since llama.cpp's
+  ``--interrupt_requests`` would end the reply otherwise.
 * **Bounded.** One request per step, at most ``MAX_ANSWER_CHARS`` read, at most
   ``ANSWER_TOKENS`` asked for; parsing is ``model_memory_text``'s.
 
@@ -26,14 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from worker.backends.availability import GuardedBackend
-from worker.backends.base import (
-    ChatMessage,
-    GenerationRequest,
-    LLMUnavailable,
-    TextDelta,
-    closing_stream,
-)
+from worker.backends.background_requests import answer_in_background
+from worker.backends.base import ChatMessage, GenerationRequest
 from worker.engine.model_memory_text import (
     MAX_ANSWER_CHARS,
     extraction_messages,
@@ -113,20 +108,8 @@ def _known_facts(c: OpenCharacter, user: str) -> list[str]:
 
 
 async def _ask(c: OpenCharacter, messages: Sequence[ChatMessage]) -> str:
-    """The model's whole answer to ``messages`` (its first ``MAX_ANSWER_CHARS``)."""
-    if isinstance(c.backend, GuardedBackend) and c.backend.streams:
-        raise LLMUnavailable(
-            f"not asking {c.backend.name} to write memories of character {c.id!r} while it "
-            "streams a reply (the request could interrupt the reply)")
+    """The model's whole answer to ``messages`` (its first ``MAX_ANSWER_CHARS``), asked as
+    background work that yields to every character's replies on the server."""
     options = replace(c.options, temperature=0.0, max_tokens=ANSWER_TOKENS)
-    pieces: list[str] = []
-    size = 0
-    async with closing_stream(c.backend.generate(GenerationRequest(messages, options))) \
-            as stream:
-        async for event in stream:
-            if isinstance(event, TextDelta):
-                pieces.append(event.text)
-                size += len(event.text)
-                if size >= MAX_ANSWER_CHARS:
-                    break
-    return "".join(pieces)
+    return await answer_in_background(c.backend, GenerationRequest(messages, options),
+                                      character=c.id, max_chars=MAX_ANSWER_CHARS)
