@@ -93,4 +93,5 @@ class ModelMemoryTask:
             return
         log.info("model_memories_written" if done.written else "model_memories_dropped",
                  character=character, turn_id=turn_id, facts=len(done.facts),
+                 updated=list(done.updated), deleted=list(done.deleted),
                  summary=done.summary is not None)
