@@ -163,6 +163,7 @@ class FakeLLMServer:
         #: Every chat request's time at the server, in arrival order.
         self.spans: list[ChatSpan] = []
         self._spans_by_handler: dict[asyncio.Task[None], ChatSpan] = {}
+        self._span_added = asyncio.Event()
         self.script = script or StreamScript()
         self.embedding_dim = embedding_dim
         self.stats = ServerStats()
@@ -231,6 +232,15 @@ class FakeLLMServer:
         traffic on the same server keeps the default script)."""
         self._queued.append((script, for_text))
 
+    async def wait_for_span(self, label: str, *, after: int = 0) -> ChatSpan:
+        """The first request labelled ``label`` from ``spans[after]`` on, once it arrived."""
+        while True:
+            found = next((span for span in self.spans[after:] if span.label == label), None)
+            if found is not None:
+                return found
+            self._span_added.clear()  # no await since the look: nothing can slip in
+            await self._span_added.wait()
+
     def release(self) -> None:
         """Let a stream held by ``hold_after`` continue."""
         self._release.set()
@@ -242,6 +252,7 @@ class FakeLLMServer:
     def _next_script(self, body: bytes) -> StreamScript:
         span = ChatSpan(self.label_of(body), time.monotonic())
         self.spans.append(span)
+        self._span_added.set()
         handler = asyncio.current_task()
         if handler is not None:
             self._spans_by_handler[handler] = span

@@ -26,8 +26,9 @@ from runtime.settings import ModelMemoryMode
 from worker.backends.base import BackendError
 from worker.engine.character_engine import CharacterEngine
 
-#: Seconds one step (extraction and reflection) may take before it is given up.
-MODEL_MEMORY_TIMEOUT_S: Final = 120.0
+#: Seconds one step (extraction and reflection, with their waits for a server free of
+#: replies: ``background_requests``) may take before it is given up.
+MODEL_MEMORY_TIMEOUT_S: Final = 300.0
 
 log = structlog.get_logger()
 
