@@ -97,7 +97,7 @@ class EngineSettings(_Slice):
     prompt_token_budget: int | None = Field(default=None, gt=0)
     prompt_min_exchanges: int = Field(default=3, ge=0)
     max_message_chars: int = Field(default=DEFAULT_MAX_MESSAGE_CHARS, gt=0)
-    model_memory: ModelMemoryMode = "off"  # opt-in: see docs/memory.md, "Written by the model"
+    model_memory: ModelMemoryMode = "auto"  # docs/memory.md, "Written by the model"
     model_memory_reflect_every: int = Field(default=10, ge=0)  # 0: never reflect
 
 

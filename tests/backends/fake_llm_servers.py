@@ -17,7 +17,10 @@ one-off for the next request): tokens, the delay between them, holding after *n*
 ``length`` finish, or no finish at all (``finish_reason=None``: a bare ``[DONE]`` for OpenAI,
 no ``done: true`` line for Ollama). ``stats`` counts requests, tokens written and client
 disconnects; ``disconnected`` is set the moment a client drops a stream the server was still
-writing.
+writing. ``spans`` records every chat request's time at the server (arrival to end of its
+answer, ``ChatSpan``) with a label (``label_of`` its body: ``"notes"`` for greenroom's
+background note-taking, else ``"reply"``); ``overlapping`` lists the background requests
+that arrived while a reply was streaming.
 
 llama.cpp behaviours, for the OpenAI fake: ``interrupt_requests=True`` ends a running stream
 with a bare ``[DONE]`` when another request touching the model arrives (llama-cpp-python's
@@ -39,7 +42,7 @@ import json
 import socket
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -85,6 +88,38 @@ class StreamScript:
     then_drop_connection: bool = False
 
 
+NOTES_MARKER = "You keep notes about the person"
+"""Only greenroom's background note-taking requests (``model_memory_text``) say this."""
+
+
+def notes_or_reply(body: bytes) -> str:
+    """The default ``label_of``: ``"notes"`` for a note-taking request, else ``"reply"``."""
+    return "notes" if NOTES_MARKER.encode() in body else "reply"
+
+
+@dataclass
+class ChatSpan:
+    """One chat request at the server: ``label``, arrival and end (monotonic seconds; ``ended``
+    is ``None`` while it runs), and whether another request's arrival interrupted it."""
+
+    label: str
+    began: float
+    ended: float | None = None
+    interrupted: bool = False
+
+    def open_at(self, moment: float) -> bool:
+        return self.began <= moment and (self.ended is None or moment < self.ended)
+
+
+def overlapping(spans: Sequence[ChatSpan], *, background: str = "notes"
+                ) -> list[tuple[ChatSpan, ChatSpan]]:
+    """``(background request, reply)`` for every ``background`` request that arrived while
+    a reply (any other label) was streaming — what the cross-process guard forbids."""
+    return [(later, reply) for later in spans if later.label == background
+            for reply in spans if reply.label != background and reply is not later
+            and reply.open_at(later.began)]
+
+
 @dataclass
 class ServerStats:
     requests: Counter[str] = field(default_factory=Counter)
@@ -121,8 +156,14 @@ class FakeLLMServer:
         script: StreamScript | None = None,
         port: int = 0,
         embedding_dim: int = 8,
+        label_of: Callable[[bytes], str] = notes_or_reply,
     ) -> None:
         self.models = list(models)
+        self.label_of = label_of
+        #: Every chat request's time at the server, in arrival order.
+        self.spans: list[ChatSpan] = []
+        self._spans_by_handler: dict[asyncio.Task[None], ChatSpan] = {}
+        self._span_added = asyncio.Event()
         self.script = script or StreamScript()
         self.embedding_dim = embedding_dim
         self.stats = ServerStats()
@@ -191,6 +232,15 @@ class FakeLLMServer:
         traffic on the same server keeps the default script)."""
         self._queued.append((script, for_text))
 
+    async def wait_for_span(self, label: str, *, after: int = 0) -> ChatSpan:
+        """The first request labelled ``label`` from ``spans[after]`` on, once it arrived."""
+        while True:
+            found = next((span for span in self.spans[after:] if span.label == label), None)
+            if found is not None:
+                return found
+            self._span_added.clear()  # no await since the look: nothing can slip in
+            await self._span_added.wait()
+
     def release(self) -> None:
         """Let a stream held by ``hold_after`` continue."""
         self._release.set()
@@ -200,6 +250,12 @@ class FakeLLMServer:
         return b""
 
     def _next_script(self, body: bytes) -> StreamScript:
+        span = ChatSpan(self.label_of(body), time.monotonic())
+        self.spans.append(span)
+        self._span_added.set()
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._spans_by_handler[handler] = span
         text = body.decode(errors="replace")
         for queued in self._queued:
             script, for_text = queued
@@ -239,8 +295,11 @@ class FakeLLMServer:
                 self.stats.headers.append(request.headers)
                 with contextlib.suppress(ValueError):
                     self.stats.bodies.append(request.json())
-                if not await self._route(request, reader, writer):
-                    return
+                try:
+                    if not await self._route(request, reader, writer):
+                        return
+                finally:
+                    self._end_span(task)
         except (ConnectionError, asyncio.IncompleteReadError, _Disconnected):
             pass
         finally:
@@ -253,6 +312,11 @@ class FakeLLMServer:
     ) -> bool:
         """Answer one request; return False to close the connection afterwards."""
         raise NotImplementedError
+
+    def _end_span(self, handler: asyncio.Task[None]) -> None:
+        span = self._spans_by_handler.pop(handler, None)
+        if span is not None:
+            span.ended = time.monotonic()
 
     async def _send_json(self, writer: asyncio.StreamWriter, status: int, body: Any) -> bool:
         data = json.dumps(body).encode() if not isinstance(body, bytes) else body
@@ -280,7 +344,10 @@ class FakeLLMServer:
         watcher = asyncio.create_task(reader.read(1))
         interrupt = asyncio.Event()
         self._interrupts.add(interrupt)
-        writing = asyncio.create_task(self._write_pieces(writer, pieces, script, interrupt))
+        handler = asyncio.current_task()
+        span = self._spans_by_handler.get(handler) if handler is not None else None
+        writing = asyncio.create_task(self._write_pieces(writer, pieces, script, interrupt,
+                                                         span))
         try:
             await asyncio.wait({watcher, writing}, return_when=asyncio.FIRST_COMPLETED)
             if writing.done():
@@ -308,7 +375,7 @@ class FakeLLMServer:
 
     async def _write_pieces(
         self, writer: asyncio.StreamWriter, pieces: list[tuple[str, bytes]], script: StreamScript,
-        interrupt: asyncio.Event,
+        interrupt: asyncio.Event, span: ChatSpan | None = None,
     ) -> bool:
         written = 0
         for kind, data in pieces:
@@ -327,11 +394,14 @@ class FakeLLMServer:
                     await asyncio.wait({released, interrupted},
                                        return_when=asyncio.FIRST_COMPLETED)
                 finally:  # also when the client disconnects while held (cancel)
+                    if released.done():  # a hold given up leaves the release to another
+                        self._release.clear()
                     released.cancel()
                     interrupted.cancel()
-                    self._release.clear()
                     self.holding.clear()
             if interrupt.is_set():
+                if span is not None:
+                    span.interrupted = True
                 data = self.interrupted_ending()
                 writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                 break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from worker.backends.availability import AvailabilityGate, GuardedBackend, avail
 from worker.backends.backoff import ConnectRetry, ExponentialBackoff
 from worker.backends.base import GenerationOptions, LLMError, LLMUnavailable
 from worker.backends.ollama import OllamaBackend
+from worker.backends.server_claims import ServerClaims
 
 
 class FakeClock:
@@ -67,16 +69,18 @@ def test_success_resets_the_failure_count() -> None:
     assert gate.snapshot().retry_in_s == 1.0
 
 
-def guarded(url: str, clock: FakeClock) -> GuardedBackend:
+def guarded(url: str, clock: FakeClock, claims_dir: Path) -> GuardedBackend:
     inner = OllamaBackend(url, GenerationOptions(model="llama3.2", num_ctx=2048),
                           retry=ConnectRetry(attempts=1), sleep=RecordingSleep())
-    return GuardedBackend(inner, AvailabilityGate(clock, BACKOFF))
+    return GuardedBackend(inner, AvailabilityGate(clock, BACKOFF),
+                          claims=ServerClaims(claims_dir, url))
 
 
-async def test_server_down_then_back_chats_answer_unavailable_then_work() -> None:
+async def test_server_down_then_back_chats_answer_unavailable_then_work(
+        tmp_path: Path) -> None:
     clock = FakeClock()
     port = closed_port()
-    backend = guarded(f"http://127.0.0.1:{port}", clock)
+    backend = guarded(f"http://127.0.0.1:{port}", clock, tmp_path)
     with pytest.raises(LLMUnavailable, match="ollama serve"):
         await backend.check()
     server = FakeOllamaServer(port=port)
@@ -95,10 +99,10 @@ async def test_server_down_then_back_chats_answer_unavailable_then_work() -> Non
         await server.stop()
 
 
-async def test_an_llm_error_does_not_mark_the_server_unavailable() -> None:
+async def test_an_llm_error_does_not_mark_the_server_unavailable(tmp_path: Path) -> None:
     clock = FakeClock()
     async with FakeOllamaServer(script=StreamScript(error_after=0)) as server:
-        backend = guarded(server.base_url, clock)
+        backend = guarded(server.base_url, clock, tmp_path)
         with pytest.raises(LLMError):
             await collect(backend.generate(HELLO))
         assert backend.availability.state == "available"
@@ -106,10 +110,10 @@ async def test_an_llm_error_does_not_mark_the_server_unavailable() -> None:
 
 
 async def test_a_missing_model_in_chat_opens_the_gate_backoff(
-    ollama_server: FakeOllamaServer,
+    ollama_server: FakeOllamaServer, tmp_path: Path,
 ) -> None:
     clock = FakeClock()
-    backend = guarded(ollama_server.base_url, clock)
+    backend = guarded(ollama_server.base_url, clock, tmp_path)
     with pytest.raises(LLMUnavailable, match="ollama pull"):
         await collect(backend.generate(request(model="absent")))
     snapshot = availability_of(backend)
@@ -119,10 +123,10 @@ async def test_a_missing_model_in_chat_opens_the_gate_backoff(
 
 
 async def test_closing_the_guarded_stream_disconnects_the_server(
-    ollama_server: FakeOllamaServer,
+    ollama_server: FakeOllamaServer, tmp_path: Path,
 ) -> None:
     ollama_server.script = StreamScript(tokens=["tok"] * 100, hold_after=1)
-    backend = guarded(ollama_server.base_url, FakeClock())
+    backend = guarded(ollama_server.base_url, FakeClock(), tmp_path)
     stream = backend.generate(HELLO)
     await anext(stream)
     await stream.aclose()

@@ -3,6 +3,7 @@ the backends asking real HTTP servers that speak Ollama's and llama-server's for
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from worker.backends.context_window import (
 from worker.backends.ollama import OllamaBackend
 from worker.backends.openai import OpenAIBackend
 from worker.backends.scripted import ScriptedBackend
+from worker.backends.server_claims import ServerClaims
 
 #: ``POST /api/show`` of llama3.2 as Ollama answers it (abridged: the large fields cut).
 OLLAMA_SHOW: dict[str, Any] = {
@@ -179,10 +181,11 @@ async def test_a_server_without_health_is_asked_nothing_more() -> None:
     assert server.stats.requests["GET /v1/models"] == 0
 
 
-async def test_a_guarded_backend_says_its_inner_backends_window() -> None:
+async def test_a_guarded_backend_says_its_inner_backends_window(tmp_path: Path) -> None:
     async with FakeOpenAIServer(props_n_ctx=2048) as server:
         guarded = GuardedBackend(OpenAIBackend(server.base_url, OPENAI_DEFAULTS),
-                                 AvailabilityGate(ManualClock()))
+                                 AvailabilityGate(ManualClock()),
+                                 claims=ServerClaims(tmp_path, server.base_url))
         await guarded.check()
         await guarded.aclose()
     window = context_window_of(guarded, GenerationOptions())

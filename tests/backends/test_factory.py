@@ -23,7 +23,7 @@ async def test_ollama_engine_from_environment_uses_the_configured_server_and_mod
     settings = settings_from_env(tmp_path, GREENROOM_ENGINE="ollama",
                                  OLLAMA_BASE_URL=ollama_server.base_url,
                                  OLLAMA_MODEL="llama3.2", GREENROOM_LLM_NUM_CTX="8192")
-    backend = make_backend(settings)
+    backend = make_backend(settings, claims_dir=tmp_path)
     assert isinstance(backend, GuardedBackend) and backend.name == "ollama"
     text, _ = await collect(backend.generate(HELLO))
     await backend.aclose()
@@ -41,7 +41,7 @@ async def test_character_overrides_win_over_settings(
                                  OLLAMA_BASE_URL=ollama_server.base_url)
     overrides = ModelOverrides(model="mistral:7b", temperature=0.2, num_ctx=2048,
                                max_tokens=64, stop=["\nUser:"])
-    backend = make_backend(settings, overrides)
+    backend = make_backend(settings, overrides, claims_dir=tmp_path)
     await collect(backend.generate(HELLO))
     await backend.aclose()
     body = ollama_server.stats.bodies[-1]
@@ -55,7 +55,7 @@ async def test_openai_engine_sends_the_configured_key(tmp_path: Path) -> None:
         settings = settings_from_env(tmp_path, GREENROOM_ENGINE="openai",
                                      OPENAI_BASE_URL=server.base_url, OPENAI_MODEL="qwen",
                                      OPENAI_API_KEY="secret")
-        backend = make_backend(settings)
+        backend = make_backend(settings, claims_dir=tmp_path)
         await backend.check()
         text, done = await collect(backend.generate(HELLO))
         await backend.aclose()
@@ -88,7 +88,8 @@ async def test_embedder_follows_the_engine(tmp_path: Path) -> None:
 
 
 async def test_scripted_engine_needs_no_server(tmp_path: Path) -> None:
-    backend = make_backend(settings_from_env(tmp_path), ModelOverrides(model="ignored"))
+    backend = make_backend(settings_from_env(tmp_path), ModelOverrides(model="ignored"),
+                           claims_dir=tmp_path)
     await backend.check()
     text, done = await collect(backend.generate(HELLO))
     await backend.aclose()
@@ -98,7 +99,8 @@ async def test_scripted_engine_needs_no_server(tmp_path: Path) -> None:
 def test_scripted_word_delay_comes_from_the_settings(tmp_path: Path) -> None:
     from worker.backends.scripted import ScriptedBackend
 
-    backend = make_backend(settings_from_env(tmp_path, GREENROOM_SCRIPTED_WORD_DELAY="0.04"))
+    backend = make_backend(settings_from_env(tmp_path, GREENROOM_SCRIPTED_WORD_DELAY="0.04"),
+                           claims_dir=tmp_path)
     assert isinstance(backend, ScriptedBackend)
     assert backend.word_delay_s == 0.04
 
@@ -108,7 +110,7 @@ def test_embeddings_come_from_the_embedding_base_url_when_set(tmp_path: Path) ->
                                  OPENAI_BASE_URL="http://127.0.0.1:8000/v1",
                                  GREENROOM_EMBEDDING_MODEL="nomic",
                                  GREENROOM_EMBEDDING_BASE_URL="http://127.0.0.1:8081/v1")
-    embedder = make_embedder(settings, make_backend(settings))
+    embedder = make_embedder(settings, make_backend(settings, claims_dir=tmp_path))
     assert isinstance(embedder, OpenAIEmbedder)
     assert embedder.base_url == "http://127.0.0.1:8081/v1"
 
@@ -117,6 +119,6 @@ def test_embeddings_from_the_chat_server_never_interrupt_its_replies(tmp_path: P
     settings = settings_from_env(tmp_path, GREENROOM_ENGINE="openai",
                                  OPENAI_BASE_URL="http://127.0.0.1:8000/v1",
                                  GREENROOM_EMBEDDING_MODEL="nomic")
-    embedder = make_embedder(settings, make_backend(settings))
+    embedder = make_embedder(settings, make_backend(settings, claims_dir=tmp_path))
     assert isinstance(embedder, NonInterruptingEmbedder)
     assert embedder.inner.base_url == "http://127.0.0.1:8000/v1"

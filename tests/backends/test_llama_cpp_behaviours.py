@@ -6,6 +6,7 @@ bodies, no usage figures, one vector per token, a server that goes away and come
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,7 @@ from worker.backends.embeddings import NonInterruptingEmbedder, OpenAIEmbedder
 from worker.backends.http_transport import HTTPTimeouts
 from worker.backends.ollama import OllamaBackend
 from worker.backends.openai import OpenAIBackend
+from worker.backends.server_claims import ServerClaims
 
 OPENAI_DEFAULTS = GenerationOptions(model="local-model", max_tokens=64)
 OLLAMA_DEFAULTS = GenerationOptions(model="llama3.2", max_tokens=64)
@@ -279,12 +281,13 @@ async def test_usage_the_server_reports_is_marked_reported() -> None:
 # -- recovery ----------------------------------------------------------------------------
 
 
-async def test_a_background_probe_lets_chats_through_as_soon_as_the_server_is_back() -> None:
+async def test_a_background_probe_lets_chats_through_as_soon_as_the_server_is_back(
+        tmp_path: Path) -> None:
     port = closed_port()
     clock = [0.0]
-    backend = GuardedBackend(
-        openai_backend(f"http://127.0.0.1:{port}/v1"),
-        AvailabilityGate(lambda: clock[0]), probe_interval_s=0.01)
+    url = f"http://127.0.0.1:{port}/v1"
+    backend = GuardedBackend(openai_backend(url), AvailabilityGate(lambda: clock[0]),
+                             claims=ServerClaims(tmp_path, url), probe_interval_s=0.01)
     with pytest.raises(LLMUnavailable, match="cannot reach"):
         await collect(backend.generate(HELLO))
     with pytest.raises(LLMUnavailable, match="probes the LLM server in the background"):
@@ -310,11 +313,13 @@ async def test_one_vector_per_token_is_an_error_saying_how_to_pool() -> None:
         await embedder.aclose()
 
 
-async def test_no_embeddings_are_asked_of_the_chat_server_while_it_streams_a_reply() -> None:
+async def test_no_embeddings_are_asked_of_the_chat_server_while_it_streams_a_reply(
+        tmp_path: Path) -> None:
     async with FakeOpenAIServer(interrupt_requests=True, models=["local-model"],
                                 script=StreamScript(tokens=("a", "b"), hold_after=1)
                                 ) as server:
-        chat = GuardedBackend(openai_backend(server.base_url), AvailabilityGate(lambda: 0.0))
+        chat = GuardedBackend(openai_backend(server.base_url), AvailabilityGate(lambda: 0.0),
+                              claims=ServerClaims(tmp_path, server.base_url))
         embedder = NonInterruptingEmbedder(OpenAIEmbedder(server.base_url, "local-model"), chat)
         stream = chat.generate(HELLO)
         await anext(stream)

@@ -220,3 +220,31 @@ async def test_a_character_starting_up_does_not_cut_another_characters_reply(
     assert requests[0] == "POST /v1/chat/completions" and len(requests) >= 2, (
         f"the check reached the server while the reply streamed: {requests}")
     assert ended["error_code"] == "cancelled", f"the reply ended before the cancel: {ended}"
+
+
+async def test_with_model_memory_one_characters_notes_cut_no_reply_of_another(
+    greenroom: StartGreenroom, chat_llm: LlamaServer
+) -> None:
+    """Model memory on for two characters on one interrupting server: the doctor's notes
+    (an extraction, then a reflection) are streaming when the cook's reply arrives. The
+    notes are the ones cut; they are asked again only once the cook's reply has ended, so
+    the reply streams whole."""
+    server = await greenroom(chat_llm, [CHARACTER, OTHER_CHARACTER], GREENROOM_MODEL_MEMORY="on",
+                             GREENROOM_MODEL_MEMORY_REFLECT_EVERY="1")
+    async with open_peer(server.url) as cook, open_peer(server.url) as doctor:
+        await attach(cook, CHARACTER)
+        await attach(doctor, OTHER_CHARACTER)
+        await chat_reply(doctor, "My sister Ophelia moved to Lisbon last spring.")
+        mark = len(chat_llm.lines)
+        await chat_llm.wait_for_line_async(  # the doctor's notes reached the server
+            lambda line: request_line(line) == "POST /v1/chat/completions", REPLY_TIMEOUT_S,
+            start=mark)
+        reply = await chat_reply(cook, LONG_REPLY_PROMPT)
+        outcome = await server.wait_for_record(
+            lambda r: r.get("character") == OTHER_CHARACTER and r.get("event") in (
+                "model_memories_written", "model_memories_dropped",
+                "memory_extraction_failed"), REPLY_TIMEOUT_S * 2)
+    cut = [r for r in server.records if r.get("event") == "llm_failed"]
+    assert reply["response_text"] and reply["generation_info"]["finish_reason"] != "incomplete"
+    assert cut == [], cut
+    assert outcome["event"] == "model_memories_written", outcome

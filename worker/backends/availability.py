@@ -33,6 +33,7 @@ from worker.backends.base import (
     closing_stream,
 )
 from worker.backends.context_window import ContextWindow, context_window_of
+from worker.backends.server_claims import ServerClaims
 
 AvailabilityState = Literal["unknown", "available", "unavailable"]
 
@@ -116,12 +117,17 @@ class GuardedBackend:
     this backend streams (``streams``), so it cannot interrupt one. Never hangs longer than
     the inner backend's own timeouts, never raises anything but ``BackendError`` subclasses
     (and ``CancelledError``).
+
+    Every reply holds its server's shared reply lock while it streams (``claims``, across
+    processes: ``worker.backends.server_claims``); a ``background`` request does not, and
+    is not counted in ``streams``.
     """
 
-    def __init__(self, inner: Backend, gate: AvailabilityGate, *,
+    def __init__(self, inner: Backend, gate: AvailabilityGate, *, claims: ServerClaims,
                  probe_interval_s: float = RECOVERY_PROBE_INTERVAL_S) -> None:
         self.inner = inner
         self.gate = gate
+        self.claims = claims
         self.name = inner.name
         #: Replies streaming from the server right now (0 or 1 in a worker).
         self.streams = 0
@@ -158,8 +164,29 @@ class GuardedBackend:
         refusal = self.gate.refusal()
         if refusal is not None:
             raise refusal
+        if request.background:
+            async with closing_stream(self._generate(request)) as stream:
+                async for event in stream:
+                    yield event
+            return
+        async with self.claims.reply() as claim:
+            if claim.waited_for is not None:
+                log.info("reply_waited_for_background", backend=self.name,
+                         server=self.claims.base_url, waited_for=claim.waited_for,
+                         waited_ms=round(claim.waited_s * 1000, 1),
+                         went_ahead=claim.went_ahead)
+            self.streams += 1
+            try:
+                async with closing_stream(self._generate(request)) as stream:
+                    async for event in stream:
+                        yield event
+            finally:
+                self.streams -= 1
+
+    async def _generate(
+        self, request: GenerationRequest
+    ) -> AsyncGenerator[TextDelta | GenerationDone, None]:
         answered = False
-        self.streams += 1
         try:
             # Closing this generator must close the inner one (and its HTTP response) now,
             # not when the garbage collector gets to it.
@@ -175,8 +202,6 @@ class GuardedBackend:
         except BackendError:
             self._succeeded()  # it answered, if only with an error: it is up
             raise
-        finally:
-            self.streams -= 1
 
     def _failed(self, error: LLMUnavailable) -> None:
         self.gate.record_failure(error)

@@ -76,9 +76,14 @@ class ReplyContext:
 
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
+    """``background``: nobody waits for the answer (the model's notes after a turn); a
+    ``GuardedBackend`` then takes no reply lock for it and does not count it as a stream —
+    ``worker.backends.background_requests`` holds the server for it instead."""
+
     messages: Sequence[ChatMessage]
     options: GenerationOptions = GenerationOptions()
     context: ReplyContext | None = None
+    background: bool = False
 
 
 @dataclass(frozen=True, slots=True)

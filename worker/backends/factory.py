@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from worker.backends.availability import AvailabilityGate, GuardedBackend
@@ -24,6 +25,7 @@ from worker.backends.http_transport import HTTPTimeouts, Sleep
 from worker.backends.ollama import OllamaBackend
 from worker.backends.openai import OpenAIBackend
 from worker.backends.options import default_options
+from worker.backends.server_claims import ServerClaims
 
 if TYPE_CHECKING:
     from runtime.settings import EngineSettings
@@ -40,6 +42,7 @@ def make_backend(
     engine: EngineSettings,
     overrides: ModelOverrides | None = None,
     *,
+    claims_dir: Path,
     clock: Callable[[], float] = time.monotonic,
     sleep: Sleep = asyncio.sleep,
 ) -> Backend:
@@ -47,8 +50,10 @@ def make_backend(
     ``llm:`` overrides (model, temperature, top_p, num_ctx, max_tokens, stop) over the
     server-wide ``GREENROOM_LLM_*`` defaults. Makes no network request: call ``check()``.
 
-    ``clock`` (monotonic seconds) drives the re-check backoff; ``sleep`` the connect-retry
-    waits. The caller owns the backend and must ``aclose()`` it.
+    ``claims_dir`` holds the lock files by which every worker's replies and background
+    requests to one server see each other (``server_claims_dir``). ``clock`` (monotonic
+    seconds) drives the re-check backoff; ``sleep`` the connect-retry waits. The caller
+    owns the backend and must ``aclose()`` it.
     """
     if engine.backend == "scripted":
         # Imported lazily: the offline backend pulls in the engine's reply machinery, which
@@ -64,7 +69,13 @@ def make_backend(
     else:
         inner = OpenAIBackend(engine.openai_base_url, defaults,
                               api_key=engine.openai_api_key, timeouts=timeouts, sleep=sleep)
-    return GuardedBackend(inner, AvailabilityGate(clock))
+    return GuardedBackend(inner, AvailabilityGate(clock),
+                          claims=ServerClaims(claims_dir, chat_url(engine)))
+
+
+def server_claims_dir(data_dir: Path) -> Path:
+    """Where the workers of one data directory keep their servers' lock files."""
+    return data_dir / "run" / "llm-servers"
 
 
 def make_embedder(engine: EngineSettings, chat: Backend | None = None

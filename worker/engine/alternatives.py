@@ -18,7 +18,7 @@ from worker.engine.errors import BAD_REQUEST, EngineError
 from worker.engine.open_character import OpenCharacter
 from worker.engine.relationship import Relationship
 from worker.engine.results import UndoResult
-from worker.engine.turn_memories import memories_of_turn, put_back
+from worker.engine.turn_memories import memories_of_turn, put_back, take_back
 from worker.engine.turn_prepare import TurnPlan, current_mood, current_vitals, plan_turn
 from worker.engine.turn_rows import Alternative, ReplyOutcome, TurnRow, current_position
 from worker.memory.formation import form_memories
@@ -41,7 +41,7 @@ def undo(c: OpenCharacter, user: str) -> UndoResult:
             c.db.delete_relationship(last.user)
         else:
             c.db.put_relationship(last.relationship_before)
-        removed = c.memory.delete_of_turn(last.id)
+        removed = take_back(c.memory, c.db.conn, last.id)
         c.db.delete_turn(last.id)
     if restores_state:
         c.state = last.state_before
@@ -112,7 +112,7 @@ def select(c: OpenCharacter, index: int, user: str) -> None:
         c.db.add_alternative(last.id, superseded)
         c.db.replace_reply(last.id, reply=chosen.reply, created_at=chosen.created_at,
                            record=chosen.record)
-        c.memory.delete_of_turn(last.id)
+        take_back(c.memory, c.db.conn, last.id)
         put_back(c.db.conn, outcome.memories)
         for memory in fresh_memories:
             c.memory.add(memory)

@@ -166,6 +166,8 @@ class CharacterDatabase:
         self.conn.execute("DELETE FROM turns WHERE id = ?", (turn_id,))
 
     def clear_turns(self) -> None:
+        """Every turn goes, with its alternatives, traces and memory revisions."""
+        self.conn.execute("DELETE FROM memory_revisions")
         self.conn.execute("DELETE FROM turn_traces")
         self.conn.execute("DELETE FROM turn_alternatives")
         self.conn.execute("DELETE FROM turns")

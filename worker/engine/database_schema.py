@@ -3,7 +3,9 @@
 The schema is versioned (``meta.schema_version``); a database from a newer greenroom is
 refused with ``unsupported_format`` instead of being misread, an older one is migrated in
 place (version 1 → 2 adds each alternative's outcome columns, empty for replies kept before;
-2 → 3 adds ``turn_traces``, empty for the turns committed before: they have no trace).
+2 → 3 adds ``turn_traces``, empty for the turns committed before: they have no trace; 3 → 4
+adds ``memory_revisions``, the memories a turn's model notes changed, as they were before —
+empty for the turns before, whose notes changed none).
 The memory store's tables live in the same file (``worker.memory.schema``).
 """
 
@@ -14,7 +16,7 @@ from typing import Final
 
 from worker.engine.errors import UNSUPPORTED_FORMAT, EngineError
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,6 +53,12 @@ CREATE TABLE IF NOT EXISTS turn_traces (
     trace TEXT NOT NULL,
     PRIMARY KEY (turn_id, position)
 );
+CREATE TABLE IF NOT EXISTS memory_revisions (
+    turn_id INTEGER NOT NULL,
+    memory_id INTEGER NOT NULL,
+    previous TEXT NOT NULL,
+    PRIMARY KEY (turn_id, memory_id)
+);
 CREATE TABLE IF NOT EXISTS relationships (user TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
     name TEXT PRIMARY KEY,
@@ -70,7 +78,7 @@ def migrate_schema(conn: sqlite3.Connection, *, character_id: str) -> None:
             f"the database of character {character_id!r} has schema version {version}, "
             f"newer than this greenroom's {SCHEMA_VERSION}; upgrade greenroom to open it",
         )
-    # CREATE ... IF NOT EXISTS is idempotent (and is all 2 → 3 needs: the new table);
+    # CREATE ... IF NOT EXISTS is idempotent (and is all 2 → 3 and 3 → 4 need: new tables);
     # executescript commits first, so it runs outside any transaction of ours.
     conn.executescript(_SCHEMA)
     conn.execute("BEGIN IMMEDIATE")

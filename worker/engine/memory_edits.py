@@ -5,6 +5,9 @@ start at 1, so no undo, regenerate or reply choice — which all delete by their
 ever removes it, while a reset that wipes memories, or loading an older snapshot, does.
 Correcting a memory keeps its id, turn and time (undoing the turn that formed it still
 removes it); a new text drops the stored vector, which is embedded again afterwards.
+Correcting or forgetting a memory the model's notes had changed drops what those notes kept
+of it (``turn_memories.forget_revisions``): undoing that turn no longer brings an older
+version back over the person's decision.
 
 Adding goes through ``MemoryStore.add``; reading one row, a page, correcting and deleting
 work on the ``memories`` table of ``worker.memory.schema`` directly, as
@@ -27,6 +30,7 @@ from worker.engine.errors import (
     EngineError,
 )
 from worker.engine.open_character import OpenCharacter
+from worker.engine.turn_memories import forget_revisions
 from worker.memory.models import MEMORY_KINDS, MemoryKind, NewMemory, StoredMemory
 
 REMEMBERED_TURN_ID: Final = 0
@@ -74,6 +78,7 @@ async def update(c: OpenCharacter, memory_id: int, *, text: str | None, kind: st
                               (new_text, memory_id))
         c.db.conn.execute("UPDATE memories SET kind = ?, importance = ? WHERE id = ?",
                           (new_kind, new_importance, memory_id))
+        forget_revisions(c.db.conn, memory_id)
     await _embed(c)
     return _found(c, memory_id)
 
@@ -83,6 +88,7 @@ def delete(c: OpenCharacter, memory_id: int) -> StoredMemory:
     old = _found(c, memory_id)
     with c.db.transaction():
         c.db.conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+        forget_revisions(c.db.conn, memory_id)
     return old
 
 

@@ -1,12 +1,16 @@
 """What the model is asked after a turn, and what of its answer becomes memories: pure.
 
-Mem0-style: the model answers with JSON lines, one object per line — ``{"fact": "..."}``
-for a fact about the user (extraction), ``{"summary": "..."}`` for a reflection over their
-recent turns. Parsing is strict and bounded: only the first ``MAX_ANSWER_CHARS`` of an
-answer are read, a line that is not such an object (prose, code fences, other keys, other
-types) is ignored, texts are stripped and kept only when 1..``MAX_FACT_CHARS`` (or
-``MAX_SUMMARY_CHARS``) characters long, duplicates (case-folded) and facts already known are
-dropped, and at most ``MAX_FACTS`` facts and one summary come out of one answer.
+Mem0-style: the model sees the facts it wrote about the user before (with their ids) and
+answers with JSON lines, one operation per line — ``{"fact": "..."}`` adds a fact,
+``{"update": ID, "fact": "..."}`` replaces fact ID's text, ``{"delete": ID}`` forgets fact
+ID — or, for a reflection over their recent turns, ``{"summary": "..."}``. Parsing is strict
+and bounded: only the first ``MAX_ANSWER_CHARS`` of an answer are read; a line that is not
+exactly such an object (prose, code fences, other keys, other types, a boolean for an id)
+is ignored; texts are stripped and kept only when 1..``MAX_FACT_CHARS`` (or
+``MAX_SUMMARY_CHARS``) characters long; an update or delete must name a fact that was shown,
+and each fact is changed at most once (the first line for it wins); added duplicates
+(case-folded) and facts already known are dropped, as is an update to the same text; at
+most ``MAX_FACTS`` additions, ``MAX_FACTS`` changes and one summary come out of one answer.
 
 ``plan_model_memory`` decides, from plain values, whether a committed turn gets an
 extraction and a reflection.
@@ -15,9 +19,9 @@ extraction and a reflection.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeGuard
 
 from runtime.settings import ModelMemoryMode
 from worker.backends.base import ChatMessage
@@ -26,7 +30,7 @@ MAX_ANSWER_CHARS: Final = 8_000
 MAX_FACTS: Final = 5
 MAX_FACT_CHARS: Final = 300
 MAX_SUMMARY_CHARS: Final = 800
-#: Known facts shown to the model so it does not repeat them (the newest ones).
+#: Known facts shown to the model, by id, to update or delete or not repeat (the newest).
 MAX_KNOWN_FACTS: Final = 20
 #: Characters of a message or reply put in an extraction prompt (the rest is cut).
 MAX_QUOTED_CHARS: Final = 2_000
@@ -53,12 +57,16 @@ def plan_model_memory(mode: ModelMemoryMode, *, backend: str, users_turns: int,
 
 _EXTRACT_SYSTEM: Final = (
     "You keep notes about the person a character talks with. From the exchange below, "
-    "write the lasting facts it tells about {user}: their life, family, health, work, "
-    "places, plans, likes and dislikes, pets, fears, dated events. One JSON object per "
-    'line: {{"fact": "<one sentence in the third person, naming {user}>"}}. Only facts '
-    "{user} stated about themselves, at most {max_facts}, each under {max_chars} "
-    "characters; skip small talk and anything already known. If there is nothing, answer "
-    "nothing. No other text."
+    "note the lasting facts it tells about {user}: their life, family, health, work, "
+    "places, plans, likes and dislikes, pets, fears, dated events. Answer with one JSON "
+    "object per line, each one operation on your notes:\n"
+    '{{"fact": "<one sentence in the third person, naming {user}>"}} adds a new fact;\n'
+    '{{"update": <id>, "fact": "<the corrected sentence>"}} replaces a known fact that '
+    "the exchange changes;\n"
+    '{{"delete": <id>}} forgets a known fact that is no longer true.\n'
+    "Only what {user} stated about themselves, at most {max_facts} new facts, each under "
+    "{max_chars} characters; skip small talk and facts already known. If nothing changes, "
+    "answer nothing. No other text."
 )
 
 _REFLECT_SYSTEM: Final = (
@@ -70,12 +78,14 @@ _REFLECT_SYSTEM: Final = (
 
 
 def extraction_messages(*, user: str, user_message: str, reply: str,
-                        known: Sequence[str]) -> list[ChatMessage]:
-    """The prompt asking for facts about ``user`` in one exchange; ``known`` are the facts
-    already stored (the newest ``MAX_KNOWN_FACTS`` are shown)."""
+                        known: Mapping[int, str]) -> list[ChatMessage]:
+    """The prompt asking for changes to the notes about ``user`` after one exchange;
+    ``known`` are the facts the model wrote before, by id (the newest ``MAX_KNOWN_FACTS``
+    are shown)."""
     system = _EXTRACT_SYSTEM.format(user=user, max_facts=MAX_FACTS, max_chars=MAX_FACT_CHARS)
-    shown = "\n".join(f"- {fact}" for fact in known[-MAX_KNOWN_FACTS:]) or "- (none)"
-    body = (f"Already known about {user}:\n{shown}\n\n"
+    shown = "\n".join(f"[{memory_id}] {fact}"
+                      for memory_id, fact in list(known.items())[-MAX_KNOWN_FACTS:])
+    body = (f"Known facts about {user}, by id:\n{shown or '(none)'}\n\n"
             f"{user} said: {user_message[:MAX_QUOTED_CHARS]}\n"
             f"The character answered: {reply[:MAX_QUOTED_CHARS]}")
     return [ChatMessage("system", system), ChatMessage("user", body)]
@@ -92,40 +102,80 @@ def reflection_messages(*, user: str, exchanges: Sequence[tuple[str, str]]
     return [ChatMessage("system", system), ChatMessage("user", body)]
 
 
-def parse_facts(answer: str, *, known: Sequence[str] = ()) -> list[str]:
-    """The facts of an extraction answer (see the module's rules), in the order given."""
-    return _texts(answer, "fact", max_chars=MAX_FACT_CHARS, limit=MAX_FACTS, known=known)
+@dataclass(frozen=True, slots=True)
+class FactChanges:
+    """What one extraction answer does to the notes: facts to add, ``(id, new text)`` to
+    update, ids to delete — in the order given."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[tuple[int, str], ...] = ()
+    deleted: tuple[int, ...] = ()
+
+
+def parse_fact_changes(answer: str, *, known: Mapping[int, str]) -> FactChanges:
+    """The operations of an extraction answer (see the module's rules); ``known`` are the
+    facts shown to the model, by id."""
+    seen = {text.strip().casefold() for text in known.values()}
+    added: list[str] = []
+    updated: list[tuple[int, str]] = []
+    deleted: list[int] = []
+    changed: set[int] = set()
+    for line in _object_lines(answer):
+        keys = set(line)
+        fact = _text(line.get("fact"), MAX_FACT_CHARS)
+        if keys == {"fact"} and fact is not None and len(added) < MAX_FACTS:
+            if fact.casefold() not in seen:
+                seen.add(fact.casefold())
+                added.append(fact)
+            continue
+        if len(changed) == MAX_FACTS:
+            continue
+        target = line.get("update") if keys == {"update", "fact"} else (
+            line.get("delete") if keys == {"delete"} else None)
+        if not _is_id(target) or target not in known or target in changed:
+            continue
+        if "fact" in keys:
+            if fact is None or fact.casefold() == known[target].strip().casefold():
+                continue
+            updated.append((target, fact))
+        else:
+            deleted.append(target)
+        changed.add(target)
+    return FactChanges(tuple(added), tuple(updated), tuple(deleted))
 
 
 def parse_summary(answer: str) -> str | None:
     """The reflection of an answer: its first valid ``summary`` line, or ``None``."""
-    found = _texts(answer, "summary", max_chars=MAX_SUMMARY_CHARS, limit=1, known=())
-    return found[0] if found else None
+    for line in _object_lines(answer):
+        summary = _text(line.get("summary"), MAX_SUMMARY_CHARS)
+        if set(line) == {"summary"} and summary is not None:
+            return summary
+    return None
 
 
-def _texts(answer: str, key: str, *, max_chars: int, limit: int,
-           known: Sequence[str]) -> list[str]:
-    seen = {text.strip().casefold() for text in known}
-    found: list[str] = []
+def _object_lines(answer: str) -> list[dict[str, object]]:
+    """The lines of ``answer`` (its first ``MAX_ANSWER_CHARS``) that are one JSON object
+    each (a trailing comma forgiven)."""
+    found: list[dict[str, object]] = []
     for line in answer[:MAX_ANSWER_CHARS].splitlines():
-        text = _value(line.strip().rstrip(","), key)
-        if text is None or not 0 < len(text) <= max_chars or text.casefold() in seen:
+        line = line.strip().rstrip(",")
+        if not (line.startswith("{") and line.endswith("}")):
             continue
-        seen.add(text.casefold())
-        found.append(text)
-        if len(found) == limit:
-            break
+        try:
+            decoded = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(decoded, dict):
+            found.append(decoded)
     return found
 
 
-def _value(line: str, key: str) -> str | None:
-    if not (line.startswith("{") and line.endswith("}")):
+def _text(value: object, max_chars: int) -> str | None:
+    if not isinstance(value, str):
         return None
-    try:
-        decoded = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(decoded, dict) or set(decoded) != {key}:
-        return None
-    value = decoded[key]
-    return " ".join(value.split()) if isinstance(value, str) else None
+    text = " ".join(value.split())
+    return text if 0 < len(text) <= max_chars else None
+
+
+def _is_id(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -10,7 +10,9 @@ An alternative carries its ``outcome`` (state, relationship and memories after t
 when it has one; documents written before replies could be selected have none, and still
 restore (``Alternative.outcome`` is ``None``). A turn carries the ``traces`` of its replies
 (by position) when it has any; a turn committed before traces were stored has none, and
-its entry is then exactly what it was before (no ``traces`` key).
+its entry is then exactly what it was before (no ``traces`` key). Likewise ``revised``: the
+memories the turn's model notes updated or deleted, as they were before, so that undoing the
+turn after a load or an import puts them back too.
 
 Dumping and restoring are exact: restoring a dump and dumping again gives the same bytes
 (canonical JSON; memory vectors are float32 in the store and so survive the round trip).
@@ -29,6 +31,7 @@ from worker.engine.database import CharacterDatabase
 from worker.engine.errors import BAD_REQUEST, INVALID_NAME, EngineError
 from worker.engine.relationship import Relationship
 from worker.engine.state import EngineState
+from worker.engine.turn_memories import put_revisions, revisions_of_turn
 from worker.engine.turn_rows import Alternative, TurnRow
 from worker.engine.turn_trace import ReplyTrace
 from worker.memory.models import StoredMemory
@@ -36,11 +39,13 @@ from worker.memory.store import MemoryStore
 
 
 class TurnEntry(TurnRow, frozen=True):
-    """One element of ``content["turns"]``: the turn's row with its kept alternatives and
-    the traces of its replies (absent, not empty, when it has none)."""
+    """One element of ``content["turns"]``: the turn's row with its kept alternatives, the
+    traces of its replies and the memories its model notes revised, as they were before
+    (``turn_memories``; each absent, not empty, when it has none)."""
 
     alternatives: tuple[Alternative, ...] = ()
     traces: tuple[ReplyTrace, ...] | msgspec.UnsetType = msgspec.UNSET
+    revised: tuple[StoredMemory, ...] | msgspec.UnsetType = msgspec.UNSET
 
 
 class HistoryContent(msgspec.Struct, frozen=True):
@@ -75,8 +80,9 @@ def validate_snapshot_name(name: str, *, character_id: str) -> str:
 def turn_entry(db: CharacterDatabase, turn: TurnRow) -> TurnEntry:
     """``turn`` with its kept alternatives and traces, as ``content["turns"]`` holds it."""
     traces = tuple(ReplyTrace(position=p, trace=t) for p, t in db.traces(turn.id))
+    revised = tuple(revisions_of_turn(db.conn, turn.id))
     return TurnEntry(**msgspec.structs.asdict(turn), alternatives=tuple(db.alternatives(turn.id)),
-                     traces=traces or msgspec.UNSET)
+                     traces=traces or msgspec.UNSET, revised=revised or msgspec.UNSET)
 
 
 def dumps_content(db: CharacterDatabase, memory: MemoryStore) -> str:
@@ -102,6 +108,7 @@ def restore_content(db: CharacterDatabase, memory: MemoryStore, content: History
             db.add_alternative(entry.id, alternative)
         for reply in entry.traces or ():
             db.put_trace(entry.id, reply.position, reply.trace)
+        put_revisions(db.conn, entry.id, entry.revised or ())
     db.clear_relationships()
     for relationship in content.relationships:
         db.put_relationship(relationship)

@@ -20,6 +20,7 @@ from worker.engine.alternatives import kept_reply
 from worker.engine.open_character import OpenCharacter, calibration_key
 from worker.engine.prompt_budget import Calibration, calibrated
 from worker.engine.prompt_store import SentPrompt
+from worker.engine.turn_memories import take_back
 from worker.engine.turn_prepare import TurnPlan, TurnStart
 from worker.engine.turn_record import TurnRecord
 from worker.engine.turn_rows import TurnRow, current_position
@@ -49,7 +50,7 @@ def commit_turn(c: OpenCharacter, start: TurnStart, plan: TurnPlan, *, reply: st
             position = current_position(db.alternatives(old.id))
             db.add_alternative(old.id, kept_reply(c, old, position=position))
             db.replace_reply(old.id, reply=reply, created_at=start.now, record=record)
-            c.memory.delete_of_turn(old.id)
+            take_back(c.memory, c.db.conn, old.id)
         # The replies' positions are 0..n: the new one takes the next (its variant).
         db.put_trace(start.turn_id, start.variant, trace)
         if start.moves_state:

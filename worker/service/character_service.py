@@ -39,7 +39,7 @@ from protocol.unions import ServerMessage, message_type_of
 from runtime.settings import ModelMemoryMode, Settings
 from schemas.loader import load_character
 from worker.backends.base import Backend, BackendError, Embedder
-from worker.backends.factory import make_backend, make_embedder
+from worker.backends.factory import make_backend, make_embedder, server_claims_dir
 from worker.backends.options import default_options
 from worker.engine.character_engine import CharacterEngine
 from worker.engine.prompt_budget import PromptLimits
@@ -112,7 +112,8 @@ class CharacterService:
         """
         loaded = load_character(character_id, settings.characters_dir)
         character = loaded.character
-        backend = make_backend(settings.engine, character.llm)
+        backend = make_backend(settings.engine, character.llm,
+                               claims_dir=server_claims_dir(settings.data_dir))
         embedder = make_embedder(settings.engine, backend)
         try:
             engine = CharacterEngine.open(

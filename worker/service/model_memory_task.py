@@ -26,8 +26,9 @@ from runtime.settings import ModelMemoryMode
 from worker.backends.base import BackendError
 from worker.engine.character_engine import CharacterEngine
 
-#: Seconds one step (extraction and reflection) may take before it is given up.
-MODEL_MEMORY_TIMEOUT_S: Final = 120.0
+#: Seconds one step (extraction and reflection, with their waits for a server free of
+#: replies: ``background_requests``) may take before it is given up.
+MODEL_MEMORY_TIMEOUT_S: Final = 300.0
 
 log = structlog.get_logger()
 
@@ -93,4 +94,5 @@ class ModelMemoryTask:
             return
         log.info("model_memories_written" if done.written else "model_memories_dropped",
                  character=character, turn_id=turn_id, facts=len(done.facts),
+                 updated=list(done.updated), deleted=list(done.deleted),
                  summary=done.summary is not None)
