@@ -38,7 +38,7 @@ STRENGTH_KEYS: Final = ("strength", "intensity", "weight")
 
 _ARROW: Final = re.compile(r"\s*(?:->|→|=>|:)\s*")
 _PIECES: Final = re.compile(r"[;\n]+")
-Path = tuple[str, ...]
+SourcePath = tuple[str, ...]
 
 
 @dataclass
@@ -46,11 +46,11 @@ class ReadTriggers:
     """The triggers found, each with the source path it came from, and the warnings."""
 
     items: list[dict[str, Any]] = field(default_factory=list)
-    sources: list[Path] = field(default_factory=list)
+    sources: list[SourcePath] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_triggers(value: Any, where: Path, default_mood: str | None, file: str,
+def read_triggers(value: Any, where: SourcePath, default_mood: str | None, file: str,
                   into: ReadTriggers) -> None:
     """Add the triggers ``value`` (written at ``where``) describes to ``into``; a trigger
     that names no mood gets ``default_mood``."""
@@ -62,7 +62,7 @@ class _Reader:
         self.file = file
         self.into = into
 
-    def add(self, item: dict[str, Any], where: Path) -> None:
+    def add(self, item: dict[str, Any], where: SourcePath) -> None:
         self.into.items.append(item)
         self.into.sources.append(where)
         mood = item.get("mood")
@@ -76,11 +76,11 @@ class _Reader:
                       f'a word for one), found "{mood}"; the trigger reaches the prompt but '
                       "moves no mood", "unknown-mood")
 
-    def warn(self, where: Path, message: str, code: str) -> None:
+    def warn(self, where: SourcePath, message: str, code: str) -> None:
         self.into.problems.append(Problem(self.file, ".".join(where), message,
                                           severity="warning", code=code))
 
-    def value(self, value: Any, where: Path, mood: str | None) -> None:
+    def value(self, value: Any, where: SourcePath, mood: str | None) -> None:
         if isinstance(value, Mapping):
             for key, item in value.items():
                 self.entry(key, item, (*where, str(key)), mood)
@@ -92,20 +92,20 @@ class _Reader:
                 if piece.strip():
                     self.text(piece, where, mood)
 
-    def words(self, text: str, where: Path, mood: str | None, extra: Mapping[str, Any]
+    def words(self, text: str, where: SourcePath, mood: str | None, extra: Mapping[str, Any]
               ) -> None:
         for word in (w.strip() for w in text.split(",")):
             if word:
                 self.add({"trigger": word, "mood": mood, **extra}, where)
 
-    def text(self, text: str, where: Path, mood: str | None) -> None:
+    def text(self, text: str, where: SourcePath, mood: str | None) -> None:
         parts = _ARROW.split(text.strip(), maxsplit=1)
         if len(parts) == 2 and parts[0] and parts[1]:
             self.words(parts[0], where, parts[1].strip(), {})
         else:
             self.words(text, where, mood, {})
 
-    def entry(self, key: Any, value: Any, where: Path, mood: str | None) -> None:
+    def entry(self, key: Any, value: Any, where: SourcePath, mood: str | None) -> None:
         name = as_text(key) or str(key)
         text = as_text(value)
         if isinstance(value, bool) or value is None:
@@ -122,7 +122,7 @@ class _Reader:
         else:
             self.value(value, where, name)
 
-    def item(self, item: Any, where: Path, mood: str | None) -> None:
+    def item(self, item: Any, where: SourcePath, mood: str | None) -> None:
         if not isinstance(item, Mapping):
             if isinstance(item, list):
                 self.value(item, where, mood)
