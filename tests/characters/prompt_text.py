@@ -13,8 +13,8 @@ def system_prompt(character: Character) -> str:
     """The pinned system message of a first turn with ``character``, budget unbounded."""
     levels = Vitals.from_mapping(character.neurochemistry.baseline.as_dict())
     built = build_prompt(PromptInput(
-        character=character, vitals=levels, mood=derive_mood(levels),
+        character=character, vitals=levels, mood=derive_mood(levels, levels),
         relationship=Relationship(user="sam"), memories=[], history=[],
-        user_message="Hello", user_name="sam", token_budget=1_000_000,
+        user_message="Hello", user_name="sam", token_budget=1_000_000, now=0.0,
     ))
     return built.messages[0].content

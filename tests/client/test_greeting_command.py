@@ -26,7 +26,7 @@ async def test_the_chat_opens_with_the_cards_first_message_and_greeting_n_replac
     out = io.StringIO()
     character = LocalCharacter(load_settings({"data_dir": tmp_path}, environ={}), user="ann")
     try:
-        chat = ChatSession(character, PlainScreen(out), show_vitals=False)
+        chat = ChatSession(character, PlainScreen(out), vitals="off")
         await chat.attached(await character.attach("lamplighter"))
         first = LAMPLIGHTER.roleplay.first_message
         assert first is not None and first[:40] in out.getvalue()
@@ -47,7 +47,7 @@ async def test_attaching_again_does_not_greet_twice(tmp_path: Path) -> None:
         out = io.StringIO()
         character = LocalCharacter(settings, user="ann")
         try:
-            chat = ChatSession(character, PlainScreen(out), show_vitals=False)
+            chat = ChatSession(character, PlainScreen(out), vitals="off")
             await chat.attached(await character.attach("lamplighter"))
             assert ("A lantern swings out of the fog" in out.getvalue()) is expected
         finally:

@@ -33,7 +33,7 @@ def built(c: Character, *, history: list[Exchange] | None = None, seed: int = 0,
           message: str = "Hello there") -> BuiltPrompt:
     levels = Vitals.from_mapping(c.neurochemistry.baseline.as_dict())
     return build_prompt(PromptInput(
-        character=c, vitals=levels, mood=derive_mood(levels),
+        character=c, vitals=levels, mood=derive_mood(levels, levels),
         relationship=Relationship(user="sam"), memories=[], history=history or [],
         user_message=message, user_name="sam", token_budget=100_000, now=NOW,
         macro_seed=seed))

@@ -105,7 +105,7 @@ def prompt_with(lore: LoreSelection, exchanges: int) -> list[str]:
     history = [Exchange(id=i + 1, user="sam", user_message=f"q{i}", reply=f"a{i}")
                for i in range(exchanges)]
     built = build_prompt(PromptInput(
-        character=c, vitals=levels, mood=derive_mood(levels),
+        character=c, vitals=levels, mood=derive_mood(levels, levels),
         relationship=Relationship(user="sam"), memories=[], history=history,
         user_message="now", user_name="sam", token_budget=100_000, now=0.0, lore=lore))
     return [m.content for m in built.messages]
