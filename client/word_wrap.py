@@ -9,12 +9,11 @@ model that pauses mid-word still shows what it sent; words complete within a del
 placed whole (a whole text, another client's reply, is never written and taken back). When
 a word shown early then outgrows the line, the part already shown is erased (``Erase``:
 move back and clear to the end of the line; only ever within the current line) and the word
-starts again on the next line. The
-last column is written only once the word is known to end there, so the terminal never sits
-in its pending-wrap state with a word that may still move. Nothing is ever dropped: the
-spaces a line break replaces are the only characters not written, and a word wider than a
-whole line is broken at the line's end. Widths are terminal cells (``rich.cells``: a CJK
-character or an emoji takes two).
+starts again on the next line. The last column is written only once the word is known to
+end there, so the terminal never sits in its pending-wrap state with a word that may still
+move. Nothing is ever dropped: the spaces a line break replaces are the only characters not
+written, and a word wider than a whole line is broken at the line's end. Widths are
+terminal cells (``rich.cells``: a CJK character or an emoji takes two).
 """
 
 from __future__ import annotations
