@@ -4,15 +4,16 @@ A terminal wraps a long line wherever the last column falls, in the middle of a 
 ("street foo|d"). ``StreamWrap`` takes the deltas as they come and returns what to write:
 the same text, with a line break before each word that does not fit on the current line.
 
-A word is shown as it arrives, character by character, while it fits before the line's last
-column — a model that pauses mid-word still shows what it sent. When the word then outgrows
-the line, the part already shown is erased (``Erase``: move back and clear to the end of the
-line; only ever within the current line) and the word starts again on the next line. The
-last column is written only once the word is known to end there, so the terminal never sits
-in its pending-wrap state with a word that may still move. Nothing is ever dropped: the
-spaces a line break replaces are the only characters not written, and a word wider than a
-whole line is broken at the line's end. Widths are terminal cells (``rich.cells``: a CJK
-character or an emoji takes two).
+A word that a delta ends in is shown as far as it fits before the line's last column — a
+model that pauses mid-word still shows what it sent; words complete within a delta are
+placed whole (a whole text, another client's reply, is never written and taken back). When
+a word shown early then outgrows the line, the part already shown is erased (``Erase``:
+move back and clear to the end of the line; only ever within the current line) and the word
+starts again on the next line. The last column is written only once the word is known to
+end there, so the terminal never sits in its pending-wrap state with a word that may still
+move. Nothing is ever dropped: the spaces a line break replaces are the only characters not
+written, and a word wider than a whole line is broken at the line's end. Widths are
+terminal cells (``rich.cells``: a CJK character or an emoji takes two).
 """
 
 from __future__ import annotations
@@ -44,44 +45,55 @@ class StreamWrap:
 
     def feed(self, text: str, width: int) -> list[Piece]:
         """What to write for ``text`` on a line ``width`` cells wide (it may change between
-        calls, when the terminal is resized)."""
+        calls, when the terminal is resized). Words complete within ``text`` are placed
+        whole; only the word ``text`` ends in is shown early, as far as it fits."""
         width = max(width, 2)
         out: list[Piece] = []
         for char in text:
             if char == "\n":
-                self._end_word(out, width)
+                self._complete(out, width)
                 out.append("\n")
                 self._spaces, self.column = "", 0
             elif char.isspace():
-                self._end_word(out, width)
+                self._complete(out, width)
                 self._spaces += char
             else:
                 self._word += char
-                self._show(out, width)
+        if self._word:
+            self._show(out, width)
         return _joined(out)
 
     def finish(self, width: int) -> list[Piece]:
         """The rest of the last word; trailing spaces are not written."""
         out: list[Piece] = []
-        self._end_word(out, max(width, 2))
+        self._complete(out, max(width, 2))
         return _joined(out)
 
-    def _show(self, out: list[Piece], width: int) -> None:
-        """Show what of the word fits before the last column; move it when it outgrows
-        the line."""
-        if self._shown == 0 and self._word:
-            if self.column > 0 and self.column + cell_len(self._spaces) + 1 >= width:
-                out.append("\n")
-                self.column = 0
-            else:
-                out.append(self._spaces)
-                self.column += cell_len(self._spaces)
-            self._spaces, self._start = "", self.column
+    def _begin(self, out: list[Piece], width: int, size: int) -> None:
+        """Start the word, ``size`` cells wide so far: after the spaces before it, or on
+        the next line when it would not fit after them."""
+        if self.column > 0 and self.column + cell_len(self._spaces) + size > width:
+            out.append("\n")
+            self.column = 0
+        else:
+            out.append(self._spaces)
+            self.column += cell_len(self._spaces)
+        self._spaces, self._start = "", self.column
+
+    def _outgrown(self, out: list[Piece], width: int) -> None:
+        """The word shown so far no longer fits its line: take it back and start it on the
+        next one."""
         if self._start > 0 and self._start + cell_len(self._word) > width:
             if self.column > self._start:
                 out.append(Erase(self.column - self._start))
             out.append("\n")
             self.column, self._start, self._shown = 0, 0, 0
+
+    def _show(self, out: list[Piece], width: int) -> None:
+        """Show what of the unfinished word fits before the line's last column."""
+        if self._shown == 0:
+            self._begin(out, width, 1)
+        self._outgrown(out, width)
         while self._shown < len(self._word):
             size = cell_len(self._word[self._shown])
             if self.column + size >= width:
@@ -90,9 +102,15 @@ class StreamWrap:
             self.column += size
             self._shown += 1
 
-    def _end_word(self, out: list[Piece], width: int) -> None:
-        """The word is complete: write what is held back, broken at the line's end only
-        when the word is wider than a whole line."""
+    def _complete(self, out: list[Piece], width: int) -> None:
+        """The word is complete: place it (moving what was shown of it when it no longer
+        fits), broken at the line's end only when it is wider than a whole line."""
+        if not self._word:
+            return
+        if self._shown == 0:
+            self._begin(out, width, cell_len(self._word))
+        else:
+            self._outgrown(out, width)
         for char in self._word[self._shown:]:
             size = cell_len(char)
             if self.column + size > width:

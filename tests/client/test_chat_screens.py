@@ -107,21 +107,31 @@ async def test_a_long_reply_wraps_between_words_with_nothing_lost_and_the_toolba
                               engine="ollama",
                               env={"OLLAMA_BASE_URL": llm.base_url, "OLLAMA_MODEL": "llama3.2"})
         async with running_server(config) as server:
-            for size in SIZES:
-                screen = chat(server, tmp_path / f"client-{size[0]}", size, "--user", "ann")
-                try:
+            screens = [chat(server, tmp_path / f"client-{size[0]}", size, "--user", user)
+                       for size, user in zip(SIZES, ("ann", "bob"), strict=True)]
+            try:
+                for screen in screens:
                     await ready(screen)
+                for screen in screens:
                     screen.send("Tell me about your morning.")
-                    rows = await screen.shows("↳ mood")
+                    rows = await screen.until(
+                        lambda rows: any(r.startswith("↳ mood") for r in rows), "the reply")
                     mood, intensity, _ = change_of(last_change_row(rows))
                     rows = await screen.until(toolbar_shows(mood, intensity), "the new mood")
                     shown = reply_rows(rows)
-                    assert all(len(row) <= size[0] for row in shown)
+                    assert all(len(row) <= screen.columns for row in shown)
                     assert " ".join(shown) == LABEL + LONG_REPLY  # no word split, none lost
                     assert len(shown) > 1
                     capture("long-reply", screen)
+                # The 140-column screen showed ann's reply under its prompt first: whole too.
+                rows = screens[1].rows
+                first = next(i for i, row in enumerate(rows) if row.startswith(LABEL))
+                end = next(i for i in range(first, len(rows)) if rows[i].startswith(("↳", ">")))
+                assert " ".join(rows[first:end]) == LABEL + LONG_REPLY
+                for screen in screens:
                     assert await screen.quit() == 0
-                finally:
+            finally:
+                for screen in screens:
                     screen.close()
 
 
@@ -166,7 +176,8 @@ async def test_two_people_and_a_dashboard_show_the_same_numbers_after_one_turn(
             bob.send("/vitals")
             def panel_drawn(rows: list[str]) -> bool:
                 titles = [i for i, row in enumerate(rows) if "vitals (last 2 turns)" in row]
-                return bool(titles) and any(row.startswith("╰") for row in rows[titles[-1]:])
+                return bool(titles) and any(row.startswith("╰") and row.endswith("╯")
+                                            for row in rows[titles[-1]:])
 
             panel = await bob.until(panel_drawn, "the /vitals panel")
             title = max(i for i, row in enumerate(panel) if "vitals (last 2 turns)" in row)

@@ -152,6 +152,11 @@ def test_a_word_is_shown_as_it_streams_and_moved_when_it_outgrows_the_line() -> 
     assert text == "Once upon a\ntimekeeper"
 
 
+def test_a_whole_text_is_placed_without_taking_anything_back() -> None:
+    pieces = StreamWrap(6).feed("We all crowded under the awning together.", 20)
+    assert not any(isinstance(piece, Erase) for piece in pieces)
+
+
 def test_the_label_counts_on_the_first_line() -> None:
     assert _wrap(["one two three"], 12, column=6).splitlines() == ["one", "two three"]
 

@@ -189,3 +189,29 @@ async def test_a_message_over_the_limit_is_refused_in_local_mode(tmp_path: Path)
         await character.close()
     assert refused.value.code == "message_too_long"
     assert refused.value.details == {"max_chars": 50, "length": 51}
+
+
+async def test_a_turns_vitals_event_carries_the_numbers_of_its_answer(
+    toby: LocalCharacter,
+) -> None:
+    events = toby.events()
+    reply = await toby.chat("You are wonderful, thank you so much!")
+    event = await asyncio.wait_for(anext(events), 5)
+    assert isinstance(event, VitalsEvent) and event.cause == "turn"
+    assert (event.user, event.mood, event.mood_intensity, event.previous_mood) == (
+        "ann", reply.mood, reply.mood_intensity, reply.previous_mood)
+    assert event.vitals_delta == reply.vitals_delta
+    assert reply.vitals is not None
+    assert {name: event.vitals[name] for name in reply.vitals} == reply.vitals
+
+
+async def test_a_vitals_event_that_is_no_turn_has_the_intensity_and_no_deltas(
+    toby: LocalCharacter,
+) -> None:
+    await toby.chat("Hello!")
+    events = toby.events()
+    await toby.reset()
+    event = await asyncio.wait_for(anext(events), 5)
+    assert isinstance(event, VitalsEvent) and event.cause == "reset"
+    assert event.mood_intensity == 0.0  # back at the resting state
+    assert (event.vitals_delta, event.previous_mood, event.user) == (None, None, None)
