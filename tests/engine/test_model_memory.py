@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.conftest import OpenEngine, chat, exported, regenerate
+from tests.memory.embedders import HashedTrigramEmbedder
 from worker.backends.base import GenerationDone, GenerationRequest, LLMUnavailable, TextDelta
 from worker.backends.scripted import ScriptedBackend
 from worker.engine.character_engine import CharacterEngine
@@ -236,3 +237,10 @@ async def test_an_export_keeps_what_undo_needs_to_put_back(
     assert exported(copy)["content"] == exported(source)["content"]
     copy.undo()
     assert facts_of(copy) == before
+
+
+async def test_an_updated_fact_is_embedded_again(open_engine: OpenEngine) -> None:
+    backend, embedder = NotesBackend(), HashedTrigramEmbedder()
+    engine = open_engine(backend=backend, embedder=embedder)
+    await moved(engine, backend)
+    assert ["User lives in Lisbon."] in embedder.calls

@@ -1,7 +1,9 @@
-"""A request nobody waits for — the model's notes after a turn — asked of a server that other
-characters' replies stream from: it yields to them, and its answer is whole or nothing.
+"""A request nobody waits for — the model's notes after a turn, the embeddings of what they
+wrote — asked of a server that other characters' replies stream from: it yields to them,
+and its answer is whole or nothing.
 
-``answer_in_background`` promises, for a ``GuardedBackend`` (whose ``claims`` see every
+``in_background`` (and ``answer_in_background``, a whole generation) promises, for a
+``GuardedBackend`` (whose ``claims`` see every
 worker's replies to the same server, ``worker.backends.server_claims``):
 
 * **Never starts beside a reply.** It goes only once it holds the server's background
@@ -26,9 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, TypeVar
 
 import structlog
 
@@ -50,6 +52,7 @@ POLL_S: Final = 0.02
 RETRY_BACKOFF: Final = ExponentialBackoff(initial_s=0.25, factor=2.0, max_s=5.0)
 
 log = structlog.get_logger()
+T = TypeVar("T")
 
 
 class ServerBusy(BackendError):
@@ -83,8 +86,23 @@ async def answer_in_background(
     background work (see the module). A backend without claims (the offline ``scripted``
     one) is simply asked. Raises ``ServerBusy`` or the backend's own ``BackendError``."""
     request = replace(request, background=True)
+    return await in_background(
+        backend, lambda claim: _collect(backend, request, claim, max_chars),
+        character=character, patience=patience, clock=clock, sleep=sleep)
+
+
+async def in_background(
+    backend: Backend, work: Callable[[BackgroundClaim | None], Awaitable[T]], *,
+    character: str, patience: BackgroundPatience = DEFAULT_PATIENCE,
+    clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep,
+) -> T:
+    """``work(claim)`` — requests to ``backend``'s server that nobody waits for — run as
+    ``character``'s background work (see the module): started anew (``work`` is called
+    again) when a reply wants the server or the server cut it short. ``work`` may call
+    ``claim.handed_over()`` once its request reached the server (else that is assumed
+    after ``HANDOFF_S``). A backend without claims: ``work(None)``, once."""
     if not isinstance(backend, GuardedBackend):
-        return await _collect(backend, request, None, max_chars)
+        return await work(None)
     claims = backend.claims
     began = clock()
     busy = 0
@@ -105,7 +123,7 @@ async def answer_in_background(
             await sleep(patience.backoff.delay_s(busy))
             continue
         try:
-            answer = await _watched(backend, request, claim, max_chars)
+            done = await _watched(work, claim)
         except (_ReplyStarted, LLMIncomplete) as problem:
             cuts += 1
             reason = ("a reply started" if isinstance(problem, _ReplyStarted)
@@ -123,28 +141,27 @@ async def answer_in_background(
         if busy or cuts:
             log.info("background_request_started", server=claims.base_url,
                      waited_ms=round((clock() - began) * 1000, 1), restarts=cuts)
-        return answer
+        return done
 
 
-async def _watched(backend: Backend, request: GenerationRequest, claim: BackgroundClaim,
-                   max_chars: int) -> str:
-    """Collect the answer while checking, every ``POLL_S``, that no reply wants the server."""
-    collecting = asyncio.get_running_loop().create_task(
-        _collect(backend, request, claim, max_chars), name="background-request")
+async def _watched(work: Callable[[BackgroundClaim | None], Awaitable[T]],
+                   claim: BackgroundClaim) -> T:
+    """Run ``work`` while checking, every ``POLL_S``, that no reply wants the server."""
+    working = asyncio.ensure_future(work(claim))
     handed_over_at = asyncio.get_running_loop().time() + HANDOFF_S
     try:
         while True:
-            done, _ = await asyncio.wait({collecting}, timeout=POLL_S)
+            done, _ = await asyncio.wait({working}, timeout=POLL_S)
             if done:
-                return collecting.result()
+                return working.result()
             if asyncio.get_running_loop().time() >= handed_over_at:
                 claim.handed_over()
             if claim.reply_waiting():
                 raise _ReplyStarted
     finally:
-        if not collecting.done():
-            collecting.cancel()
-            await asyncio.wait({collecting})
+        if not working.done():
+            working.cancel()
+            await asyncio.wait({working})
 
 
 async def _collect(backend: Backend, request: GenerationRequest, claim: BackgroundClaim | None,
