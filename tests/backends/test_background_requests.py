@@ -139,7 +139,7 @@ async def test_cancelling_a_background_request_releases_the_server(tmp_path: Pat
         await asyncio.gather(notes, return_exceptions=True)
         await server.disconnected.wait()
         claim = ServerClaims(tmp_path, server.base_url).try_background("m-playful")
-        assert claim is not None
+        assert isinstance(claim, BackgroundClaim)
         claim.release()
         await serious.aclose()
 

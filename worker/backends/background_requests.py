@@ -20,8 +20,9 @@ worker's replies to the same server, ``worker.backends.server_claims``):
 * **Cancellable.** Cancelling it closes the request and releases the claim.
 
 Logs (the caller's ``character`` bound in): ``background_request_waiting`` (the first time
-it finds the server busy), ``background_request_yielded`` (it gave the server up to a reply,
-or was cut), ``background_request_started`` after a wait (how long it waited).
+it finds the server busy; ``waiting_for``: a reply, or which character's background
+request), ``background_request_yielded`` (it gave the server up to a reply, or was cut),
+``background_request_started`` after a wait (how long it waited).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from worker.backends.base import (
     closing_stream,
 )
 from worker.backends.http_transport import Sleep
-from worker.backends.server_claims import HANDOFF_S, BackgroundClaim
+from worker.backends.server_claims import HANDOFF_S, BackgroundClaim, ServerBusyWith
 
 #: How often a streaming background request checks whether a reply wants the server (s).
 POLL_S: Final = 0.02
@@ -109,7 +110,7 @@ async def in_background(
     cuts = 0
     while True:
         claim = claims.try_background(character)
-        if claim is None:
+        if isinstance(claim, ServerBusyWith):
             busy += 1
             waited = clock() - began
             if waited >= patience.patience_s:
@@ -119,7 +120,7 @@ async def in_background(
                     " other characters' background requests)")
             if busy == 1:
                 log.info("background_request_waiting", server=claims.base_url,
-                         waiting_for="a reply or another background request")
+                         waiting_for=claim.what)
             await sleep(patience.backoff.delay_s(busy))
             continue
         try:
