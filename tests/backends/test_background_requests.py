@@ -22,13 +22,14 @@ from worker.backends.background_requests import (
     BackgroundPatience,
     ServerBusy,
     answer_in_background,
+    in_background,
 )
 from worker.backends.backoff import ExponentialBackoff
 from worker.backends.base import ChatMessage, GenerationRequest
 from worker.backends.http_transport import HTTPTimeouts
 from worker.backends.openai import OpenAIBackend
 from worker.backends.options import GenerationOptions
-from worker.backends.server_claims import ServerClaims
+from worker.backends.server_claims import BackgroundClaim, ServerClaims
 
 NOTES = GenerationRequest([ChatMessage("system", f"{NOTES_MARKER} a character talks with."),
                            ChatMessage("user", "Sam said: my sister lives in Lisbon.")])
@@ -138,6 +139,35 @@ async def test_cancelling_a_background_request_releases_the_server(tmp_path: Pat
         await asyncio.gather(notes, return_exceptions=True)
         await server.disconnected.wait()
         claim = ServerClaims(tmp_path, server.base_url).try_background("m-playful")
-        assert claim is not None
+        assert isinstance(claim, BackgroundClaim)
         claim.release()
         await serious.aclose()
+
+
+async def test_any_background_work_is_started_anew_when_a_reply_wants_the_server(
+        tmp_path: Path) -> None:
+    async with FakeOpenAIServer() as server:
+        serious = character(server, tmp_path)
+        attempts: list[str] = []
+        first_running, first_closed = asyncio.Event(), asyncio.Event()
+
+        async def embed(claim: BackgroundClaim | None) -> str:
+            assert claim is not None
+            attempts.append("started")
+            claim.handed_over()  # its request reached the server
+            if len(attempts) == 1:
+                first_running.set()
+                try:
+                    await asyncio.sleep(3600)  # the server is still answering it
+                finally:
+                    first_closed.set()
+            return "vectors"
+
+        work = asyncio.create_task(in_background(serious, embed, character="f-serious",
+                                                 patience=QUICK))
+        await first_running.wait()
+        async with ServerClaims(tmp_path, server.base_url).reply():
+            await first_closed.wait()  # the reply is seen and the first attempt closed
+        assert await work == "vectors"
+        await serious.aclose()
+    assert attempts == ["started", "started"]

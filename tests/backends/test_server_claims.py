@@ -9,7 +9,13 @@ import os
 import stat
 from pathlib import Path
 
-from worker.backends.server_claims import HANDOFF_S, ServerClaims, server_key
+from worker.backends.server_claims import (
+    HANDOFF_S,
+    BackgroundClaim,
+    ServerBusyWith,
+    ServerClaims,
+    server_key,
+)
 
 
 def test_one_server_has_one_key_however_its_url_is_written() -> None:
@@ -27,28 +33,29 @@ async def test_no_background_claim_while_a_reply_streams(tmp_path: Path) -> None
     claims = ServerClaims(tmp_path, "http://127.0.0.1:8080/v1")
     async with claims.reply() as reply:
         assert reply.waited_for is None and not reply.went_ahead
-        assert claims.try_background("f-serious") is None
+        assert claims.try_background("f-serious") == ServerBusyWith("a reply")
     claim = claims.try_background("f-serious")
-    assert claim is not None
+    assert isinstance(claim, BackgroundClaim)
     claim.release()
 
 
 async def test_background_requests_to_one_server_go_one_at_a_time(tmp_path: Path) -> None:
     claims = ServerClaims(tmp_path, "http://127.0.0.1:8080/v1")
     first = claims.try_background("m-playful")
-    assert first is not None
+    assert isinstance(first, BackgroundClaim)
     first.handed_over()
-    assert claims.try_background("f-serious") is None
+    assert claims.try_background("f-serious") == ServerBusyWith(
+        "m-playful's background request")
     first.release()
     second = claims.try_background("f-serious")
-    assert second is not None
+    assert isinstance(second, BackgroundClaim)
     second.release()
 
 
 async def test_other_servers_are_not_held(tmp_path: Path) -> None:
     async with ServerClaims(tmp_path, "http://127.0.0.1:8080/v1").reply():
         claim = ServerClaims(tmp_path, "http://127.0.0.1:9090/v1").try_background("zen-master")
-        assert claim is not None
+        assert isinstance(claim, BackgroundClaim)
         claim.release()
 
 
@@ -56,7 +63,7 @@ async def test_a_reply_waits_for_the_hand_over_and_then_holds_the_server(
         tmp_path: Path) -> None:
     claims = ServerClaims(tmp_path, "http://127.0.0.1:8080/v1")
     background = claims.try_background("m-playful")
-    assert background is not None
+    assert isinstance(background, BackgroundClaim)
     reply_held = asyncio.Event()
 
     async def reply() -> None:
@@ -80,7 +87,7 @@ async def test_a_reply_waits_for_the_hand_over_and_then_holds_the_server(
 async def test_a_reply_goes_ahead_if_the_hand_over_never_comes(tmp_path: Path) -> None:
     claims = ServerClaims(tmp_path, "http://127.0.0.1:8080/v1")
     background = claims.try_background("m-playful")
-    assert background is not None
+    assert isinstance(background, BackgroundClaim)
     async with claims.reply() as taken:
         assert taken.went_ahead and taken.waited_s >= HANDOFF_S
         background.handed_over()
@@ -95,7 +102,7 @@ def test_the_lock_files_are_private(tmp_path: Path) -> None:
     directory = tmp_path / "run" / "llm-servers"
     claims = ServerClaims(directory, "http://127.0.0.1:8080/v1")
     claim = claims.try_background("m-playful")
-    assert claim is not None
+    assert isinstance(claim, BackgroundClaim)
     claim.release()
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     for name in os.listdir(directory):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.conftest import OpenEngine, chat, exported, regenerate
+from tests.memory.embedders import HashedTrigramEmbedder
 from worker.backends.base import GenerationDone, GenerationRequest, LLMUnavailable, TextDelta
 from worker.backends.scripted import ScriptedBackend
 from worker.engine.character_engine import CharacterEngine
@@ -236,3 +237,29 @@ async def test_an_export_keeps_what_undo_needs_to_put_back(
     assert exported(copy)["content"] == exported(source)["content"]
     copy.undo()
     assert facts_of(copy) == before
+
+
+async def test_an_updated_fact_is_embedded_again(open_engine: OpenEngine) -> None:
+    backend, embedder = NotesBackend(), HashedTrigramEmbedder()
+    engine = open_engine(backend=backend, embedder=embedder)
+    await moved(engine, backend)
+    assert ["User lives in Lisbon."] in embedder.calls
+
+
+async def test_an_imported_character_never_gives_a_deleted_facts_id_to_a_new_memory(
+        open_engine: OpenEngine, tmp_path: Path) -> None:
+    backend = NotesBackend()
+    source = open_engine(backend=backend, data_dir=tmp_path / "a")
+    _, before = await noted(source, backend, "I live in Porto with my cat.", PORTO)
+    newest = before[-1]
+    await noted(source, backend, "Miso ran away.", f'{{"delete": {newest.id}}}')
+    for later in source.memories(limit=500)[0]:  # the deleted fact's id is now the highest
+        if later.id > newest.id:
+            source.delete_memory(later.id)
+    CharacterEngine.import_document(json.loads(json.dumps(exported(source))),
+                                    data_dir=tmp_path / "b")
+    copy = open_engine(backend=NotesBackend(), data_dir=tmp_path / "b")
+    added = await copy.add_memory("User's birthday is in May.")
+    assert added.id > newest.id
+    copy.undo()
+    assert newest in facts_of(copy)

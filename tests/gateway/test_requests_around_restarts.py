@@ -33,7 +33,10 @@ async def until_ready(watcher: Peer) -> list[dict[str, Any]]:
 
 
 def ollama_settings(llm: FakeOllamaServer) -> dict[str, Any]:
-    return {"engine": "ollama", "ollama_base_url": llm.base_url, "ollama_model": "llama3.2"}
+    """The fake answers every chat request with its scripts, one-offs included: the model's
+    notes after a turn would take them, so model memory is off."""
+    return {"engine": "ollama", "ollama_base_url": llm.base_url, "ollama_model": "llama3.2",
+            "model_memory": "off"}
 
 
 @pytest.mark.process

@@ -72,9 +72,13 @@ class Stack:
 
 
 def engine_env(engine: str, llm: FakeLLMServer) -> dict[str, str]:
+    """The engine's settings against ``llm``; model memory off, since these tests read the
+    model server's requests (a turn's notes would be the last)."""
     if engine == "ollama":
-        return {"OLLAMA_BASE_URL": llm.base_url, "OLLAMA_MODEL": OLLAMA_MODEL}
-    return {"OPENAI_BASE_URL": llm.base_url, "OPENAI_MODEL": OPENAI_MODEL}
+        return {"OLLAMA_BASE_URL": llm.base_url, "OLLAMA_MODEL": OLLAMA_MODEL,
+                "GREENROOM_MODEL_MEMORY": "off"}
+    return {"OPENAI_BASE_URL": llm.base_url, "OPENAI_MODEL": OPENAI_MODEL,
+            "GREENROOM_MODEL_MEMORY": "off"}
 
 
 def fake_server(engine: str, *, port: int = 0) -> FakeLLMServer:

@@ -72,6 +72,7 @@ async def serving(stack: AsyncExitStack, engine: str, data_dir: Path) -> Stack:
         env = {"OPENAI_BASE_URL": llm.base_url, "OPENAI_MODEL": OPENAI_MODEL}
     # No decay between a dry run and the turn after it: the vitals in both prompts agree.
     env["GREENROOM_DECAY_HALF_LIFE"] = "1000000000"
+    env["GREENROOM_MODEL_MEMORY"] = "off"  # the turn's prompt is the model's last request
     server = await stack.enter_async_context(running_server(ServerConfig(
         data_dir, characters=[CHARACTER], engine=engine, env=env)))
     # The worker asks its model server about the context window in its start-up check.

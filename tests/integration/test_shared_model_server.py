@@ -58,7 +58,7 @@ async def test_notes_wait_while_another_characters_reply_streams(tmp_path: Path)
             assert said["response_text"] == "Lovely!"
             waiting = await server.wait_for_record(
                 lambda r: r.get("event") == "background_request_waiting", timeout_s=30)
-            assert waiting["character"] == PLAYFUL
+            assert (waiting["character"], waiting["waiting_for"]) == (PLAYFUL, "a reply")
             llm.release()
             told = await story.final
             written = await server.wait_for_record(outcome_of(PLAYFUL), timeout_s=30)

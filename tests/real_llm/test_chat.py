@@ -199,6 +199,9 @@ async def test_a_character_starting_up_does_not_cut_another_characters_reply(
     server = await greenroom(chat_llm, [TALKER])
     async with open_peer(server.url) as talker:
         await attach(talker, TALKER)
+        # The talker's own start-up check runs beside its start: let it pass first.
+        await server.wait_for_record(lambda r: r.get("event") == "llm_check_passed"
+                                     and r.get("character") == TALKER, REPLY_TIMEOUT_S)
         mark, records_mark = len(chat_llm.lines), len(server.records)
         long_chat = await talker.send_frame("chat_request", stream=True,
                                             user_message=LONG_REPLY_PROMPT)

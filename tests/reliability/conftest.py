@@ -31,8 +31,10 @@ async def fake_ollama() -> AsyncIterator[FakeOllamaServer]:
 
 
 def ollama_env(server: FakeOllamaServer) -> dict[str, str]:
-    """Environment for ``greenroom serve --engine ollama`` against ``server``."""
-    return {"OLLAMA_BASE_URL": server.base_url, "OLLAMA_MODEL": "llama3.2"}
+    """Environment for ``greenroom serve --engine ollama`` against ``server`` (model memory
+    off: the faults are timed by the fake's one-off scripts, which notes would take)."""
+    return {"OLLAMA_BASE_URL": server.base_url, "OLLAMA_MODEL": "llama3.2",
+            "GREENROOM_MODEL_MEMORY": "off"}
 
 
 PLATFORM_MODES = {"native": "0", "portable": "1"}

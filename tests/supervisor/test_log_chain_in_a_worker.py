@@ -26,7 +26,8 @@ async def ollama() -> AsyncIterator[FakeOllamaServer]:
 async def test_an_httpx_record_carries_the_requests_context_and_is_written_once(
         start_pool, ollama: FakeOllamaServer, log_file: Path) -> None:
     pool, listener = await start_pool(settings={
-        "engine": "ollama", "ollama_base_url": ollama.base_url, "ollama_model": "llama3.2"})
+        "engine": "ollama", "ollama_base_url": ollama.base_url, "ollama_model": "llama3.2",
+        "model_memory": "off"})  # its notes' request would carry the chat's context too
     await pool.ensure(CHARACTER)
     chat = ChatRequest(message_id="chat-1", user_message="Hello there")
     reply = await request(pool, listener, CHARACTER, 7, chat)

@@ -1,7 +1,9 @@
-"""A request nobody waits for — the model's notes after a turn — asked of a server that other
-characters' replies stream from: it yields to them, and its answer is whole or nothing.
+"""A request nobody waits for — the model's notes after a turn, the embeddings of what they
+wrote — asked of a server that other characters' replies stream from: it yields to them,
+and its answer is whole or nothing.
 
-``answer_in_background`` promises, for a ``GuardedBackend`` (whose ``claims`` see every
+``in_background`` (and ``answer_in_background``, a whole generation) promises, for a
+``GuardedBackend`` (whose ``claims`` see every
 worker's replies to the same server, ``worker.backends.server_claims``):
 
 * **Never starts beside a reply.** It goes only once it holds the server's background
@@ -18,17 +20,18 @@ worker's replies to the same server, ``worker.backends.server_claims``):
 * **Cancellable.** Cancelling it closes the request and releases the claim.
 
 Logs (the caller's ``character`` bound in): ``background_request_waiting`` (the first time
-it finds the server busy), ``background_request_yielded`` (it gave the server up to a reply,
-or was cut), ``background_request_started`` after a wait (how long it waited).
+it finds the server busy; ``waiting_for``: a reply, or which character's background
+request), ``background_request_yielded`` (it gave the server up to a reply, or was cut),
+``background_request_started`` after a wait (how long it waited).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, TypeVar
 
 import structlog
 
@@ -43,13 +46,14 @@ from worker.backends.base import (
     closing_stream,
 )
 from worker.backends.http_transport import Sleep
-from worker.backends.server_claims import HANDOFF_S, BackgroundClaim
+from worker.backends.server_claims import HANDOFF_S, BackgroundClaim, ServerBusyWith
 
 #: How often a streaming background request checks whether a reply wants the server (s).
 POLL_S: Final = 0.02
 RETRY_BACKOFF: Final = ExponentialBackoff(initial_s=0.25, factor=2.0, max_s=5.0)
 
 log = structlog.get_logger()
+T = TypeVar("T")
 
 
 class ServerBusy(BackendError):
@@ -83,15 +87,30 @@ async def answer_in_background(
     background work (see the module). A backend without claims (the offline ``scripted``
     one) is simply asked. Raises ``ServerBusy`` or the backend's own ``BackendError``."""
     request = replace(request, background=True)
+    return await in_background(
+        backend, lambda claim: _collect(backend, request, claim, max_chars),
+        character=character, patience=patience, clock=clock, sleep=sleep)
+
+
+async def in_background(
+    backend: Backend, work: Callable[[BackgroundClaim | None], Awaitable[T]], *,
+    character: str, patience: BackgroundPatience = DEFAULT_PATIENCE,
+    clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep,
+) -> T:
+    """``work(claim)`` — requests to ``backend``'s server that nobody waits for — run as
+    ``character``'s background work (see the module): started anew (``work`` is called
+    again) when a reply wants the server or the server cut it short. ``work`` may call
+    ``claim.handed_over()`` once its request reached the server (else that is assumed
+    after ``HANDOFF_S``). A backend without claims: ``work(None)``, once."""
     if not isinstance(backend, GuardedBackend):
-        return await _collect(backend, request, None, max_chars)
+        return await work(None)
     claims = backend.claims
     began = clock()
     busy = 0
     cuts = 0
     while True:
         claim = claims.try_background(character)
-        if claim is None:
+        if isinstance(claim, ServerBusyWith):
             busy += 1
             waited = clock() - began
             if waited >= patience.patience_s:
@@ -101,11 +120,11 @@ async def answer_in_background(
                     " other characters' background requests)")
             if busy == 1:
                 log.info("background_request_waiting", server=claims.base_url,
-                         waiting_for="a reply or another background request")
+                         waiting_for=claim.what)
             await sleep(patience.backoff.delay_s(busy))
             continue
         try:
-            answer = await _watched(backend, request, claim, max_chars)
+            done = await _watched(work, claim)
         except (_ReplyStarted, LLMIncomplete) as problem:
             cuts += 1
             reason = ("a reply started" if isinstance(problem, _ReplyStarted)
@@ -123,28 +142,27 @@ async def answer_in_background(
         if busy or cuts:
             log.info("background_request_started", server=claims.base_url,
                      waited_ms=round((clock() - began) * 1000, 1), restarts=cuts)
-        return answer
+        return done
 
 
-async def _watched(backend: Backend, request: GenerationRequest, claim: BackgroundClaim,
-                   max_chars: int) -> str:
-    """Collect the answer while checking, every ``POLL_S``, that no reply wants the server."""
-    collecting = asyncio.get_running_loop().create_task(
-        _collect(backend, request, claim, max_chars), name="background-request")
+async def _watched(work: Callable[[BackgroundClaim | None], Awaitable[T]],
+                   claim: BackgroundClaim) -> T:
+    """Run ``work`` while checking, every ``POLL_S``, that no reply wants the server."""
+    working = asyncio.ensure_future(work(claim))
     handed_over_at = asyncio.get_running_loop().time() + HANDOFF_S
     try:
         while True:
-            done, _ = await asyncio.wait({collecting}, timeout=POLL_S)
+            done, _ = await asyncio.wait({working}, timeout=POLL_S)
             if done:
-                return collecting.result()
+                return working.result()
             if asyncio.get_running_loop().time() >= handed_over_at:
                 claim.handed_over()
             if claim.reply_waiting():
                 raise _ReplyStarted
     finally:
-        if not collecting.done():
-            collecting.cancel()
-            await asyncio.wait({collecting})
+        if not working.done():
+            working.cancel()
+            await asyncio.wait({working})
 
 
 async def _collect(backend: Backend, request: GenerationRequest, claim: BackgroundClaim | None,

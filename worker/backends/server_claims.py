@@ -146,19 +146,19 @@ class ServerClaims:
         finally:
             os.close(fd)
 
-    def try_background(self, holder: str) -> BackgroundClaim | None:
+    def try_background(self, holder: str) -> BackgroundClaim | ServerBusyWith:
         """One attempt, at once: a claim when no reply streams and no other background
         request runs on the server (``holder`` — a character id — is written in the notes
-        file for the replies that wait), else ``None``."""
+        file for the replies that wait), else what keeps the server busy."""
         notes = self._open("notes")
         if not _try_lock(notes, fcntl.LOCK_EX):
             os.close(notes)
-            return None
+            return ServerBusyWith(f"{self.background_holder()}'s background request")
         replies = self._open("replies")
         if not _try_lock(replies, fcntl.LOCK_EX):
             os.close(replies)
             os.close(notes)
-            return None
+            return ServerBusyWith("a reply")
         os.ftruncate(notes, 0)
         os.pwrite(notes, holder.encode()[:200], 0)
         return BackgroundClaim(notes, replies)
@@ -180,6 +180,14 @@ class ServerClaims:
         make_private_dirs(self.directory)
         return os.open(self.directory / f"{self.key}.{role}",
                        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerBusyWith:
+    """Why a background claim was refused: ``what`` holds the server (``"a reply"``, or
+    ``"<character>'s background request"``)."""
+
+    what: str
 
 
 @dataclass(frozen=True, slots=True)

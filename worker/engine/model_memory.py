@@ -15,7 +15,8 @@ Promises:
 * **Never beside a reply** of any character on the same server: every request is
   ``answer_in_background``'s (it waits while replies stream, gives the server up to a reply
   that starts, and is asked again; a cut answer is never used), since llama.cpp's
-  ``--interrupt_requests`` would end the reply otherwise.
+  ``--interrupt_requests`` would end the reply otherwise. So are the embeddings of what it
+  wrote (``in_background``).
 * **Bounded.** One request per step, at most ``MAX_ANSWER_CHARS`` read, at most
   ``ANSWER_TOKENS`` asked for; parsing is ``model_memory_text``'s. Only the model's own
   facts about the user (``model_facts``) are shown, so only those can be changed.
@@ -30,7 +31,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from worker.backends.background_requests import answer_in_background
+import structlog
+
+from worker.backends.background_requests import ServerBusy, answer_in_background, in_background
 from worker.backends.base import ChatMessage, GenerationRequest
 from worker.engine.model_memory_text import (
     MAX_ANSWER_CHARS,
@@ -49,6 +52,8 @@ from worker.memory.models import NewMemory
 ANSWER_TOKENS: Final = 400
 FACT_IMPORTANCE: Final = 0.7
 SUMMARY_IMPORTANCE: Final = 0.8
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +113,20 @@ async def write_model_memories(c: OpenCharacter, turn_id: int, user: str, *, ref
             if revise(c.db.conn, turn_id, memory_id, text=None, now=now):
                 deleted.append(memory_id)
     if c.memory.embedder is not None and (memories or updated):
-        await c.memory.embed_missing()  # a failure is logged by the store
+        await _embed_in_background(c)
     return ModelMemories(turn_id, changes.added, summary, written=True,
                          updated=tuple(updated), deleted=tuple(deleted))
+
+
+async def _embed_in_background(c: OpenCharacter) -> None:
+    """Embed what was just written, as background work too (the embeddings may come from
+    the chat server). A failure is logged by the store; a server that stays busy, here:
+    the vectors are filled in by a later ``embed_missing``."""
+    try:
+        await in_background(c.backend, lambda _claim: c.memory.embed_missing(), character=c.id)
+    except ServerBusy as busy:
+        log.warning("memory_embedding_deferred", character=c.id, error=str(busy),
+                    hint="the notes are stored and found by text; their vectors come later")
 
 
 def _last_exchange(c: OpenCharacter, user: str) -> Exchange | None:

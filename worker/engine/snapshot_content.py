@@ -114,8 +114,10 @@ def restore_content(db: CharacterDatabase, memory: MemoryStore, content: History
         db.put_relationship(relationship)
     memory.clear()
     memory.restore(content.memories)
-    # Memories kept with the alternatives may come back (select); no new memory may take
-    # their ids, also when this database never held them (an import).
-    memory.reserve_ids(max((m.id for entry in content.turns for alternative in entry.alternatives
-                            if alternative.outcome is not None
-                            for m in alternative.outcome.memories), default=0))
+    # Memories kept with the alternatives may come back (select), and those a turn's notes
+    # revised (undo); no new memory may take their ids, also when this database never held
+    # them (an import).
+    kept = (m.id for entry in content.turns for alternative in entry.alternatives
+            if alternative.outcome is not None for m in alternative.outcome.memories)
+    revised = (m.id for entry in content.turns for m in entry.revised or ())
+    memory.reserve_ids(max((*kept, *revised), default=0))
