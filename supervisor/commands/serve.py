@@ -25,7 +25,16 @@ from protocol.states import WorkerState
 from runtime.log_chain import route_records
 from runtime.platform_support import PlatformSettingError, mechanisms
 from runtime.settings import Settings, SettingsError, load_settings
+from supervisor.commands.placement import (
+    LOCAL,
+    PlacedPool,
+    Placement,
+    placed_pool,
+    placement_options,
+    started_note,
+)
 from supervisor.logs.sink import LogSink, open_sink
+from supervisor.pool.api import PoolError
 from supervisor.pool.supervised_worker import DebugConfig
 from supervisor.pool.worker_pool import WorkerPool
 
@@ -58,6 +67,7 @@ async def run_server(
     sink: LogSink,
     *,
     reload: bool = False,
+    placement: Placement = LOCAL,
 ) -> int:
     """Serve until SIGTERM/SIGINT (reloading on file changes with ``reload``); returns the
     exit code."""
@@ -68,11 +78,21 @@ async def run_server(
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    pool = WorkerPool(settings, sink=sink, debug=debug)
+    pool = placed_pool(settings, placement, sink, debug)
     gateway = Gateway(settings, pool)
     pool.listener = gateway
     try:
-        await pool.start()
+        try:
+            await pool.start()
+        except (PoolError, RuntimeError) as exc:
+            _say(f"greenroom: cannot start the {placement.name} placement: {exc}", err=True)
+            return 2
+        # Starting a Ray head installs Ray's own SIGTERM handler: ours again.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        note = started_note(pool)
+        if note is not None:
+            _say(note)
         try:
             await gateway.start()
         except (GatewayConfigError, OSError) as exc:
@@ -85,7 +105,8 @@ async def run_server(
             from supervisor.commands.reload_watch import watch_and_reload
 
             watcher = asyncio.create_task(
-                watch_and_reload(pool, settings.characters_dir, stop, _say), name="reload-watch")
+                watch_and_reload(_local(pool), settings.characters_dir, stop, _say),
+                name="reload-watch")
             _say("greenroom reloads the workers when their code or character file changes")
             await stop.wait()
             watcher.cancel()  # a reload under way stops waiting for its roll
@@ -103,35 +124,43 @@ async def run_server(
 
 
 async def _preload(
-    pool: WorkerPool, ids: list[str], debug: dict[str, DebugConfig], stop: asyncio.Event
+    pool: PlacedPool, ids: list[str], debug: dict[str, DebugConfig], stop: asyncio.Event
 ) -> None:
     """Start the workers; report each as it is ready (or failed). A worker held by
     ``--debug-wait`` is reported once its debugger listens, without waiting for it."""
     waiting = [cid for cid in ids if debug.get(cid, DebugConfig()).wait]
     serving = [cid for cid in ids if cid not in waiting]
     for character_id in waiting:
+        assert isinstance(pool, WorkerPool), "--debug needs the local placement"
         pool.launch(character_id)
     states = await pool.preload(serving)
     for snapshot in pool.snapshots():
         if snapshot.character_id in states:
             _say(_describe(snapshot.character_id, snapshot.state, snapshot.pid,
-                           snapshot.debug_port, snapshot.last_crash))
+                           snapshot.debug_port, snapshot.last_crash, snapshot.node))
     for character_id in waiting:
+        assert isinstance(pool, WorkerPool)
         port = await pool.wait_for_debugger(character_id, DEBUG_PORT_TIMEOUT_S)
         _say(f"  {character_id}: waiting for a debugger on 127.0.0.1:{port} "
              f"(pid {_pid(pool, character_id)})")
 
 
-def _pid(pool: WorkerPool, character_id: str) -> Any:
+def _local(pool: PlacedPool) -> WorkerPool:
+    assert isinstance(pool, WorkerPool), "--reload needs the local placement"
+    return pool
+
+
+def _pid(pool: PlacedPool, character_id: str) -> Any:
     return next((s.pid for s in pool.snapshots() if s.character_id == character_id), None)
 
 
 def _describe(character_id: str, state: WorkerState, pid: int | None, debug_port: int | None,
-              last_crash: str | None) -> str:
+              last_crash: str | None, node: str | None = None) -> str:
     if state == "failed":
         return (f"  {character_id}: FAILED ({last_crash}); fix it, then "
                 f"`greenroom restart {character_id}`")
-    text = f"  {character_id}: {state} (pid {pid})"
+    where = f"pid {pid} on node {node}" if node is not None else f"pid {pid}"
+    text = f"  {character_id}: {state} ({where})"
     if debug_port is not None:
         text += f", debugger on 127.0.0.1:{debug_port}"
     return text
@@ -171,6 +200,7 @@ def _describe(character_id: str, state: WorkerState, pid: int | None, debug_port
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
               help="Host name clients may use besides the bind address and localhost "
                    "(repeatable).")
+@placement_options
 def serve(
     characters: tuple[str, ...],
     all_characters: bool,
@@ -190,6 +220,7 @@ def serve(
     tls_key: Path | None,
     allowed_origins: tuple[str, ...],
     allowed_hosts: tuple[str, ...],
+    placement: Placement,
 ) -> None:
     """Start the supervisor: the gateway plus one worker process per character."""
     try:
@@ -203,6 +234,8 @@ def serve(
     except (SettingsError, PlatformSettingError) as exc:
         raise click.ClickException(str(exc)) from None
     debug: dict[str, DebugConfig] = {}
+    if (debug_targets or reload) and placement.name != "local":
+        raise click.UsageError("--debug and --reload need --placement local")
     for target in debug_targets:
         character_id, config = parse_debug_target(target)
         debug[character_id] = DebugConfig(port=config.port, wait=debug_wait)
@@ -222,7 +255,8 @@ def serve(
     route_records(sink.emit, level=settings.logging.log_level)
     log.info("platform_mechanisms", **platform.describe())
     try:
-        code = asyncio.run(run_server(settings, preload, debug, sink, reload=reload))
+        code = asyncio.run(run_server(settings, preload, debug, sink, reload=reload,
+                                      placement=placement))
     except Exception as exc:
         log.exception("serve_failed")
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
