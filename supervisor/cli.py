@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "chat": "client.chat_cli:chat",
     "characters": "supervisor.commands.characters:characters",
     "serve": "supervisor.commands.serve:serve",
+    "gateway": "supervisor.commands.serve:gateway",
     "ps": "supervisor.commands.admin:ps",
     "restart": "supervisor.commands.admin:restart",
     "reload": "supervisor.commands.admin:reload",

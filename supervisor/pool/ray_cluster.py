@@ -6,7 +6,10 @@ dashboard off, and ``disconnect`` stops it with every process it started. Ray tu
 local head also sets ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` (before Ray is imported): then
 its node address is 127.0.0.1 and every one of its servers listens on loopback only. With an
 address (``ray start --head`` printed it), ``connect`` joins that cluster and ``disconnect``
-leaves it running.
+leaves it running. A loopback address is joined the same way (the switch again), so a
+gateway on the head's machine reaches it on 127.0.0.1. Both use Ray's token authentication
+(``RAY_AUTH_MODE=token`` unless set; the token is the user's ``~/.ray/auth_token``), so
+another local user cannot drive the actors.
 
 Ray is imported here, lazily: ``connect`` is the first thing that loads it.
 """
@@ -21,6 +24,7 @@ from typing import Final
 
 LOOPBACK: Final = "127.0.0.1"
 _LOCAL_CLUSTER_ONLY: Final = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+_AUTH_MODE: Final = "RAY_AUTH_MODE"
 
 
 class RayMissing(RuntimeError):
@@ -37,8 +41,11 @@ class RayCluster:
 
     def connect(self) -> None:
         """Start the local head or join ``address``. Raises ``RayMissing``."""
-        if self.address is None and "ray" not in sys.modules:
+        local = self.address is None or _is_loopback(self.address)
+        if local and "ray" not in sys.modules:
             os.environ[_LOCAL_CLUSTER_ONLY] = "0"
+            # The local head asks every client for the token it keeps in ~/.ray/auth_token.
+            os.environ.setdefault(_AUTH_MODE, "token")
         try:
             import ray
         except ImportError:
