@@ -40,6 +40,7 @@ from protocol.pipe import (
     WorkerReply,
     WorkerRequest,
 )
+from worker.data_location import DataExpectation, data_problem
 from worker.spec import WorkerSpec
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
 
 _END = b""
 """Closes an ``events`` stream (no encoded frame is empty)."""
+
+
+class DataNotHere(RuntimeError):
+    """This node does not hold the character's data; the message says where it is."""
 
 
 class CharacterHost:
@@ -62,16 +67,23 @@ class CharacterHost:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
 
-    async def start(self) -> tuple[int, str, str, int]:
+    async def start(self, expect: DataExpectation) -> tuple[int, str, str, int]:
         """Open the character's engine; returns ``(pid, node id, node address, resident
         bytes)``. Idempotent: a cast that finds this host already started (it took over
-        from one that died) gets the same answer."""
+        from one that died) gets the same answer. Raises ``DataNotHere`` when this node
+        lacks the character's data (``worker.data_location``)."""
+        import ray
+
         from worker.log_forwarding import configure_worker_logging
         from worker.service.character_service import CharacterService
 
         spec = self._spec
         if self._service is not None:
             return self._where()
+        node = ray.get_runtime_context().get_node_id()[:8]
+        problem = data_problem(expect, spec.settings.data_dir, spec.character_id, node)
+        if problem is not None:
+            raise DataNotHere(problem)
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         configure_worker_logging(self._send, character_id=spec.character_id,

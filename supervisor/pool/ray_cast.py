@@ -31,7 +31,9 @@ import os
 import random
 import time
 import traceback
+import uuid
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any, Final
 
 import structlog
@@ -49,6 +51,9 @@ from worker.spec import WorkerSpec
 
 NAMESPACE: Final = "greenroom"
 CAST_NAME: Final = "cast"
+RELEASE_TIMEOUT_S: Final = 10.0
+"""How long a dead actor's name may take to be freed before the next spawn goes ahead."""
+RELEASE_POLL_S: Final = 0.05
 STOP_TIMEOUT_S: Final = 5.0
 """After a host's ``stop`` (its grace period included), how long before it is killed."""
 
@@ -77,6 +82,20 @@ def death_cause(text: str) -> str:
     return first or "its actor died"
 
 
+def shared_marker(data_dir: Path) -> str:
+    """The deployment's id in the shared data directory's marker (written on first use, on
+    the cast's node): unpinned characters start only where they find it."""
+    from worker.data_location import SHARED_MARKER
+
+    marker = data_dir / SHARED_MARKER
+    with contextlib.suppress(OSError):
+        return marker.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    deployment = uuid.uuid4().hex
+    marker.write_text(deployment + "\n", encoding="utf-8")
+    return deployment
+
+
 class _Stop(Exception):
     """Internal: the cast stops this character for good."""
 
@@ -96,6 +115,8 @@ class CharacterSupervision:
         self.started_at: float | None = None
         self.rss_bytes: int | None = None
         self.handle: Any = None
+        self.has_run = False
+        """Its database has been opened (so a start without it would lose data)."""
         self._cast = cast
         self._changed = asyncio.Event()
         self._restart: WorkerStateReason | None = None
@@ -165,20 +186,25 @@ class CharacterSupervision:
     async def _one_generation(self) -> None:
         from ray.exceptions import RayTaskError
 
+        from worker.data_location import PIN_LABEL
+
         if self._stop_grace_s is not None:
             raise _Stop
         self.generation += 1
         self._set(Lifecycle.SPAWN)
         started = time.monotonic()
         settings = self._cast.settings
+        pin = self._cast.pin_of(self.character_id)
+        expect = self._cast.expectation(pinned=pin is not None, has_run=self.has_run)
         try:
             self.handle = self._cast.host_class.options(
                 name=host_name(self.character_id), namespace=NAMESPACE, lifetime="detached",
                 get_if_exists=True, max_restarts=0, max_task_retries=0, num_cpus=0,
+                label_selector={PIN_LABEL: pin} if pin is not None else None,
             ).remote(WorkerSpec(character_id=self.character_id, generation=self.generation,
                                 settings=settings))
             async with asyncio.timeout(settings.restart.ready_timeout_s):
-                pid, node_id, node_ip, rss = await self.handle.start.remote()
+                pid, node_id, node_ip, rss = await self.handle.start.remote(expect)
         except Exception as exc:
             if isinstance(exc, RayTaskError):
                 cause = exc.cause if exc.cause is not None else exc
@@ -188,7 +214,7 @@ class CharacterSupervision:
                 trace = None
             else:
                 error, trace = death_cause(str(exc)), traceback.format_exc()
-            self._kill()
+            await self._release()
             self._crashed(CrashReport(self.character_id, None, self.generation, None,
                                       time.monotonic() - started, error=error, traceback=trace),
                           started_at=started)
@@ -196,6 +222,7 @@ class CharacterSupervision:
             return
         self.pid, self.node, self.rss_bytes = pid, node_label(node_id, node_ip), rss
         self.started_at = time.monotonic()
+        self.has_run = True
         self._set(Lifecycle.READY)
         self._log.info("worker_ready", worker_pid=pid, node=self.node,
                        worker_generation=self.generation,
@@ -238,8 +265,8 @@ class CharacterSupervision:
                 if ping in done and ping.result() is not None:
                     silent = ping.result()
                     self._log.error("worker_unresponsive", worker_pid=self.pid, silent_s=silent)
-                    self._kill()
-                    await asyncio.wait({death})
+                    death.cancel()
+                    await self._release()
                     return "died", f"no heartbeat answered for {silent:.1f} s"
                 ping.cancel()
         finally:
@@ -247,13 +274,20 @@ class CharacterSupervision:
 
     async def _death(self) -> str:
         """Hold an events stream open: Ray ends it with ``ActorDiedError`` when the actor's
-        process dies. Returns why."""
+        process dies (``ActorUnavailableError`` when its node stops answering). Returns why;
+        the actor is then killed for good, and its name released, before anything else."""
+        from ray.exceptions import ActorUnavailableError
+
         try:
             async for ref in self.handle.events.remote(channel="cast", logs=False):
                 await ref
+            why = "its Ray actor ended its event stream"
+        except ActorUnavailableError:
+            why = "its Ray actor became unreachable (its node died or was cut off)"
         except Exception as exc:
-            return f"its Ray actor died: {death_cause(str(exc))}"
-        return "its Ray actor ended its event stream"
+            why = f"its Ray actor died: {death_cause(str(exc))}"
+        await self._release()
+        return why
 
     async def _ping(self, timeout_s: float) -> float | None:
         """``None`` when the actor answered within ``timeout_s``, else the silence."""
@@ -271,7 +305,7 @@ class CharacterSupervision:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(grace_s + STOP_TIMEOUT_S):
                 await self.handle.stop.remote(grace_s)
-        self._kill()
+        await self._release()
 
     def _kill(self) -> None:
         import ray
@@ -280,6 +314,29 @@ class CharacterSupervision:
             with contextlib.suppress(Exception):
                 ray.kill(self.handle, no_restart=True)
         self.handle = None
+
+    async def _release(self) -> None:
+        """Kill the actor (an unreachable one could otherwise come back beside its
+        successor) and wait until Ray has freed its name — the lock — so the next spawn
+        creates a new actor instead of finding the dead one (bounded: ``RELEASE_TIMEOUT_S``).
+        Ray announces no event for that, so its registry is asked every ``RELEASE_POLL_S``."""
+        import ray
+
+        handle = self.handle
+        if handle is None:
+            return
+        self._kill()
+        name = host_name(self.character_id)
+        deadline = time.monotonic() + RELEASE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                holder = await asyncio.to_thread(ray.get_actor, name, NAMESPACE)
+            except ValueError:
+                return
+            if holder._actor_id != handle._actor_id:
+                return
+            await asyncio.sleep(RELEASE_POLL_S)
+        self._log.warning("actor_name_not_released", name=name, waited_s=RELEASE_TIMEOUT_S)
 
     def _crashed(self, report: CrashReport, *, started_at: float) -> None:
         self.last_crash = report
@@ -347,10 +404,13 @@ class Cast:
     def __init__(self, settings: Settings) -> None:
         import ray
 
+        from worker.data_location import parse_pins
         from worker.ray_host import CharacterHost
 
         self.settings = settings
         self.host_class = ray.remote(CharacterHost)
+        self._pins = parse_pins(settings.placement.ray_pins)
+        self._deployment = shared_marker(settings.data_dir)
         self._characters: dict[str, CharacterSupervision] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._followers: list[asyncio.Queue[tuple[str, Any]]] = []
@@ -434,6 +494,18 @@ class Cast:
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self.publish(("closed", None))
+
+    def pin_of(self, character_id: str) -> str | None:
+        from worker.data_location import pin_of
+
+        return pin_of(character_id, self._pins)
+
+    def expectation(self, *, pinned: bool, has_run: bool) -> Any:
+        """The ``DataExpectation`` a character's start is checked against."""
+        from worker.data_location import DataExpectation
+
+        return DataExpectation(deployment=None if pinned else self._deployment,
+                               database_expected=has_run)
 
     def publish(self, item: tuple[str, Any]) -> None:
         for queue in self._followers:

@@ -63,6 +63,8 @@ from supervisor.pool.ray_cluster import RayCluster
 
 log = structlog.get_logger()
 
+HEAD_NODE_RESOURCE: Final = "node:__internal_head__"
+"""The resource only Ray's head node has."""
 REFRESH_INTERVAL_S: Final = 2.0
 """How often the mirror's memory figures are refreshed from the cast (what ``ps`` shows)."""
 
@@ -129,9 +131,17 @@ class RayPool:
         from supervisor.pool.ray_cast import CAST_NAME, NAMESPACE, Cast
 
         if self._owns_cast:
+            from worker.data_location import parse_pins
+
+            try:
+                parse_pins(self.settings.placement.ray_pins)
+            except ValueError as exc:
+                raise NoCast("*", str(exc)) from None
+            # On the head node: the cast lives as long as the cluster, wherever actors go.
             self._cast = ray.remote(Cast).options(
                 name=CAST_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
                 num_cpus=0, max_restarts=0, max_concurrency=1000,
+                resources={HEAD_NODE_RESOURCE: 0.001},
             ).remote(self.settings)
         else:
             try:

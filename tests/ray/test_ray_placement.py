@@ -113,7 +113,6 @@ async def test_sigkill_of_an_actor_mid_stream_is_a_crash_that_others_never_notic
 
 async def start_gateway(server: RunningServer, data_dir: Path) -> RunningServer:
     config = ServerConfig(data_dir=data_dir, env=ENV, ready_timeout_s=READY_S)
-    data_dir.mkdir(parents=True, exist_ok=True)
     process = await asyncio.create_subprocess_exec(
         *greenroom_argv("gateway", "--placement", "ray", "--ray-address", ray_address(server),
                         "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir),
@@ -129,7 +128,7 @@ async def start_gateway(server: RunningServer, data_dir: Path) -> RunningServer:
 async def test_two_gateways_share_one_actor_and_a_client_moves_when_its_gateway_dies(
     server: RunningServer, tmp_path: Path,
 ) -> None:
-    gateway = await start_gateway(server, tmp_path / "second")
+    gateway = await start_gateway(server, tmp_path)
     try:
         before = (await server.workers())["zen-master"]
         async with open_peer(server.url) as first, open_peer(gateway.url) as second:
