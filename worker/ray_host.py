@@ -46,6 +46,8 @@ from worker.spec import WorkerSpec
 if TYPE_CHECKING:
     from worker.service.character_service import CharacterService
 
+SUBSCRIBER_BACKLOG = 10_000
+"""Frames an ``events`` stream may have waiting before the host drops that subscriber."""
 _END = b""
 """Closes an ``events`` stream (no encoded frame is empty)."""
 
@@ -174,9 +176,9 @@ class CharacterHost:
         if isinstance(frame, LogRecord | WorkerEvent):
             data = encode_frame(frame)
             logs_only = isinstance(frame, LogRecord)
-            for logs, queue in list(self._subscribers.values()):
+            for channel, (logs, queue) in list(self._subscribers.items()):
                 if logs or not logs_only:
-                    self._put(queue, data)
+                    self._put(channel, queue, data)
         elif isinstance(frame, WorkerReply | WorkerProgress):
             entry = self._requests.get(frame.request_id)
             if entry is None:
@@ -187,12 +189,19 @@ class CharacterHost:
                 del self._requests[frame.request_id]
                 queue.put_nowait(_END)
 
-    def _put(self, queue: asyncio.Queue[bytes], data: bytes) -> None:
+    def _put(self, channel: str, queue: asyncio.Queue[bytes], data: bytes) -> None:
         """Log records are sent from whatever thread logs; the queues live on the loop."""
         if self._loop is not None and threading.get_ident() != self._loop_thread:
-            self._loop.call_soon_threadsafe(queue.put_nowait, data)
-        else:
-            queue.put_nowait(data)
+            self._loop.call_soon_threadsafe(self._put, channel, queue, data)
+            return
+        if queue.qsize() >= SUBSCRIBER_BACKLOG:
+            # A gateway that died without its stream being closed (or one far behind):
+            # its frames would pile up here for ever. Its stream ends.
+            if self._subscribers.get(channel, (False, None))[1] is queue:
+                del self._subscribers[channel]
+                queue.put_nowait(_END)
+            return
+        queue.put_nowait(data)
 
 
 def _renumbered(frame: WorkerReply | WorkerProgress, request_id: int) -> Any:

@@ -9,7 +9,6 @@ shared by construction: this is the shared-directory layout with nodes chosen by
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import os
 from collections.abc import AsyncIterator
