@@ -101,8 +101,17 @@ async def run_server(
             return 2
         scheme = "wss" if settings.gateway.tls_cert else "ws"
         _say(f"greenroom listening on {scheme}://{settings.gateway.host}:{gateway.port}")
-        await _preload(pool, list(dict.fromkeys([*preload_ids, *debug])), debug, stop)
-        if reload:
+        # SIGTERM while characters start (Ray actors may take seconds each) stops at once.
+        preloading = asyncio.create_task(
+            _preload(pool, list(dict.fromkeys([*preload_ids, *debug])), debug, stop),
+            name="preload")
+        stopping = asyncio.create_task(stop.wait(), name="stop-wait")
+        await asyncio.wait({preloading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        preloading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await preloading
+        if reload and not stop.is_set():
             from supervisor.commands.reload_watch import watch_and_reload
 
             watcher = asyncio.create_task(

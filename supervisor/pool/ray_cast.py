@@ -55,6 +55,9 @@ RELEASE_TIMEOUT_S: Final = 10.0
 """How long a dead actor's name may take to be freed before the next spawn goes ahead."""
 RELEASE_POLL_S: Final = 0.05
 STOP_TIMEOUT_S: Final = 5.0
+PLACEMENT_TIMEOUT_S: Final = 120.0
+"""How long Ray may take to place a new actor (find a node, start a process) before that is
+a failed start; the character's own start-up then gets ``GREENROOM_READY_TIMEOUT``."""
 """After a host's ``stop`` (its grace period included), how long before it is killed."""
 
 log = structlog.get_logger()
@@ -68,6 +71,14 @@ def host_name(character_id: str) -> str:
 def node_label(node_id: str, node_ip: str) -> str:
     """How ``ps`` names a Ray node: a short node id at its address."""
     return f"{node_id[:8]}@{node_ip}"
+
+
+def unplaced(pin: str | None) -> str:
+    """Why a new actor never ran: Ray found no node (and worker process) for it in time."""
+    why = f"Ray found no node for its actor within {PLACEMENT_TIMEOUT_S:g} s"
+    if pin is None:
+        return why
+    return f"{why}: is a node labelled greenroom-data={pin} up (GREENROOM_RAY_PINS)?"
 
 
 def death_cause(text: str) -> str:
@@ -196,6 +207,7 @@ class CharacterSupervision:
         settings = self._cast.settings
         pin = self._cast.pin_of(self.character_id)
         expect = self._cast.expectation(pinned=pin is not None, has_run=self.has_run)
+        placed = False
         try:
             self.handle = self._cast.host_class.options(
                 name=host_name(self.character_id), namespace=NAMESPACE, lifetime="detached",
@@ -203,14 +215,24 @@ class CharacterSupervision:
                 label_selector={PIN_LABEL: pin} if pin is not None else None,
             ).remote(WorkerSpec(character_id=self.character_id, generation=self.generation,
                                 settings=settings))
+            # Ray may hold a new actor back until a node (and a worker process) is free for
+            # it: that wait is not the character's start-up, which gets the ready timeout.
+            async with asyncio.timeout(PLACEMENT_TIMEOUT_S):
+                await self._unless_stopped(self.handle.ping.remote())
+            placed = True
             async with asyncio.timeout(settings.restart.ready_timeout_s):
-                pid, node_id, node_ip, rss = await self.handle.start.remote(expect)
+                pid, node_id, node_ip, rss = await self._unless_stopped(
+                    self.handle.start.remote(expect))
+        except _Stop:
+            await self._release()
+            raise
         except Exception as exc:
             if isinstance(exc, RayTaskError):
                 cause = exc.cause if exc.cause is not None else exc
                 error, trace = f"{type(cause).__name__}: {cause}", str(exc)
             elif isinstance(exc, TimeoutError):
-                error = f"not ready within {settings.restart.ready_timeout_s:g} s"
+                error = (f"not ready within {settings.restart.ready_timeout_s:g} s" if placed
+                         else unplaced(pin))
                 trace = None
             else:
                 error, trace = death_cause(str(exc)), traceback.format_exc()
@@ -240,6 +262,24 @@ class CharacterSupervision:
                                   time.monotonic() - self.started_at, error=why),
                       started_at=self.started_at)
         await self._after_crash()
+
+    async def _unless_stopped(self, call: Any) -> Any:
+        """Await ``call`` (an actor call's reference); raises ``_Stop`` as soon as the cast
+        stops this character instead (a start may take long: the shutdown does not wait)."""
+        work = asyncio.ensure_future(call)
+        try:
+            while not work.done():
+                if self._stop_grace_s is not None:
+                    raise _Stop
+                self._changed.clear()
+                changed = asyncio.ensure_future(self._changed.wait())
+                try:
+                    await asyncio.wait({work, changed}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    changed.cancel()
+            return work.result()
+        finally:
+            work.cancel()
 
     async def _watch(self) -> tuple[str, str]:
         """Until the actor dies (``"died"``, why), or a restart or stop is asked for."""
@@ -427,12 +467,16 @@ class Cast:
         crash = supervision.last_crash.summary if supervision.last_crash else None
         return state, crash, True
 
-    async def restart(self, character_id: str, reason: WorkerStateReason = "restart") -> None:
-        """Restart now (clearing quarantine); a character not running yet is started."""
+    async def restart(self, character_id: str) -> str | None:
+        """Restart now (clearing quarantine); a character not running yet is started.
+        Returns why not, for a character that does not exist."""
         if character_id in self._characters:
-            self._characters[character_id].request_restart(reason)
-        else:
+            self._characters[character_id].request_restart("restart")
+            return None
+        problem = self._missing(character_id)
+        if problem is None:
             self._supervision(character_id)
+        return problem
 
     async def reload(self, character_ids: Sequence[str]) -> list[CharacterReload]:
         """Restart each character (every running one when empty) onto the code and the

@@ -199,7 +199,7 @@ class RayPool:
     async def ensure(self, character_id: str) -> None:
         if self._closing:
             raise CharacterUnavailable(character_id, "the server is shutting down")
-        state, why, exists = await self._cast.ensure.remote(character_id)
+        state, why, exists = await self._ask_cast(character_id, self._cast.ensure)
         if not exists:
             raise CharacterNotFound(character_id, why)
         if state == "failed":
@@ -253,7 +253,9 @@ class RayPool:
     async def restart(self, character_id: str) -> str | None:
         if self._closing:
             raise CharacterUnavailable(character_id, "the server is shutting down")
-        await self._cast.restart.remote(character_id)
+        problem = await self._ask_cast(character_id, self._cast.restart)
+        if problem is not None:
+            raise CharacterNotFound(character_id, problem)
         return None
 
     async def reload(self, character_ids: Sequence[str]) -> ReloadOutcome:
@@ -268,6 +270,15 @@ class RayPool:
                         "debugging needs `greenroom serve --placement local`")
 
     # -- internals -----------------------------------------------------------------------
+
+    async def _ask_cast(self, character_id: str, method: Any) -> Any:
+        try:
+            return await method.remote(character_id)
+        except Exception as exc:
+            raise CharacterUnavailable(
+                character_id, f"character {character_id!r}: the cast (greenroom's supervisor "
+                f"in the Ray cluster) did not answer ({type(exc).__name__}); restart "
+                "`greenroom serve --placement ray`") from None
 
     async def _follow_cast(self) -> None:
         """The cast's changes, in order: mirror them and tell the gateway."""
