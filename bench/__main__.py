@@ -4,11 +4,11 @@ Each benchmark measures greenroom and its baseline side by side in this run and 
 Markdown table; the tables go to stdout and, together, to ``bench/results.md`` (with the
 machine and the date), which ``bench/README.md`` quotes. Names: ``gateway``, ``crash``,
 ``cold_start``, ``memory``, ``memory_recall``, ``ttft``, ``concurrency``, ``prompt_cache``,
-``long_message``, ``cancel``, ``slow_reader``, ``reload`` (default: all, in that order;
-``prompt_cache`` needs a llama.cpp server and skips without one, see
-``bench/prompt_cache_bench.py``). Every benchmark binds loopback only and is bounded in time;
-they take about six minutes on two cores, most of it the 60-second concurrency run and the
-100k memory store.
+``long_message``, ``cancel``, ``slow_reader``, ``reload``, ``ray`` (default: all, in that
+order; ``prompt_cache`` needs a llama.cpp server and skips without one, see
+``bench/prompt_cache_bench.py``; ``ray`` needs ``greenroom[ray]``). Every benchmark binds
+loopback only and is bounded in time; they take about six minutes on two cores (and ``ray``
+about four more), most of it the 60-second concurrency run and the 100k memory store.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from bench import (
     memory_bench,
     memory_recall,
     prompt_cache_bench,
+    ray_bench,
     reload_bench,
     slow_reader_bench,
     ttft_greenroom,
@@ -61,6 +62,7 @@ BENCHES: dict[str, Callable[[], Awaitable[str]]] = {
     "cancel": cancel_bench.run,
     "slow_reader": slow_reader_bench.run,
     "reload": reload_bench.run,
+    "ray": ray_bench.run,
 }
 
 

@@ -27,7 +27,9 @@ class WorkerInfo(msgspec.Struct, kw_only=True):
     ``code_generation`` is the fork server generation the running process's code comes from
     (1: the one ``serve`` started; each code reload adds one), ``code_loaded_at`` when that
     code was loaded (ISO-8601, UTC); ``stale`` says why the process runs code or a character
-    file older than what is on disk (``None``: it runs what is on disk).
+    file older than what is on disk (``None``: it runs what is on disk). ``node`` is the Ray
+    node the character's actor runs on (``<node id>@<address>``; ``None`` for the local
+    placement).
     """
 
     character_id: str
@@ -44,6 +46,7 @@ class WorkerInfo(msgspec.Struct, kw_only=True):
     code_generation: int | None = None
     code_loaded_at: str | None = None
     stale: str | None = None
+    node: str | None = None
 
 
 @request(answer="workers_response", handling=Handling.ADMIN)

@@ -117,6 +117,15 @@ class RestartSettings(_Slice):
     worker_memory_limit_mb: int | None = Field(default=None, gt=0)
 
 
+class PlacementSettings(_Slice):
+    """Where ``--placement ray`` runs each character: ``ray_pins`` (``ID=VALUE,…``; ``*`` for
+    every other character) pins those characters' actors to the Ray nodes labelled
+    ``greenroom-data=VALUE``, whose disks hold their databases; unpinned characters need the
+    shared data directory on every node (docs/scaling.md)."""
+
+    ray_pins: str | None = None
+
+
 class LoggingSettings(_Slice):
     """The one log stream: level, console format, and the file's rotation."""
 
@@ -140,6 +149,7 @@ class Settings(_Slice):
     gateway: GatewaySettings = GatewaySettings()
     engine: EngineSettings = EngineSettings()
     restart: RestartSettings = RestartSettings()
+    placement: PlacementSettings = PlacementSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @property
@@ -164,7 +174,8 @@ class Settings(_Slice):
 
 
 SLICES: dict[str, type[_Slice]] = {"gateway": GatewaySettings, "engine": EngineSettings,
-                                   "restart": RestartSettings, "logging": LoggingSettings}
+                                   "restart": RestartSettings, "placement": PlacementSettings,
+                                   "logging": LoggingSettings}
 
 # A flag name → (slice or None for the root, field). Flag names are the field names, but for
 # ``engine`` (the backend's name; ``settings.engine`` is the engine's slice).
@@ -216,6 +227,7 @@ ENV_VARS: dict[str, str] = {
     "GREENROOM_CHAT_QUEUE_DEPTH": "chat_queue_depth",
     "GREENROOM_SESSION_SEND_QUEUE": "session_send_queue",
     "GREENROOM_SESSION_REQUEST_LIMIT": "session_request_limit",
+    "GREENROOM_RAY_PINS": "ray_pins",
     "GREENROOM_RESTART_MAX": "restart_max",
     "GREENROOM_RESTART_WINDOW": "restart_window_s",
     "GREENROOM_RESTART_BACKOFF_INITIAL": "restart_backoff_initial_s",

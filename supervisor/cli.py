@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "characters": "supervisor.commands.characters:characters",
     "lorebook": "supervisor.commands.lorebook:lorebook",
     "serve": "supervisor.commands.serve:serve",
+    "gateway": "supervisor.commands.serve:gateway",
     "ps": "supervisor.commands.admin:ps",
     "restart": "supervisor.commands.admin:restart",
     "reload": "supervisor.commands.admin:reload",

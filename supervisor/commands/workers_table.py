@@ -6,9 +6,10 @@ last column's (LAST CRASH, free text like ``ps``'s COMMAND) is one word, so a sc
 split a row on whitespace. On a terminal the table is fitted to the width: the
 low-value columns go first (``DROP_ORDER``: RSS before anything else), LAST CRASH is
 shortened with ``…`` (never below ``CRASH_MIN_WIDTH``) before it goes too, and CHARACTER,
-PID, STATE and DEBUG are never dropped or cut — a table they alone make too wide is printed
+PID, NODE, STATE and DEBUG are never dropped or cut — a table they alone make too wide is printed
 whole and the terminal wraps it.
 
+NODE (only with ``--placement ray``) is the Ray node the character's actor runs on.
 CODE is the worker's code generation and when that code was loaded (``g2@14:03:05``, local
 time; the date instead when it was not today), marked ``*`` when the worker runs code or a
 character file older than what is on disk; ``render_notes`` says why, under the table.
@@ -86,6 +87,7 @@ class Column:
 COLUMNS = (
     Column("CHARACTER", lambda w: w.character_id),
     Column("PID", lambda w: str(w.pid or "-")),
+    Column("NODE", lambda w: w.node or "-"),
     Column("STATE", lambda w: w.state),
     Column("UPTIME", lambda w: format_uptime(w.uptime_s)),
     Column("RESTARTS", lambda w: str(w.restarts)),
@@ -138,9 +140,11 @@ def render_workers(workers: Sequence[WorkerInfo], width: int | None, *,
                    color: bool = False) -> str:
     """The table (header first, no trailing newline) for a terminal ``width`` columns wide,
     or for no terminal (``None``); ``color`` bolds the header and colours the states."""
-    cells = [{c.header: c.cell(w) for c in COLUMNS} for w in workers]
+    # NODE only where workers run on Ray nodes (``--placement ray``).
+    columns = [c for c in COLUMNS if c.header != "NODE" or any(w.node for w in workers)]
+    cells = [{c.header: c.cell(w) for c in columns} for w in workers]
     natural = {c.header: max([len(c.header), *(len(row[c.header]) for row in cells)])
-               for c in COLUMNS}
+               for c in columns}
     widths = fit_columns(natural, width)
 
     def line(row: dict[str, str], style: Callable[[str, str], str]) -> str:
@@ -159,5 +163,5 @@ def render_workers(workers: Sequence[WorkerInfo], width: int | None, *,
         fg, bold = STATE_COLOURS.get(text, (None, False))
         return click.style(text, fg=fg, bold=bold or None, dim=True if fg is None else None)
 
-    header = line({c.header: c.header for c in COLUMNS}, header_style)
+    header = line({c.header: c.header for c in columns}, header_style)
     return "\n".join([header, *(line(row, row_style) for row in cells)])

@@ -208,6 +208,7 @@ class GatewayAnswers:
                 code_generation=s.code_generation,
                 code_loaded_at=_iso(s.code_loaded_at),
                 stale=s.stale,
+                node=s.node,
             )
             for s in sorted(self._pool.snapshots(), key=lambda s: s.character_id)
         ]

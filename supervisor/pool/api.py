@@ -65,6 +65,9 @@ class WorkerSnapshot:
     """When that code was loaded (seconds since the epoch)."""
     stale: str | None = None
     """Why it runs something older than what is on disk (code or character file), else None."""
+    node: str | None = None
+    """The Ray node the worker runs on (``--placement ray``: ``<node id>@<address>``); None
+    for the local placement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,18 @@ class PoolListener(Protocol):
         """The worker changed state. On a crash this is called (``restarting`` or ``failed``)
         before the restarted worker can send anything, so the gateway can fail in-flight
         requests."""
+
+
+class NoListener:
+    """A ``PoolListener`` that hears nothing: a pool's listener until the gateway is set."""
+
+    def on_worker_frame(self, character_id: str, frame: Any) -> None:
+        return None
+
+    def on_worker_state(
+        self, character_id: str, state: WorkerState, snapshot: WorkerSnapshot
+    ) -> None:
+        return None
 
 
 class WorkerPoolApi(Protocol):

@@ -17,6 +17,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from runtime.settings import RestartSettings
+
 
 @dataclass(frozen=True, slots=True)
 class RestartLimits:
@@ -43,6 +45,14 @@ class RestartLimits:
             raise ValueError("backoff delays must be >= 0")
         if not 0.0 <= self.jitter <= 1.0:
             raise ValueError(f"jitter must be within [0, 1], got {self.jitter}")
+
+    @classmethod
+    def of(cls, settings: RestartSettings) -> RestartLimits:
+        """The limits ``GREENROOM_RESTART_*`` configure."""
+        return cls(max_restarts=settings.restart_max, window_s=settings.restart_window_s,
+                   backoff_initial_s=settings.restart_backoff_initial_s,
+                   backoff_max_s=settings.restart_backoff_max_s,
+                   stable_after_s=settings.restart_stable_after_s)
 
 
 @dataclass(frozen=True, slots=True)

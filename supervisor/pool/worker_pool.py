@@ -44,6 +44,7 @@ from supervisor.pool.api import (
     CharacterRestarting,
     CharacterUnavailable,
     CodeStatus,
+    NoListener,
     PoolError,
     PoolListener,
     ReloadOutcome,
@@ -60,16 +61,6 @@ from worker.spec import WorkerSpec
 log = structlog.get_logger()
 
 DEBUGGER_START_TIMEOUT_S = 15.0
-
-
-class _NoListener:
-    def on_worker_frame(self, character_id: str, frame: Any) -> None:
-        return None
-
-    def on_worker_state(
-        self, character_id: str, state: WorkerState, snapshot: WorkerSnapshot
-    ) -> None:
-        return None
 
 
 class WorkerPool:
@@ -91,7 +82,7 @@ class WorkerPool:
         python: str = sys.executable,
     ) -> None:
         self.settings = settings
-        self.listener: PoolListener = listener if listener is not None else _NoListener()
+        self.listener: PoolListener = listener if listener is not None else NoListener()
         self._sink = sink
         self._debug = dict(debug or {})
         self._rng = rng if rng is not None else random.Random()
@@ -103,12 +94,7 @@ class WorkerPool:
         self._workers: dict[str, SupervisedWorker] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
-        self._limits = RestartLimits(
-            max_restarts=settings.restart.restart_max, window_s=settings.restart.restart_window_s,
-            backoff_initial_s=settings.restart.restart_backoff_initial_s,
-            backoff_max_s=settings.restart.restart_backoff_max_s,
-            stable_after_s=settings.restart.restart_stable_after_s,
-        )
+        self._limits = RestartLimits.of(settings.restart)
         limit_mb = settings.restart.worker_memory_limit_mb
         self._timing = Timing(
             ready_timeout_s=settings.restart.ready_timeout_s,

@@ -134,3 +134,13 @@ def test_stale_workers_are_starred_and_explained_under_the_table() -> None:
         "reload failed: worker/x.py:3: SyntaxError: invalid syntax (fix it, then "
         "`greenroom reload`)"]
     assert render_notes(WORKERS[1:], None) == ""
+
+
+def test_a_node_column_appears_only_when_workers_run_on_ray_nodes() -> None:
+    local = render_workers(WORKERS, None)
+    on_ray = render_workers([WorkerInfo(character_id="m-playful", pid=7, state="ready",
+                                        node="3f2a9c1d@10.0.0.5")], None)
+    assert "NODE" not in local.splitlines()[0]
+    header, row = on_ray.splitlines()
+    assert header.split()[:3] == ["CHARACTER", "PID", "NODE"]
+    assert row.split()[:3] == ["m-playful", "7", "3f2a9c1d@10.0.0.5"]
