@@ -91,7 +91,7 @@ def test_a_pull_never_overshoots_the_mood_it_pulls_toward() -> None:
     pull = MoodPull("x", target, strength=1.0)
     after = model.respond(Vitals(), appraise("").stimulus, [pull, pull])
     assert after.as_dict() == pytest.approx(target)
-    assert choose_mood(after).label == "anxious"
+    assert choose_mood(after, Vitals()).label == "anxious"
 
 
 def test_an_inert_level_is_not_pulled() -> None:
