@@ -46,14 +46,14 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def _fill(disk: Path) -> Path:
-    """Write a filler file until the disk is full; returns it."""
+    """Write a filler file until the disk is full; returns it. Unbuffered: a buffered file
+    would try again to write what the full disk refused when it is closed, and fail there."""
     filler = disk / "filler"
     chunk = b"\0" * (64 * 1024)
-    with filler.open("wb") as out:
+    with filler.open("wb", buffering=0) as out:
         try:
             while True:
                 out.write(chunk)
-                out.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC, exc
     return filler
