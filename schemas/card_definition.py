@@ -33,17 +33,8 @@ def _joined(items: Sequence[str]) -> str:
 
 
 def _about(c: Character) -> list[str]:
-    d = c.demographics
-    facts = [
-        f"age {d.age}" if d.age is not None else "",
-        f"gender {d.gender}" if d.gender else "",
-        f"occupation: {d.occupation}" if d.occupation else "",
-        f"education: {d.education}" if d.education else "",
-        f"background: {d.background}" if d.background else "",
-        f"lives in {d.location}" if d.location else "",
-        f"interests: {', '.join(d.interests)}" if d.interests else "",
-    ]
-    return [f"About {{{{char}}}}: {_joined(facts)}."] if any(facts) else []
+    facts = c.demographics.facts()
+    return [f"About {{{{char}}}}: {_joined(facts)}."] if facts else []
 
 
 def _personality(c: Character) -> list[str]:

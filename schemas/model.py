@@ -130,6 +130,20 @@ class Demographics(_Model):
     location: str | None = None
     interests: list[str] = []
 
+    def facts(self) -> list[str]:
+        """What the file says, as short phrases in order (``age 34``, ``lives in Lisbon``):
+        how the prompt and an exported card put it."""
+        facts = [
+            f"age {self.age}" if self.age is not None else "",
+            f"gender {self.gender}" if self.gender else "",
+            f"occupation: {self.occupation}" if self.occupation else "",
+            f"education: {self.education}" if self.education else "",
+            f"background: {self.background}" if self.background else "",
+            f"lives in {self.location}" if self.location else "",
+            f"interests: {', '.join(self.interests)}" if self.interests else "",
+        ]
+        return [fact for fact in facts if fact]
+
 
 class Specialty(_Model):
     TEXT_FIELD: ClassVar[str | None] = "domain"

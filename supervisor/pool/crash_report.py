@@ -16,9 +16,13 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from supervisor.pool.restart_policy import Quarantine, Restart, RestartPolicy
 from supervisor.pool.staleness import name_files
+
+if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
 
 _FRAME_LINE: Final = re.compile(r'^(\s*File "(?P<path>[^"]+)", line \d+.*)$')
 CHANGED_FRAME_NOTE: Final = ("  [changed on disk since this worker loaded it: the source line "
@@ -109,3 +113,21 @@ class CrashReport:
             return line
 
         return "\n".join(mark(line) for line in text.split("\n"))
+
+
+def decide_after_crash(policy: RestartPolicy, report: CrashReport, *, started_at: float,
+                       now: float, character_id: str,
+                       log: FilteringBoundLogger) -> Restart | Quarantine:
+    """What ``policy`` does after the crash ``report`` describes, logged as operators read
+    it (``worker_crashed`` with the decision; ``worker_quarantined`` with the fix): the one
+    place both placements (fork server, Ray) apply the restart policy."""
+    decision = policy.on_exit(now, started_at)
+    if isinstance(decision, Quarantine):
+        log.error("worker_crashed", **report.as_log_fields(), decision="quarantine",
+                  reason=decision.reason)
+        log.error("worker_quarantined", reason=decision.reason,
+                  fix=f"fix the character, then `greenroom restart {character_id}`")
+    else:
+        log.error("worker_crashed", **report.as_log_fields(), decision="restart",
+                  restart_in_ms=round(decision.delay_s * 1000, 1), attempt=decision.attempt)
+    return decision

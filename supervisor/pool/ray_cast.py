@@ -44,7 +44,7 @@ from runtime.settings import Settings
 from schemas.loader import character_path
 from schemas.problems import InvalidCharacterId
 from supervisor.pool.api import CharacterReload, WorkerSnapshot
-from supervisor.pool.crash_report import CrashReport
+from supervisor.pool.crash_report import CrashReport, decide_after_crash
 from supervisor.pool.lifecycle import RUNNING, Lifecycle, WorkerLifecycle
 from supervisor.pool.restart_policy import Quarantine, RestartLimits, RestartPolicy
 from worker.spec import WorkerSpec
@@ -382,18 +382,12 @@ class CharacterSupervision:
         self.last_crash = report
         self.reason = "crash"
         self.pid = None
-        decision = self.policy.on_exit(time.monotonic(), started_at)
+        decision = decide_after_crash(self.policy, report, started_at=started_at,
+                                      now=time.monotonic(), character_id=self.character_id,
+                                      log=self._log)
         if isinstance(decision, Quarantine):
-            self._log.error("worker_crashed", **report.as_log_fields(), decision="quarantine",
-                            reason=decision.reason)
-            self._log.error("worker_quarantined", reason=decision.reason,
-                            fix="fix the character, then `greenroom restart "
-                                f"{self.character_id}`")
             self._set(Lifecycle.QUARANTINED)
         else:
-            self._log.error("worker_crashed", **report.as_log_fields(), decision="restart",
-                            restart_in_ms=round(decision.delay_s * 1000, 1),
-                            attempt=decision.attempt)
             self._next_delay_s = decision.delay_s
             self._set(Lifecycle.CRASHED)
 

@@ -36,7 +36,7 @@ from protocol.pipe import Heartbeat, Shutdown, StartDebugger
 from protocol.states import WorkerState, WorkerStateReason
 from supervisor.pool.api import WorkerSnapshot
 from supervisor.pool.code_fingerprint import FileStamp, same_content, stamp_file
-from supervisor.pool.crash_report import CrashReport
+from supervisor.pool.crash_report import CrashReport, decide_after_crash
 from supervisor.pool.fork_servers import ForkServer, Refresh
 from supervisor.pool.lifecycle import RUNNING, Lifecycle, WorkerLifecycle
 from supervisor.pool.liveness import Liveness
@@ -498,18 +498,12 @@ class SupervisedWorker:
         self.last_crash = report
         self.debug_port = None
         self.reason = "crash"
-        decision = self.policy.on_exit(time.monotonic(), started_at)
+        decision = decide_after_crash(self.policy, report, started_at=started_at,
+                                      now=time.monotonic(), character_id=self.character_id,
+                                      log=self._log)
         if isinstance(decision, Quarantine):
-            self._log.error("worker_crashed", **report.as_log_fields(), decision="quarantine",
-                            reason=decision.reason)
-            self._log.error("worker_quarantined", reason=decision.reason,
-                            fix="fix the character, then `greenroom restart "
-                                f"{self.character_id}`")
             self._set(Lifecycle.QUARANTINED)
         else:
-            self._log.error("worker_crashed", **report.as_log_fields(), decision="restart",
-                            restart_in_ms=round(decision.delay_s * 1000, 1),
-                            attempt=decision.attempt)
             self._next_delay_s = decision.delay_s
             self._set(Lifecycle.CRASHED)
         self.process = None

@@ -172,18 +172,9 @@ def _identity(c: Character) -> list[str]:
         lines.append(c.description.strip())
     if c.tags:
         lines.append(f"Tags: {', '.join(c.tags)}.")
-    d = c.demographics
-    facts = [
-        f"age {d.age}" if d.age is not None else "",
-        f"gender {d.gender}" if d.gender else "",
-        f"occupation: {d.occupation}" if d.occupation else "",
-        f"education: {d.education}" if d.education else "",
-        f"background: {d.background}" if d.background else "",
-        f"lives in {d.location}" if d.location else "",
-        f"interests: {', '.join(d.interests)}" if d.interests else "",
-    ]
-    if any(facts):
-        lines.append("About you: " + "; ".join(f for f in facts if f) + ".")
+    facts = c.demographics.facts()
+    if facts:
+        lines.append("About you: " + "; ".join(facts) + ".")
     return lines
 
 
