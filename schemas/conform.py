@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Final, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -48,6 +48,12 @@ class Conformed:
     data: Any
     extensions: dict[str, Any] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
+
+
+#: Keys under which an item's own words are its text field (a goal's ``{goal: …}``, a mood
+#: trigger's ``{when: …}``); under any other key the key is part of what it says.
+_DESCRIPTION_KEYS: Final = frozenset({"goal", "objective", "aim", "description", "text",
+                                      "when", "cue", "word", "words", "phrase"})
 
 
 def conform(
@@ -168,8 +174,9 @@ class _Fitter:
         text_field = getattr(target, "TEXT_FIELD", None)
         if (unknown and text_field is not None and text_field not in fitted
                 and target.model_fields[text_field].is_required()):
-            # A goal written {goal: …} or {objective: …}: its own words are its description.
-            single = len(unknown) == 1 and as_text(unknown[0][1]) is not None
+            # A goal written {goal: …}: its own words are its description (_DESCRIPTION_KEYS).
+            single = (len(unknown) == 1 and as_text(unknown[0][1]) is not None
+                      and str(unknown[0][0]).strip().lower() in _DESCRIPTION_KEYS)
             fitted[text_field] = (as_text(unknown[0][1]) if single else
                                   "; ".join(_item_text(k, v) for k, v in unknown))
             names = ", ".join(str(k) for k, _ in unknown)

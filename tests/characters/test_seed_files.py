@@ -156,6 +156,15 @@ def test_a_goal_written_with_another_key_takes_its_text_as_the_description() -> 
             ] == ["initial_goals.0", "initial_goals.1"]
 
 
+
+def test_a_goal_under_a_key_of_its_own_keeps_the_key(write_character: WriteCharacter,
+                                                     characters_dir: Path) -> None:
+    """``{family: call mum}`` is not a ``{goal: …}``: the key is part of what it says (found
+    by the generated corpus: the key never reached the prompt)."""
+    write_character("g", "name: G\narchetype: g\ninitial_goals: [{family: call mum}]\n")
+    loaded = load_character("g", characters_dir)
+    assert [g.description for g in loaded.character.goals] == ["family: call mum"]
+
 def test_traits_and_values_written_as_weight_mappings_are_weighted_items() -> None:
     personality = seed("ines-teacher").character.personality
     assert [(t.trait, t.intensity) for t in personality.behavioral_traits] == [
