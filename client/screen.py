@@ -23,7 +23,7 @@ from rich.text import Text
 from client import render
 from client.layout import change_line
 from client.vitals_view import TurnChange, VitalsView
-from client.word_wrap import Erase, Piece, StreamWrap
+from client.word_wrap import Erase, Piece, StreamWrap, wrap_whole
 
 LevelHistory = Mapping[str, Sequence[float]]
 
@@ -42,6 +42,10 @@ class Screen(Protocol):
     def reply_delta(self, text: str) -> None: ...
 
     def reply_end(self) -> None: ...
+
+    def reply_whole(self, speaker: str, text: str) -> None:
+        """A reply known whole (another person's turn), in one write: it may arrive while
+        the prompt is on screen, which can only keep whole lines above it."""
 
     def text(self, text: str) -> None:
         """Ordinary output (lists, results), printed as is."""
@@ -92,6 +96,9 @@ class PlainScreen:
 
     def reply_end(self) -> None:
         self._line("")
+
+    def reply_whole(self, speaker: str, text: str) -> None:
+        self._line(f"{speaker}: {text}")
 
     def text(self, text: str) -> None:
         self._line(text)
@@ -151,6 +158,11 @@ class RichScreen:
     def reply_end(self) -> None:
         self._write(self._wrap.finish(self._console.width))
         self._console.print()
+
+    def reply_whole(self, speaker: str, text: str) -> None:
+        label = f"{speaker}: "
+        wrapped = wrap_whole(text, self._console.width, cell_len(label))
+        self._console.print(Text.assemble((label, "bold magenta"), wrapped))
 
     def _write(self, pieces: list[Piece]) -> None:
         for piece in pieces:

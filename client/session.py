@@ -81,6 +81,10 @@ class ChatSession:
         self.speaker = character.character_id or "character"
         self._interrupted = asyncio.Event()
         self._replying = False
+        #: This user's reply is being written on the screen: another person's turn that
+        #: arrives meanwhile is held (``_held_turns``) rather than printed into its line.
+        self._on_the_line = False
+        self._held_turns: list[TurnEvent] = []
         self._busy = False
         #: Starts the ``/keep`` of the reply the server last cut off; ``None``: nothing to keep.
         self._keep: Callable[[], ReplyStream] | None = None
@@ -163,18 +167,22 @@ class ChatSession:
             return
         if isinstance(event, TurnEvent | WorkerStateEvent) and event.character_id != own_character:
             return
-        notice = render.event_notice(event)
-        if notice is not None:
-            self.screen.notice(notice)
-        if isinstance(event, TurnEvent):  # shown as a reply is: wrapped between words
-            self.screen.reply_begin(self.speaker)
-            self.screen.reply_delta(event.response_text)
-            self.screen.reply_end()
+        if isinstance(event, TurnEvent) and self._on_the_line:
+            self._held_turns.append(event)  # shown once this user's own reply is complete
+            return
+        self._show_event(event)
         if isinstance(event, WorkerStateEvent) and event.state == "ready":
             try:
                 await self.refresh_vitals(show=False)
             except GreenroomError as exc:
                 self.screen.error(render.error_text(exc))
+
+    def _show_event(self, event: CharacterEvent) -> None:
+        notice = render.event_notice(event)
+        if notice is not None:
+            self.screen.notice(notice)
+        if isinstance(event, TurnEvent):  # wrapped between words, as a reply is
+            self.screen.reply_whole(self.speaker, event.response_text)
 
     def _vitals_event(self, event: VitalsEvent) -> None:
         before = self.view
@@ -234,9 +242,21 @@ class ChatSession:
     async def _stream(self, stream: ReplyStream, *,
                       keep: Callable[[], ReplyStream] | None = None,
                       regenerate: bool = False) -> bool:
-        """Show one reply as it streams (a spinner until its first token). A reply the
-        server cut off (``llm_incomplete``) stays on screen, marked as such, and ``keep``
-        becomes what ``/keep`` runs."""
+        """Show one reply as it streams (a spinner until its first token), then the turns
+        of other people that arrived while it was written. A reply the server cut off
+        (``llm_incomplete``) stays on screen, marked as such, and ``keep`` becomes what
+        ``/keep`` runs."""
+        try:
+            return await self._stream_reply(stream, keep=keep, regenerate=regenerate)
+        finally:
+            self._on_the_line = False
+            held, self._held_turns = self._held_turns, []
+            for event in held:
+                self._show_event(event)
+
+    async def _stream_reply(self, stream: ReplyStream, *,
+                            keep: Callable[[], ReplyStream] | None,
+                            regenerate: bool) -> bool:
         self._interrupted.clear()
         self._keep = None
         self._replying = True
@@ -255,7 +275,7 @@ class ChatSession:
                 if not begun:
                     screen.reply_waiting_end()
                     self.screen.reply_begin(self.speaker)
-                    begun = True
+                    begun = self._on_the_line = True
                 self.screen.reply_delta(delta)
             ok = True
         except Cancelled:

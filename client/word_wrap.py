@@ -133,3 +133,12 @@ def _joined(pieces: list[Piece]) -> list[Piece]:
                 continue
         joined.append(piece)
     return joined
+
+
+def wrap_whole(text: str, width: int, column: int = 0) -> str:
+    """``text`` known whole, wrapped between words for lines ``width`` cells wide (the
+    first starting at ``column``): what one write shows, nothing taken back."""
+    wrap = StreamWrap(column)
+    pieces = [*wrap.feed(text, width), *wrap.finish(width)]
+    assert not any(isinstance(piece, Erase) for piece in pieces)  # a whole text is placed whole
+    return "".join(piece for piece in pieces if isinstance(piece, str))

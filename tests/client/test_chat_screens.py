@@ -113,6 +113,10 @@ async def test_a_long_reply_wraps_between_words_with_nothing_lost_and_the_toolba
                 for screen in screens:
                     await ready(screen)
                 for screen in screens:
+                    if screen is screens[1]:  # ann's turn, shown above bob's prompt first
+                        await screen.until(
+                            lambda rows: any(row.endswith("clouds.") for row in rows),
+                            "ann's reply on bob's screen")
                     screen.send("Tell me about your morning.")
                     rows = await screen.until(
                         lambda rows: any(r.startswith("↳ mood") for r in rows), "the reply")
@@ -123,7 +127,7 @@ async def test_a_long_reply_wraps_between_words_with_nothing_lost_and_the_toolba
                     assert " ".join(shown) == LABEL + LONG_REPLY  # no word split, none lost
                     assert len(shown) > 1
                     capture("long-reply", screen)
-                # The 140-column screen showed ann's reply under its prompt first: whole too.
+                # The 140-column screen showed ann's reply above its prompt first: whole too.
                 rows = screens[1].rows
                 first = next(i for i, row in enumerate(rows) if row.startswith(LABEL))
                 end = next(i for i in range(first, len(rows)) if rows[i].startswith(("↳", ">")))

@@ -6,11 +6,14 @@ import io
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from client.commands import parse_line
+from client.interface import ChatReply
 from client.local import LocalCharacter
+from client.reply_stream import ReplyStream
 from client.screen import PlainScreen
 from client.session import ChatSession
 from protocol.events import TurnEvent, VitalsEvent
@@ -175,6 +178,36 @@ async def test_another_clients_turn_is_shown_with_its_reply(
                                   response_text="hey bob", turn_index=1))
     assert "bob said to m-playful: hi" in out.getvalue()
     assert "hey bob" in out.getvalue()
+
+
+async def test_another_clients_turn_arriving_mid_reply_waits_until_the_reply_is_written(
+    session: tuple[ChatSession, io.StringIO], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chat, out = session
+    turn = TurnEvent(character_id="m-playful", user="bob", user_message="hi",
+                     response_text="hey bob", turn_index=1)
+    own_stream = chat.character.chat_stream
+
+    def chat_stream(text: str, **options: Any) -> ReplyStream:
+        stream = own_stream(text, **options)
+
+        async def source() -> AsyncIterator[str | ChatReply]:
+            delivered = False
+            async for delta in stream:
+                yield delta
+                if not delivered:  # bob's turn reaches this client after the first delta
+                    await chat.on_event(turn)
+                    delivered = True
+            assert delivered and stream.reply is not None
+            yield stream.reply
+
+        return ReplyStream(source)
+
+    monkeypatch.setattr(chat.character, "chat_stream", chat_stream)
+    lines = (await run(chat, out, "Hello! I love hiking.")).splitlines()
+    assert lines[0].startswith('Tobias "Toby" Okafor: ') and "bob" not in lines[0]
+    assert lines[1].startswith("-> mood ")
+    assert lines[2:] == ["* bob said to m-playful: hi", 'Tobias "Toby" Okafor: hey bob']
 
 
 async def test_another_clients_turn_shows_the_servers_numbers_once(
