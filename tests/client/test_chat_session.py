@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from client.commands import parse_line
-from client.interface import ChatReply
+from client.interface import ChatReply, ReplyPhase
 from client.local import LocalCharacter
 from client.reply_stream import ReplyStream
 from client.screen import PlainScreen
@@ -191,7 +191,7 @@ async def test_another_clients_turn_arriving_mid_reply_waits_until_the_reply_is_
     def chat_stream(text: str, **options: Any) -> ReplyStream:
         stream = own_stream(text, **options)
 
-        async def source() -> AsyncIterator[str | ChatReply]:
+        async def source() -> AsyncGenerator[str | ReplyPhase | ChatReply, None]:
             delivered = False
             async for delta in stream:
                 yield delta
