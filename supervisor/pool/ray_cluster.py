@@ -25,6 +25,7 @@ from typing import Final
 LOOPBACK: Final = "127.0.0.1"
 _LOCAL_CLUSTER_ONLY: Final = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _AUTH_MODE: Final = "RAY_AUTH_MODE"
+_GCS_PORT_WAIT: Final = "RAY_gcs_server_port_wait_time_s"
 
 
 class RayMissing(RuntimeError):
@@ -46,6 +47,8 @@ class RayCluster:
             os.environ[_LOCAL_CLUSTER_ONLY] = "0"
             # The local head asks every client for the token it keeps in ~/.ray/auth_token.
             os.environ.setdefault(_AUTH_MODE, "token")
+            # Ray waits 30 s for its GCS to bind; a busy 2-core machine can take longer.
+            os.environ.setdefault(_GCS_PORT_WAIT, "120")
         try:
             import ray
         except ImportError:

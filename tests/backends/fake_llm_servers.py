@@ -12,7 +12,7 @@ Reusable by the backend tests, the integration tests and ``bench/ttft_bench.py``
         assert server.stats.requests["POST /api/chat"] == 1
 
 A ``StreamScript`` says what every chat request is answered with (``queue_script`` sets a
-one-off for the next request): tokens, the delay between them, holding after *n* tokens until
+one-off for the next reply request): tokens, the delay between them, holding after *n* tokens until
 ``release()``, an error line or abrupt connection abort after *n* tokens, an error status,
 ``length`` finish, or no finish at all (``finish_reason=None``: a bare ``[DONE]`` for OpenAI,
 no ``done: true`` line for Ollama). ``stats`` counts requests, tokens written and client
@@ -227,9 +227,11 @@ class FakeLLMServer:
     # -- scripting -------------------------------------------------------------------------
 
     def queue_script(self, script: StreamScript, *, for_text: str | None = None) -> None:
-        """Answer the next chat request with ``script``, later ones with ``self.script``.
-        With ``for_text``: the next one whose request body contains it (other characters'
-        traffic on the same server keeps the default script)."""
+        """Answer the next reply request with ``script``, later ones with ``self.script``
+        (a character's background note-taking, which may reach the server late under
+        load, never takes a script meant for a reply). With ``for_text``: the next request
+        of any kind whose body contains it (other characters' traffic on the same server
+        keeps the default script)."""
         self._queued.append((script, for_text))
 
     async def wait_for_span(self, label: str, *, after: int = 0) -> ChatSpan:
@@ -259,7 +261,7 @@ class FakeLLMServer:
         text = body.decode(errors="replace")
         for queued in self._queued:
             script, for_text = queued
-            if for_text is None or for_text in text:
+            if for_text in text if for_text is not None else span.label == "reply":
                 self._queued.remove(queued)
                 return script
         return self.script

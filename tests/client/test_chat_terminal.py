@@ -67,6 +67,13 @@ async def expect(child: pexpect.spawn | PopenSpawn, text: str) -> None:
     await asyncio.to_thread(child.expect, pattern, timeout=WAIT_S)
 
 
+async def at_prompt(child: pexpect.spawn, line: str) -> None:
+    """Type ``line`` once the prompt is up (prompt_toolkit turns bracketed paste on as it
+    starts reading), as a person answers a prompt they see."""
+    await asyncio.to_thread(child.expect_exact, "\x1b[?2004h", timeout=WAIT_S)
+    child.sendline(line)
+
+
 async def finish(child: pexpect.spawn) -> int:
     child.sendline("/quit")
     await asyncio.to_thread(child.expect, pexpect.EOF, timeout=WAIT_S)
@@ -80,27 +87,27 @@ async def test_terminal_session_streams_cancels_and_runs_commands(tmp_path: Path
         child = spawn_chat(server.url, tmp_path, "-c", CHARACTER, "--user", "ann")
         try:
             await expect(child, "talking to Tobias")
-            child.sendline("Hi! I love hiking in the mountains.")
+            await at_prompt(child, "Hi! I love hiking in the mountains.")
             await expect(child, REPLY_TEXT)
             await expect(child, "↳ mood ")
 
             llm.queue_script(StreamScript(tokens=["Once", " upon", " a", " time"], hold_after=2))
-            child.sendline("Tell me a story.")
+            await at_prompt(child, "Tell me a story.")
             await expect(child, "Once upon")
             child.sendintr()
             await expect(child, "reply cancelled")
 
-            child.sendline("Still there?")
+            await at_prompt(child, "Still there?")
             await expect(child, REPLY_TEXT)
-            child.sendline("/save snap1")
+            await at_prompt(child, "/save snap1")
             await expect(child, "saved snapshot 'snap1'")
-            child.sendline("/undo")
+            await at_prompt(child, "/undo")
             await expect(child, "undid your last turn")
-            child.sendline("/load snap1")
+            await at_prompt(child, "/load snap1")
             await expect(child, "loaded snapshot 'snap1'")
-            child.sendline("/memory hiking")
+            await at_prompt(child, "/memory hiking")
             await expect(child, "(score ")
-            child.sendline("/vitals")
+            await at_prompt(child, "/vitals")
             await expect(child, "adrenaline")
             assert await finish(child) == 0
         finally:
@@ -192,20 +199,20 @@ async def test_set_reaches_the_model_server_and_why_explains_the_turn(tmp_path: 
         child = spawn_chat(server.url, tmp_path, "-c", CHARACTER, "--user", "ann", "--no-vitals")
         try:
             await expect(child, "talking to Tobias")
-            child.sendline("/set temperature 0.25")
+            await at_prompt(child, "/set temperature 0.25")
             await expect(child, "temperature set to 0.25 for this session")
-            child.sendline("/set top_p 7")
+            await at_prompt(child, "/set top_p 7")
             await expect(child, "expected a number from 0 to 1, got '7'")
-            child.sendline("Hi! I love hiking in the mountains.")
+            await at_prompt(child, "Hi! I love hiking in the mountains.")
             await expect(child, REPLY_TEXT)
             assert llm.stats.bodies[-1]["options"]["temperature"] == 0.25
-            child.sendline("/why")
+            await at_prompt(child, "/why")
             await expect(child, "why turn 1 — ann:")
             await expect(child, "read as    greeting")
             await expect(child, "temperature 0.25 (set)")
-            child.sendline("/show")
+            await at_prompt(child, "/show")
             await expect(child, "temperature  0.25  (set)")
-            child.sendline("/why 5")
+            await at_prompt(child, "/why 5")
             await expect(child, "no turn 5; its newest turn is turn 1")
             assert await finish(child) == 0
         finally:
@@ -218,19 +225,19 @@ async def test_forget_in_a_terminal_asks_at_the_prompt_and_deletes_only_after_ye
         child = spawn_chat(server.url, tmp_path, "-c", CHARACTER, "--user", "ann")
         try:
             await expect(child, "talking to Tobias")
-            child.sendline("/remember I am allergic to peanuts.")
+            await at_prompt(child, "/remember I am allergic to peanuts.")
             await expect(child, "remembered as #1")
-            child.sendline("/memories")
+            await at_prompt(child, "/memories")
             await expect(child, "remembered  ann: I am allergic to peanuts.")
-            child.sendline("/forget 1")
+            await at_prompt(child, "/forget 1")
             await expect(child, "Forget this memory? [y/N]")
             child.sendline("n")
             await expect(child, "kept: nothing was forgotten")
-            child.sendline("/forget peanuts")
+            await at_prompt(child, "/forget peanuts")
             await expect(child, "Forget this memory? [y/N]")
             child.sendline("y")
             await expect(child, "forgot #1")
-            child.sendline("/memories")
+            await at_prompt(child, "/memories")
             await expect(child, "(no memories)")
             assert await finish(child) == 0
         finally:

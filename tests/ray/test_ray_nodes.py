@@ -40,6 +40,7 @@ def start_cluster() -> tuple[Any, list[Any]]:
     # Before Ray is first imported: its node addresses stay 127.0.0.1 (ray_cluster.py).
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_AUTH_MODE", "token")
+    os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")  # a busy 2-core machine
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(initialize_head=True, head_node_args={
