@@ -3,8 +3,10 @@
 The card's text fields carry everything SillyTavern reads: ``description`` is the
 character's description followed by its greenroom sections in words
 (``card_definition.card_description``); greetings, scenario, example dialogue, system
-prompt, post-history instructions, lorebook, tags and creator fields are the character's
-own. Everything greenroom has and a card does not — archetype, vitals baselines and
+prompt, post-history instructions, tags and creator fields are the character's own, and
+``character_book`` is its card's book followed by the entries of its ``lorebook:`` section
+and of the shared books it names (``card_lorebook``), so SillyTavern triggers them all.
+Everything greenroom has and a card does not — archetype, vitals baselines and
 sensitivities, Big Five, traits with intensities, goals (hidden ones too), mood baseline,
 skills, model settings — goes under ``data.extensions.greenroom``: the character's
 normalised form (compact, as JSON) without the fields the card already
@@ -23,9 +25,11 @@ card field simply win.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from schemas.card_definition import card_description
+from schemas.card_lorebook import EXPORT_RECORD, character_book_for_export
 from schemas.card_png import card_chunk_text, default_picture, png_with_cards
 from schemas.cards import (
     DESCRIPTION_DIGEST,
@@ -33,6 +37,7 @@ from schemas.cards import (
     IMPORTED_ARCHETYPE,
     text_digest,
 )
+from schemas.lorebook import Lorebook
 from schemas.model import Character
 
 CardFormat = Literal["v2", "v3"]
@@ -48,10 +53,11 @@ def default_format(character: Character) -> CardFormat:
     return "v3" if character.dialect == "card_v3" else "v2"
 
 
-def character_to_card(character: Character, card_format: CardFormat | None = None
-                      ) -> dict[str, Any]:
+def character_to_card(character: Character, card_format: CardFormat | None = None, *,
+                      shared: Sequence[tuple[str, Lorebook]] = ()) -> dict[str, Any]:
     """The Character Card JSON object for ``character`` (see the module docstring);
-    ``card_format`` defaults to ``default_format``."""
+    ``card_format`` defaults to ``default_format``; ``shared``: the shared lorebooks it
+    names, (name, book), whose entries the card's ``character_book`` carries too."""
     chosen = card_format or default_format(character)
     roleplay = character.roleplay
     metadata = dict(roleplay.card_metadata)
@@ -79,8 +85,11 @@ def character_to_card(character: Character, card_format: CardFormat | None = Non
         "character_version": roleplay.character_version or "",
         "extensions": extensions,
     }
-    if roleplay.lorebook is not None:
-        data["character_book"] = roleplay.lorebook
+    book, added = character_book_for_export(roleplay.lorebook, character.lorebook, shared)
+    if book is not None:
+        data["character_book"] = book
+    if added is not None:
+        extensions[GREENROOM_EXTENSION] = {**(greenroom or {}), EXPORT_RECORD: added}
     if chosen == "v3" or roleplay.group_only_greetings:
         data["group_only_greetings"] = list(roleplay.group_only_greetings)
     if roleplay.nickname is not None:
@@ -133,15 +142,17 @@ def greenroom_fields(character: Character, description: str) -> dict[str, Any] |
 
 
 def card_file(character: Character, card_format: CardFormat | None = None, *,
-              picture: bytes | None = None, as_json: bool = False) -> bytes:
+              picture: bytes | None = None, as_json: bool = False,
+              shared: Sequence[tuple[str, Lorebook]] = ()) -> bytes:
     """The bytes of the exported card file: the card's JSON (``as_json``), or a PNG of
     ``picture`` (PNG bytes; ``default_picture`` when ``None``) carrying the card the way
     SillyTavern writes it — V2 in ``chara``, and for V3 also the V3 card in ``ccv3``."""
     chosen = card_format or default_format(character)
     if as_json:
-        text = json.dumps(character_to_card(character, chosen), indent=2, ensure_ascii=False)
+        text = json.dumps(character_to_card(character, chosen, shared=shared), indent=2,
+                          ensure_ascii=False)
         return (text + "\n").encode("utf-8")
-    chunks = {"chara": card_chunk_text(character_to_card(character, "v2"))}
+    chunks = {"chara": card_chunk_text(character_to_card(character, "v2", shared=shared))}
     if chosen == "v3":
-        chunks["ccv3"] = card_chunk_text(character_to_card(character, "v3"))
+        chunks["ccv3"] = card_chunk_text(character_to_card(character, "v3", shared=shared))
     return png_with_cards(picture or default_picture(character.name), chunks)

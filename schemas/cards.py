@@ -23,7 +23,9 @@ Where each card field goes (nothing is dropped):
     data.scenario, system_prompt, post_history_instructions, creator_notes, creator,
     character_version, alternate_greetings, group_only_greetings, nickname
                                             → roleplay.<same name>
-    data.character_book                     → roleplay.lorebook (verbatim)
+    data.character_book                     → roleplay.lorebook (verbatim; in a greenroom
+                                              export, the entries ``card_lorebook`` added
+                                              return to their books)
     data.extensions (but ``greenroom``)     → roleplay.card_extensions (verbatim)
     data.extensions.greenroom               → every greenroom field (see ``card_export``)
     spec_version, data.assets / source / creation_date / modification_date /
@@ -49,6 +51,7 @@ from typing import Any, Literal
 
 from PIL import Image, UnidentifiedImageError
 
+from schemas.card_lorebook import EXPORT_RECORD, restore_exported_lore
 from schemas.model import Character
 from schemas.parsing import parse_character_mapping
 from schemas.problems import CharacterError, Problem
@@ -292,8 +295,11 @@ def card_to_character(card: Card, character_id: str) -> ImportedCharacter:
     """
     mapping = card_to_mapping(card)
     extension = greenroom_extension(card)
+    lore_warnings: list[Problem] = []
     if extension is not None:
         mapping = with_greenroom_fields(mapping, extension, card.data.get("description"))
+        lore_warnings = restore_exported_lore(mapping, extension.get(EXPORT_RECORD),
+                                              card.source)
     result = parse_character_mapping(mapping, character_id, card.source)
     if result.character is None:
         lines = "\n  ".join(p.render() for p in result.errors)
@@ -302,7 +308,7 @@ def card_to_character(card: Card, character_id: str) -> ImportedCharacter:
             f"{card.source}: the card's fields cannot make a character:\n  {lines}",
             result.problems,
         )
-    return ImportedCharacter(result.character, result.warnings)
+    return ImportedCharacter(result.character, [*lore_warnings, *result.warnings])
 
 
 def with_greenroom_fields(mapping: dict[str, Any], extension: dict[str, Any],
@@ -314,6 +320,7 @@ def with_greenroom_fields(mapping: dict[str, Any], extension: dict[str, Any],
     extension's ``description_sha256``), the extension's own ``description`` returns."""
     fields = copy.deepcopy(extension)
     fields.pop("id", None)  # the id is the file's name: ``exported_id`` suggests it
+    fields.pop(EXPORT_RECORD, None)  # what the card's book gained (``card_lorebook``)
     digest = fields.pop(DESCRIPTION_DIGEST, None)
     own_description = fields.pop("description", None)
     merged = {**fields, **{k: v for k, v in mapping.items()

@@ -197,6 +197,8 @@ def export_command(ctx: click.Context, character: str, card_format: CardFormat |
 
     Greenroom's own fields (vitals baselines, sensitivities, goals, …) go under
     data.extensions.greenroom, so `greenroom characters import` gives the same character back.
+    The card's character_book carries the character's lorebook: section and the shared
+    lorebooks it names, so they trigger in SillyTavern too.
     """
     try:
         loaded = load_character(_target(character), _characters_dir(ctx))
@@ -207,7 +209,8 @@ def export_command(ctx: click.Context, character: str, card_format: CardFormat |
     try:
         image = as_png(picture.read_bytes(), str(picture)) if picture is not None else None
         content = card_file(loaded.character, card_format, picture=image,
-                            as_json=target.suffix.lower() == ".json")
+                            as_json=target.suffix.lower() == ".json",
+                            shared=loaded.shared_lorebooks)
         write_atomically(target, content)
     except CardImportError as exc:
         _fail(exc)
