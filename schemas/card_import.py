@@ -7,13 +7,12 @@ reader never sees half a file.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime.atomic_file import write_atomically
 from schemas.cards import CardImportError, card_to_character, exported_id, read_card
 from schemas.loader import character_path
 from schemas.model import Character, is_valid_character_id
@@ -92,16 +91,3 @@ def import_card(
                                      header=header).encode("utf-8"))
     return ImportResult(imported.character, target, imported.warnings)
 
-
-def write_atomically(target: Path, content: bytes) -> None:
-    """Write ``content`` to ``target`` through a temporary file and a rename, so a reader
-    never sees half a file and a failure leaves nothing behind."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

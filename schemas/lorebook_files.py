@@ -20,8 +20,6 @@ byte for byte. Files are written atomically; a failed import leaves nothing behi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any, Final
 import yaml
 from pydantic import ValidationError
 
+from runtime.atomic_file import write_atomically
 from schemas.cards import PNG_SIGNATURE, CardImportError, read_card
 from schemas.dialects import SourcePaths
 from schemas.lorebook import Lorebook
@@ -173,7 +172,7 @@ def import_lorebook(source: Path, characters_dir: Path, *, name: str | None = No
                 "section first")
         section = dump_yaml({"lorebook": _plain_book(book)})
         joiner = "" if not text or text.endswith("\n") else "\n"
-        _write_atomically(target, f"{text}{joiner}# lorebook imported from {source.name}\n"
+        write_atomically(target, f"{text}{joiner}# lorebook imported from {source.name}\n"
                                   f"{section}")
         return LorebookImport(book, target, converted.warnings, character_id)
     stem = name if name is not None else _name_from(source.stem)
@@ -187,7 +186,7 @@ def import_lorebook(source: Path, characters_dir: Path, *, name: str | None = No
         book = book.model_copy(update={"name": source.stem})
     header = (f"# greenroom lorebook, imported from {source.name}.\n"
               f"# Characters use it with: lorebooks: [{stem}]\n")
-    _write_atomically(target, header + dump_yaml(_plain_book(book)))
+    write_atomically(target, header + dump_yaml(_plain_book(book)))
     return LorebookImport(book, target, converted.warnings)
 
 
@@ -235,14 +234,3 @@ def _read(path: Path) -> bytes:
         raise LorebookError("lorebook-unreadable",
                             f"{path}: cannot read the lorebook file ({exc.strerror})") from exc
 
-
-def _write_atomically(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import click
 
+from runtime.atomic_file import write_atomically
 from runtime.settings import SettingsError, load_settings
 from schemas.card_export import CardFormat, card_file
-from schemas.card_import import import_card, write_atomically
+from schemas.card_import import import_card
 from schemas.card_png import as_png
 from schemas.cards import CardImportError
 from schemas.loader import CHARACTER_SUFFIX, available_ids, list_characters, load_character
