@@ -75,7 +75,8 @@ def relationship_text(relationship: Relationship | None) -> str | None:
     if relationship.affinity is not None:
         parts.append(f"affinity {relationship.affinity:+.2f}")
     if relationship.interactions is not None:
-        parts.append(f"{relationship.interactions} interactions")
+        count = relationship.interactions
+        parts.append(f"{count} interaction{'' if count == 1 else 's'}")
     if len(parts) <= 1 and relationship.description:
         parts.append(relationship.description)
     return " ".join(parts) if parts else None

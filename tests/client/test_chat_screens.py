@@ -173,7 +173,7 @@ async def test_two_people_and_a_dashboard_show_the_same_numbers_after_one_turn(
             await bob.until(toolbar_shows(mood, intensity), "bob's toolbar")
             assert f"mood: {mood} ({intensity})" in "\n".join(board_rows)
             # The dashboard lists the people talking, the latest first, and no one else.
-            people = [row.strip(" │") for row in board_rows if "interactions" in row]
+            people = [row.strip(" │") for row in board_rows if " interaction" in row]
             assert [p.split(":")[0] for p in people] == ["with ann", "with bob"]
             for name, screen in (("ann", ann), ("bob", bob), ("dashboard", board)):
                 capture(f"after-a-turn-{name}", screen)

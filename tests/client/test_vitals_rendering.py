@@ -116,6 +116,12 @@ def test_plain_panel_has_one_line_per_level_then_mood_relationship_goals() -> No
     assert lines[9] == "goals: make ann laugh; open a restaurant"
 
 
+def test_one_interaction_is_singular() -> None:
+    summary = {**SUMMARY, "relationship": {**SUMMARY["relationship"], "interaction_count": 1}}
+    text = vitals_plain(view_from_status(summary, _engine_vitals(70.0, 64.0, 6.0)))
+    assert "affinity +0.20 1 interaction\n" in text
+
+
 def test_rich_panel_renders_every_level_name() -> None:
     console = Console(width=100, record=True, color_system=None)
     console.print(vitals_panel(view_from_status(SUMMARY, _engine_vitals(70.0, 64.0, -6.0))))
