@@ -249,7 +249,9 @@ class ChatSession:
         try:
             return await self._stream_reply(stream, keep=keep, regenerate=regenerate)
         finally:
-            self._on_the_line = False
+            # Only now: the turn's own vitals_event, arriving while the reply was being
+            # finished, would otherwise be shown as someone's turn inside its last line.
+            self._replying = self._on_the_line = False
             held, self._held_turns = self._held_turns, []
             for event in held:
                 self._show_event(event)
@@ -301,7 +303,6 @@ class ChatSession:
         finally:
             screen.reply_waiting_end()
             restore_sigint()
-            self._replying = False
             watcher.cancel()
             await asyncio.wait([watcher])
         if ok:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -208,6 +209,40 @@ async def test_another_clients_turn_arriving_mid_reply_waits_until_the_reply_is_
     assert lines[0].startswith('Tobias "Toby" Okafor: ') and "bob" not in lines[0]
     assert lines[1].startswith("-> mood ")
     assert lines[2:] == ["* bob said to m-playful: hi", 'Tobias "Toby" Okafor: hey bob']
+
+
+async def test_the_turns_own_vitals_event_arriving_as_the_reply_ends_stays_out_of_its_line(
+    session: tuple[ChatSession, io.StringIO], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chat, out = session
+    own_stream = chat.character.chat_stream
+    delivered: list[asyncio.Task[None]] = []
+
+    def chat_stream(text: str, **options: Any) -> ReplyStream:
+        stream = own_stream(text, **options)
+
+        async def source() -> AsyncGenerator[str | ReplyPhase | ChatReply, None]:
+            async for delta in stream:
+                yield delta
+            reply = stream.reply
+            assert reply is not None
+            yield reply
+            # The server's vitals_event for this very turn, handled by the event follower
+            # at the chat's first pause after the stream ended.
+            event = VitalsEvent(character_id="m-playful", cause="turn", user="ann",
+                                vitals=dict(reply.vitals), mood="content",
+                                mood_intensity=0.5, previous_mood="content",
+                                vitals_delta={"dopamine": 1.0})
+            delivered.append(asyncio.create_task(chat.on_event(event)))
+
+        return ReplyStream(source)
+
+    monkeypatch.setattr(chat.character, "chat_stream", chat_stream)
+    lines = (await run(chat, out, "Hello! I love hiking.")).splitlines()
+    await asyncio.gather(*delivered)
+    assert delivered and "turn:" not in out.getvalue()
+    assert lines[0].startswith('Tobias "Toby" Okafor: ') and "->" not in lines[0]
+    assert lines[1].startswith("-> mood ") and len(lines) == 2
 
 
 async def test_another_clients_turn_shows_the_servers_numbers_once(
