@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Literal, TypeVar
 
 import msgspec
@@ -182,9 +182,11 @@ class LinkedCharacter:
         request = MemorySearchRequest(query=query, limit=limit)
         return (await call(self._link, request, MemorySearchResponse)).memories
 
-    async def memories(self, *, user: str | None = None) -> list[MemoryEntry]:
-        """Every memory (only ``user``'s when given), fetched page by page."""
-        request = functools.partial(MemoriesRequest, user=user)
+    async def memories(self, *, user: str | None = None,
+                       kinds: Sequence[str] | None = None) -> list[MemoryEntry]:
+        """Every memory (only ``user``'s, of ``kinds``, when given), fetched page by page."""
+        request = functools.partial(MemoriesRequest, user=user,
+                                    kinds=list(kinds) if kinds is not None else None)
         return [memory async for page in self._pages(request, MemoriesResponse)
                 for memory in page.memories]
 

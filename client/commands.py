@@ -38,8 +38,9 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     CommandSpec("mood", "/mood", "current mood and its intensity"),
     CommandSpec("goals", "/goals", "the character's active goals"),
     CommandSpec("memory", "/memory QUERY", "search the character's memories", "required"),
-    CommandSpec("memories", "/memories [--user U]",
-                "every memory with its id, kind, importance and source (only U's with --user)",
+    CommandSpec("memories", "/memories [--user U] [--kind K]",
+                "every memory with its id, kind, importance and source (only U's with --user, "
+                "only kind K with --kind fact,preference,…)",
                 "optional"),
     CommandSpec("remember", "/remember TEXT",
                 "make the character remember TEXT about you (no undo removes it)", "required"),
@@ -240,20 +241,38 @@ def parse_turn(argument: str | None) -> int | Invalid | None:
     return int(text)
 
 
-MEMORIES_USAGE: Final = "Usage: /memories [--user U] — U is the user whose memories to list"
+MEMORIES_USAGE: Final = ("Usage: /memories [--user U] [--kind K[,K…]] — U is the user whose "
+                         "memories to list, K a kind (fact, preference, promise, question, "
+                         "emotion, summary; message and reply: what was said, word for word)")
 
 
-def parse_memories_filter(argument: str | None) -> str | Invalid | None:
-    """The argument of ``/memories``: ``--user U`` (or ``--user=U``), or nothing for every
-    user's memories."""
-    if argument is None:
-        return None
-    words = argument.split()
-    if len(words) == 1 and words[0].startswith("--user="):
-        words = ["--user", words[0].removeprefix("--user=")]
-    if len(words) != 2 or words[0] != "--user" or not words[1]:
+@dataclass(frozen=True, slots=True)
+class MemoriesFilter:
+    """What ``/memories`` lists: about ``user`` (everyone: ``None``), of ``kinds``
+    (every kind: ``None``)."""
+
+    user: str | None = None
+    kinds: tuple[str, ...] | None = None
+
+
+def parse_memories_filter(argument: str | None) -> MemoriesFilter | Invalid:
+    """The argument of ``/memories``: ``--user U`` and ``--kind K[,K…]`` (``--opt=V`` too),
+    either, both or neither. The kinds are the server's to check."""
+    words = (argument or "").split()
+    options: dict[str, str] = {}
+    while words:
+        word = words.pop(0)
+        name, equals, value = word.partition("=")
+        if not equals:
+            value = words.pop(0) if words else ""
+        if name not in ("--user", "--kind") or not value or name in options:
+            return Invalid(MEMORIES_USAGE)
+        options[name] = value
+    kinds = options.get("--kind")
+    parsed_kinds = tuple(k for k in kinds.split(",") if k) if kinds is not None else None
+    if parsed_kinds == ():
         return Invalid(MEMORIES_USAGE)
-    return words[1]
+    return MemoriesFilter(user=options.get("--user"), kinds=parsed_kinds)
 
 
 def parse_forget(argument: str) -> int | str:

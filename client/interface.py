@@ -10,7 +10,7 @@ and ``client.vitals_view`` reads them tolerantly.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -197,9 +197,10 @@ class Character(Protocol):
 
     async def search_memory(self, query: str, limit: int = 5) -> list[JsonObject]: ...
 
-    async def memories(self, *, user: str | None = None) -> list[MemoryEntry]:
-        """Every memory of the character (only those about ``user`` when given), oldest
-        first, fetched page by page."""
+    async def memories(self, *, user: str | None = None,
+                       kinds: Sequence[str] | None = None) -> list[MemoryEntry]:
+        """Every memory of the character (only those about ``user``, of ``kinds``, when
+        given), oldest first, fetched page by page."""
 
     async def memory(self, memory_id: int) -> MemoryEntry | None:
         """Memory ``memory_id``, ``None`` when there is none."""

@@ -356,11 +356,12 @@ class ChatSession:
                 memories = await character.search_memory(command.argument or "")
                 screen.text(render.memories_plain(memories))
             case "memories":
-                user = parse_memories_filter(command.argument)
-                if isinstance(user, Invalid):
-                    screen.error(user.message)
+                chosen = parse_memories_filter(command.argument)
+                if isinstance(chosen, Invalid):
+                    screen.error(chosen.message)
                     return
-                screen.text(render.memory_entries_plain(await character.memories(user=user)))
+                screen.text(render.memory_entries_plain(
+                    await character.memories(user=chosen.user, kinds=chosen.kinds)))
             case "remember":
                 added = await character.remember(command.argument or "")
                 screen.notice(f"remembered as #{added.id}: {added.text}")

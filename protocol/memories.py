@@ -53,12 +53,15 @@ class MemoryEntry(msgspec.Struct, kw_only=True):
 class MemoriesRequest(Message, tag="memories_request"):
     """List the attached character's memories, oldest first, one page at a time: entries
     ``offset`` .. ``offset + limit - 1`` (``limit`` at most 1000, the default). ``user``:
-    only the memories about that user. ``memory_id``: only that memory (an empty page when
-    there is none)."""
+    only the memories about that user. ``kinds``: only memories of those kinds (e.g.
+    ``["fact", "preference"]``; ``message`` and ``reply`` are the sentences said word for
+    word; an unknown kind is a ``bad_request``). ``memory_id``: only that memory (an empty
+    page when there is none)."""
 
     offset: PageOffset = 0
     limit: PageLimit = MAX_PAGE_SIZE
     user: str | None = None
+    kinds: Annotated[list[str], msgspec.Meta(max_length=16)] | None = None
     memory_id: MemoryId | None = None
 
 

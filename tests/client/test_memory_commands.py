@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from client.commands import Invalid, parse_forget, parse_memories_filter
+from client.commands import Invalid, MemoriesFilter, parse_forget, parse_memories_filter
 from client.local import LocalCharacter
 from client.screen import PlainScreen
 from client.session import ChatSession
@@ -60,6 +60,11 @@ async def test_memories_shows_the_turn_a_memory_came_from_and_filters_by_user(
     assert "turn 1  ann:" in listing and "Biscuit" in listing
     assert "(no memories)" in await run(chat, out, "/memories --user bob")
     assert "Usage: /memories" in await run(chat, out, "/memories bob")
+    said = await run(chat, out, "/memories --kind message")
+    assert said.strip() == '#2  message  0.30  turn 1  ann: Ann said: "My dog is called Biscuit."'
+    facts = await run(chat, out, "/memories --kind fact,preference --user ann")
+    assert "Biscuit" in facts and " message " not in facts and " reply " not in facts
+    assert "[bad_request]" in await run(chat, out, "/memories --kind gossip")
 
 
 async def test_forget_by_id_shows_it_asks_and_deletes_after_yes(session: Chat) -> None:
@@ -113,13 +118,17 @@ async def test_without_a_way_to_ask_forget_keeps_everything(session: Chat) -> No
 
 
 @pytest.mark.parametrize(("argument", "expected"), [
-    (None, None), ("--user bob", "bob"), ("--user=bob", "bob"),
+    (None, MemoriesFilter()), ("--user bob", MemoriesFilter("bob")),
+    ("--user=bob", MemoriesFilter("bob")),
+    ("--kind fact", MemoriesFilter(kinds=("fact",))),
+    ("--kind=fact,preference --user ann", MemoriesFilter("ann", ("fact", "preference"))),
 ])
-def test_memories_filter_is_parsed(argument: str | None, expected: str | None) -> None:
+def test_memories_filter_is_parsed(argument: str | None, expected: MemoriesFilter) -> None:
     assert parse_memories_filter(argument) == expected
 
 
-@pytest.mark.parametrize("argument", ["bob", "--user", "--user a b", "--name bob"])
+@pytest.mark.parametrize("argument", ["bob", "--user", "--user a b", "--name bob", "--kind",
+                                      "--kind ,", "--user a --user b"])
 def test_a_wrong_memories_filter_is_invalid(argument: str) -> None:
     assert isinstance(parse_memories_filter(argument), Invalid)
 

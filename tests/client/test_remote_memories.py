@@ -42,6 +42,10 @@ async def test_remember_update_forget_remotely_and_forgotten_stays_gone_after_a_
         assert changed.text == "I am allergic to cashews."
         formed = [m for m in await client.memories(user="ann") if not m.remembered]
         assert formed and formed[0].turn_id == 1
+        said = await client.memories(user="ann", kinds=["message", "reply"])
+        assert said and {m.kind for m in said} <= {"message", "reply"}
+        assert "Biscuit" in said[0].text
+        assert {m.id for m in said} < {m.id for m in formed}  # the fact made of it is not
         gone = await client.forget(formed[0].id)
         assert gone.id == formed[0].id
         with pytest.raises(GreenroomError) as error:

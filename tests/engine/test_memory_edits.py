@@ -41,6 +41,12 @@ async def test_an_added_memory_is_listed_and_filtered_by_user(open_engine: OpenE
     assert total == 2 and [m.text for m in page] == ["Ann likes coffee."]
     only, total = engine.memories(memory_id=first.id)
     assert total == 1 and only[0].id == first.id
+    preferences, total = engine.memories(kinds=["preference", "promise"])
+    assert total == 1 and [m.text for m in preferences] == ["Ann likes coffee."]
+    assert engine.memories(user="sam", kinds=["preference"]) == ([], 0)
+    with pytest.raises(EngineError) as refused:
+        engine.memories(kinds=["gossip"])
+    assert refused.value.code == "bad_request" and "'gossip'" in str(refused.value)
 
 
 async def test_update_changes_the_text_and_what_search_finds(open_engine: OpenEngine) -> None:

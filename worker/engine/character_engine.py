@@ -357,11 +357,13 @@ class CharacterEngine:
     # -- memories people manage -------------------------------------------------------
 
     def memories(self, offset: int = 0, limit: int = MAX_PAGE_SIZE, *, user: str | None = None,
-                 memory_id: int | None = None) -> tuple[list[StoredMemory], int]:
-        """One page of memories by id, oldest first (only ``user``'s, or only
-        ``memory_id``, when given) and how many there are in all; works while a reply
-        streams. Vectors are left out."""
-        return memory_edits.page(self._c, offset, limit, user=user, memory_id=memory_id)
+                 kinds: Sequence[str] | None = None, memory_id: int | None = None
+                 ) -> tuple[list[StoredMemory], int]:
+        """One page of memories by id, oldest first (only ``user``'s, of ``kinds``, or
+        only ``memory_id``, when given) and how many there are in all; works while a reply
+        streams. Vectors are left out. ``EngineError`` ``bad_request``: an unknown kind."""
+        return memory_edits.page(self._c, offset, limit, user=user, kinds=kinds,
+                                 memory_id=memory_id)
 
     async def add_memory(self, text: str, *, user: str = "user", kind: str = "fact",
                          importance: float = 0.9) -> StoredMemory:

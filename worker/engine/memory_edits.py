@@ -19,6 +19,7 @@ that follows a commit.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Final, cast
 
 from protocol.memories import MAX_MEMORY_CHARS
@@ -40,11 +41,13 @@ _COLUMNS: Final = "id, text, source, kind, importance, valence, created_at, turn
 
 
 def page(c: OpenCharacter, offset: int, limit: int, *, user: str | None = None,
-         memory_id: int | None = None) -> tuple[list[StoredMemory], int]:
+         kinds: Sequence[str] | None = None, memory_id: int | None = None
+         ) -> tuple[list[StoredMemory], int]:
     """Memories ``offset`` .. ``offset + limit - 1`` by id (oldest first) among those about
-    ``user`` (every user's when ``None``), or only memory ``memory_id``; and how many the
-    filters let through. Vectors are left out (``embedding`` ``None``)."""
-    where, args = _filters(user, memory_id)
+    ``user`` (every user's when ``None``) of ``kinds`` (every kind when ``None``), or only
+    memory ``memory_id``; and how many the filters let through. Vectors are left out
+    (``embedding`` ``None``)."""
+    where, args = _filters(user, [_checked_kind(c, kind) for kind in kinds or ()], memory_id)
     total = int(c.db.conn.execute(f"SELECT count(*) FROM memories{where}", args).fetchone()[0])
     rows = c.db.conn.execute(
         f"SELECT {_COLUMNS} FROM memories{where} ORDER BY id LIMIT ? OFFSET ?",
@@ -132,12 +135,16 @@ async def _embed(c: OpenCharacter) -> None:
         await c.memory.embed_missing()
 
 
-def _filters(user: str | None, memory_id: int | None) -> tuple[str, tuple[object, ...]]:
+def _filters(user: str | None, kinds: Sequence[str], memory_id: int | None
+             ) -> tuple[str, tuple[object, ...]]:
     clauses: list[str] = []
     args: list[object] = []
     if user is not None:
         clauses.append("user_name = ?")
         args.append(user)
+    if kinds:
+        clauses.append(f"kind IN ({', '.join('?' * len(kinds))})")
+        args.extend(kinds)
     if memory_id is not None:
         clauses.append("id = ?")
         args.append(memory_id)

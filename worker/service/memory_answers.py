@@ -22,7 +22,7 @@ from worker.memory.models import StoredMemory
 def memories_response(engine: CharacterEngine, message: MemoriesRequest) -> MemoriesResponse:
     """``memories_request``: one page, with the total the filters let through."""
     listed, total = engine.memories(message.offset, message.limit, user=message.user,
-                                    memory_id=message.memory_id)
+                                    kinds=message.kinds, memory_id=message.memory_id)
     end = message.offset + len(listed)
     return MemoriesResponse(message_id=message.message_id,
                             memories=[memory_entry(m) for m in listed], total=total,
