@@ -29,14 +29,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from schemas.lorebook import DEFAULT_SCAN_DEPTH, Lorebook, LoreEntry
-from schemas.lorebook_formats import lorebook_from_character_book
+from schemas.lorebook_formats import SELECTIVE_LOGIC, lorebook_from_character_book
 from schemas.problems import Problem
 
 #: The key, in an entry's and in the card's ``extensions.greenroom``, of what export added.
 MARKER: Final = "greenroom"
 EXPORT_RECORD: Final = "character_book"
 OWN_BOOK: Final = "character"
-_LOGIC_NUMBER: Final = {"and_any": 0, "not_all": 1, "not_any": 2, "and_all": 3}
+_LOGIC_NUMBER: Final = {logic: number for number, logic in SELECTIVE_LOGIC.items()}
 _POSITION_NUMBER: Final = {"before_character": 0, "after_character": 1, "at_depth": 4}
 _BOOK_SETTINGS: Final = ("name", "description", "scan_depth", "token_budget",
                          "recursive_scanning")

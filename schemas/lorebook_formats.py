@@ -36,7 +36,8 @@ from schemas.model import Character
 from schemas.problems import Problem
 from schemas.validation import problems_from_validation_error
 
-_LOGIC: Final = {0: "and_any", 1: "not_all", 2: "not_any", 3: "and_all"}
+#: SillyTavern's ``selectiveLogic`` numbers.
+SELECTIVE_LOGIC: Final = {0: "and_any", 1: "not_all", 2: "not_any", 3: "and_all"}
 #: SillyTavern's ``world_info_position`` → (greenroom position, depth override, why).
 _POSITIONS: Final[dict[int, tuple[str, int | None, str]]] = {
     0: ("before_character", None, ""),
@@ -291,7 +292,7 @@ def _logic(value: Any, fields: dict[str, Any], where: str, source: str,
            warnings: list[Problem]) -> None:
     if value is None:
         return
-    logic = _LOGIC.get(value) if isinstance(value, int) else None
+    logic = SELECTIVE_LOGIC.get(value) if isinstance(value, int) else None
     if logic is None:
         warnings.append(_warn(source, f"{where}.selectiveLogic",
                               f"expected 0-3 (AND ANY, NOT ALL, NOT ANY, AND ALL), found "
