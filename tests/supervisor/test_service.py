@@ -19,6 +19,7 @@ from protocol.chat import (
     ChatDelta,
     ChatRequest,
     ChatResponse,
+    GenerationStatus,
     RegenerateRequest,
     SelectAlternativeRequest,
     SelectAlternativeResponse,
@@ -124,6 +125,30 @@ async def test_a_cancelled_chat_answers_cancelled_and_commits_nothing(service) -
     svc.submit(request(2, StatusRequest(message_id="s", include_history=True)))
     status = await frames.reply(2)
     assert status.conversation_history == []
+
+
+async def test_turns_arriving_together_run_one_after_another_and_a_waiting_one_can_go(
+        service) -> None:
+    """Several gateways share one actor under ``--placement ray``: their turns line up here
+    instead of the second answering ``busy``."""
+    svc, frames = service
+    svc.submit(request(1, chat("first")))
+    await frames.reply(1, final=False)
+    svc.submit(request(2, chat("second")))
+    svc.submit(request(3, chat("third")))
+    assert isinstance(await frames.reply(2, final=False), GenerationStatus)
+    svc.cancel(3)
+    assert (await frames.reply(3)).error_code == "cancelled"
+    first, second = await frames.reply(1), await frames.reply(2)
+    assert isinstance(first, ChatResponse) and isinstance(second, ChatResponse)
+    assert first.response_metadata is not None and second.response_metadata is not None
+    assert (first.response_metadata.turn_id, second.response_metadata.turn_id) == (1, 2)
+    of_second = [f.message for f in frames.sent
+                 if isinstance(f, WorkerReply) and f.request_id == 2]
+    assert isinstance(of_second[0], GenerationStatus) and of_second[0].phase == "queued"
+    first_delta = next(i for i, f in enumerate(frames.sent) if isinstance(f, WorkerReply)
+                       and f.request_id == 2 and isinstance(f.message, ChatDelta))
+    assert first_delta > frames.index_of_final(1)  # it started once the first had finished
 
 
 async def test_drain_without_grace_cancels_in_flight_turns(service) -> None:

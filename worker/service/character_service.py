@@ -3,7 +3,11 @@ flight, each in a task it owns, and exactly one final reply to each.
 
 Every ``WorkerRequest`` runs in its own task, owned by ``CharacterService`` (which awaits or
 cancels all of them before closing), so ``status``, ``ping`` and memory search are answered
-while a chat streams. The engine itself refuses a second turn with ``busy``.
+while a chat streams. Turns (``Handling.TURN``: chat, regenerate, undo, memory edits …) run
+one at a time, in arrival order: the gateway already sends one character at most one, but
+under ``--placement ray`` several gateways share the actor, and a turn that arrives while
+another runs waits here (a streamed one is told ``generation_status: queued``; keepalives
+hold off its gateway's deadline; cancelling it while it waits answers ``cancelled``).
 
 Each request gets exactly one final reply: its response (``request_answers``), or an
 ``error_response`` with a stable code (``failures``). A response that cannot be sent —
@@ -19,7 +23,8 @@ its ``chat_response`` — lets the model write memories about it in the backgrou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import structlog
 
@@ -31,11 +36,12 @@ from protocol.chat import (
     SelectAlternativeRequest,
     UndoRequest,
 )
+from protocol.declaration import Handling
 from protocol.errors import ProtocolError
 from protocol.frame_codec import MAX_FRAME_BYTES
 from protocol.pipe import FromWorker, WorkerReply, WorkerRequest
 from protocol.snapshots import LoadRequest, ResetRequest
-from protocol.unions import ServerMessage, message_type_of
+from protocol.unions import REQUESTS, ServerMessage, message_type_of
 from runtime.settings import ModelMemoryMode, Settings
 from schemas.loader import load_character
 from worker.backends.base import Backend, BackendError, Embedder
@@ -47,7 +53,7 @@ from worker.service.exports import Exports
 from worker.service.failures import Failure, failure_of, undeliverable
 from worker.service.model_memory_task import ModelMemoryTask
 from worker.service.request_answers import RequestAnswers
-from worker.service.turn_progress import MAX_KEEPALIVE_S, keepalive_interval
+from worker.service.turn_progress import MAX_KEEPALIVE_S, TurnProgress, keepalive_interval
 
 #: How the service hands a frame to the worker's pipe (or local mode's in-process channel).
 SendFrame = Callable[[FromWorker], None]
@@ -89,6 +95,8 @@ class CharacterService:
         self._send = send
         self._exports = Exports(engine, send, max_frame_bytes=max_frame_bytes)
         self._answers = RequestAnswers(engine, send, self._exports, keepalive_s=keepalive_s)
+        self._keepalive_s = keepalive_s
+        self._turn_line = asyncio.Lock()  # FIFO, and a cancelled waiter leaves it
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._accepting = True
         self._backend_check: asyncio.Task[None] | None = None
@@ -224,9 +232,10 @@ class CharacterService:
             session=request.session_id, message_id=request.message.message_id
         ):
             try:
-                if isinstance(request.message, _CHANGE_TURNS):
-                    await self.model_memory.cancel()
-                response = await self._answers.answer(request)
+                async with self._turn_of(request):
+                    if isinstance(request.message, _CHANGE_TURNS):
+                        await self.model_memory.cancel()
+                    response = await self._answers.answer(request)
             except (asyncio.CancelledError, Exception) as problem:
                 failure = failure_of(problem, character_id=self.character_id, asked=asked)
                 self._send(failure.reply_to(request))
@@ -235,6 +244,30 @@ class CharacterService:
             if isinstance(response, ChatResponse) and response.response_metadata is not None:
                 meta = response.response_metadata
                 self.model_memory.after_turn(meta.turn_id, meta.user)
+
+    @asynccontextmanager
+    async def _turn_of(self, request: WorkerRequest) -> AsyncIterator[None]:
+        """The turn line for a ``Handling.TURN`` request (nothing for the others): while
+        another turn runs, ``request`` waits its turn, told so and kept alive."""
+        if REQUESTS[message_type_of(type(request.message))].handling is not Handling.TURN:
+            yield
+            return
+        if self._turn_line.locked():
+            progress = TurnProgress(self._send, request.request_id, request.message.message_id,
+                                    stream=getattr(request.message, "stream", False) is True,
+                                    interval_s=self._keepalive_s)
+            progress.enter("queued")
+            log.info("turn_waiting", reason="another turn of this character is running")
+            try:
+                await self._turn_line.acquire()
+            finally:
+                progress.stop()
+        else:
+            await self._turn_line.acquire()
+        try:
+            yield
+        finally:
+            self._turn_line.release()
 
     def _send_response(self, request: WorkerRequest, response: ServerMessage) -> None:
         """Send the final reply; if it cannot go, say so to the client at once instead."""
