@@ -202,7 +202,7 @@ async def test_a_character_starting_up_does_not_cut_another_characters_reply(
         # The talker's own start-up check runs beside its start: let it pass first.
         await server.wait_for_record(lambda r: r.get("event") == "llm_check_passed"
                                      and r.get("character") == TALKER, REPLY_TIMEOUT_S)
-        mark, records_mark = len(chat_llm.lines), len(server.records)
+        records_mark = len(server.records)
         long_chat = await talker.send_frame("chat_request", stream=True,
                                             user_message=LONG_REPLY_PROMPT)
         async with asyncio.timeout(REPLY_TIMEOUT_S):
@@ -212,16 +212,18 @@ async def test_a_character_starting_up_does_not_cut_another_characters_reply(
             await server.wait_for_record(
                 lambda r: r.get("event") == "llm_check_passed"
                 and r.get("character") == OTHER_CHARACTER, REPLY_TIMEOUT_S, start=records_mark)
+            # The check was answered by the server while the reply was still streaming.
+            # (llama-cpp-python's access log is no witness: in CI it wrote the check's line,
+            # like the stream's own, only once the stream had ended.)
+            assert not long_chat.final.done(), "the reply ended before the check was made"
+            asked = [r for r in server.records[records_mark:]
+                     if r.get("character") == OTHER_CHARACTER and r.get("logger") == "httpx"
+                     and str(r.get("event", "")).startswith("HTTP Request: GET")]
+            assert asked, "the starting character's check never reached the server"
         await talker.request("cancel_request", target_message_id=long_chat.message_id)
         async with asyncio.timeout(REPLY_TIMEOUT_S):
             ended = await long_chat.final
-        disconnected = await chat_llm.wait_for_line_async(
-            lambda line: DISCONNECTED in line, REPLY_TIMEOUT_S, start=mark)
-        until_then = chat_llm.lines[mark:chat_llm.lines.index(disconnected, mark)]
 
-    requests = [request_line(line) for line in until_then if request_line(line)]
-    assert requests[0] == "POST /v1/chat/completions" and len(requests) >= 2, (
-        f"the check reached the server while the reply streamed: {requests}")
     assert ended["error_code"] == "cancelled", f"the reply ended before the cancel: {ended}"
 
 
