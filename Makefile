@@ -34,8 +34,10 @@ demo: setup
 	$(VENV)/bin/greenroom chat --server-url ws://127.0.0.1:$(DEMO_PORT) \
 	  -c $(firstword $(DEMO_CHARACTERS))
 
+# Spread over the machine's cores (pytest-xdist); the Ray tests stay on one worker, as they
+# share one Ray head per module.
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadgroup
 
 # The edit loop: every test that starts no process (the guard fails one that does unmarked).
 test-fast: setup

@@ -27,6 +27,7 @@ from tests.support.paths import BUNDLED_CHARACTERS
 
 pytestmark = [
     pytest.mark.process,
+    pytest.mark.xdist_group("ray"),  # one Ray head at a time on the machine
     pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                        reason="ray is not installed (pip install 'greenroom[ray]')"),
     pytest.mark.asyncio(loop_scope="module"),

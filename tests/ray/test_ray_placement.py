@@ -26,6 +26,7 @@ from tests.support.running_server import RunningServer, ServerConfig, running_se
 
 pytestmark = [
     pytest.mark.process,
+    pytest.mark.xdist_group("ray"),  # one Ray head at a time on the machine
     pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                        reason="ray is not installed (pip install 'greenroom[ray]')"),
     pytest.mark.asyncio(loop_scope="module"),
@@ -139,6 +140,17 @@ async def test_two_gateways_share_one_actor_and_a_client_moves_when_its_gateway_
             assert answer["message_type"] == "chat_response", answer
             seen = await first.next_event(lambda f: f["message_type"] == "turn_event", 30.0)
             assert seen["user_message"] == "What is patience?"
+            # Both gateways' people talking at once: the second turn waits at the actor.
+            running = await first.send_frame("chat_request", stream=True,
+                                             user_message="Tell me of stillness.")
+            await asyncio.wait_for(running.first_delta.wait(), 30.0)
+            waiting = await second.send_frame("chat_request", stream=True,
+                                              user_message="And of motion?")
+            answers = await asyncio.wait_for(asyncio.gather(running.final, waiting.final), 60.0)
+            assert [a["message_type"] for a in answers] == ["chat_response"] * 2, answers
+            assert waiting.statuses[0]["phase"] == "queued"
+            turns = [a["response_metadata"]["turn_id"] for a in answers]
+            assert turns[1] == turns[0] + 1
         assert (await gateway.workers())["zen-master"]["pid"] == before["pid"]
 
         gateway.send_signal(signal.SIGKILL)
