@@ -61,6 +61,18 @@ def character_path(character_id: str, characters_dir: Path) -> Path:
     return characters_dir / f"{character_id}{CHARACTER_SUFFIX}"
 
 
+def source_files(character_id: str, characters_dir: Path) -> list[Path]:
+    """The files character ``character_id`` is made of: its file, then the shared lorebooks
+    it names — what a reload compares. A file that does not load is only itself (a book it
+    names cannot be read from it)."""
+    path = character_path(character_id, characters_dir)
+    try:
+        loaded = load_character(character_id, characters_dir)
+    except (CharacterNotFound, CharacterFileError):
+        return [path]
+    return [path, *(shared.path for shared in loaded.lorebooks)]
+
+
 def available_ids(characters_dir: Path) -> list[str]:
     """Ids of the ``*.yaml`` files in ``characters_dir`` whose stems are valid ids, sorted."""
     if not characters_dir.is_dir():

@@ -91,14 +91,14 @@ class SupervisedWorker:
         timing: Timing,
         *,
         character_id: str,
-        character_file: Path,
+        source_files: Callable[[], list[Path]],
         emit: EmitRecord,
         on_frame: FrameCallback,
         on_state: Callable[[SupervisedWorker], None],
         debug: DebugConfig | None = None,
     ) -> None:
         self.character_id = character_id
-        self.character_file = character_file
+        self._source_files = source_files
         self.lifecycle = WorkerLifecycle(character_id)
         self.policy = policy
         self.process: WorkerProcess | None = None
@@ -107,8 +107,9 @@ class SupervisedWorker:
         self.debug_port: int | None = None
         self.code: ForkServer | None = None
         """The fork server the current (or last) process was forked from."""
-        self.character_stamp: FileStamp | None = None
-        """The character file as it was when the current process was forked."""
+        self.character_stamps: dict[Path, FileStamp | None] = {}
+        """The character's files (its file, the shared lorebooks it names) as they were when
+        the current process was forked."""
         self.stale_note: str | None = None
         """Why the current process started from code older than the disk's (set at spawn)."""
         self.character_problem: str | None = None
@@ -168,10 +169,11 @@ class SupervisedWorker:
         return self._restart_reason
 
     def character_changed(self) -> bool:
-        """Whether the character file on disk differs from the one the current process
-        was forked with (only for a worker that has been forked)."""
-        return self.code is not None and not same_content(self.character_file,
-                                                          self.character_stamp)
+        """Whether the character's files on disk (its file, the shared lorebooks it names)
+        differ from those the current process was forked with (only for a worker that has
+        been forked)."""
+        return self.code is not None and not all(
+            same_content(path, stamp) for path, stamp in self.character_stamps.items())
 
     def snapshot(self, *, unique_memory: bool = True,
                  stale_files: dict[int, tuple[str, ...]] | None = None,
@@ -351,7 +353,7 @@ class SupervisedWorker:
         self.code = refresh.server
         spec = self._spec_for(self.generation, self._next_debug())
         self._carried_debug_port = None
-        character_stamp = stamp_file(self.character_file)
+        character_stamps = {path: stamp_file(path) for path in self._source_files()}
         ours, theirs = socket.socketpair()
         out_r, out_w = socket.socketpair()
         err_r, err_w = socket.socketpair()
@@ -370,7 +372,7 @@ class SupervisedWorker:
             on_debugger=self._debugger_started, on_ack=self._heartbeat_ack,
         )
         await process.start_readers()
-        self.character_stamp = character_stamp
+        self.character_stamps = character_stamps
         self.character_problem = None
         self.stale_note = (stale_code(refresh.stale, refresh.server.generation,
                                       refresh.problems[0].summary)

@@ -35,7 +35,7 @@ from protocol.pipe import ToWorker
 from protocol.states import WorkerState
 from runtime.log_records import level_rank
 from runtime.settings import Settings
-from schemas.loader import character_path
+from schemas.loader import character_path, source_files
 from schemas.problems import InvalidCharacterId
 from supervisor.logs.sink import LogSink
 from supervisor.pool.api import (
@@ -336,7 +336,7 @@ class WorkerPool:
             self._spec_for(character_id), self._fork_server_for_spawn,
             RestartPolicy(self._limits, self._rng), self._timing,
             character_id=character_id,
-            character_file=character_path(character_id, self.settings.characters_dir),
+            source_files=lambda: source_files(character_id, self.settings.characters_dir),
             emit=self._emit,
             on_frame=lambda frame: self.listener.on_worker_frame(character_id, frame),
             on_state=self._on_state, debug=self._debug.get(character_id),

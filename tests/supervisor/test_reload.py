@@ -69,6 +69,29 @@ async def test_a_changed_character_file_reloads_only_that_character_with_reason_
     assert [c.result for c in again.characters] == ["up_to_date"]
 
 
+async def test_a_changed_shared_lorebook_reloads_the_characters_that_name_it(
+    start_pool, characters_dir: Path
+) -> None:
+    book = characters_dir / "lorebooks" / "river.yaml"
+    book.parent.mkdir()
+    book.write_text("entries:\n  - keys: [river]\n    content: The river runs east.\n")
+    zen_master = characters_dir / "zen-master.yaml"
+    zen_master.write_text(zen_master.read_text() + "\nlorebooks: [river]\n")
+    pool, _listener = await start_pool()
+    await pool.preload(THREE)
+    pids = {cid: pid_of(pool, cid) for cid in THREE}
+    book.write_text(book.read_text().replace("east", "west"))
+    outcome = await pool.reload()
+    assert {c.character_id: c.result for c in outcome.characters} == {
+        "f-serious": "up_to_date", "m-playful": "up_to_date", "zen-master": "reloaded"}
+    assert pid_of(pool, "zen-master") != pids["zen-master"]
+    assert [c.result for c in (await pool.reload(["zen-master"])).characters] == ["up_to_date"]
+    book.write_text("entries: [{keys: [river], probability: 400}]\n")  # out of range
+    (broken,) = (await pool.reload(["zen-master"])).characters
+    assert broken.result == "invalid" and "river" in (broken.detail or ""), broken
+    assert pool.state("zen-master") == "ready"
+
+
 async def test_reloading_an_unknown_character_is_refused_before_anything_is_done(
     start_pool
 ) -> None:
