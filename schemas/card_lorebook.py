@@ -9,7 +9,7 @@ character's own book (or the card's, when the card has one) stay the book's; wha
 took from its own book (case sensitivity, whole words, scan depth) is written on the entry.
 Each added entry carries ``extensions.greenroom = {"book": "character" | "shared:NAME",
 "index": i}``, and the card's ``extensions.greenroom.character_book`` says whether the card
-had a book of its own before.
+had a book of its own before and what each added entry reads as (a SHA-256).
 
 On import (``restore_exported_lore``) those entries come out of the card's book again: an
 entry unchanged since the export (it reads as the same entry) is the original, so the
@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from schemas.lorebook import DEFAULT_SCAN_DEPTH, Lorebook, LoreEntry
-from schemas.lorebook_formats import SELECTIVE_LOGIC, lorebook_from_character_book
+from schemas.lorebook_formats import POSITIONS, SELECTIVE_LOGIC, lorebook_from_character_book
 from schemas.problems import Problem
 
 #: The key, in an entry's and in the card's ``extensions.greenroom``, of what export added.
@@ -37,7 +37,9 @@ MARKER: Final = "greenroom"
 EXPORT_RECORD: Final = "character_book"
 OWN_BOOK: Final = "character"
 _LOGIC_NUMBER: Final = {logic: number for number, logic in SELECTIVE_LOGIC.items()}
-_POSITION_NUMBER: Final = {"before_character": 0, "after_character": 1, "at_depth": 4}
+#: The SillyTavern position each greenroom position is read from (the unmapped ones).
+_POSITION_NUMBER: Final = {position: number for number, (position, _, why) in POSITIONS.items()
+                           if not why}
 _BOOK_SETTINGS: Final = ("name", "description", "scan_depth", "token_budget",
                          "recursive_scanning")
 

@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from schemas.lorebook import Lorebook
-from schemas.lorebook_files import LorebookError, SharedLorebook, load_shared_lorebooks
+from schemas.lorebook_files import (
+    LorebookError,
+    SharedLorebook,
+    load_shared_lorebooks,
+    lorebook_path,
+)
 from schemas.lorebook_formats import key_problems, lorebook_from_character_book
 from schemas.model import Character, is_valid_character_id
 from schemas.parsing import parse_character_text
 from schemas.problems import CharacterFileError, CharacterNotFound, InvalidCharacterId, Problem
+from schemas.yaml_io import parse_yaml
 
 CHARACTER_SUFFIX = ".yaml"
 _ONE_LINE_LIMIT = 100
@@ -63,14 +71,19 @@ def character_path(character_id: str, characters_dir: Path) -> Path:
 
 def source_files(character_id: str, characters_dir: Path) -> list[Path]:
     """The files character ``character_id`` is made of: its file, then the shared lorebooks
-    it names — what a reload compares. A file that does not load is only itself (a book it
-    names cannot be read from it)."""
+    its ``lorebooks:`` names (found or not) — what a reload compares. Only the YAML is read,
+    nothing validated or loaded: the worker does that. A file that cannot be read is only
+    itself."""
     path = character_path(character_id, characters_dir)
     try:
-        loaded = load_character(character_id, characters_dir)
-    except (CharacterNotFound, CharacterFileError):
+        data = parse_yaml(path.read_text(encoding="utf-8")).data
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return [path]
-    return [path, *(shared.path for shared in loaded.lorebooks)]
+    names = data.get("lorebooks") if isinstance(data, dict) else None
+    if not isinstance(names, list):
+        return [path]
+    return [path, *(lorebook_path(name, characters_dir) for name in names
+                    if isinstance(name, str) and is_valid_character_id(name))]
 
 
 def available_ids(characters_dir: Path) -> list[str]:

@@ -39,7 +39,7 @@ from schemas.validation import problems_from_validation_error
 #: SillyTavern's ``selectiveLogic`` numbers.
 SELECTIVE_LOGIC: Final = {0: "and_any", 1: "not_all", 2: "not_any", 3: "and_all"}
 #: SillyTavern's ``world_info_position`` → (greenroom position, depth override, why).
-_POSITIONS: Final[dict[int, tuple[str, int | None, str]]] = {
+POSITIONS: Final[dict[int, tuple[str, int | None, str]]] = {
     0: ("before_character", None, ""),
     1: ("after_character", None, ""),
     2: ("at_depth", DEFAULT_ENTRY_DEPTH, "Author's Note (top) → at depth 4"),
@@ -303,7 +303,7 @@ def _logic(value: Any, fields: dict[str, Any], where: str, source: str,
 
 def _position(value: Any, fields: dict[str, Any], where: str, source: str,
               warnings: list[Problem]) -> None:
-    mapped = _POSITIONS.get(value) if isinstance(value, int) else None
+    mapped = POSITIONS.get(value) if isinstance(value, int) else None
     if mapped is None:
         warnings.append(_warn(source, f"{where}.position",
                               f"expected a SillyTavern position 0-6, found {value!r}; "
