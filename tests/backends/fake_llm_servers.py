@@ -243,6 +243,12 @@ class FakeLLMServer:
             self._span_added.clear()  # no await since the look: nothing can slip in
             await self._span_added.wait()
 
+    def last_reply_body(self) -> Any:
+        """The JSON body of the newest reply request: a character's background note-taking
+        may reach the server after the reply it follows."""
+        return next(body for body in reversed(self.stats.bodies)
+                    if self.label_of(json.dumps(body).encode()) == "reply")
+
     def release(self) -> None:
         """Let a stream held by ``hold_after`` continue."""
         self._release.set()

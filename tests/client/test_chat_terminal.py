@@ -205,7 +205,7 @@ async def test_set_reaches_the_model_server_and_why_explains_the_turn(tmp_path: 
             await expect(child, "expected a number from 0 to 1, got '7'")
             await at_prompt(child, "Hi! I love hiking in the mountains.")
             await expect(child, REPLY_TEXT)
-            assert llm.stats.bodies[-1]["options"]["temperature"] == 0.25
+            assert llm.last_reply_body()["options"]["temperature"] == 0.25
             await at_prompt(child, "/why")
             await expect(child, "why turn 1 — ann:")
             await expect(child, "read as    greeting")

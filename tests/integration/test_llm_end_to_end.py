@@ -385,7 +385,7 @@ async def test_chat_options_reach_the_model_servers_request_and_the_turns_trace(
     options = {"temperature": 0.35, "top_p": 0.5, "max_tokens": 77}
     reply = await peer.request("chat_request", user_message="Hello!", options=options)
     assert reply["message_type"] == "chat_response", reply
-    body = stack.llm.stats.bodies[-1]
+    body = stack.llm.last_reply_body()
     sent = body["options"] if stack.engine == "ollama" else body
     limit = "num_predict" if stack.engine == "ollama" else "max_tokens"
     assert (sent["temperature"], sent["top_p"], sent[limit]) == (0.35, 0.5, 77), body
